@@ -1,0 +1,128 @@
+/*
+ * config: the one INI file of ../shared/interface.md, read with inih.
+ *
+ * A daemon describes its own section with a table of struct conf_key
+ * (name, type, offset into its section struct, default). conf_load() fills
+ * [global] and that section, ignores the other daemons' sections, rejects
+ * unknown keys, and reports every error as "FILE:LINE: key: message".
+ * A loaded struct conf is immutable and reference counted: connections keep
+ * the generation they started with while SIGHUP installs a new one.
+ */
+#ifndef TRIAD_CONFIG_H
+#define TRIAD_CONFIG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct conf;
+
+enum conf_type {
+	CONF_STR,       /* char *: any string (NULL when unset) */
+	CONF_PATH,      /* char *: relative paths resolved against the config file's directory */
+	CONF_LIST,      /* struct conf_list: items separated by spaces or commas */
+	CONF_ADDRS,     /* struct conf_addrs: host:port list, [v6]:port, '*' = 0.0.0.0 */
+	CONF_BOOL,      /* bool: on/off yes/no true/false 1/0 */
+	CONF_UINT,      /* uint64_t: decimal, within [min, max] */
+	CONF_SIZE,      /* uint64_t bytes: optional K/M/G suffix (powers of 1024) */
+	CONF_DURATION,  /* uint64_t milliseconds: optional ms/s/m/h suffix (bare = seconds) */
+	CONF_ENUM,      /* int: index into choices */
+	CONF_PORTRANGE, /* struct conf_portrange: "LOW-HIGH" */
+	CONF_WORKERS,   /* unsigned: "auto" (= online CPUs) or 1..TRIAD_MAX_WORKERS */
+};
+
+struct conf_list {
+	char **v;
+	size_t n;
+};
+
+struct conf_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[64]; /* as written by the user, normalised: "127.0.0.1:80", "[::1]:80" */
+};
+
+struct conf_addrs {
+	struct conf_addr *v;
+	size_t n;
+};
+
+struct conf_portrange {
+	uint16_t low, high;
+};
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	size_t offset;               /* of the value inside the section struct */
+	const char *dflt;            /* parsed as if written in the file; NULL: unset */
+	const char *const *choices;  /* CONF_ENUM: NULL-terminated names */
+	uint64_t min, max;           /* CONF_UINT/SIZE/DURATION bounds; max 0: none */
+};
+
+struct conf_section {
+	const char *name;            /* "httpd" */
+	const struct conf_key *keys;
+	size_t nkeys;
+	size_t size;                 /* sizeof the section struct */
+	/*
+	 * Cross-key checks after loading. Report one error with conf_error_at()
+	 * and return -1.
+	 */
+	int (*check)(struct conf *c, char *err, size_t errlen);
+};
+
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+struct conf_global {
+	char *root;
+	char *user;
+	char *tls_cert;
+	char *tls_key;
+	char *log;
+	int log_level;               /* enum log_level */
+	unsigned workers;
+	uint64_t shutdown_timeout;   /* ms */
+};
+
+struct conf {
+	atomic_int refs;
+	char *path;                  /* the file, as given */
+	char *dir;                   /* its directory, for relative paths */
+	struct conf_global g;
+	void *own;                   /* the daemon's section struct */
+	const struct conf_section *section;
+	unsigned *lines_g;           /* line of each [global] key, 0: default */
+	unsigned *lines_own;         /* line of each own key, 0: default */
+	void *runtime;               /* what the daemon built from it (see server.h) */
+};
+
+extern const struct conf_section conf_global_section;
+
+/*
+ * Loads PATH for the daemon owning SECTION. On success returns a conf with
+ * one reference; on failure NULL and "FILE:LINE: key: message" in err.
+ */
+struct conf *conf_load(const char *path, const struct conf_section *section, char *err,
+                       size_t errlen);
+struct conf *conf_ref(struct conf *c);
+void conf_unref(struct conf *c);
+
+/* The line where a key was set (0 when it has its default). */
+unsigned conf_line(const struct conf *c, const char *key);
+/* Formats "FILE:LINE: key: message" (LINE from conf_line) into err; returns -1. */
+int conf_error_at(const struct conf *c, const char *key, char *err, size_t errlen,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Value parsers, exposed for unit tests: 0 or -1 with a message in err. */
+int conf_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
+int conf_parse_duration(const char *s, uint64_t *ms, char *err, size_t errlen);
+int conf_parse_bool(const char *s, bool *out, char *err, size_t errlen);
+int conf_parse_addr(const char *s, struct conf_addr *out, char *err, size_t errlen);
+
+/* Helper: the config's own section struct, typed. */
+#define CONF_OWN(c, type) ((const type *)(c)->own)
+
+#endif

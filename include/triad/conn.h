@@ -1,0 +1,134 @@
+/*
+ * conn: one client connection over a bufferevent, plain or TLS, with the
+ * same API either way. It owns the socket, the peer/local addresses, an id
+ * for logs, timeouts, watermarks (backpressure both ways), a bounded line
+ * reader for the line protocols, the connection limits (global and per IP),
+ * in-place TLS upgrade (STARTTLS, AUTH TLS) and graceful close.
+ *
+ * Lifetime: protocol code never frees a conn. conn_close() flushes the
+ * output and then frees; conn_abort() frees at once. Either way the free
+ * happens from a deferred callback, never inside the protocol's own
+ * callback, and ops->on_free runs exactly once.
+ */
+#ifndef TRIAD_CONN_H
+#define TRIAD_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+struct conn;
+struct conf;
+struct worker;
+
+struct conn_ops {
+	void (*on_read)(struct conn *c);            /* input arrived */
+	void (*on_drain)(struct conn *c);           /* output fell to the low watermark (optional) */
+	/* A timeout fired (writing: the send timeout). NULL: close. */
+	void (*on_timeout)(struct conn *c, bool writing);
+	/* Peer closed (EOF) or the socket failed; the conn is freed right after. */
+	void (*on_eof)(struct conn *c, bool error);
+	/* TLS handshake finished after conn_start_tls() or at accept (optional). */
+	void (*on_tls)(struct conn *c, bool ok);
+	/* The server is draining (SIGTERM): finish or close when idle (optional: close). */
+	void (*on_shutdown)(struct conn *c);
+	void (*on_free)(struct conn *c);            /* release c->proto */
+};
+
+struct conn {
+	uint64_t id;                      /* unique per process, in every log line */
+	struct worker *worker;
+	struct event_base *base;
+	struct bufferevent *bev;          /* the top bufferevent (TLS filter when upgraded) */
+	struct conf *conf;                /* the configuration generation at accept (a ref) */
+	struct sockaddr_storage peer, local;
+	socklen_t peer_len, local_len;
+	char peer_ip[48];                 /* "192.0.2.1", "2001:db8::1" (v4-mapped shown as v4) */
+	char local_ip[48];
+	uint16_t peer_port, local_port;
+	SSL *ssl;                         /* NULL while plain */
+	const struct conn_ops *ops;
+	void *proto;                      /* the protocol's session */
+	int listener_tag;                 /* which listener accepted it */
+	uint64_t bytes_in, bytes_out;     /* payload counters (protocol may update) */
+
+	/* private to conn.c */
+	struct conn *next, *prev;
+	struct event *deferred;
+	uint32_t flags;
+	bool counted;
+	size_t discard_line;              /* bytes of an overlong line still to skip */
+};
+
+/*
+ * Wraps an accepted or connected socket FD. TLS_CTX non-NULL: implicit TLS,
+ * handshake as server. COUNTED: subject to and counted in the connection
+ * limits (control connections yes, FTP data connections no).
+ * Returns NULL (fd closed) on failure.
+ */
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      SSL_CTX *tls_ctx, bool counted);
+
+/* Output: queued on the bufferevent; 0 or -1 when the conn is closing. */
+int conn_write(struct conn *c, const void *data, size_t len);
+int conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+struct evbuffer *conn_input(struct conn *c);
+struct evbuffer *conn_output(struct conn *c);
+size_t conn_output_pending(struct conn *c);
+/* Whether output is above TRIAD_CONN_HIGH_WATER: producers wait for on_drain. */
+bool conn_output_full(struct conn *c);
+
+enum conn_eol {
+	CONN_EOL_CRLF, /* only CRLF ends a line; a bare LF or CR stays in it for the caller to refuse */
+	CONN_EOL_LF,   /* LF ends a line; one CR before it is dropped */
+};
+enum conn_line {
+	CONN_LINE_OK,       /* buf holds the line without its terminator, NUL-terminated */
+	CONN_LINE_AGAIN,    /* no complete line yet */
+	CONN_LINE_TOO_LONG, /* line longer than cap-1: reported once, then skipped through its EOL */
+};
+/* Reads one line of at most cap-1 bytes; *len excludes the terminator. The
+ * limit is checked before searching for the terminator. Lines with a NUL
+ * byte are returned as is: *len tells, the caller refuses. */
+enum conn_line conn_read_line(struct conn *c, enum conn_eol eol, char *buf, size_t cap,
+                              size_t *len);
+
+/* Read / send timeouts in ms (0: none). The read timeout is the idle timeout. */
+void conn_set_timeouts(struct conn *c, uint64_t read_ms, uint64_t write_ms);
+void conn_pause_read(struct conn *c);
+void conn_resume_read(struct conn *c);
+
+/*
+ * Upgrades a plaintext connection in place (STARTTLS, AUTH TLS). Output
+ * already queued (the "220 go ahead") is still sent in plaintext first.
+ * Input already buffered is discarded, never read as if it had been
+ * encrypted; the number of bytes discarded is returned (>= 0), -1 on failure.
+ * ops->on_tls reports the handshake.
+ */
+int conn_start_tls(struct conn *c, SSL_CTX *ctx);
+bool conn_is_tls(const struct conn *c);
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256", or "" when plain. */
+const char *conn_tls_describe(const struct conn *c, char *buf, size_t len);
+/* Whether the TLS session was resumed (FTP data connections must be). */
+bool conn_tls_resumed(const struct conn *c);
+/* The SSL_SESSION the control connection negotiated, for data connections. */
+SSL_SESSION *conn_tls_session(const struct conn *c);
+
+/* Flushes pending output, then frees. Idempotent. */
+void conn_close(struct conn *c);
+/* Frees without flushing (the peer misbehaved). Idempotent. */
+void conn_abort(struct conn *c);
+bool conn_is_closing(const struct conn *c);
+
+/* Connection limits (also used by server.c at accept). */
+void conn_limits_set(unsigned max_total, unsigned max_per_ip);
+/* Active counted connections (for tests and the ready line). */
+unsigned conn_count(void);
+
+#endif

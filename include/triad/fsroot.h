@@ -1,0 +1,72 @@
+/*
+ * fsroot: the only way triad touches files. Every path is resolved beneath
+ * a directory fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), so
+ * "..", absolute paths and symbolic links can never lead outside it, even
+ * when the tree changes under us (ftpd uploads, users' symlinks).
+ *
+ * Paths are (pointer, length) so an embedded NUL is refused instead of
+ * silently truncating. They are relative to the root ("" or "." is the root
+ * itself). Every function returns >= 0 on success and -errno on failure:
+ *   -EXDEV   the path escapes the root (absolute, "..", symlink out)
+ *   -EINVAL  embedded NUL, empty final component, "." or ".." as a target
+ *   -ENAMETOOLONG, -ENOENT, -ENOTDIR, -ELOOP, -EACCES ... as the kernel says
+ * Protocols map these to replies in one function each (http_status_for_errno...).
+ */
+#ifndef TRIAD_FSROOT_H
+#define TRIAD_FSROOT_H
+
+#include <dirent.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct fsroot {
+	int fd; /* O_PATH | O_DIRECTORY */
+};
+
+/* Opens DIR (an ordinary absolute or cwd-relative path) as a root. */
+int fsroot_open(struct fsroot *r, const char *dir);
+/* A sub-root beneath PARENT (e.g. docroot beneath root): also confined. */
+int fsroot_open_sub(struct fsroot *r, const struct fsroot *parent, const char *path, size_t len);
+void fsroot_close(struct fsroot *r);
+
+/* open(2) beneath the root; O_CREAT honours mode. Returns the fd. */
+int fsroot_openat(const struct fsroot *r, const char *path, size_t len, int flags, mode_t mode);
+/* stat; follows symlinks only while they stay beneath the root. */
+int fsroot_stat(const struct fsroot *r, const char *path, size_t len, struct stat *st);
+/* lstat: the final component itself (a symlink is reported as one). */
+int fsroot_lstat(const struct fsroot *r, const char *path, size_t len, struct stat *st);
+/* Opens a directory for listing; the caller closedir()s. NULL and errno on failure. */
+DIR *fsroot_opendir(const struct fsroot *r, const char *path, size_t len);
+
+int fsroot_mkdir(const struct fsroot *r, const char *path, size_t len, mode_t mode);
+int fsroot_rmdir(const struct fsroot *r, const char *path, size_t len);
+int fsroot_unlink(const struct fsroot *r, const char *path, size_t len);
+int fsroot_rename(const struct fsroot *r, const char *from, size_t fromlen, const char *to,
+                  size_t tolen);
+/* Sets atime and mtime (ftpd MFMT). */
+int fsroot_utimens(const struct fsroot *r, const char *path, size_t len,
+                   const struct timespec times[2]);
+
+/*
+ * Create-temp-then-rename, for uploads that must appear whole or not at all.
+ * fsroot_temp_create() makes a hidden file FSROOT_TEMP_PREFIX... in the
+ * directory of PATH and returns its fd; fsroot_temp_commit() renames it over
+ * PATH (optionally fsyncing file and directory first); fsroot_temp_abort()
+ * unlinks it. The temp name is kept in t.
+ */
+#define FSROOT_TEMP_PREFIX ".triad-tmp."
+struct fsroot_temp {
+	int dirfd;         /* the target's directory */
+	int fd;            /* the temp file, open O_RDWR */
+	char name[64];     /* temp name within dirfd */
+	char target[256];  /* final name within dirfd */
+};
+int fsroot_temp_create(const struct fsroot *r, const char *path, size_t len, mode_t mode,
+                       struct fsroot_temp *t);
+int fsroot_temp_commit(struct fsroot_temp *t, int durable);
+void fsroot_temp_abort(struct fsroot_temp *t);
+/* Whether a directory entry name is one of our temp files (listings hide them). */
+int fsroot_is_temp_name(const char *name);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * Every protocol and resource bound triad enforces, named once, with the
+ * RFC section it comes from. Config may tune only those documented as
+ * tunable in docs/configuration.md (their defaults live here too).
+ */
+#ifndef TRIAD_LIMITS_H
+#define TRIAD_LIMITS_H
+
+/* ---- shared ---------------------------------------------------------- */
+#define TRIAD_LOG_LINE_MAX        2048   /* one log line, including the prefix */
+#define TRIAD_LOG_QUEUE_LINES     8192   /* lines buffered before the writer drops */
+#define TRIAD_CONF_VALUE_MAX      4096   /* one INI value */
+#define TRIAD_CONF_LIST_MAX        256   /* items in one list value */
+#define TRIAD_MAX_WORKERS          256
+#define TRIAD_PATH_MAX            4096   /* PATH_MAX: a path handed to fsroot */
+#define TRIAD_NAME_MAX             255   /* NAME_MAX: one path component */
+#define TRIAD_BACKLOG              511   /* listen(2) backlog, as nginx */
+#define TRIAD_CONN_HIGH_WATER  (256 * 1024) /* output buffered before a producer pauses */
+#define TRIAD_CONN_LOW_WATER    (64 * 1024) /* ... and resumes */
+#define TRIAD_CONN_READ_MAX     (64 * 1024) /* input buffered before reading pauses */
+#define TRIAD_PERIP_BUCKETS       4096   /* per-IP connection counter table */
+
+/* ---- auth (PAM helper) ------------------------------------------------ */
+#define TRIAD_AUTH_FIELD_MAX       256   /* service, user, rhost */
+#define TRIAD_AUTH_PASSWORD_MAX   1024
+#define TRIAD_AUTH_FRAME_MAX      2048   /* one framed request */
+#define TRIAD_AUTH_FAIL_DELAY_MS  1000   /* answer to a failed login is delayed */
+#define TRIAD_AUTH_FAIL_WINDOW_S    60   /* per-IP failure accounting window */
+#define TRIAD_AUTH_FAIL_MAX         10   /* failures per IP per window before refusal */
+#define TRIAD_AUTH_INFLIGHT_MAX     64   /* concurrent PAM conversations per helper */
+
+/* ---- HTTP (RFC 9110, RFC 9112) ----------------------------------------- */
+#define HTTP_REQUEST_LINE_MAX   (8 * 1024)   /* RFC 9112 §3: >= 8000 recommended; 414 */
+#define HTTP_HEADER_SIZE_MAX    (32 * 1024)  /* RFC 9110 §5.4; 431 (RFC 6585 §5) */
+#define HTTP_HEADER_FIELDS_MAX   100         /* 431 */
+#define HTTP_BODY_MAX           (1024 * 1024) /* 413 (RFC 9110 §15.5.14) */
+#define HTTP_RANGES_MAX           16         /* RFC 9110 §14.2: limit range sets */
+
+/* ---- FTP (RFC 959, RFC 3659) ------------------------------------------ */
+#define FTP_COMMAND_LINE_MAX     1024        /* RFC 959 sets none; vsftpd uses 4K */
+#define FTP_LOGIN_FAILURES_MAX      3        /* then 421 and close */
+
+/* ---- SMTP (RFC 5321 §4.5.3.1) ----------------------------------------- */
+#define SMTP_COMMAND_LINE_MAX     512        /* §4.5.3.1.4, including CRLF */
+#define SMTP_TEXT_LINE_MAX       1000        /* §4.5.3.1.6, including CRLF */
+#define SMTP_RECIPIENTS_MAX       100        /* §4.5.3.1.8 minimum; 452 4.5.3 beyond */
+#define SMTP_LOCAL_PART_MAX        64        /* §4.5.3.1.1 */
+#define SMTP_DOMAIN_MAX           255        /* §4.5.3.1.2 */
+#define SMTP_PATH_MAX             256        /* §4.5.3.1.3, including <> */
+#define SMTP_ERRORS_MAX            10        /* errors per session before 421 */
+
+#endif

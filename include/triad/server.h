@@ -1,0 +1,92 @@
+/*
+ * server: the lifecycle shared by the three daemons.
+ *
+ *   parse -c/-t/-V -> load config -> bind every listener once per worker
+ *   (SO_REUSEPORT, IPv6-only on [::]) as root -> fork the PAM helper ->
+ *   drop to `user` (setgroups, setgid, setuid, verify) -> open what the
+ *   config names as that user (logs, TLS, the root) -> start `workers`
+ *   threads, one event_base each -> "ready" -> wait for signals.
+ *
+ * SIGTERM/SIGINT: close listeners, tell every conn (ops->on_shutdown), wait
+ * up to shutdown_timeout for them to finish, exit 0. SIGHUP: load and open
+ * the file again; when valid it becomes the generation new connections get
+ * (old ones keep theirs), else it is refused with a log line.
+ */
+#ifndef TRIAD_SERVER_H
+#define TRIAD_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include "triad/config.h"
+#include "triad/conn.h"
+#include "triad/fsroot.h"
+
+struct event_base;
+struct auth_client;
+
+/* One listener a config asks for. */
+struct server_listen {
+	const struct conf_addrs *addrs;
+	bool tls;                    /* implicit TLS at accept */
+	int tag;                     /* handed to ops->accept */
+};
+
+/* What the server builds from one config generation (conf->runtime). */
+struct server_runtime {
+	struct fsroot root;          /* <root>, opened as `user` */
+	SSL_CTX *tls;                /* NULL when tls_cert/tls_key are unset */
+	void *app;                   /* the daemon's own (ops->prepare) */
+};
+
+struct worker {
+	unsigned index;
+	struct event_base *base;
+	pthread_t thread;
+	struct auth_client *auth;    /* NULL unless ops->needs_auth */
+	struct conn *conns;          /* live conns of this worker (conn.c) */
+	size_t nconns;
+	bool draining;
+	void *app;                   /* the daemon's per-thread state */
+	/* private to server.c */
+	struct evconnlistener **listeners;
+	size_t nlisteners;
+	int *listener_tags;
+	bool *listener_tls;
+	struct event *wake;
+};
+
+struct server_ops {
+	const char *name;                      /* "httpd": section name and log prefix */
+	const struct conf_section *section;
+	/* The listeners a config wants (at most max). */
+	size_t (*listeners)(const struct conf *c, struct server_listen *out, size_t max);
+	/* Connection limits a config sets (0: none). */
+	void (*limits)(const struct conf *c, unsigned *max_total, unsigned *max_per_ip);
+	bool needs_auth;                       /* start the PAM helper */
+	/* Builds rt->app for a new generation, as `user`; -1 + err refuses it. */
+	int (*prepare)(struct conf *c, struct server_runtime *rt, char *err, size_t errlen);
+	void (*release)(struct server_runtime *rt);
+	/* Per-thread state (optional). */
+	void (*worker_init)(struct worker *w);
+	void (*worker_fini)(struct worker *w);
+	/* A connection arrived on listener TAG: set c->ops and c->proto, greet. */
+	void (*accept)(struct conn *c, int tag);
+	/* Sent, then closed, to a connection over the connection limits. */
+	const char *refusal;
+};
+
+/* Runs a daemon; returns the process exit status. */
+int server_main(int argc, char **argv, const struct server_ops *ops);
+
+/* The generation a conn (or anything) uses. */
+static inline struct server_runtime *server_rt(const struct conf *c)
+{
+	return (struct server_runtime *)c->runtime;
+}
+/* The generation new connections get (a new reference: conf_unref it). */
+struct conf *server_current_conf(void);
+const struct server_ops *server_ops(void);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * tls: server SSL_CTX from tls_cert / tls_key (full chains), TLS 1.2 and 1.3
+ * only, forward-secret AEAD ciphers, session resumption (server cache and
+ * tickets), an ALPN hook. A new context is built on every (re)load; live
+ * connections keep the SSL_CTX they were created from (OpenSSL refcounts it).
+ * Protocol code never calls OpenSSL: conn.h wraps and upgrades connections.
+ */
+#ifndef TRIAD_TLS_H
+#define TRIAD_TLS_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+/* NULL and a message naming the file on failure (unreadable, mismatched key...). */
+SSL_CTX *tls_ctx_new(const char *cert_file, const char *key_file, char *err, size_t errlen);
+void tls_ctx_free(SSL_CTX *ctx);
+
+/*
+ * ALPN: PROTOS is the server's preference in wire format
+ * ("\x08http/1.1"); a client offering none of them gets no ALPN (not an
+ * alert), as nginx does. PROTOS must outlive the context.
+ */
+void tls_ctx_set_alpn(SSL_CTX *ctx, const unsigned char *protos, size_t len);
+
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384" for logs and Received: headers. */
+const char *tls_describe(const SSL *ssl, char *buf, size_t len);
+
+/* The last OpenSSL error as text (and clears the queue). */
+const char *tls_last_error(char *buf, size_t len);
+
+#endif

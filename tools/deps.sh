@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian packages that building, running and testing triad need.
+# As root it runs apt-get when something is missing; otherwise it prints the line.
+set -e
+PKGS="build-essential pkg-config libevent-dev libssl-dev libmagic-dev libinih-dev
+libpam0g-dev libcmocka-dev libpam-wrapper python3 python3-pytest curl lftp swaks
+openssl procps"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y --no-install-recommends $missing || {
+		apt-get update && apt-get install -y --no-install-recommends $missing
+	}
+else
+	echo "deps: missing packages; run as root:"
+	echo "  apt-get install -y$missing"
+	exit 1
+fi
