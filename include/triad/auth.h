@@ -10,8 +10,8 @@
  *
  * Worker threads never block: auth_request() writes a frame and the answer
  * arrives later as a callback on the worker's event_base. Failures are
- * answered only after TRIAD_AUTH_FAIL_DELAY_MS, and an IP with more than
- * TRIAD_AUTH_FAIL_MAX failures in TRIAD_AUTH_FAIL_WINDOW_S is refused
+ * answered only after TRIAD_AUTH_FAIL_DELAY_MS, and an IP that has had
+ * TRIAD_AUTH_FAIL_MAX failures within TRIAD_AUTH_FAIL_WINDOW_S is refused
  * (AUTH_THROTTLED) without asking PAM. Passwords are never logged and are
  * wiped from every buffer after use.
  */
@@ -39,19 +39,34 @@ int auth_helper_start(unsigned nworkers, char *err, size_t errlen);
 int auth_helper_running(void);
 /* Closes the daemon's ends; the helper exits when it sees EOF. */
 void auth_helper_stop(void);
+/* The helper's pid, or -1 when it was never started (tests, SIGCHLD). */
+int auth_helper_pid(void);
+/*
+ * Hands over the daemon's end of channel WORKER (once; -1 afterwards or when
+ * out of range). auth_client_new() uses it; tests use it to speak raw frames.
+ */
+int auth_helper_take_channel(unsigned worker);
 
-/* Per worker thread: attaches channel WORKER to BASE. */
+/*
+ * Per worker thread: attaches channel WORKER to BASE. NULL when the helper
+ * is not running or the channel was already taken.
+ */
 struct auth_client *auth_client_new(struct event_base *base, unsigned worker);
+/* Closes the channel; requests still pending are dropped without callbacks. */
 void auth_client_free(struct auth_client *c);
 
 /*
  * Starts one authentication. CB runs later on the worker's loop exactly once,
  * unless auth_cancel() is called first (the connection went away).
- * Returns NULL (and CB is not called) only when arguments are oversize.
+ * Returns NULL (and CB is not called) only when arguments are oversize or
+ * memory runs out.
  */
 struct auth_req *auth_request(struct auth_client *c, const char *service, const char *user,
                               const char *password, const char *rhost, auth_cb cb, void *arg);
+/* Suppresses REQ's callback. Not to be called once the callback has run. */
 void auth_cancel(struct auth_req *req);
+/* How long failures are held back (default TRIAD_AUTH_FAIL_DELAY_MS). */
+void auth_set_fail_delay_ms(unsigned ms);
 
 /* ---- framing, exposed for unit tests ----------------------------------
  * Request:  u32 total length (big endian, excluding itself), u32 id,

@@ -20,8 +20,9 @@
 struct conf;
 
 enum conf_type {
-	CONF_STR,       /* char *: any string (NULL when unset) */
-	CONF_PATH,      /* char *: relative paths resolved against the config file's directory */
+	CONF_STR,       /* char *: any string (NULL when unset or empty) */
+	CONF_PATH,      /* char *: relative paths resolved against the config file's directory;
+	                   the words in choices (NULL: just "off") are kept as written */
 	CONF_LIST,      /* struct conf_list: items separated by spaces or commas */
 	CONF_ADDRS,     /* struct conf_addrs: host:port list, [v6]:port, '*' = 0.0.0.0 */
 	CONF_BOOL,      /* bool: on/off yes/no true/false 1/0 */
@@ -58,7 +59,7 @@ struct conf_key {
 	enum conf_type type;
 	size_t offset;               /* of the value inside the section struct */
 	const char *dflt;            /* parsed as if written in the file; NULL: unset */
-	const char *const *choices;  /* CONF_ENUM: NULL-terminated names */
+	const char *const *choices;  /* NULL-terminated: CONF_ENUM names; CONF_PATH literal words */
 	uint64_t min, max;           /* CONF_UINT/SIZE/DURATION bounds; max 0: none */
 };
 
@@ -97,6 +98,8 @@ struct conf {
 	unsigned *lines_g;           /* line of each [global] key, 0: default */
 	unsigned *lines_own;         /* line of each own key, 0: default */
 	void *runtime;               /* what the daemon built from it (see server.h) */
+	/* Frees runtime when the last reference goes (set by server.c). */
+	void (*runtime_free)(struct conf *c);
 };
 
 extern const struct conf_section conf_global_section;

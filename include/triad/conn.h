@@ -63,7 +63,8 @@ struct conn {
 	struct event *deferred;
 	uint32_t flags;
 	bool counted;
-	size_t discard_line;              /* bytes of an overlong line still to skip */
+	size_t discard_line;              /* an overlong line is being skipped */
+	uint64_t read_ms, write_ms;       /* timeouts, reapplied after a TLS upgrade */
 };
 
 /*
@@ -125,6 +126,11 @@ void conn_close(struct conn *c);
 /* Frees without flushing (the peer misbehaved). Idempotent. */
 void conn_abort(struct conn *c);
 bool conn_is_closing(const struct conn *c);
+
+/* Whether conn_new() found the connection over a limit (server.c refuses it). */
+bool conn_is_refused(const struct conn *c);
+/* SIGTERM: ops->on_shutdown (or conn_close) for every conn of the worker. */
+void conn_shutdown_all(struct worker *w);
 
 /* Connection limits (also used by server.c at accept). */
 void conn_limits_set(unsigned max_total, unsigned max_per_ip);

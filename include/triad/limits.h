@@ -10,6 +10,7 @@
 #define TRIAD_LOG_LINE_MAX        2048   /* one log line, including the prefix */
 #define TRIAD_LOG_QUEUE_LINES     8192   /* lines buffered before the writer drops */
 #define TRIAD_CONF_VALUE_MAX      4096   /* one INI value */
+#define TRIAD_CONF_NAME_MAX         64   /* one INI key or section name */
 #define TRIAD_CONF_LIST_MAX        256   /* items in one list value */
 #define TRIAD_MAX_WORKERS          256
 #define TRIAD_PATH_MAX            4096   /* PATH_MAX: a path handed to fsroot */
@@ -28,6 +29,9 @@
 #define TRIAD_AUTH_FAIL_WINDOW_S    60   /* per-IP failure accounting window */
 #define TRIAD_AUTH_FAIL_MAX         10   /* failures per IP per window before refusal */
 #define TRIAD_AUTH_INFLIGHT_MAX     64   /* concurrent PAM conversations per helper */
+#define TRIAD_AUTH_PAM_TIMEOUT_S    30   /* one PAM conversation; then killed, AUTH_ERROR */
+#define TRIAD_AUTH_FAIL_TABLE     4096   /* IPs tracked for failures (power of two) */
+#define TRIAD_AUTH_CHANNEL_BUF (64 * 1024) /* requests queued per worker before AUTH_ERROR */
 
 /* ---- HTTP (RFC 9110, RFC 9112) ----------------------------------------- */
 #define HTTP_REQUEST_LINE_MAX   (8 * 1024)   /* RFC 9112 §3: >= 8000 recommended; 414 */
@@ -39,6 +43,9 @@
 /* ---- FTP (RFC 959, RFC 3659) ------------------------------------------ */
 #define FTP_COMMAND_LINE_MAX     1024        /* RFC 959 sets none; vsftpd uses 4K */
 #define FTP_LOGIN_FAILURES_MAX      3        /* then 421 and close */
+#define FTP_VERB_MAX                4        /* §5.3.1: command codes are 3 or 4 letters */
+#define FTP_REPLY_LINE_MAX  (2 * TRIAD_PATH_MAX + 128) /* a 257 path, '"' doubled (App. II) */
+#define FTP_LIST_LINE_MAX   (TRIAD_PATH_MAX + 256)  /* one LIST/NLST/MLSD line or MLST entry */
 
 /* ---- SMTP (RFC 5321 §4.5.3.1) ----------------------------------------- */
 #define SMTP_COMMAND_LINE_MAX     512        /* §4.5.3.1.4, including CRLF */

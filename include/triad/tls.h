@@ -16,11 +16,11 @@ SSL_CTX *tls_ctx_new(const char *cert_file, const char *key_file, char *err, siz
 void tls_ctx_free(SSL_CTX *ctx);
 
 /*
- * ALPN: PROTOS is the server's preference in wire format
- * ("\x08http/1.1"); a client offering none of them gets no ALPN (not an
- * alert), as nginx does. PROTOS must outlive the context.
+ * ALPN: PROTOS is the server's preference in wire format, as a string
+ * literal so a zero length byte ends it: (const unsigned char *)"\x08http/1.1".
+ * A client offering none of them gets no ALPN (not an alert), as nginx does.
  */
-void tls_ctx_set_alpn(SSL_CTX *ctx, const unsigned char *protos, size_t len);
+void tls_ctx_set_alpn(SSL_CTX *ctx, const unsigned char *protos);
 
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" for logs and Received: headers. */
 const char *tls_describe(const SSL *ssl, char *buf, size_t len);

@@ -1,0 +1,601 @@
+/*
+ * conn: the connection object every protocol reads and writes through.
+ *
+ * A conn lives on one worker's event_base. Its bufferevent is a socket
+ * bufferevent, an OpenSSL one (implicit TLS), or an OpenSSL filter stacked
+ * on the socket one (after STARTTLS / AUTH TLS). Protocol callbacks run
+ * from the bufferevent callbacks below; a conn is freed only from its own
+ * deferred event, so no protocol callback ever sees its conn vanish.
+ */
+#include "triad/conn.h"
+#include "triad/limits.h"
+#include "triad/log.h"
+#include "triad/server.h"
+#include "triad/tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/bufferevent_ssl.h>
+
+enum {
+	CONN_F_CLOSING = 1u << 0, /* conn_close: flushing, then free */
+	CONN_F_FREEING = 1u << 1, /* the deferred free is scheduled */
+	CONN_F_REFUSED = 1u << 2, /* over a connection limit */
+};
+
+#define CONN_CLOSE_LINGER_MS 10000 /* flushing a closing conn never takes longer */
+
+static atomic_ullong next_id = 1;
+static atomic_uint total;
+static unsigned max_total, max_per_ip;
+
+/* ---- per-IP accounting --------------------------------------------------- */
+
+struct ip_count {
+	struct ip_count *next;
+	unsigned char addr[16];
+	unsigned n;
+};
+
+static pthread_mutex_t ip_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ip_count *ip_table[TRIAD_PERIP_BUCKETS];
+
+/* IPv4 as v4-mapped IPv6, so both families share one key space. */
+static void ip_key(const struct sockaddr_storage *ss, unsigned char key[16])
+{
+	memset(key, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	}
+}
+
+static unsigned ip_bucket(const unsigned char key[16])
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % TRIAD_PERIP_BUCKETS;
+}
+
+/* Counts one more connection from KEY unless that would pass the limit. */
+static bool ip_acquire(const unsigned char key[16], unsigned limit)
+{
+	unsigned b = ip_bucket(key);
+	bool ok = true;
+	pthread_mutex_lock(&ip_lock);
+	struct ip_count *e = ip_table[b];
+	while (e && memcmp(e->addr, key, 16) != 0)
+		e = e->next;
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e) {
+			pthread_mutex_unlock(&ip_lock);
+			return false;
+		}
+		memcpy(e->addr, key, 16);
+		e->next = ip_table[b];
+		ip_table[b] = e;
+	}
+	if (limit && e->n >= limit)
+		ok = false;
+	else
+		e->n++;
+	pthread_mutex_unlock(&ip_lock);
+	return ok;
+}
+
+static void ip_release(const unsigned char key[16])
+{
+	unsigned b = ip_bucket(key);
+	pthread_mutex_lock(&ip_lock);
+	for (struct ip_count **pp = &ip_table[b]; *pp; pp = &(*pp)->next) {
+		struct ip_count *e = *pp;
+		if (memcmp(e->addr, key, 16) != 0)
+			continue;
+		if (--e->n == 0) {
+			*pp = e->next;
+			free(e);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&ip_lock);
+}
+
+void conn_limits_set(unsigned total_limit, unsigned per_ip_limit)
+{
+	max_total = total_limit;
+	max_per_ip = per_ip_limit;
+}
+
+unsigned conn_count(void)
+{
+	return atomic_load(&total);
+}
+
+/* ---- lifetime ------------------------------------------------------------- */
+
+static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, uint16_t *port)
+{
+	ip[0] = '\0';
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
+		*port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)iplen);
+		*port = ntohs(s6->sin6_port);
+	}
+}
+
+static void conn_free(struct conn *c)
+{
+	struct worker *w = c->worker;
+	if (c->ops && c->ops->on_free)
+		c->ops->on_free(c);
+	if (c->bev)
+		bufferevent_free(c->bev); /* frees the SSL and the underlying bev too */
+	if (c->deferred)
+		event_free(c->deferred);
+	if (c->counted) {
+		unsigned char key[16];
+		ip_key(&c->peer, key);
+		ip_release(key);
+		atomic_fetch_sub(&total, 1);
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (w->conns == c)
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nconns--;
+	log_debug("c%06llu closed in=%llu out=%llu", (unsigned long long)c->id,
+	          (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
+	if (c->conf)
+		conf_unref(c->conf);
+	free(c);
+	if (w->draining && w->nconns == 0)
+		event_base_loopbreak(w->base);
+}
+
+static void deferred_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_free(arg);
+}
+
+static void schedule_free(struct conn *c)
+{
+	if (c->flags & CONN_F_FREEING)
+		return;
+	c->flags |= CONN_F_FREEING;
+	if (c->bev)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (!c->deferred)
+		c->deferred = event_new(c->base, -1, 0, deferred_free_cb, c);
+	if (c->deferred)
+		event_active(c->deferred, 0, 0);
+	else
+		conn_free(c); /* out of memory: no safer moment will come */
+}
+
+/* Bytes still to leave: the top buffer and, under a TLS filter, the socket's. */
+static size_t output_total(struct conn *c)
+{
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	if (under)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
+/* ---- bufferevent callbacks ----------------------------------------------- */
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct conn *c = arg;
+	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) {
+		evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+		return;
+	}
+	c->ops->on_read(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct conn *c = arg;
+	if (c->flags & CONN_F_FREEING)
+		return;
+	if (c->flags & CONN_F_CLOSING) {
+		if (output_total(c) == 0)
+			schedule_free(c);
+		return;
+	}
+	if (c->ops->on_drain)
+		c->ops->on_drain(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	struct conn *c = arg;
+	if (c->flags & CONN_F_FREEING)
+		return;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* Only TLS bufferevents report this here: the handshake finished. */
+		if (c->ops->on_tls)
+			c->ops->on_tls(c, true);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		bool writing = (what & BEV_EVENT_WRITING) != 0;
+		if (!(c->flags & CONN_F_CLOSING) && c->ops->on_timeout) {
+			/* libevent disabled the direction that timed out; the protocol decides. */
+			c->ops->on_timeout(c, writing);
+		} else {
+			log_debug("c%06llu %s timeout", (unsigned long long)c->id,
+			          writing ? "send" : "idle");
+			schedule_free(c);
+		}
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		bool error = (what & BEV_EVENT_ERROR) != 0;
+		if (error && c->ssl && log_enabled(LOG_LEVEL_DEBUG)) {
+			char why[256];
+			log_debug("c%06llu TLS: %s", (unsigned long long)c->id,
+			          tls_last_error(why, sizeof(why)));
+		}
+		bool handshaking = c->ssl && !SSL_is_init_finished(c->ssl);
+		if (!(c->flags & CONN_F_CLOSING)) {
+			if (handshaking && c->ops->on_tls)
+				c->ops->on_tls(c, false);
+			else if (c->ops->on_eof)
+				c->ops->on_eof(c, error);
+		}
+		schedule_free(c);
+	}
+}
+
+static void setup_bev(struct conn *c)
+{
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, TRIAD_CONN_READ_MAX);
+	bufferevent_setwatermark(c->bev, EV_WRITE, TRIAD_CONN_LOW_WATER, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* The default until the protocol installs its own: close on anything. */
+static void noop_read(struct conn *c)
+{
+	evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+}
+static const struct conn_ops default_ops = {.on_read = noop_read};
+
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      SSL_CTX *tls_ctx, bool counted)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->id = atomic_fetch_add(&next_id, 1);
+	c->worker = w;
+	c->base = w->base;
+	c->ops = &default_ops;
+	c->listener_tag = -1;
+	if (peer_len > sizeof(c->peer))
+		peer_len = sizeof(c->peer);
+	memcpy(&c->peer, peer, peer_len);
+	c->peer_len = peer_len;
+	c->local_len = sizeof(c->local);
+	if (getsockname(fd, (struct sockaddr *)&c->local, &c->local_len) < 0)
+		c->local_len = 0;
+	addr_text(&c->peer, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
+	addr_text(&c->local, c->local_ip, sizeof(c->local_ip), &c->local_port);
+	c->conf = server_current_conf();
+
+	if (counted) {
+		unsigned char key[16];
+		ip_key(&c->peer, key);
+		unsigned now = atomic_fetch_add(&total, 1) + 1;
+		if (max_total && now > max_total) {
+			atomic_fetch_sub(&total, 1);
+			c->flags |= CONN_F_REFUSED;
+		} else if (!ip_acquire(key, max_per_ip)) {
+			atomic_fetch_sub(&total, 1);
+			c->flags |= CONN_F_REFUSED;
+		} else {
+			c->counted = true;
+		}
+	}
+
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	evutil_make_socket_nonblocking(fd);
+
+	if (tls_ctx && !(c->flags & CONN_F_REFUSED)) {
+		SSL *ssl = SSL_new(tls_ctx);
+		if (ssl)
+			c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
+			                                        BUFFEREVENT_SSL_ACCEPTING,
+			                                        BEV_OPT_CLOSE_ON_FREE);
+		if (!c->bev)
+			SSL_free(ssl);
+		else
+			c->ssl = ssl;
+	} else {
+		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+
+	if (!c->bev) {
+		close(fd);
+		log_error("c%06llu cannot set up the connection: out of memory",
+		          (unsigned long long)c->id);
+		conn_free(c);
+		return NULL;
+	}
+	setup_bev(c);
+	log_debug("c%06llu open peer=%s port=%u local=%s:%u%s", (unsigned long long)c->id,
+	          c->peer_ip, c->peer_port, c->local_ip, c->local_port, c->ssl ? " tls" : "");
+	return c;
+}
+
+bool conn_is_refused(const struct conn *c)
+{
+	return (c->flags & CONN_F_REFUSED) != 0;
+}
+
+/* ---- I/O ----------------------------------------------------------------- */
+
+struct evbuffer *conn_input(struct conn *c)
+{
+	return bufferevent_get_input(c->bev);
+}
+
+struct evbuffer *conn_output(struct conn *c)
+{
+	return bufferevent_get_output(c->bev);
+}
+
+size_t conn_output_pending(struct conn *c)
+{
+	return output_total(c);
+}
+
+bool conn_output_full(struct conn *c)
+{
+	return output_total(c) >= TRIAD_CONN_HIGH_WATER;
+}
+
+int conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING))
+		return -1;
+	return bufferevent_write(c->bev, data, len);
+}
+
+int conn_printf(struct conn *c, const char *fmt, ...)
+{
+	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING))
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = evbuffer_add_vprintf(conn_output(c), fmt, ap);
+	va_end(ap);
+	return n < 0 ? -1 : 0;
+}
+
+/* Skips input through the end of an overlong line; true when it ended. */
+static bool skip_overlong(struct evbuffer *in, enum conn_eol eol)
+{
+	size_t len = evbuffer_get_length(in);
+	struct evbuffer_ptr p = evbuffer_search(in, eol == CONN_EOL_CRLF ? "\r\n" : "\n",
+	                                        eol == CONN_EOL_CRLF ? 2 : 1, NULL);
+	if (p.pos >= 0) {
+		evbuffer_drain(in, (size_t)p.pos + (eol == CONN_EOL_CRLF ? 2 : 1));
+		return true;
+	}
+	/* Keep a trailing CR: its LF may be in the next read. */
+	size_t keep = 0;
+	if (len > 0 && eol == CONN_EOL_CRLF) {
+		unsigned char last;
+		struct evbuffer_ptr end;
+		evbuffer_ptr_set(in, &end, len - 1, EVBUFFER_PTR_SET);
+		if (evbuffer_copyout_from(in, &end, &last, 1) == 1 && last == '\r')
+			keep = 1;
+	}
+	evbuffer_drain(in, len - keep);
+	return false;
+}
+
+enum conn_line conn_read_line(struct conn *c, enum conn_eol eol, char *buf, size_t cap,
+                              size_t *len)
+{
+	struct evbuffer *in = conn_input(c);
+	*len = 0;
+	if (c->discard_line) {
+		if (!skip_overlong(in, eol))
+			return CONN_LINE_AGAIN;
+		c->discard_line = 0;
+	}
+	size_t have = evbuffer_get_length(in);
+	if (have == 0)
+		return CONN_LINE_AGAIN;
+	/* A line of cap-1 bytes plus CRLF fits in cap+1: look no further than that. */
+	size_t window = have < cap + 1 ? have : cap + 1;
+	const char *p = (const char *)evbuffer_pullup(in, (ssize_t)window);
+	if (!p)
+		return CONN_LINE_AGAIN;
+
+	size_t end, term;
+	const char *hit;
+	if (eol == CONN_EOL_CRLF) {
+		hit = memmem(p, window, "\r\n", 2);
+		end = hit ? (size_t)(hit - p) : 0;
+		term = 2;
+	} else {
+		hit = memchr(p, '\n', window);
+		end = hit ? (size_t)(hit - p) : 0;
+		term = 1;
+		if (hit && end > 0 && p[end - 1] == '\r') {
+			end--;
+			term = 2;
+		}
+	}
+	if (!hit) {
+		if (window == cap + 1) {
+			c->discard_line = 1;
+			if (skip_overlong(in, eol))
+				c->discard_line = 0;
+			return CONN_LINE_TOO_LONG;
+		}
+		return CONN_LINE_AGAIN;
+	}
+	if (end > cap - 1) {
+		evbuffer_drain(in, end + term);
+		return CONN_LINE_TOO_LONG;
+	}
+	memcpy(buf, p, end);
+	buf[end] = '\0';
+	*len = end;
+	evbuffer_drain(in, end + term);
+	c->bytes_in += end + term;
+	return CONN_LINE_OK;
+}
+
+void conn_set_timeouts(struct conn *c, uint64_t read_ms, uint64_t write_ms)
+{
+	struct timeval r = {(time_t)(read_ms / 1000), (suseconds_t)(read_ms % 1000) * 1000};
+	struct timeval w = {(time_t)(write_ms / 1000), (suseconds_t)(write_ms % 1000) * 1000};
+	c->read_ms = read_ms;
+	c->write_ms = write_ms;
+	bufferevent_set_timeouts(c->bev, read_ms ? &r : NULL, write_ms ? &w : NULL);
+}
+
+void conn_pause_read(struct conn *c)
+{
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+void conn_resume_read(struct conn *c)
+{
+	if (!(c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+/* ---- TLS ----------------------------------------------------------------- */
+
+int conn_start_tls(struct conn *c, SSL_CTX *ctx)
+{
+	if (c->ssl || !ctx || (c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
+		return -1;
+	struct evbuffer *in = conn_input(c);
+	size_t discarded = evbuffer_get_length(in);
+	evbuffer_drain(in, discarded); /* plaintext sent after the command is never trusted */
+
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl)
+		return -1;
+	struct bufferevent *filter = bufferevent_openssl_filter_new(
+		c->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!filter) {
+		SSL_free(ssl);
+		return -1;
+	}
+	c->bev = filter;
+	c->ssl = ssl;
+	setup_bev(c);
+	conn_set_timeouts(c, c->read_ms, c->write_ms);
+	return (int)(discarded > INT32_MAX ? INT32_MAX : discarded);
+}
+
+bool conn_is_tls(const struct conn *c)
+{
+	return c->ssl != NULL;
+}
+
+const char *conn_tls_describe(const struct conn *c, char *buf, size_t len)
+{
+	return tls_describe(c->ssl, buf, len);
+}
+
+bool conn_tls_resumed(const struct conn *c)
+{
+	return c->ssl && SSL_session_reused(c->ssl);
+}
+
+SSL_SESSION *conn_tls_session(const struct conn *c)
+{
+	return c->ssl ? SSL_get_session(c->ssl) : NULL;
+}
+
+/* ---- close --------------------------------------------------------------- */
+
+void conn_close(struct conn *c)
+{
+	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING))
+		return;
+	c->flags |= CONN_F_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	if (output_total(c) == 0) {
+		schedule_free(c);
+		return;
+	}
+	/* Wake up once everything is out (write_cb), or give up after the linger. */
+	struct timeval linger = {CONN_CLOSE_LINGER_MS / 1000, 0};
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(c->bev, NULL, &linger);
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	if (under)
+		bufferevent_setwatermark(under, EV_WRITE, 0, 0);
+}
+
+void conn_abort(struct conn *c)
+{
+	schedule_free(c);
+}
+
+bool conn_is_closing(const struct conn *c)
+{
+	return (c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) != 0;
+}
+
+void conn_shutdown_all(struct worker *w)
+{
+	struct conn *next;
+	for (struct conn *c = w->conns; c; c = next) {
+		next = c->next;
+		if (conn_is_closing(c))
+			continue;
+		if (c->ops->on_shutdown)
+			c->ops->on_shutdown(c);
+		else
+			conn_close(c);
+	}
+}

@@ -1,0 +1,630 @@
+/*
+ * server: process lifecycle shared by the three daemons (see server.h).
+ *
+ * Threads: the main thread owns signals and configuration; each worker
+ * owns one event_base, its own SO_REUSEPORT listening sockets (bound by
+ * main before the privilege drop) and every connection it accepted.
+ * Cross-thread traffic is limited to event_active() on a worker's wake
+ * event (drain) and to the current configuration pointer below.
+ */
+#include "triad/server.h"
+#include "triad/auth.h"
+#include "triad/conn.h"
+#include "triad/limits.h"
+#include "triad/log.h"
+#include "triad/tls.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#define SERVER_LISTENERS_MAX 8
+#define DEFAULT_CONF "/etc/triad/triad.conf"
+
+struct bound {
+	int fd;
+	int tag;
+	bool tls;
+	const char *addr; /* text, for logs */
+};
+
+static const struct server_ops *ops;
+static const char *conf_path = DEFAULT_CONF;
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conf *current;
+static struct worker *workers;
+static unsigned nworkers;
+
+const struct server_ops *server_ops(void)
+{
+	return ops;
+}
+
+struct conf *server_current_conf(void)
+{
+	pthread_mutex_lock(&current_lock);
+	struct conf *c = current ? conf_ref(current) : NULL;
+	pthread_mutex_unlock(&current_lock);
+	return c;
+}
+
+static void set_current(struct conf *c)
+{
+	pthread_mutex_lock(&current_lock);
+	struct conf *old = current;
+	current = c;
+	pthread_mutex_unlock(&current_lock);
+	if (old)
+		conf_unref(old);
+}
+
+/* ---- building a generation ---------------------------------------------- */
+
+static void runtime_free(struct conf *c)
+{
+	struct server_runtime *rt = c->runtime;
+	if (!rt)
+		return;
+	if (ops->release)
+		ops->release(rt);
+	if (rt->tls)
+		tls_ctx_free(rt->tls);
+	if (rt->root.fd >= 0)
+		fsroot_close(&rt->root);
+	free(rt);
+	c->runtime = NULL;
+}
+
+/* Opens what C names (root, TLS) and lets the daemon build its part. */
+static int runtime_build(struct conf *c, char *err, size_t errlen)
+{
+	struct server_runtime *rt = calloc(1, sizeof(*rt));
+	if (!rt) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rt->root.fd = -1;
+	c->runtime = rt;
+	c->runtime_free = runtime_free;
+
+	int rc = fsroot_open(&rt->root, c->g.root);
+	if (rc < 0) {
+		conf_error_at(c, "root", err, errlen, "cannot open %s: %s", c->g.root,
+		              strerror(-rc));
+		goto fail;
+	}
+	if (c->g.tls_cert && c->g.tls_key) {
+		char why[512];
+		rt->tls = tls_ctx_new(c->g.tls_cert, c->g.tls_key, why, sizeof(why));
+		if (!rt->tls) {
+			conf_error_at(c, "tls_cert", err, errlen, "%s", why);
+			goto fail;
+		}
+	} else if (c->g.tls_cert || c->g.tls_key) {
+		conf_error_at(c, c->g.tls_cert ? "tls_cert" : "tls_key", err, errlen,
+		              "tls_cert and tls_key must be set together");
+		goto fail;
+	}
+	if (ops->prepare && ops->prepare(c, rt, err, errlen) < 0)
+		goto fail;
+	return 0;
+fail:
+	runtime_free(c);
+	return -1;
+}
+
+/* ---- listeners ------------------------------------------------------------ */
+
+static int bind_one(const struct conf_addr *a, char *err, size_t errlen)
+{
+	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot create socket: %s", a->text, strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	/* interface.md: a listener on [::] is IPv6-only, so 0.0.0.0 and [::] coexist. */
+	if (a->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
+		goto fail;
+	if (listen(fd, TRIAD_BACKLOG) < 0)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s", a->text, strerror(errno));
+	close(fd);
+	return -1;
+}
+
+/* Every worker gets its own socket per address (SO_REUSEPORT spreads accepts). */
+static int bind_all(struct conf *c, struct bound **out, size_t *nout, char *err, size_t errlen)
+{
+	struct server_listen want[SERVER_LISTENERS_MAX];
+	size_t nwant = ops->listeners(c, want, SERVER_LISTENERS_MAX);
+	size_t total = 0;
+	for (size_t i = 0; i < nwant; i++)
+		total += want[i].addrs ? want[i].addrs->n : 0;
+	if (total == 0) {
+		snprintf(err, errlen, "%s: [%s] has no listen address", c->path, ops->name);
+		return -1;
+	}
+	struct bound *b = calloc(total * nworkers, sizeof(*b));
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t n = 0;
+	for (unsigned w = 0; w < nworkers; w++)
+		for (size_t i = 0; i < nwant; i++)
+			for (size_t j = 0; want[i].addrs && j < want[i].addrs->n; j++) {
+				const struct conf_addr *a = &want[i].addrs->v[j];
+				int fd = bind_one(a, err, errlen);
+				if (fd < 0) {
+					while (n > 0)
+						close(b[--n].fd);
+					free(b);
+					return -1;
+				}
+				b[n++] = (struct bound){fd, want[i].tag, want[i].tls, a->text};
+			}
+	*out = b;
+	*nout = n;
+	return 0;
+}
+
+/* ---- privileges ----------------------------------------------------------- */
+
+static int drop_privileges(const struct conf *c, char *err, size_t errlen)
+{
+	if (geteuid() != 0) {
+		return 0; /* nothing to drop; `user` was still checked to exist */
+	}
+	if (!c->g.user) {
+		log_warn("running as root: set `user` in [global] to drop privileges");
+		return 0;
+	}
+	struct passwd *pw = getpwnam(c->g.user);
+	if (!pw) {
+		conf_error_at(c, "user", err, errlen, "unknown user '%s'", c->g.user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		snprintf(err, errlen, "cannot drop privileges to %s: %s", c->g.user,
+		         strerror(errno));
+		return -1;
+	}
+	/* Verify: root must be out of reach now, whatever the kernel allowed. */
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 || getuid() != pw->pw_uid ||
+	                        geteuid() != pw->pw_uid || getgid() != pw->pw_gid)) {
+		snprintf(err, errlen, "privilege drop to %s did not stick", c->g.user);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- workers ---------------------------------------------------------------- */
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                      int len, void *arg)
+{
+	struct worker *w = arg;
+	int idx = -1;
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i] == l)
+			idx = (int)i;
+	if (idx < 0 || w->draining) {
+		close(fd);
+		return;
+	}
+	struct conf *c = server_current_conf();
+	SSL_CTX *tls = w->listener_tls[idx] ? server_rt(c)->tls : NULL;
+	conf_unref(c);
+	struct conn *conn = conn_new(w, fd, addr, (socklen_t)len, tls, true);
+	if (!conn)
+		return;
+	conn->listener_tag = w->listener_tags[idx];
+	if (conn_is_refused(conn)) {
+		log_info("c%06llu refused peer=%s: connection limit", (unsigned long long)conn->id,
+		         conn->peer_ip);
+		if (!conn->ssl && ops->refusal)
+			conn_write(conn, ops->refusal, strlen(ops->refusal));
+		conn_close(conn);
+		return;
+	}
+	ops->accept(conn, conn->listener_tag);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	/* EMFILE and friends: the connection stays in the backlog; say so once a burst. */
+	static _Thread_local time_t last;
+	time_t now = time(NULL);
+	if (now != last) {
+		last = now;
+		log_warn("accept: %s", evutil_socket_error_to_string(e));
+	}
+}
+
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct worker *w = arg;
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i]) {
+			evconnlistener_free(w->listeners[i]);
+			w->listeners[i] = NULL;
+		}
+	w->draining = true;
+	conn_shutdown_all(w);
+	if (w->nconns == 0)
+		event_base_loopbreak(w->base);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	log_set_worker((int)w->index);
+	if (ops->worker_init)
+		ops->worker_init(w);
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+static int worker_setup(struct worker *w, const struct bound *b, size_t nb, char *err,
+                        size_t errlen)
+{
+	w->base = event_base_new();
+	if (!w->base) {
+		snprintf(err, errlen, "cannot create an event loop");
+		return -1;
+	}
+	w->listeners = calloc(nb, sizeof(*w->listeners));
+	w->listener_tags = calloc(nb, sizeof(int));
+	w->listener_tls = calloc(nb, sizeof(bool));
+	w->wake = event_new(w->base, -1, 0, drain_cb, w);
+	if (!w->listeners || !w->listener_tags || !w->listener_tls || !w->wake) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		/* backlog 0: the socket is already listening. */
+		struct evconnlistener *l = evconnlistener_new(
+			w->base, accept_cb, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
+			b[i].fd);
+		if (!l) {
+			snprintf(err, errlen, "cannot watch %s", b[i].addr);
+			return -1;
+		}
+		evconnlistener_set_error_cb(l, accept_error_cb);
+		w->listeners[w->nlisteners] = l;
+		w->listener_tags[w->nlisteners] = b[i].tag;
+		w->listener_tls[w->nlisteners] = b[i].tls;
+		w->nlisteners++;
+	}
+	if (ops->needs_auth) {
+		w->auth = auth_client_new(w->base, w->index);
+		if (!w->auth) {
+			snprintf(err, errlen, "cannot connect worker %u to the auth helper",
+			         w->index);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void worker_teardown(struct worker *w)
+{
+	if (ops->worker_fini)
+		ops->worker_fini(w);
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i])
+			evconnlistener_free(w->listeners[i]);
+	if (w->auth)
+		auth_client_free(w->auth);
+	if (w->wake)
+		event_free(w->wake);
+	/* Connections still open after shutdown_timeout die with the process. */
+	free(w->listeners);
+	free(w->listener_tags);
+	free(w->listener_tls);
+	if (w->base && w->nconns == 0)
+		event_base_free(w->base);
+}
+
+/* ---- signals on the main thread -------------------------------------------- */
+
+static struct event_base *main_base;
+static bool stopping;
+
+static void apply_limits(const struct conf *c)
+{
+	unsigned total = 0, per_ip = 0;
+	if (ops->limits)
+		ops->limits(c, &total, &per_ip);
+	conn_limits_set(total, per_ip);
+}
+
+static bool addrs_equal(const struct conf_addrs *a, const struct conf_addrs *b)
+{
+	size_t na = a ? a->n : 0, nb = b ? b->n : 0;
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a->v[i].text, b->v[i].text) != 0)
+			return false;
+	return true;
+}
+
+static void warn_restart_only(const struct conf *old, const struct conf *new)
+{
+	struct server_listen a[SERVER_LISTENERS_MAX], b[SERVER_LISTENERS_MAX];
+	size_t na = ops->listeners(old, a, SERVER_LISTENERS_MAX);
+	size_t nb = ops->listeners(new, b, SERVER_LISTENERS_MAX);
+	bool same = na == nb;
+	for (size_t i = 0; same && i < na; i++)
+		same = a[i].tls == b[i].tls && addrs_equal(a[i].addrs, b[i].addrs);
+	if (!same)
+		log_warn("reload: listen addresses changed; they take effect after a restart");
+	if ((old->g.user == NULL) != (new->g.user == NULL) ||
+	    (old->g.user && strcmp(old->g.user, new->g.user) != 0))
+		log_warn("reload: user changed; it takes effect after a restart");
+	if (old->g.workers != new->g.workers)
+		log_warn("reload: workers changed; it takes effect after a restart");
+}
+
+static void reload(void)
+{
+	char err[1024];
+	log_info("reload: reading %s", conf_path);
+	struct conf *c = conf_load(conf_path, ops->section, err, sizeof(err));
+	if (!c) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	if (runtime_build(c, err, sizeof(err)) < 0) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		conf_unref(c);
+		return;
+	}
+	struct conf *old = server_current_conf();
+	warn_restart_only(old, c);
+	bool same_log = (old->g.log == NULL && c->g.log == NULL) ||
+	                (old->g.log && c->g.log && strcmp(old->g.log, c->g.log) == 0);
+	conf_unref(old);
+	if (same_log) {
+		if (log_reopen(err, sizeof(err)) < 0)
+			log_error("reload: %s", err);
+		log_set_level((enum log_level)c->g.log_level);
+	} else if (log_open(c->g.log, (enum log_level)c->g.log_level, err, sizeof(err)) < 0) {
+		log_error("reload: %s; logging stays where it was", err);
+	}
+	apply_limits(c);
+	set_current(c);
+	log_info("reload: done; new connections use the new configuration");
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (sig == SIGHUP) {
+		if (!stopping)
+			reload();
+		return;
+	}
+	if (stopping)
+		return;
+	stopping = true;
+	log_info("shutting down (%s): no new connections, finishing those in flight",
+	         sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	for (unsigned i = 0; i < nworkers; i++)
+		event_active(workers[i].wake, 0, 0);
+	event_base_loopbreak(main_base);
+}
+
+/* Joins every worker, forcing the stragglers out at the deadline. */
+static void join_workers(uint64_t timeout_ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)(timeout_ms / 1000);
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (unsigned i = 0; i < nworkers; i++) {
+		if (pthread_timedjoin_np(workers[i].thread, NULL, &deadline) != 0) {
+			log_warn("shutdown_timeout reached: closing %zu connection(s) of worker %u",
+			         workers[i].nconns, i);
+			event_base_loopbreak(workers[i].base);
+			pthread_join(workers[i].thread, NULL);
+		}
+	}
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void usage(const char *argv0)
+{
+	fprintf(stderr,
+	        "usage: %s [-c FILE] [-t] [-V]\n"
+	        "  -c FILE  configuration file (default " DEFAULT_CONF ")\n"
+	        "  -t       check the configuration and exit\n"
+	        "  -V       print the version and exit\n",
+	        argv0);
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void listen_summary(const struct bound *b, size_t nb, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	/* Addresses repeat once per worker: list the first worker's. */
+	size_t per = nb / (nworkers ? nworkers : 1);
+	for (size_t i = 0; i < per && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s%s", i ? " " : "",
+		                         b[i].tls ? "tls:" : "", b[i].addr);
+}
+
+int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
+{
+	ops = daemon_ops;
+	char name[32];
+	snprintf(name, sizeof(name), "%s", ops->name);
+	log_init(ops->name);
+
+	bool check_only = false;
+	int opt;
+	while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'V':
+			printf("triad-%s %s\n", name, TRIAD_VERSION);
+			return 0;
+		default:
+			usage(argv[0]);
+			return opt == 'h' ? 0 : 1;
+		}
+	}
+	if (optind != argc) {
+		usage(argv[0]);
+		return 1;
+	}
+
+	char err[1024];
+	struct conf *c = conf_load(conf_path, ops->section, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "triad-%s: %s\n", name, err);
+		return 1;
+	}
+	if (check_only) {
+		int rc = runtime_build(c, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "triad-%s: %s\n", name, err);
+		else
+			printf("triad-%s: %s: configuration is valid\n", name, conf_path);
+		conf_unref(c);
+		return rc < 0 ? 1 : 0;
+	}
+
+	evthread_use_pthreads();
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	nworkers = c->g.workers;
+
+	struct bound *bound = NULL;
+	size_t nbound = 0;
+	if (bind_all(c, &bound, &nbound, err, sizeof(err)) < 0) {
+		fprintf(stderr, "triad-%s: %s\n", name, err);
+		conf_unref(c);
+		return 1;
+	}
+	if (ops->needs_auth && auth_helper_start(nworkers, err, sizeof(err)) < 0) {
+		fprintf(stderr, "triad-%s: %s\n", name, err);
+		return 1;
+	}
+	if (drop_privileges(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "triad-%s: %s\n", name, err);
+		return 1;
+	}
+	/* From here on everything is opened as `user`. */
+	if (log_open(c->g.log, (enum log_level)c->g.log_level, err, sizeof(err)) < 0 ||
+	    runtime_build(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "triad-%s: %s\n", name, err);
+		return 1;
+	}
+	apply_limits(c);
+	set_current(c);
+
+	/* Workers inherit a mask without our signals: only main handles them. */
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	main_base = event_base_new();
+	struct event *sigs[3] = {
+		evsignal_new(main_base, SIGTERM, signal_cb, NULL),
+		evsignal_new(main_base, SIGINT, signal_cb, NULL),
+		evsignal_new(main_base, SIGHUP, signal_cb, NULL),
+	};
+	for (int i = 0; i < 3; i++)
+		event_add(sigs[i], NULL);
+
+	workers = calloc(nworkers, sizeof(*workers));
+	size_t per = nbound / nworkers;
+	for (unsigned i = 0; i < nworkers; i++) {
+		workers[i].index = i;
+		if (worker_setup(&workers[i], bound + i * per, per, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			log_close();
+			return 1;
+		}
+	}
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	for (unsigned i = 0; i < nworkers; i++)
+		pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	char addrs[512];
+	listen_summary(bound, nbound, addrs, sizeof(addrs));
+	log_info("ready: triad-%s %s listening on %s workers=%u uid=%u", name, TRIAD_VERSION,
+	         addrs, nworkers, (unsigned)geteuid());
+	free(bound);
+
+	event_base_dispatch(main_base);
+
+	struct conf *last = server_current_conf();
+	uint64_t grace = last->g.shutdown_timeout;
+	conf_unref(last);
+	join_workers(grace);
+	bool clean = true;
+	for (unsigned i = 0; i < nworkers; i++) {
+		clean = clean && workers[i].nconns == 0;
+		worker_teardown(&workers[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_base_free(main_base);
+	if (ops->needs_auth)
+		auth_helper_stop();
+	log_info("stopped%s", clean ? "" : " (connections were cut at shutdown_timeout)");
+	set_current(NULL);
+	free(workers);
+	log_close();
+	return 0;
+}

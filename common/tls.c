@@ -1,0 +1,124 @@
+/*
+ * tls: builds the server SSL_CTX every TLS listener and upgrade uses.
+ *
+ * Policy (Mozilla "intermediate"): TLS 1.2 and 1.3 only; for 1.2 only
+ * ECDHE with AEAD ciphers, server order; no compression, no renegotiation.
+ * Resumption: a server-side session cache with a fixed id context (FTP data
+ * connections resume the control connection's session) and stateless
+ * tickets (TLS 1.3 and 1.2).
+ */
+#include "triad/tls.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <openssl/err.h>
+
+#define TLS12_CIPHERS                                                                          \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                           \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                           \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_SESSION_CACHE_SIZE 20480
+#define TLS_SESSION_TIMEOUT_S 3600
+
+static const unsigned char session_id_context[] = "triad";
+
+const char *tls_last_error(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+	if (e == 0)
+		snprintf(buf, len, "unknown TLS error");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+SSL_CTX *tls_ctx_new(const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+	char why[256];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		snprintf(err, errlen, "TLS: cannot create context: %s",
+		         tls_last_error(why, sizeof(why)));
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	                             SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Partial writes and moving buffers are how bufferevent_openssl writes. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	                          SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1)
+		goto fail_ssl;
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		snprintf(err, errlen, "%s: cannot load certificate chain: %s", cert_file,
+		         tls_last_error(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, errlen, "%s: cannot load private key: %s", key_file,
+		         tls_last_error(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "%s: private key does not match the certificate in %s",
+		         key_file, cert_file);
+		goto fail;
+	}
+
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_SIZE);
+	SSL_CTX_set_timeout(ctx, TLS_SESSION_TIMEOUT_S);
+	SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof(session_id_context) - 1);
+	return ctx;
+
+fail_ssl:
+	snprintf(err, errlen, "TLS: %s", tls_last_error(why, sizeof(why)));
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+void tls_ctx_free(SSL_CTX *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+/* PROTOS is a wire-format list ended by a zero length byte (a C string literal). */
+static unsigned wire_len(const unsigned char *p)
+{
+	unsigned n = 0;
+	while (p[n] != 0)
+		n += 1u + p[n];
+	return n;
+}
+
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
+{
+	(void)ssl;
+	const unsigned char *protos = arg;
+	unsigned char *sel;
+	if (SSL_select_next_proto(&sel, outlen, protos, wire_len(protos), in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK; /* no overlap: continue without ALPN, as nginx */
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void tls_ctx_set_alpn(SSL_CTX *ctx, const unsigned char *protos)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)protos);
+}
+
+const char *tls_describe(const SSL *ssl, char *buf, size_t len)
+{
+	if (!ssl) {
+		if (len)
+			buf[0] = '\0';
+		return buf;
+	}
+	snprintf(buf, len, "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	return buf;
+}

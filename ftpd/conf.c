@@ -1,0 +1,57 @@
+/*
+ * The [ftpd] schema: every key, its type and default. Adding a key is one
+ * row here, one field in conf.h and one entry in docs/configuration.md.
+ */
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <string.h>
+#include "triad/confcheck.h"
+
+#define F(field) offsetof(struct ftpd_conf, field)
+
+static const char *const anonymous_choices[] = {"off", "read", NULL};
+static const char *const tls_choices[] = {"off", "optional", "required", NULL};
+
+static const struct conf_key keys[] = {
+	{"listen", CONF_ADDRS, F(listen), "0.0.0.0:21", NULL, 0, 0},
+	{"listen_tls", CONF_ADDRS, F(listen_tls), "", NULL, 0, 0},
+	{"ftp_root", CONF_STR, F(ftp_root), "www", NULL, 0, 0},
+	{"anonymous", CONF_ENUM, F(anonymous), "off", anonymous_choices, 0, 0},
+	{"pam_service", CONF_STR, F(pam_service), "triad", NULL, 0, 0},
+	{"passive_ports", CONF_PORTRANGE, F(passive_ports), "50000-50100", NULL, 0, 0},
+	{"passive_address", CONF_STR, F(passive_address), NULL, NULL, 0, 0},
+	{"tls", CONF_ENUM, F(tls), "optional", tls_choices, 0, 0},
+	{"idle_timeout", CONF_DURATION, F(idle_timeout), "5m", NULL, 1000, 0},
+	{"max_connections", CONF_UINT, F(max_connections), "500", NULL, 0, 1000000},
+	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), "20", NULL, 0, 1000000},
+};
+
+static int check(struct conf *c, char *err, size_t errlen)
+{
+	const struct ftpd_conf *f = c->own;
+	if (confcheck_subdir(c, f->ftp_root, "ftp_root", err, errlen) < 0 ||
+	    confcheck_tls_listener(c, &f->listen_tls, "listen_tls", err, errlen) < 0 ||
+	    confcheck_log_outside(c, c->g.log, "log", f->ftp_root, "ftp_root", err, errlen) < 0)
+		return -1;
+	if (f->tls == FTPD_TLS_REQUIRED && (!c->g.tls_cert || !c->g.tls_key))
+		return conf_error_at(c, "tls", err, errlen,
+		                     "'required' needs tls_cert and tls_key in [global]");
+	if (f->passive_address && *f->passive_address) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, f->passive_address, &a) != 1)
+			return conf_error_at(c, "passive_address", err, errlen,
+			                     "'%s' is not an IPv4 address (PASV announces IPv4)",
+			                     f->passive_address);
+	}
+	return 0;
+}
+
+const struct conf_section ftpd_conf_section = {
+	.name = "ftpd",
+	.keys = keys,
+	.nkeys = sizeof(keys) / sizeof(keys[0]),
+	.size = sizeof(struct ftpd_conf),
+	.check = check,
+};

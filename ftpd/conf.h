@@ -1,0 +1,30 @@
+/*
+ * The [ftpd] section: its struct and schema (interface.md, docs/configuration.md).
+ */
+#ifndef FTPD_CONF_H
+#define FTPD_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "triad/config.h"
+
+enum ftpd_anonymous { FTPD_ANON_OFF, FTPD_ANON_READ };
+enum ftpd_tls { FTPD_TLS_OFF, FTPD_TLS_OPTIONAL, FTPD_TLS_REQUIRED };
+
+struct ftpd_conf {
+	struct conf_addrs listen;
+	struct conf_addrs listen_tls;    /* implicit FTPS (extension) */
+	char *ftp_root;
+	int anonymous;                   /* enum ftpd_anonymous */
+	char *pam_service;
+	struct conf_portrange passive_ports;
+	char *passive_address;           /* NULL: the control connection's local address */
+	int tls;                         /* enum ftpd_tls */
+	uint64_t idle_timeout;           /* ms */
+	uint64_t max_connections;
+	uint64_t max_connections_per_ip;
+};
+
+extern const struct conf_section ftpd_conf_section;
+
+#endif

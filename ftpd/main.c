@@ -1,0 +1,45 @@
+/*
+ * triad-ftpd entry point: the server_ops that tie the [ftpd] section and
+ * the protocol to the shared lifecycle in common/server.c.
+ */
+#include "conf.h"
+#include "session.h"
+
+#include "triad/server.h"
+
+enum { LISTEN_PLAIN, LISTEN_TLS };
+
+static size_t listeners(const struct conf *c, struct server_listen *out, size_t max)
+{
+	const struct ftpd_conf *p = c->own;
+	size_t n = 0;
+	if (n < max)
+		out[n++] = (struct server_listen){&p->listen, false, LISTEN_PLAIN};
+	if (n < max)
+		out[n++] = (struct server_listen){&p->listen_tls, true, LISTEN_TLS};
+	return n;
+}
+
+static void limits(const struct conf *c, unsigned *total, unsigned *per_ip)
+{
+	const struct ftpd_conf *p = c->own;
+	*total = (unsigned)p->max_connections;
+	*per_ip = (unsigned)p->max_connections_per_ip;
+}
+
+static const struct server_ops ftpd_ops = {
+	.name = "ftpd",
+	.section = &ftpd_conf_section,
+	.listeners = listeners,
+	.limits = limits,
+	.needs_auth = true,
+	.prepare = ftp_prepare,
+	.release = ftp_release,
+	.accept = ftp_accept,
+	.refusal = "421 Service not available, closing control connection.\\r\\n",
+};
+
+int main(int argc, char **argv)
+{
+	return server_main(argc, argv, &ftpd_ops);
+}

@@ -1,0 +1,49 @@
+/*
+ * The [httpd] schema: every key, its type and default. Adding a key is one
+ * row here, one field in conf.h and one entry in docs/configuration.md.
+ */
+#include "conf.h"
+
+#include <stddef.h>
+#include <string.h>
+#include "triad/confcheck.h"
+
+#define F(field) offsetof(struct httpd_conf, field)
+
+static const struct conf_key keys[] = {
+	{"listen", CONF_ADDRS, F(listen), "0.0.0.0:80 [::]:80", NULL, 0, 0},
+	{"listen_tls", CONF_ADDRS, F(listen_tls), "", NULL, 0, 0},
+	{"docroot", CONF_STR, F(docroot), "www", NULL, 0, 0},
+	{"index", CONF_LIST, F(index), "index.html", NULL, 0, 0},
+	{"autoindex", CONF_BOOL, F(autoindex), "off", NULL, 0, 0},
+	{"access_log", CONF_PATH, F(access_log), "off", NULL, 0, 0},
+	{"header_timeout", CONF_DURATION, F(header_timeout), "20s", NULL, 1, 0},
+	{"keepalive_timeout", CONF_DURATION, F(keepalive_timeout), "75s", NULL, 0, 0},
+	{"max_request_line", CONF_SIZE, F(max_request_line), "8K", NULL, 64, 1024 * 1024},
+	{"max_header_size", CONF_SIZE, F(max_header_size), "32K", NULL, 256, 16 * 1024 * 1024},
+	{"max_body_size", CONF_SIZE, F(max_body_size), "1M", NULL, 0, 0},
+	{"max_connections", CONF_UINT, F(max_connections), "20000", NULL, 0, 10000000},
+	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), "0", NULL, 0, 10000000},
+};
+
+static int check(struct conf *c, char *err, size_t errlen)
+{
+	const struct httpd_conf *h = c->own;
+	if (confcheck_subdir(c, h->docroot, "docroot", err, errlen) < 0 ||
+	    confcheck_tls_listener(c, &h->listen_tls, "listen_tls", err, errlen) < 0 ||
+	    confcheck_log_outside(c, c->g.log, "log", h->docroot, "docroot", err, errlen) < 0)
+		return -1;
+	if (h->access_log && strcmp(h->access_log, "off") != 0 &&
+	    confcheck_log_outside(c, h->access_log, "access_log", h->docroot, "docroot", err,
+	                          errlen) < 0)
+		return -1;
+	return 0;
+}
+
+const struct conf_section httpd_conf_section = {
+	.name = "httpd",
+	.keys = keys,
+	.nkeys = sizeof(keys) / sizeof(keys[0]),
+	.size = sizeof(struct httpd_conf),
+	.check = check,
+};

@@ -1,0 +1,46 @@
+/*
+ * triad-httpd entry point: the server_ops that tie the [httpd] section and
+ * the HTTP protocol to the shared lifecycle in common/server.c.
+ */
+#include "conf.h"
+#include "session.h"
+
+#include "triad/server.h"
+
+enum { LISTEN_PLAIN, LISTEN_TLS };
+
+static size_t listeners(const struct conf *c, struct server_listen *out, size_t max)
+{
+	const struct httpd_conf *h = c->own;
+	size_t n = 0;
+	if (n < max)
+		out[n++] = (struct server_listen){&h->listen, false, LISTEN_PLAIN};
+	if (n < max)
+		out[n++] = (struct server_listen){&h->listen_tls, true, LISTEN_TLS};
+	return n;
+}
+
+static void limits(const struct conf *c, unsigned *total, unsigned *per_ip)
+{
+	const struct httpd_conf *h = c->own;
+	*total = (unsigned)h->max_connections;
+	*per_ip = (unsigned)h->max_connections_per_ip;
+}
+
+static const struct server_ops httpd_ops = {
+	.name = "httpd",
+	.section = &httpd_conf_section,
+	.listeners = listeners,
+	.limits = limits,
+	.needs_auth = false,
+	.prepare = http_prepare,
+	.release = http_release,
+	.accept = http_accept,
+	.refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+	           "Connection: close\r\nRetry-After: 5\r\n\r\n",
+};
+
+int main(int argc, char **argv)
+{
+	return server_main(argc, argv, &httpd_ops);
+}

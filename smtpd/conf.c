@@ -1,0 +1,56 @@
+/*
+ * The [smtpd] schema: every key, its type and default. Adding a key is one
+ * row here, one field in conf.h and one entry in docs/configuration.md.
+ */
+#include "conf.h"
+
+#include <stddef.h>
+#include <string.h>
+#include "triad/confcheck.h"
+#include "triad/limits.h"
+
+#define F(field) offsetof(struct smtpd_conf, field)
+
+static const char *const tls_choices[] = {"off", "optional", "required", NULL};
+
+static const struct conf_key keys[] = {
+	{"listen", CONF_ADDRS, F(listen), "0.0.0.0:25", NULL, 0, 0},
+	{"hostname", CONF_STR, F(hostname), NULL, NULL, 0, 0},
+	{"domains", CONF_LIST, F(domains), "", NULL, 0, 0},
+	{"maildir_root", CONF_STR, F(maildir_root), "mail", NULL, 0, 0},
+	{"max_message_size", CONF_SIZE, F(max_message_size), "25M", NULL, 1024, 0},
+	{"tls", CONF_ENUM, F(tls), "optional", tls_choices, 0, 0},
+	{"pam_service", CONF_STR, F(pam_service), "triad", NULL, 0, 0},
+	{"max_recipients", CONF_UINT, F(max_recipients), "100", NULL, 1, 100000},
+	/* RFC 5321 §4.5.3.2: server timeouts of at least 5 minutes; shorter is allowed
+	 * here for tests and abuse control, but the default follows the RFC. */
+	{"timeout", CONF_DURATION, F(timeout), "5m", NULL, 1000, 0},
+	{"max_connections", CONF_UINT, F(max_connections), "1000", NULL, 0, 1000000},
+	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), "20", NULL, 0, 1000000},
+};
+
+static int check(struct conf *c, char *err, size_t errlen)
+{
+	const struct smtpd_conf *s = c->own;
+	if (confcheck_subdir(c, s->maildir_root, "maildir_root", err, errlen) < 0 ||
+	    confcheck_log_outside(c, c->g.log, "log", s->maildir_root, "maildir_root", err,
+	                          errlen) < 0)
+		return -1;
+	if (s->tls == SMTPD_TLS_REQUIRED && (!c->g.tls_cert || !c->g.tls_key))
+		return conf_error_at(c, "tls", err, errlen,
+		                     "'required' needs tls_cert and tls_key in [global]");
+	for (size_t i = 0; i < s->domains.n; i++)
+		if (strlen(s->domains.v[i]) > SMTP_DOMAIN_MAX || strchr(s->domains.v[i], '/') ||
+		    s->domains.v[i][0] == '.')
+			return conf_error_at(c, "domains", err, errlen, "'%s' is not a domain name",
+			                     s->domains.v[i]);
+	return 0;
+}
+
+const struct conf_section smtpd_conf_section = {
+	.name = "smtpd",
+	.keys = keys,
+	.nkeys = sizeof(keys) / sizeof(keys[0]),
+	.size = sizeof(struct smtpd_conf),
+	.check = check,
+};

@@ -1,0 +1,29 @@
+/*
+ * The [smtpd] section: its struct and schema (interface.md, docs/configuration.md).
+ */
+#ifndef SMTPD_CONF_H
+#define SMTPD_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "triad/config.h"
+
+enum smtpd_tls { SMTPD_TLS_OFF, SMTPD_TLS_OPTIONAL, SMTPD_TLS_REQUIRED };
+
+struct smtpd_conf {
+	struct conf_addrs listen;
+	char *hostname;                  /* NULL: the machine's name */
+	struct conf_list domains;
+	char *maildir_root;
+	uint64_t max_message_size;
+	int tls;                         /* enum smtpd_tls */
+	char *pam_service;
+	uint64_t max_recipients;
+	uint64_t timeout;                /* ms */
+	uint64_t max_connections;
+	uint64_t max_connections_per_ip;
+};
+
+extern const struct conf_section smtpd_conf_section;
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * triad-smtpd entry point: the server_ops that tie the [smtpd] section and
+ * the protocol to the shared lifecycle in common/server.c.
+ */
+#include "conf.h"
+#include "session.h"
+
+#include "triad/server.h"
+
+enum { LISTEN_PLAIN, LISTEN_TLS };
+
+static size_t listeners(const struct conf *c, struct server_listen *out, size_t max)
+{
+	const struct smtpd_conf *p = c->own;
+	size_t n = 0;
+	if (n < max)
+		out[n++] = (struct server_listen){&p->listen, false, LISTEN_PLAIN};
+
+	return n;
+}
+
+static void limits(const struct conf *c, unsigned *total, unsigned *per_ip)
+{
+	const struct smtpd_conf *p = c->own;
+	*total = (unsigned)p->max_connections;
+	*per_ip = (unsigned)p->max_connections_per_ip;
+}
+
+static const struct server_ops smtpd_ops = {
+	.name = "smtpd",
+	.section = &smtpd_conf_section,
+	.listeners = listeners,
+	.limits = limits,
+	.needs_auth = true,
+	.prepare = smtp_prepare,
+	.release = smtp_release,
+	.accept = smtp_accept,
+	.refusal = "421 4.7.0 Too many connections, try again later\\r\\n",
+};
+
+int main(int argc, char **argv)
+{
+	return server_main(argc, argv, &smtpd_ops);
+}

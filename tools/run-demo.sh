@@ -1,0 +1,66 @@
+#!/bin/sh
+# `make run`: starts triad-httpd, triad-ftpd and triad-smtpd in the foreground
+# on a demo configuration under build/demo/: HTTP 8080, HTTPS 8443, FTP 2121
+# (FTPS via AUTH TLS), SMTP 2525, a self-signed certificate, the sample site
+# from demo/www and a Maildir for postmaster@example.org. Logins use
+# pam_wrapper + pam_matrix with the user "demo", password "demo", so no
+# system account or /etc/pam.d change is needed. Ctrl-C stops all three.
+set -e
+BUILD=${1:-build}
+DEMO=$(pwd)/build/demo
+mkdir -p "$DEMO/root/www" "$DEMO/root/mail/example.org/postmaster/tmp" \
+         "$DEMO/root/mail/example.org/postmaster/new" \
+         "$DEMO/root/mail/example.org/postmaster/cur" "$DEMO/tls" "$DEMO/pam"
+cp -R demo/www/. "$DEMO/root/www/"
+if [ ! -s "$DEMO/tls/cert.pem" ]; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1 \
+		-keyout "$DEMO/tls/key.pem" -out "$DEMO/tls/cert.pem" 2>/dev/null
+fi
+MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
+echo "demo:demo:triad" > "$DEMO/pam/passdb"
+printf 'auth required %s passdb=%s\naccount required %s passdb=%s\n' \
+	"$MATRIX" "$DEMO/pam/passdb" "$MATRIX" "$DEMO/pam/passdb" > "$DEMO/pam/triad"
+cat > "$DEMO/triad.conf" <<CONF
+; triad demo configuration, written by tools/run-demo.sh
+[global]
+root      = $DEMO/root
+tls_cert  = tls/cert.pem
+tls_key   = tls/key.pem
+log       = stderr
+log_level = info
+workers   = 2
+shutdown_timeout = 5s
+
+[httpd]
+listen     = 127.0.0.1:8080 [::1]:8080
+listen_tls = 127.0.0.1:8443 [::1]:8443
+docroot    = www
+autoindex  = on
+access_log = access.log
+
+[ftpd]
+listen        = 127.0.0.1:2121 [::1]:2121
+ftp_root      = www
+anonymous     = read
+pam_service   = triad
+passive_ports = 50000-50100
+tls           = optional
+
+[smtpd]
+listen       = 127.0.0.1:2525 [::1]:2525
+hostname     = mx.example.org
+domains      = example.org
+maildir_root = mail
+tls          = optional
+pam_service  = triad
+CONF
+export LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DEMO/pam"
+pids=""
+for d in httpd ftpd smtpd; do
+	"$BUILD/triad-$d" -c "$DEMO/triad.conf" &
+	pids="$pids $!"
+done
+trap 'kill -TERM $pids 2>/dev/null; wait' INT TERM
+echo "triad demo: http://127.0.0.1:8080/  https://127.0.0.1:8443/  ftp://demo:demo@127.0.0.1:2121/  smtp 127.0.0.1:2525 (Ctrl-C stops)"
+wait
