@@ -836,6 +836,9 @@ static char *dir_of(const char *path)
 
 static void conf_free(struct conf *c)
 {
+	/* What the server built from this generation goes first: it may point into it. */
+	if (c->runtime && c->runtime_free)
+		c->runtime_free(c);
 	for (size_t i = 0; i < conf_global_section.nkeys; i++)
 		free_value(&conf_global_section.keys[i], &c->g);
 	if (c->own) {

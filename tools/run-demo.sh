@@ -55,10 +55,17 @@ maildir_root = mail
 tls          = optional
 pam_service  = triad
 CONF
-export LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DEMO/pam"
+# Only the daemons with logins need pam_wrapper preloaded (ASan builds want
+# their runtime first, hence verify_asan_link_order=0 for those).
 pids=""
 for d in httpd ftpd smtpd; do
-	"$BUILD/triad-$d" -c "$DEMO/triad.conf" &
+	if [ "$d" = httpd ]; then
+		"$BUILD/triad-$d" -c "$DEMO/triad.conf" &
+	else
+		env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DEMO/pam" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+			"$BUILD/triad-$d" -c "$DEMO/triad.conf" &
+	fi
 	pids="$pids $!"
 done
 trap 'kill -TERM $pids 2>/dev/null; wait' INT TERM
