@@ -55,5 +55,10 @@
 #define SMTP_DOMAIN_MAX           255        /* §4.5.3.1.2 */
 #define SMTP_PATH_MAX             256        /* §4.5.3.1.3, including <> */
 #define SMTP_ERRORS_MAX            10        /* errors per session before 421 */
+#define SMTP_REPLY_LINE_MAX       512        /* §4.5.3.1.5, one reply line including CRLF */
+#define SMTP_LABEL_MAX             63        /* RFC 1035 §2.3.4: one domain label */
+#define SMTP_ENVID_MAX            100        /* RFC 3461 §4.4: ENVID value as sent */
+#define SMTP_ORCPT_MAX            500        /* RFC 3461 §4.2: ORCPT value as sent */
+#define SMTP_HEADER_FOLD           78        /* RFC 5322 §2.1.1: fold added headers here */
 
 #endif
