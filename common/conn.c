@@ -173,11 +173,35 @@ static void conn_free(struct conn *c)
 		event_base_loopbreak(w->base);
 }
 
-static void deferred_free_cb(evutil_socket_t fd, short what, void *arg)
+/* Bytes still to leave: the top buffer and, under a TLS filter, the socket's. */
+static size_t output_total(struct conn *c);
+
+#define CONN_FLUSH_POLL_MS 20
+
+/*
+ * One event per conn does both jobs: the deferred free, and while closing
+ * under a TLS filter, polling until the socket bufferevent below has sent
+ * what the filter handed it (libevent calls us back for the top layer only).
+ */
+static void deferred_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	conn_free(arg);
+	struct conn *c = arg;
+	if (!(c->flags & CONN_F_FREEING) && output_total(c) > 0 &&
+	    c->flush_polls++ < CONN_CLOSE_LINGER_MS / CONN_FLUSH_POLL_MS) {
+		struct timeval tv = {0, CONN_FLUSH_POLL_MS * 1000};
+		event_add(c->deferred, &tv);
+		return;
+	}
+	conn_free(c);
+}
+
+static bool ensure_deferred(struct conn *c)
+{
+	if (!c->deferred)
+		c->deferred = event_new(c->base, -1, 0, deferred_cb, c);
+	return c->deferred != NULL;
 }
 
 static void schedule_free(struct conn *c)
@@ -187,12 +211,12 @@ static void schedule_free(struct conn *c)
 	c->flags |= CONN_F_FREEING;
 	if (c->bev)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	if (!c->deferred)
-		c->deferred = event_new(c->base, -1, 0, deferred_free_cb, c);
-	if (c->deferred)
+	if (ensure_deferred(c)) {
+		event_del(c->deferred);
 		event_active(c->deferred, 0, 0);
-	else
+	} else {
 		conn_free(c); /* out of memory: no safer moment will come */
+	}
 }
 
 /* Bytes still to leave: the top buffer and, under a TLS filter, the socket's. */
@@ -227,6 +251,9 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	if (c->flags & CONN_F_CLOSING) {
 		if (output_total(c) == 0)
 			schedule_free(c);
+		else if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+		         ensure_deferred(c) && !event_pending(c->deferred, EV_TIMEOUT, NULL))
+			deferred_cb(-1, 0, c); /* only the layer below is left: poll it */
 		return;
 	}
 	if (c->ops->on_drain)
@@ -571,9 +598,8 @@ void conn_close(struct conn *c)
 	struct timeval linger = {CONN_CLOSE_LINGER_MS / 1000, 0};
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(c->bev, NULL, &linger);
-	struct bufferevent *under = bufferevent_get_underlying(c->bev);
-	if (under)
-		bufferevent_setwatermark(under, EV_WRITE, 0, 0);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && ensure_deferred(c))
+		deferred_cb(-1, 0, c); /* only the layer below is left: poll it */
 }
 
 void conn_abort(struct conn *c)

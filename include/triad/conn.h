@@ -65,6 +65,7 @@ struct conn {
 	bool counted;
 	size_t discard_line;              /* an overlong line is being skipped */
 	uint64_t read_ms, write_ms;       /* timeouts, reapplied after a TLS upgrade */
+	unsigned flush_polls;             /* closing under TLS: polls of the layer below */
 };
 
 /*
