@@ -13,6 +13,7 @@
 #include "triad/limits.h"
 #include "triad/log.h"
 #include "triad/tls.h"
+#include "triad/workq.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -585,6 +586,11 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 	for (int i = 0; i < 3; i++)
 		event_add(sigs[i], NULL);
 
+	if (ops->blocking_threads && workq_start(ops->blocking_threads) < 0) {
+		log_error("cannot start the blocking-work threads");
+		log_close();
+		return 1;
+	}
 	workers = calloc(nworkers, sizeof(*workers));
 	size_t per = nbound / nworkers;
 	for (unsigned i = 0; i < nworkers; i++) {
@@ -612,6 +618,8 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 	uint64_t grace = last->g.shutdown_timeout;
 	conf_unref(last);
 	join_workers(grace);
+	if (ops->blocking_threads)
+		workq_stop();
 	bool clean = true;
 	for (unsigned i = 0; i < nworkers; i++) {
 		clean = clean && workers[i].nconns == 0;

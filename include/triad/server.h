@@ -65,6 +65,7 @@ struct server_ops {
 	/* Connection limits a config sets (0: none). */
 	void (*limits)(const struct conf *c, unsigned *max_total, unsigned *max_per_ip);
 	bool needs_auth;                       /* start the PAM helper */
+	unsigned blocking_threads;             /* workq pool size (0: no pool) */
 	/* Builds rt->app for a new generation, as `user`; -1 + err refuses it. */
 	int (*prepare)(struct conf *c, struct server_runtime *rt, char *err, size_t errlen);
 	void (*release)(struct server_runtime *rt);

@@ -1,0 +1,114 @@
+/*
+ * workq: FIFO of jobs, a fixed set of pool threads, results posted back to
+ * the submitting loop with event_base_once (thread-safe: server.c turns on
+ * libevent's pthread locking before any base exists).
+ */
+#include "triad/workq.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <event2/event.h>
+
+struct job {
+	struct job *next;
+	struct event_base *base;
+	workq_fn run, done;
+	void *arg;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ready = PTHREAD_COND_INITIALIZER;
+static struct job *head, *tail;
+static unsigned queued;
+static bool running;
+static pthread_t *threads;
+static unsigned nthreads_started;
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct job *j = arg;
+	if (j->done)
+		j->done(j->arg);
+	free(j);
+}
+
+static void *pool_main(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		while (!head && running)
+			pthread_cond_wait(&ready, &lock);
+		if (!head)
+			break;
+		struct job *j = head;
+		head = j->next;
+		if (!head)
+			tail = NULL;
+		queued--;
+		pthread_mutex_unlock(&lock);
+
+		j->run(j->arg);
+		static const struct timeval now = {0, 0};
+		if (event_base_once(j->base, -1, EV_TIMEOUT, done_cb, j, &now) < 0) {
+			/* The loop is gone (shutdown): finish here rather than leak. */
+			done_cb(-1, 0, j);
+		}
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int workq_start(unsigned n)
+{
+	threads = calloc(n, sizeof(*threads));
+	if (!threads)
+		return -1;
+	running = true;
+	for (unsigned i = 0; i < n; i++) {
+		if (pthread_create(&threads[i], NULL, pool_main, NULL) != 0)
+			break;
+		nthreads_started++;
+	}
+	return nthreads_started ? 0 : -1;
+}
+
+int workq_submit(struct event_base *base, workq_fn run, workq_fn done, void *arg)
+{
+	struct job *j = malloc(sizeof(*j));
+	if (!j)
+		return -1;
+	*j = (struct job){NULL, base, run, done, arg};
+	pthread_mutex_lock(&lock);
+	if (!running || queued >= WORKQ_QUEUE_MAX) {
+		pthread_mutex_unlock(&lock);
+		free(j);
+		return -1;
+	}
+	if (tail)
+		tail->next = j;
+	else
+		head = j;
+	tail = j;
+	queued++;
+	pthread_cond_signal(&ready);
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+void workq_stop(void)
+{
+	pthread_mutex_lock(&lock);
+	running = false;
+	pthread_cond_broadcast(&ready);
+	pthread_mutex_unlock(&lock);
+	for (unsigned i = 0; i < nthreads_started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	threads = NULL;
+	nthreads_started = 0;
+}
