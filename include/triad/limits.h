@@ -39,6 +39,10 @@
 #define HTTP_HEADER_FIELDS_MAX   100         /* 431 */
 #define HTTP_BODY_MAX           (1024 * 1024) /* 413 (RFC 9110 §15.5.14) */
 #define HTTP_RANGES_MAX           16         /* RFC 9110 §14.2: limit range sets */
+#define HTTP_LIST_LINES_MAX        8         /* RFC 9110 §5.3: lines of one list field kept; 400 */
+#define HTTP_CHUNK_SIZE_DIGITS_MAX 16        /* RFC 9112 §7.1: hex digits of chunk-size; 400 */
+#define HTTP_CHUNK_EXT_MAX      4096         /* RFC 9112 §7.1.1: chunk-ext bytes per chunk; 400 */
+#define HTTP_CHUNK_TRAILER_MAX  (8 * 1024)   /* RFC 9112 §7.1.2: trailer section bytes; 431 */
 
 /* ---- FTP (RFC 959, RFC 3659) ------------------------------------------ */
 #define FTP_COMMAND_LINE_MAX     1024        /* RFC 959 sets none; vsftpd uses 4K */
