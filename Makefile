@@ -28,6 +28,8 @@ BUILD   := build
 endif
 
 .SECONDEXPANSION:
+# Keep the per-daemon archives and objects make would treat as intermediate.
+.SECONDARY:
 DAEMONS := httpd ftpd smtpd
 BINS    := $(DAEMONS:%=$(BUILD)/triad-%)
 
