@@ -109,7 +109,9 @@ static int runtime_build(struct conf *c, char *err, size_t errlen)
 		char why[512];
 		rt->tls = tls_ctx_new(c->g.tls_cert, c->g.tls_key, why, sizeof(why));
 		if (!rt->tls) {
-			conf_error_at(c, "tls_cert", err, errlen, "%s", why);
+			/* tls_ctx_new names the file at fault first: report its key. */
+			bool key_at_fault = strncmp(why, c->g.tls_key, strlen(c->g.tls_key)) == 0;
+			conf_error_at(c, key_at_fault ? "tls_key" : "tls_cert", err, errlen, "%s", why);
 			goto fail;
 		}
 	} else if (c->g.tls_cert || c->g.tls_key) {
@@ -126,6 +128,27 @@ fail:
 }
 
 /* ---- listeners ------------------------------------------------------------ */
+
+/* What -t checks beyond the runtime: listeners exist, a log file opens. */
+static int check_extra(struct conf *c, char *err, size_t errlen)
+{
+	struct server_listen want[SERVER_LISTENERS_MAX];
+	size_t nwant = ops->listeners(c, want, SERVER_LISTENERS_MAX), total = 0;
+	for (size_t i = 0; i < nwant; i++)
+		total += want[i].addrs ? want[i].addrs->n : 0;
+	if (total == 0)
+		return conf_error_at(c, "listen", err, errlen, "[%s] has no listen address",
+		                     ops->name);
+	const char *log = c->g.log;
+	if (log && strcmp(log, "stderr") != 0 && strcmp(log, "syslog") != 0) {
+		FILE *f = fopen(log, "a");
+		if (!f)
+			return conf_error_at(c, "log", err, errlen, "cannot open %s: %s", log,
+			                     strerror(errno));
+		fclose(f);
+	}
+	return 0;
+}
 
 static int bind_one(const struct conf_addr *a, char *err, size_t errlen)
 {
@@ -161,10 +184,9 @@ static int bind_all(struct conf *c, struct bound **out, size_t *nout, char *err,
 	size_t total = 0;
 	for (size_t i = 0; i < nwant; i++)
 		total += want[i].addrs ? want[i].addrs->n : 0;
-	if (total == 0) {
-		snprintf(err, errlen, "%s: [%s] has no listen address", c->path, ops->name);
-		return -1;
-	}
+	if (total == 0)
+		return conf_error_at(c, "listen", err, errlen, "[%s] has no listen address",
+		                     ops->name);
 	struct bound *b = calloc(total * nworkers, sizeof(*b));
 	if (!b) {
 		snprintf(err, errlen, "out of memory");
@@ -175,8 +197,11 @@ static int bind_all(struct conf *c, struct bound **out, size_t *nout, char *err,
 		for (size_t i = 0; i < nwant; i++)
 			for (size_t j = 0; want[i].addrs && j < want[i].addrs->n; j++) {
 				const struct conf_addr *a = &want[i].addrs->v[j];
-				int fd = bind_one(a, err, errlen);
+				char why[512];
+				int fd = bind_one(a, why, sizeof(why));
 				if (fd < 0) {
+					conf_error_at(c, want[i].tls ? "listen_tls" : "listen", err,
+					              errlen, "%s", why);
 					while (n > 0)
 						close(b[--n].fd);
 					free(b);
@@ -205,7 +230,8 @@ static int drop_privileges(const struct conf *c, char *err, size_t errlen)
 		conf_error_at(c, "user", err, errlen, "unknown user '%s'", c->g.user);
 		return -1;
 	}
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+	/* initgroups: the user's supplementary groups too (ssl-cert for the key). */
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		snprintf(err, errlen, "cannot drop privileges to %s: %s", c->g.user,
 		         strerror(errno));
 		return -1;
@@ -243,7 +269,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (conn_is_refused(conn)) {
 		log_info("c%06llu refused peer=%s: connection limit", (unsigned long long)conn->id,
 		         conn->peer_ip);
-		if (!conn->ssl && ops->refusal)
+		/* A TLS client cannot read a plaintext refusal: just close. */
+		if (!w->listener_tls[idx] && ops->refusal)
 			conn_write(conn, ops->refusal, strlen(ops->refusal));
 		conn_close(conn);
 		return;
@@ -534,6 +561,8 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 	}
 	if (check_only) {
 		int rc = runtime_build(c, err, sizeof(err));
+		if (rc == 0)
+			rc = check_extra(c, err, sizeof(err));
 		if (rc < 0)
 			fprintf(stderr, "triad-%s: %s\n", name, err);
 		else
@@ -563,8 +592,13 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 		return 1;
 	}
 	/* From here on everything is opened as `user`. */
-	if (log_open(c->g.log, (enum log_level)c->g.log_level, err, sizeof(err)) < 0 ||
-	    runtime_build(c, err, sizeof(err)) < 0) {
+	char why[512];
+	if (log_open(c->g.log, (enum log_level)c->g.log_level, why, sizeof(why)) < 0) {
+		conf_error_at(c, "log", err, sizeof(err), "%s", why);
+		fprintf(stderr, "triad-%s: %s\n", name, err);
+		return 1;
+	}
+	if (runtime_build(c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "triad-%s: %s\n", name, err);
 		return 1;
 	}

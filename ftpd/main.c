@@ -36,7 +36,7 @@ static const struct server_ops ftpd_ops = {
 	.prepare = ftp_prepare,
 	.release = ftp_release,
 	.accept = ftp_accept,
-	.refusal = "421 Service not available, closing control connection.\\r\\n",
+	.refusal = "421 Service not available, closing control connection.\r\n",
 };
 
 int main(int argc, char **argv)

@@ -35,7 +35,7 @@ static const struct server_ops smtpd_ops = {
 	.prepare = smtp_prepare,
 	.release = smtp_release,
 	.accept = smtp_accept,
-	.refusal = "421 4.7.0 Too many connections, try again later\\r\\n",
+	.refusal = "421 4.7.0 Too many connections, try again later\r\n",
 };
 
 int main(int argc, char **argv)
