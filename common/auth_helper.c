@@ -438,8 +438,9 @@ static __attribute__((noreturn)) void helper_main(int *fds, unsigned n, pid_t pa
 	struct pollfd pfd[TRIAD_MAX_WORKERS + 1];
 	sigset_t mask;
 
-	/* Dying with the daemon; the check closes the race with an early death. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* Dying with the daemon; the check closes the race with an early death.
+	 * SIGKILL, because SIGTERM is ignored below. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(0);
 	prctl(PR_SET_NAME, "triad-auth");
@@ -451,9 +452,12 @@ static __attribute__((noreturn)) void helper_main(int *fds, unsigned n, pid_t pa
 			signal(s, SIG_DFL);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* Ctrl-C or a hangup on the daemon's terminal is for the daemon; we follow it. */
+	/* Ctrl-C, a hangup or a SIGTERM to the whole process group (timeout(1),
+	 * systemd) is for the daemon: it drains its logins and closes our
+	 * channels, and we exit on that EOF. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
@@ -591,7 +595,7 @@ int auth_helper_take_channel(unsigned worker)
 	return fd;
 }
 
-void auth_helper_stop(void)
+int auth_helper_stop(void)
 {
 	pthread_mutex_lock(&chan_lock);
 	for (unsigned i = 0; i < chan_count; i++) {
@@ -600,7 +604,22 @@ void auth_helper_stop(void)
 		chan_fd[i] = -1;
 	}
 	chan_count = 0;
-	/* Reaping is left to whoever owns SIGCHLD (auth_helper_pid()). */
 	helper_running = 0;
 	pthread_mutex_unlock(&chan_lock);
+	/* The helper exits on EOF; reap it so no zombie outlives the daemon's stop. */
+	pid_t pid = auth_helper_pid();
+	int status;
+	for (int i = 0; pid > 0 && i < 200; i++) { /* at most 2 s, then kill */
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0)
+			return -1;
+		usleep(10000);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
 }

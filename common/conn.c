@@ -358,6 +358,9 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, soc
 
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* FTP clients (ftplib, RFC 959 §4.1.3) send ABOR's Telnet Synch as urgent
+	 * data: keep that byte in the stream or the command line never completes. */
+	setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
 	evutil_make_socket_nonblocking(fd);
 
 	if (tls_ctx && !(c->flags & CONN_F_REFUSED)) {

@@ -38,7 +38,8 @@ int auth_helper_start(unsigned nworkers, char *err, size_t errlen);
 /* Whether the helper was started (daemons without logins never start it). */
 int auth_helper_running(void);
 /* Closes the daemon's ends; the helper exits when it sees EOF. */
-void auth_helper_stop(void);
+/* Reaps the helper: its wait status, or -1 when it had to be killed after 2 s. */
+int auth_helper_stop(void);
 /* The helper's pid, or -1 when it was never started (tests, SIGCHLD). */
 int auth_helper_pid(void);
 /*
