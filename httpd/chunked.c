@@ -12,21 +12,21 @@
 #include "slice.h"
 
 enum {
-	S_SIZE_FIRST,  /* the first hex digit of chunk-size */
-	S_SIZE,        /* more hex digits, or what ends chunk-size */
-	S_EXT_NEXT,    /* after chunk-size or an extension: CR, ';', BWS, '=' */
-	S_EXT_WS,      /* BWS: then ';' (or '=' after a name) */
+	S_SIZE_FIRST, /* the first hex digit of chunk-size */
+	S_SIZE,       /* more hex digits, or what ends chunk-size */
+	S_EXT_NEXT,   /* after chunk-size or an extension: CR, ';', BWS, '=' */
+	S_EXT_WS,     /* BWS: then ';' (or '=' after a name) */
 	S_EXT_PRE_NAME,
 	S_EXT_NAME,
 	S_EXT_PRE_VAL,
 	S_EXT_VAL_TOKEN,
 	S_EXT_QUOTED,
 	S_EXT_QUOTED_ESC,
-	S_SIZE_LF,     /* CR seen at the end of the size line */
+	S_SIZE_LF, /* CR seen at the end of the size line */
 	S_DATA,
 	S_DATA_CR,
 	S_DATA_LF,
-	S_TR_START,    /* start of a trailer line, or the final CRLF */
+	S_TR_START, /* start of a trailer line, or the final CRLF */
 	S_TR_NAME,
 	S_TR_VALUE,
 	S_TR_LF,
@@ -234,7 +234,8 @@ enum http_chunked_status http_chunked_decode(struct http_chunked *d, const char 
 			if (c == ':')
 				d->state = S_TR_VALUE;
 			else if (is_ows(c))
-				return fail(d, 400, "whitespace before colon in trailer", i, consumed);
+				return fail(d, 400, "whitespace before colon in trailer", i,
+				            consumed);
 			else if (!http_is_tchar(c))
 				return fail(d, 400, "invalid trailer field", i, consumed);
 			break;

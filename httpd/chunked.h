@@ -41,8 +41,8 @@ struct http_chunked {
 	/* private */
 	uint64_t remaining; /* chunk-size, then data bytes still to come */
 	unsigned state;
-	unsigned digits;   /* of the current chunk-size */
-	size_t ext_len;    /* bytes of chunk-ext on this size line */
+	unsigned digits; /* of the current chunk-size */
+	size_t ext_len;  /* bytes of chunk-ext on this size line */
 	size_t trailer_len;
 	unsigned char after_name; /* an extension name just ended: '=' may follow */
 };

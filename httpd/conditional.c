@@ -54,8 +54,7 @@ static bool same(const struct etag *a, const struct etag *b, bool strong)
 	return a->len == b->len && memcmp(a->opaque, b->opaque, a->len) == 0;
 }
 
-enum http_etag_match http_etag_match(const struct http_list *l, struct http_slice etag,
-                                     bool strong)
+enum http_etag_match http_etag_match(const struct http_list *l, struct http_slice etag, bool strong)
 {
 	struct etag cur;
 	size_t ci = 0;

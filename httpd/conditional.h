@@ -53,10 +53,10 @@ struct http_cond_input {
 	struct http_slice if_modified_since;   /* p == NULL: absent */
 	struct http_slice if_unmodified_since;
 	struct http_slice if_range;
-	bool has_range;          /* the request carries a Range field */
-	struct http_slice etag;  /* the representation's ETag, quotes included */
-	int64_t mtime;           /* its Last-Modified, seconds since the epoch */
-	int64_t now;             /* for RFC 850 dates */
+	bool has_range;         /* the request carries a Range field */
+	struct http_slice etag; /* the representation's ETag, quotes included */
+	int64_t mtime;          /* its Last-Modified, seconds since the epoch */
+	int64_t now;            /* for RFC 850 dates */
 };
 
 /* Evaluates the preconditions; *RANGE_APPLIES: serve the Range (GET only). */
@@ -65,7 +65,7 @@ enum http_cond http_cond_evaluate(const struct http_cond_input *in, bool *range_
 enum http_etag_match {
 	HTTP_ETAG_INVALID = -1, /* the list does not parse */
 	HTTP_ETAG_NO_MATCH = 0,
-	HTTP_ETAG_MATCH = 1,    /* a member matches, or the list is "*" */
+	HTTP_ETAG_MATCH = 1, /* a member matches, or the list is "*" */
 };
 
 /* Compares ETAG with every member of the field's lines (RFC 9110 §8.8.3.2). */

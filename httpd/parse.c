@@ -37,6 +37,7 @@ enum hdr {
 #define SEEN(h) (1u << (h))
 #define DUP(h) (1u << ((h) + 16))
 
+/* clang-format off */
 static const struct {
 	const char *name; /* lower case */
 	unsigned char len;
@@ -57,6 +58,7 @@ static const struct {
 	{"transfer-encoding", 17, H_TRANSFER_ENCODING},
 	{"if-unmodified-since", 19, H_IF_UNMODIFIED_SINCE},
 };
+/* clang-format on */
 
 /* Transfer-Encoding state (p->te). */
 enum {
@@ -67,6 +69,7 @@ enum {
 	TE_OTHER = 16,       /* some other coding appeared */
 };
 
+/* clang-format off */
 static const struct {
 	const char *name;
 	unsigned char len;
@@ -78,6 +81,7 @@ static const struct {
 	{"OPTIONS", 7, HTTP_METHOD_OPTIONS}, {"TRACE", 5, HTTP_METHOD_TRACE},
 	{"PATCH", 5, HTTP_METHOD_PATCH},
 };
+/* clang-format on */
 
 const char *http_method_name(enum http_method m)
 {
@@ -126,6 +130,7 @@ static bool is_ows(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
+/* clang-format off */
 /* unreserved / sub-delims (RFC 3986 §2.2, §2.3) */
 static bool is_uchar(unsigned char c)
 {
@@ -140,6 +145,7 @@ static bool is_uchar(unsigned char c)
 		return false;
 	}
 }
+/* clang-format on */
 
 /*
  * uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2). The host must not
@@ -669,7 +675,8 @@ enum http_parse_status http_parse(struct http_parser *p, const char *buf, size_t
 		} else {
 			if (k == 0) {
 				if (c == ' ' || c == '\t')
-					return fail(p, 400, "obs-fold or whitespace before field name");
+					return fail(p, 400,
+					            "obs-fold or whitespace before field name");
 				if (p->req->nfields >= p->lim.fields_max)
 					return fail(p, 431, "too many header fields");
 			}

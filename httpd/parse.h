@@ -72,7 +72,9 @@ struct http_limits {
 	size_t header_size_max;  /* bytes of the whole head with CRLFs; over: 431 */
 	unsigned fields_max;     /* field lines; over: 431 (clamped to HTTP_HEADER_FIELDS_MAX) */
 };
+/* clang-format off */
 #define HTTP_LIMITS_DEFAULT {HTTP_REQUEST_LINE_MAX, HTTP_HEADER_SIZE_MAX, HTTP_HEADER_FIELDS_MAX}
+/* clang-format on */
 
 enum http_method {
 	HTTP_METHOD_UNKNOWN, /* a valid token we do not know: 501 */
@@ -149,8 +151,8 @@ struct http_parser {
 	size_t line; /* offset of the current line */
 	size_t scan; /* next byte to examine */
 	unsigned char stage;
-	unsigned seen;  /* singleton fields seen (and seen twice) */
-	unsigned te;    /* Transfer-Encoding state */
+	unsigned seen; /* singleton fields seen (and seen twice) */
+	unsigned te;   /* Transfer-Encoding state */
 	bool abs_empty_path;
 };
 

@@ -39,10 +39,10 @@
 #include <stddef.h>
 
 struct http_path {
-	size_t len;          /* bytes in out, without the NUL */
+	size_t len; /* bytes in out, without the NUL */
 	bool trailing_slash;
-	bool hidden;         /* a dot file or dot directory (not /.well-known) */
-	const char *reason;  /* when the return value is not 0 */
+	bool hidden;        /* a dot file or dot directory (not /.well-known) */
+	const char *reason; /* when the return value is not 0 */
 };
 
 /*

@@ -47,6 +47,7 @@ static inline unsigned char http_lower(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
 }
 
+/* clang-format off */
 /* tchar (RFC 9110 §5.6.2): the characters of a token. */
 static inline bool http_is_tchar(unsigned char c)
 {
@@ -60,6 +61,7 @@ static inline bool http_is_tchar(unsigned char c)
 		return false;
 	}
 }
+/* clang-format on */
 
 /* Case-insensitive ASCII comparison of (s, n) with a lower-case literal. */
 static inline bool http_eq_ci(const char *s, size_t n, const char *lower)

@@ -35,6 +35,7 @@ struct row {
 #define ERRM(in, at, data, st, why, max) {__LINE__, S(in), HTTP_CHUNKED_ERROR, at, data, st, why, max}
 #define DONEM(in, at, data, max) {__LINE__, S(in), HTTP_CHUNKED_DONE, at, data, 0, NULL, max}
 
+/* clang-format off */
 static const struct row rows[] = {
 	/* well-formed */
 	DONE("0\r\n\r\n", 5, 0),
@@ -121,6 +122,7 @@ static const struct row rows[] = {
 	ERR("0\r\nX: a\nY: b\r\n\r\n", 7, 0, 400, "bare LF in chunked body"),
 	ERR("0\r\nX: a\rY: b\r\n\r\n", 8, 0, 400, "bare CR in chunked body"),
 };
+/* clang-format on */
 
 static void decode(const struct row *row, int mode, enum http_chunked_status *st, size_t *at,
                    struct http_chunked *d)

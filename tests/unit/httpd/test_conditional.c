@@ -35,6 +35,7 @@ struct row {
 
 #define R(m, im, inm, ims, ius, ir, rg, want, ra) {__LINE__, m, im, inm, ims, ius, ir, rg, want, ra}
 
+/* clang-format off */
 static const struct row rows[] = {
 	/* nothing conditional */
 	R(GET, NULL, NULL, NULL, NULL, NULL, 0, GO, 0),
@@ -117,6 +118,7 @@ static const struct row rows[] = {
 	R(HEAD, NULL, NULL, NULL, NULL, ETAG, 1, GO, 0),
 	R(GET, ETAG, "\"xyz\"", DB, DA, ETAG, 1, GO, 1),
 };
+/* clang-format on */
 
 /* Splits S at '\n' into the lines of L (the strings outlive the call). */
 static const struct http_list *list(const char *s, struct http_list *l)
@@ -194,6 +196,7 @@ static void test_if_range_wednesday(void **state)
 
 static void test_etag_match(void **state)
 {
+	/* clang-format off */
 	static const struct {
 		int line;
 		const char *list, *etag;
@@ -217,6 +220,7 @@ static void test_etag_match(void **state)
 		{__LINE__, "**", "\"a\"", 0, HTTP_ETAG_INVALID},
 		{__LINE__, "*, *", "\"a\"", 0, HTTP_ETAG_INVALID},
 	};
+	/* clang-format on */
 	(void)state;
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		struct http_list l;

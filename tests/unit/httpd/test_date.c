@@ -29,6 +29,7 @@ struct row {
 #define OKN(in, now, t) {__LINE__, in, now, 1, t}
 #define BAD(in) {__LINE__, in, NOW2024, 0, 0}
 
+/* clang-format off */
 static const struct row rows[] = {
 	/* the three formats of RFC 9110 §5.6.7 */
 	OK("Sun, 06 Nov 1994 08:49:37 GMT", 784111777),
@@ -95,6 +96,7 @@ static const struct row rows[] = {
 	BAD("1994-11-06T08:49:37Z"),
 	BAD("784111777"),
 };
+/* clang-format on */
 
 static void test_parse(void **state)
 {
@@ -111,6 +113,7 @@ static void test_parse(void **state)
 
 static void test_format(void **state)
 {
+	/* clang-format off */
 	static const struct {
 		int line;
 		int64_t t;
@@ -127,6 +130,7 @@ static void test_format(void **state)
 		{__LINE__, INT64_MAX, NULL},
 		{__LINE__, INT64_MIN, NULL},
 	};
+	/* clang-format on */
 	(void)state;
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		char out[HTTP_DATE_LEN + 1] = "";

@@ -97,6 +97,7 @@ struct err_row {
 #define EL(input, st, why, rl, hs, nf) {__LINE__, S(input), st, why, {rl, hs, nf}}
 #define H11 " HTTP/1.1\r\nHost: a\r\n"
 
+/* clang-format off */
 static const struct err_row err_rows[] = {
 	/* line endings */
 	E("GET / HTTP/1.1\nHost: a\r\n\r\n", 400, "bare LF"),
@@ -264,6 +265,7 @@ static const struct err_row err_rows[] = {
 	E("GET / HTTP/1.1\r\nHost: a\r\n", 0, NULL),
 	E("GET / HTTP/1.1\r\nHost: a\r\n\r", 0, NULL),
 };
+/* clang-format on */
 
 static void test_errors(void **state)
 {
@@ -298,6 +300,7 @@ struct ok_row {
 
 #define O(input, spec) {__LINE__, S(input), spec}
 
+/* clang-format off */
 static const struct ok_row ok_rows[] = {
 	O("GET / HTTP/1.1\r\nHost: example.org\r\n\r\n",
 	  "m=GET|me=GET|t=/|form=origin|path=/|query!|sch!|auth!|v=11|nf=1|f0=Host:example.org|"
@@ -398,6 +401,7 @@ static const struct ok_row ok_rows[] = {
 	  "If-None-Match: \"6\"\r\nIf-None-Match: \"7\"\r\nIf-None-Match: \"8\"\r\n\r\n",
 	  "inm#=8|inm7=\"8\""),
 };
+/* clang-format on */
 
 static struct http_slice get_slice(const struct http_request *req, const char *key, bool *found)
 {

@@ -26,6 +26,7 @@ struct row {
 #define OK(in, out, tr, hid) {__LINE__, S(in), 0, out, tr, hid}
 #define BAD(in, st, why) {__LINE__, S(in), st, why, 0, 0}
 
+/* clang-format off */
 static const struct row rows[] = {
 	/* plain paths */
 	OK("/", "", 1, 0),
@@ -133,6 +134,7 @@ static const struct row rows[] = {
 	BAD("a/b", 400, "path does not start with /"),
 	BAD("*", 400, "path does not start with /"),
 };
+/* clang-format on */
 
 static void test_rows(void **state)
 {

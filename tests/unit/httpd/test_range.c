@@ -28,6 +28,7 @@ struct row {
 #define R(in, length, want, ranges) {__LINE__, S(in), length, want, ranges}
 #define G4 (4ull << 30)
 
+/* clang-format off */
 static const struct row rows[] = {
 	/* single ranges */
 	R("bytes=0-0", 100, SAT, "0-0"),
@@ -122,6 +123,7 @@ static const struct row rows[] = {
 	  "215-,216-",
 	  100, IGN, NULL),
 };
+/* clang-format on */
 
 static void test_rows(void **state)
 {
