@@ -17,16 +17,16 @@ enum state {
 	S_DONE,
 };
 
-void smtp_data_init(struct smtp_data *d, enum smtp_data_mode mode, unsigned opts,
-                    uint64_t max_size, smtp_data_sink sink, void *arg)
+void smtp_data_init(struct smtp_data *d, enum smtp_data_mode mode, unsigned opts, uint64_t max_size,
+                    smtp_data_sink sink, void *arg)
 {
 	*d = (struct smtp_data){
-		.sink = sink,
-		.arg = arg,
-		.max_size = max_size,
-		.opts = opts,
-		.mode = mode,
-		.state = mode == SMTP_DATA_DOT ? S_BOL : S_TEXT,
+	    .sink = sink,
+	    .arg = arg,
+	    .max_size = max_size,
+	    .opts = opts,
+	    .mode = mode,
+	    .state = mode == SMTP_DATA_DOT ? S_BOL : S_TEXT,
 	};
 }
 
@@ -111,7 +111,8 @@ size_t smtp_data_feed(struct smtp_data *d, const char *buf, size_t len)
 				run = ++i;
 				d->state = S_CR;
 			} else {
-				/* A bare LF: kept as a line break when normalising, never a new SMTP line. */
+				/* A bare LF: kept as a line break when normalising, never a new
+				 * SMTP line. */
 				count(d, 1);
 				d->flags |= SMTP_DATA_F_BARE_LF;
 				d->line = 0;

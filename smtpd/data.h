@@ -54,16 +54,16 @@
 enum smtp_data_mode { SMTP_DATA_DOT, SMTP_DATA_BDAT };
 
 /* options */
-#define SMTP_DATA_NORMALISE   0x1u /* bare LF -> line break, bare CR dropped */
+#define SMTP_DATA_NORMALISE 0x1u   /* bare LF -> line break, bare CR dropped */
 #define SMTP_DATA_REFUSE_LONG 0x2u /* lines over SMTP_TEXT_LINE_MAX refuse the message */
 
 /* what was seen (smtp_data.flags) */
 #define SMTP_DATA_F_BARE_LF 0x01u
 #define SMTP_DATA_F_BARE_CR 0x02u
-#define SMTP_DATA_F_LONG    0x04u
+#define SMTP_DATA_F_LONG 0x04u
 #define SMTP_DATA_F_TOO_BIG 0x08u
-#define SMTP_DATA_F_SINK    0x10u
-#define SMTP_DATA_F_8BIT    0x20u
+#define SMTP_DATA_F_SINK 0x10u
+#define SMTP_DATA_F_8BIT 0x20u
 
 /* Receives output bytes; < 0 on failure. May be NULL in init: count only. */
 typedef int (*smtp_data_sink)(void *arg, const char *buf, size_t len);
@@ -74,15 +74,15 @@ struct smtp_data {
 	uint64_t max_size; /* 0: no limit */
 	unsigned opts;
 	enum smtp_data_mode mode;
-	uint64_t size;     /* RFC 1870 size so far (saturating) */
-	uint64_t stored;   /* octets handed to the sink */
-	uint64_t line;     /* octets of the current line so far */
-	unsigned flags;    /* SMTP_DATA_F_* */
-	int state;         /* private */
+	uint64_t size;   /* RFC 1870 size so far (saturating) */
+	uint64_t stored; /* octets handed to the sink */
+	uint64_t line;   /* octets of the current line so far */
+	unsigned flags;  /* SMTP_DATA_F_* */
+	int state;       /* private */
 };
 
-void smtp_data_init(struct smtp_data *d, enum smtp_data_mode mode, unsigned opts,
-                    uint64_t max_size, smtp_data_sink sink, void *arg);
+void smtp_data_init(struct smtp_data *d, enum smtp_data_mode mode, unsigned opts, uint64_t max_size,
+                    smtp_data_sink sink, void *arg);
 
 /*
  * Consumes BUF. DATA mode: returns the number of octets up to and including

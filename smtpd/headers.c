@@ -36,8 +36,8 @@ static bool atom(const char *s)
 	if (s == NULL || *s == '\0')
 		return false;
 	for (const char *p = s; *p; p++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      strchr("!#$%&'*+-/=?^_`{|}~", *p) != NULL))
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", *p) != NULL))
 			return false;
 	return true;
 }
@@ -45,8 +45,8 @@ static bool atom(const char *s)
 const char *smtp_trace_protocol(const struct smtp_trace *t)
 {
 	static const char *const names[2][2][2] = {
-		{{"ESMTP", "ESMTPA"}, {"ESMTPS", "ESMTPSA"}},
-		{{"UTF8SMTP", "UTF8SMTPA"}, {"UTF8SMTPS", "UTF8SMTPSA"}},
+	    {{"ESMTP", "ESMTPA"}, {"ESMTPS", "ESMTPSA"}},
+	    {{"UTF8SMTP", "UTF8SMTPA"}, {"UTF8SMTPS", "UTF8SMTPSA"}},
 	};
 	if (!t->esmtp)
 		return "SMTP";
@@ -98,9 +98,9 @@ static bool format_date(char *buf, size_t cap, int64_t when)
 	if ((int64_t)t != when || gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1900 ||
 	    tm.tm_year + 1900 > 9999)
 		return false;
-	int n = snprintf(buf, cap, "%s, %d %s %d %02d:%02d:%02d +0000", days[tm.tm_wday],
-	                 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	                 tm.tm_sec);
+	int n =
+	    snprintf(buf, cap, "%s, %d %s %d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
+	             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return n > 0 && (size_t)n < cap;
 }
 
@@ -109,8 +109,8 @@ static bool ip_chars(const char *s)
 	if (s == NULL || *s == '\0')
 		return false;
 	for (const char *p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      *p == '.' || *p == ':' || *p == '%'))
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= 'A' && *p <= 'Z') || *p == '.' || *p == ':' || *p == '%'))
 			return false;
 	return true;
 }
@@ -206,8 +206,8 @@ int smtp_maildir_name(char *buf, size_t cap, int64_t sec, long usec, long pid, u
 	for (const unsigned char *p = (const unsigned char *)host; *p; p++) {
 		if (n + 5 > sizeof h)
 			return -1;
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.')
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')
 			h[n++] = (char)*p;
 		else
 			n += (size_t)snprintf(h + n, sizeof h - n, "\\%03o", *p);

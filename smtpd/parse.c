@@ -10,6 +10,7 @@
 
 enum argp { ARG_NONE, ARG_OPT, ARG_REQ };
 
+/* clang-format off */
 static const struct {
 	const char *name;
 	enum argp arg;
@@ -30,6 +31,7 @@ static const struct {
 	[SMTP_CMD_STARTTLS] = {"STARTTLS", ARG_NONE},
 	[SMTP_CMD_AUTH] = {"AUTH", ARG_REQ},
 };
+/* clang-format on */
 
 const char *smtp_verb_name(enum smtp_verb v)
 {
@@ -327,7 +329,8 @@ static const char *parse_local(const char *p, const char *end, bool *quoted, boo
 			unsigned char c = (unsigned char)*p;
 			if (c == '\\') {
 				/* quoted-pairSMTP = %d92 %d32-126 */
-				if (end - p < 2 || (unsigned char)p[1] < 32 || (unsigned char)p[1] > 126)
+				if (end - p < 2 || (unsigned char)p[1] < 32 ||
+				    (unsigned char)p[1] > 126)
 					return NULL;
 				p += 2;
 			} else if (c >= 32 && c <= 126) {
@@ -372,8 +375,8 @@ enum path_status { PATH_OK, PATH_SYNTAX, PATH_TOO_LONG };
  * Path = "<" [ A-d-l ":" ] Mailbox ">", or "<>" (out->len 0), or
  * "<Postmaster>" when RCPT. *next is set past '>'.
  */
-static enum path_status parse_path(const char *p, const char *end, bool rcpt,
-                                   struct smtp_path *out, const char **next)
+static enum path_status parse_path(const char *p, const char *end, bool rcpt, struct smtp_path *out,
+                                   const char **next)
 {
 	const char *start = p;
 	bool nonascii = false;
@@ -500,6 +503,7 @@ enum param {
 	P_ORCPT,
 };
 
+/* clang-format off */
 static const struct {
 	const char *kw;
 	bool rcpt; /* a RCPT parameter; else MAIL */
@@ -508,6 +512,7 @@ static const struct {
 	[P_RET] = {"RET", false},     [P_ENVID] = {"ENVID", false}, [P_AUTH] = {"AUTH", false},
 	[P_NOTIFY] = {"NOTIFY", true}, [P_ORCPT] = {"ORCPT", true},
 };
+/* clang-format on */
 
 static enum smtp_rid param_size(const char *v, size_t n, struct smtp_mail *m)
 {
@@ -785,8 +790,8 @@ enum smtp_rid smtp_parse_bdat(const char *arg, size_t len, uint64_t *size, bool 
 
 /* ---- mailbox key ------------------------------------------------------- */
 
-int smtp_mailbox_key(const struct smtp_path *p, char *local, size_t lcap, char *domain,
-                     size_t dcap, size_t *base_len)
+int smtp_mailbox_key(const struct smtp_path *p, char *local, size_t lcap, char *domain, size_t dcap,
+                     size_t *base_len)
 {
 	const char *a = p->addr;
 	size_t end = p->local_len, o = 0, i = 0;

@@ -121,13 +121,13 @@ struct smtp_mail {
 	bool has_envid;
 	char envid[SMTP_ENVID_MAX + 1]; /* decoded */
 	bool has_auth;
-	char auth[SMTP_PATH_MAX + 1];   /* decoded; "<>" when unknown */
+	char auth[SMTP_PATH_MAX + 1]; /* decoded; "<>" when unknown */
 };
 
-#define SMTP_NOTIFY_NEVER   0x1u
+#define SMTP_NOTIFY_NEVER 0x1u
 #define SMTP_NOTIFY_SUCCESS 0x2u
 #define SMTP_NOTIFY_FAILURE 0x4u
-#define SMTP_NOTIFY_DELAY   0x8u
+#define SMTP_NOTIFY_DELAY 0x8u
 
 struct smtp_rcpt {
 	struct smtp_path path;
@@ -164,7 +164,7 @@ enum smtp_rid smtp_parse_bdat(const char *arg, size_t len, uint64_t *size, bool 
  * Returns -1 when the local part cannot name a directory: empty, starting with
  * '.', containing '/', a control octet or DEL, or not fitting the buffers.
  */
-int smtp_mailbox_key(const struct smtp_path *p, char *local, size_t lcap, char *domain,
-                     size_t dcap, size_t *base_len);
+int smtp_mailbox_key(const struct smtp_path *p, char *local, size_t lcap, char *domain, size_t dcap,
+                     size_t *base_len);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "triad/limits.h"
 
+/* clang-format off */
 static const struct smtp_reply_def table[SMTP_R__COUNT] = {
 	[SMTP_R_NONE] = {250, "2.0.0", "Ok"},
 	[SMTP_R_OK] = {250, "2.0.0", "Ok"},
@@ -88,6 +89,7 @@ static const struct smtp_reply_def table[SMTP_R__COUNT] = {
 	[SMTP_R_DATA_LONG_LINE] = {550, "5.6.0", "Message refused: line longer than 1000 octets"},
 	[SMTP_R_DATA_TOO_BIG] = {552, "5.3.4", "Message size exceeds fixed maximum message size"},
 };
+/* clang-format on */
 
 const struct smtp_reply_def *smtp_reply_def(enum smtp_rid id)
 {

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 /* Names of every reply the server sends. SMTP_R_NONE means "no error". */
+/* clang-format off */
 enum smtp_rid {
 	SMTP_R_NONE = 0,
 	/* success */
@@ -101,6 +102,7 @@ enum smtp_rid {
 	SMTP_R_DATA_TOO_BIG,   /* 552 5.3.4 */
 	SMTP_R__COUNT
 };
+/* clang-format on */
 
 struct smtp_reply_def {
 	unsigned short code;
@@ -120,8 +122,8 @@ const struct smtp_reply_def *smtp_reply_def(enum smtp_rid id);
 bool smtp_reply_valid(int code, const char *status);
 
 /* One reply line. FMT is printf-style text. */
-int smtp_reply(char *buf, size_t cap, bool esc, int code, const char *status, const char *fmt,
-               ...) __attribute__((format(printf, 6, 7)));
+int smtp_reply(char *buf, size_t cap, bool esc, int code, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* A multi-line reply (§4.2.1): "code-text" for all but the last of LINES, "code text" last. */
 int smtp_reply_lines(char *buf, size_t cap, bool esc, int code, const char *status,
@@ -130,6 +132,6 @@ int smtp_reply_lines(char *buf, size_t cap, bool esc, int code, const char *stat
 /* A reply of the table with its own text, or with FMT replacing the text. */
 int smtp_reply_named(char *buf, size_t cap, bool esc, enum smtp_rid id);
 int smtp_reply_namedf(char *buf, size_t cap, bool esc, enum smtp_rid id, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 #endif

@@ -96,7 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(smtp_data_result(&r[i].d) == res);
 		CHECK(smtp_data_done(&r[i].d) == smtp_data_done(&r[0].d));
 		if (res == SMTP_R_NONE)
-			CHECK(r[i].o.len == r[0].o.len && !memcmp(r[i].o.buf, r[0].o.buf, r[0].o.len));
+			CHECK(r[i].o.len == r[0].o.len &&
+			      !memcmp(r[i].o.buf, r[0].o.buf, r[0].o.len));
 	}
 	CHECK(memchr(r[0].o.buf, '\r', r[0].o.len) == NULL);
 	if (mode == SMTP_DATA_DOT && smtp_data_done(&r[0].d)) {

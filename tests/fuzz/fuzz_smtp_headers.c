@@ -53,17 +53,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(&when, data, sizeof when);
 	uint8_t bits = data[8];
 	struct smtp_trace t = {
-		.helo = f[0],
-		.peer_ip = f[1],
-		.hostname = f[2],
-		.id = f[3],
-		.rcpt = (bits & 16) ? f[4] : NULL,
-		.tls_desc = f[5],
-		.esmtp = bits & 1,
-		.smtputf8 = bits & 2,
-		.tls = bits & 4,
-		.auth = bits & 8,
-		.when = (bits & 32) ? when : (int64_t)(when & 0xffffffff),
+	    .helo = f[0],
+	    .peer_ip = f[1],
+	    .hostname = f[2],
+	    .id = f[3],
+	    .rcpt = (bits & 16) ? f[4] : NULL,
+	    .tls_desc = f[5],
+	    .esmtp = bits & 1,
+	    .smtputf8 = bits & 2,
+	    .tls = bits & 4,
+	    .auth = bits & 8,
+	    .when = (bits & 32) ? when : (int64_t)(when & 0xffffffff),
 	};
 	char out[4096];
 	check_header(out, smtp_received(out, sizeof out, &t));

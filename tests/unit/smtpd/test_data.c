@@ -16,7 +16,10 @@
 #include "../../../smtpd/data.h"
 #include "triad/limits.h"
 
-#define ROW(...) {.line = __LINE__, __VA_ARGS__}
+#define ROW(...)                                                                                   \
+	{                                                                                          \
+		.line = __LINE__, __VA_ARGS__                                                      \
+	}
 #define IN(x) .in = x, .inlen = sizeof(x) - 1
 #define OUT(x) .out = x, .outlen = sizeof(x) - 1
 
@@ -64,8 +67,7 @@ struct outcome {
 };
 
 /* Feeds r->in cut at CUTS (ascending offsets). */
-static void run_cuts(const struct data_row *r, const size_t *cuts, size_t ncuts,
-                     struct outcome *o)
+static void run_cuts(const struct data_row *r, const size_t *cuts, size_t ncuts, struct outcome *o)
 {
 	size_t pos = 0;
 
@@ -100,7 +102,8 @@ static void check(const struct data_row *r, const struct outcome *o, const char 
 	if (o->done == r->open)
 		fail_msg("row at line %d (%s): done %d", r->line, how, o->done);
 	if (d->size != r->size)
-		fail_msg("row at line %d (%s): size %llu", r->line, how, (unsigned long long)d->size);
+		fail_msg("row at line %d (%s): size %llu", r->line, how,
+		         (unsigned long long)d->size);
 	if (d->flags != r->flags)
 		fail_msg("row at line %d (%s): flags %#x", r->line, how, d->flags);
 	if (res != r->result)
@@ -159,6 +162,7 @@ static void run_row(const struct data_row *r)
 #define R_CR SMTP_R_DATA_BARE_CR
 #define R_BIG SMTP_R_DATA_TOO_BIG
 
+/* clang-format off */
 static const struct data_row rows[] = {
 	/* DATA: the end marker, pipelining after it */
 	ROW(.mode = DOT, IN(".\r\n"), OUT(""), .size = 0),
@@ -268,6 +272,7 @@ static const struct data_row rows[] = {
 	    .result = R_BIG),
 	ROW(.mode = BDAT, .max = 4, IN("a\r\nb"), OUT("a\nb"), .size = 4),
 };
+/* clang-format on */
 
 static void test_rows(void **state)
 {
@@ -291,6 +296,7 @@ static void test_smuggling(void **state)
 	                              "DATA\nFrom: ceo@example.org\n\nsmuggled\n";
 	static const char end[] = ".\r\n";
 	static const char after[] = "QUIT\r\n";
+	/* clang-format off */
 	static const struct {
 		int line;
 		const char *v, *norm; /* the variant and what normalising stores for it */
@@ -308,22 +314,24 @@ static void test_smuggling(void **state)
 		{__LINE__, "\r\n\n.\n\r\n", "\n\n.\n\n", R_LF},
 		{__LINE__, "\r\r\n.\n", "\n\n", R_LF},
 	};
+	/* clang-format on */
 
 	for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
 		char in[512], norm[512];
-		int n = snprintf(in, sizeof in, "%s%s%s%s%s", head, variants[v].v, tail, end, after);
+		int n =
+		    snprintf(in, sizeof in, "%s%s%s%s%s", head, variants[v].v, tail, end, after);
 		int m = snprintf(norm, sizeof norm, "%s%s%s", head_lf, variants[v].norm, tail_lf);
 		for (int mode = 0; mode < 2; mode++) {
 			struct data_row r = {
-				.line = variants[v].line,
-				.mode = DOT,
-				.opts = mode ? NORM : 0,
-				.in = in,
-				.inlen = (size_t)n,
-				.out = norm,
-				.outlen = (size_t)m,
-				.rest = sizeof after - 1,
-				.result = mode ? SMTP_R_NONE : variants[v].refused,
+			    .line = variants[v].line,
+			    .mode = DOT,
+			    .opts = mode ? NORM : 0,
+			    .in = in,
+			    .inlen = (size_t)n,
+			    .out = norm,
+			    .outlen = (size_t)m,
+			    .rest = sizeof after - 1,
+			    .result = mode ? SMTP_R_NONE : variants[v].refused,
 			};
 			/* Run once to learn size and flags, then hold every split to them. */
 			struct outcome o;
@@ -442,11 +450,11 @@ static void test_null_sink_and_after_done(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rows),
-		cmocka_unit_test(test_smuggling),
-		cmocka_unit_test(test_long_lines),
-		cmocka_unit_test(test_sink_failure),
-		cmocka_unit_test(test_null_sink_and_after_done),
+	    cmocka_unit_test(test_rows),
+	    cmocka_unit_test(test_smuggling),
+	    cmocka_unit_test(test_long_lines),
+	    cmocka_unit_test(test_sink_failure),
+	    cmocka_unit_test(test_null_sink_and_after_done),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,15 +14,18 @@
 #include "../../../smtpd/headers.h"
 #include "triad/limits.h"
 
-#define ROW(...) {.line = __LINE__, __VA_ARGS__}
+#define ROW(...)                                                                                   \
+	{                                                                                          \
+		.line = __LINE__, __VA_ARGS__                                                      \
+	}
 
 static const struct smtp_trace base = {
-	.helo = "client.example",
-	.peer_ip = "192.0.2.1",
-	.hostname = "mx.example.org",
-	.esmtp = true,
-	.id = "4F2A9C",
-	.when = 1700000000,
+    .helo = "client.example",
+    .peer_ip = "192.0.2.1",
+    .hostname = "mx.example.org",
+    .esmtp = true,
+    .id = "4F2A9C",
+    .when = 1700000000,
 };
 
 /* LF endings only, continuation lines start with HT, lines fit unless one word doesn't. */
@@ -49,6 +52,7 @@ static void check_shape(int line, const char *h, size_t longest_word)
 static void test_received(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	struct {
 		int line;
 		struct smtp_trace t;
@@ -101,6 +105,7 @@ static void test_received(void **state)
 		    .want = "Received: from c ([192.0.2.1])\n"
 		            "\tby mx (triad) with ESMTP id X; Fri, 31 Dec 9999 23:59:59 +0000\n"),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		char buf[2048];
 		int n = smtp_received(buf, sizeof buf, &rows[i].t);
@@ -149,6 +154,7 @@ static void test_received_folding(void **state)
 static void test_received_refused(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct {
 		int line;
 		const char *helo, *ip, *host, *id, *rcpt, *tls;
@@ -175,6 +181,7 @@ static void test_received_refused(void **state)
 		ROW(.when = -99999999999999),
 		ROW(.when = INT64_MAX),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		struct smtp_trace t = base;
 		char buf[2048];
@@ -208,6 +215,7 @@ static void test_received_refused(void **state)
 static void test_protocol(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct {
 		int line;
 		bool esmtp, utf8, tls, auth;
@@ -224,9 +232,12 @@ static void test_protocol(void **state)
 		ROW(.esmtp = true, .utf8 = true, .tls = true, .want = "UTF8SMTPS"),
 		ROW(.esmtp = true, .utf8 = true, .tls = true, .auth = true, .want = "UTF8SMTPSA"),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		struct smtp_trace t = {.esmtp = rows[i].esmtp, .smtputf8 = rows[i].utf8,
-		                       .tls = rows[i].tls, .auth = rows[i].auth};
+		struct smtp_trace t = {.esmtp = rows[i].esmtp,
+		                       .smtputf8 = rows[i].utf8,
+		                       .tls = rows[i].tls,
+		                       .auth = rows[i].auth};
 		if (strcmp(smtp_trace_protocol(&t), rows[i].want) != 0)
 			fail_msg("row at line %d: %s", rows[i].line, smtp_trace_protocol(&t));
 	}
@@ -235,6 +246,7 @@ static void test_protocol(void **state)
 static void test_return_path(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct {
 		int line;
 		const char *sender, *want;
@@ -247,11 +259,13 @@ static void test_return_path(void **state)
 		ROW(.sender = "a@b\x7f", .want = NULL),
 		ROW(.sender = NULL, .want = NULL),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		char buf[512];
 		int n = smtp_return_path(buf, sizeof buf, rows[i].sender);
-		if (rows[i].want == NULL ? n != -1
-		                         : (n != (int)strlen(rows[i].want) || strcmp(buf, rows[i].want)))
+		if (rows[i].want == NULL
+		        ? n != -1
+		        : (n != (int)strlen(rows[i].want) || strcmp(buf, rows[i].want)))
 			fail_msg("row at line %d: got %d", rows[i].line, n);
 	}
 	char small[32];
@@ -262,6 +276,7 @@ static void test_return_path(void **state)
 static void test_maildir_name(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct {
 		int line;
 		int64_t sec;
@@ -289,13 +304,16 @@ static void test_maildir_name(void **state)
 		ROW(.sec = 1, .usec = 0, .pid = 2, .seq = 3, .host = "", .want = NULL),
 		ROW(.sec = 1, .usec = 0, .pid = 2, .seq = 3, .host = NULL, .want = NULL),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		char buf[512];
 		int n = smtp_maildir_name(buf, sizeof buf, rows[i].sec, rows[i].usec, rows[i].pid,
 		                          rows[i].seq, rows[i].host, rows[i].size);
-		if (rows[i].want == NULL ? n != -1
-		                         : (n != (int)strlen(rows[i].want) || strcmp(buf, rows[i].want)))
-			fail_msg("row at line %d: got %d \"%s\"", rows[i].line, n, n > 0 ? buf : "");
+		if (rows[i].want == NULL
+		        ? n != -1
+		        : (n != (int)strlen(rows[i].want) || strcmp(buf, rows[i].want)))
+			fail_msg("row at line %d: got %d \"%s\"", rows[i].line, n,
+			         n > 0 ? buf : "");
 	}
 
 	/* the name must stay one path component: NAME_MAX */
@@ -312,9 +330,9 @@ static void test_maildir_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_received),     cmocka_unit_test(test_received_folding),
-		cmocka_unit_test(test_received_refused), cmocka_unit_test(test_protocol),
-		cmocka_unit_test(test_return_path),  cmocka_unit_test(test_maildir_name),
+	    cmocka_unit_test(test_received),         cmocka_unit_test(test_received_folding),
+	    cmocka_unit_test(test_received_refused), cmocka_unit_test(test_protocol),
+	    cmocka_unit_test(test_return_path),      cmocka_unit_test(test_maildir_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,10 @@
 
 #include "../../../smtpd/parse.h"
 
-#define ROW(...) {.line = __LINE__, __VA_ARGS__}
+#define ROW(...)                                                                                   \
+	{                                                                                          \
+		.line = __LINE__, __VA_ARGS__                                                      \
+	}
 
 static const char *rid_name(enum smtp_rid r)
 {
@@ -40,6 +43,7 @@ struct cmd_row {
 static void test_command(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct cmd_row rows[] = {
 		ROW(.in = "EHLO example.org", .verb = SMTP_CMD_EHLO, .arg = "example.org"),
 		ROW(.in = "ehlo example.org", .verb = SMTP_CMD_EHLO, .arg = "example.org"),
@@ -93,6 +97,7 @@ static void test_command(void **state)
 		ROW(.in = "NOOP a\0b", .len = 8, .want = SMTP_R_BAD_CHAR, .verb = SMTP_CMD_NOOP),
 		ROW(.in = "DATA\0", .len = 5, .want = SMTP_R_BAD_CHAR),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		const struct cmd_row *r = &rows[i];
 		struct smtp_cmd c;
@@ -140,6 +145,7 @@ struct helo_row {
 static void test_helo(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct helo_row rows[] = {
 		ROW(.in = "example.org", .ok = true),
 		ROW(.in = "localhost", .ok = true),
@@ -212,6 +218,7 @@ static void test_helo(void **state)
 		ROW(.in = "b\xc3\xbc" "cher.example", .ok = false), /* no UTF-8 before SMTPUTF8 */
 		ROW(.in = "user@example.org", .ok = false),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		enum smtp_rid got = smtp_parse_helo(rows[i].in, strlen(rows[i].in));
 		if ((got == SMTP_R_NONE) != rows[i].ok)
@@ -297,6 +304,7 @@ static void check_mail(const struct mail_row *r, const char *in, size_t len)
 static void test_mail(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct mail_row rows[] = {
 		ROW(.in = "FROM:<a@example.org>", .addr = "a@example.org", .local_len = 1),
 		ROW(.in = "from:<a@example.org>", .addr = "a@example.org"),
@@ -470,6 +478,7 @@ static void test_mail(void **state)
 		ROW(.in = "FROM:<a@b> SIZE=1", .helo = true, .want = SMTP_R_PARAM_NO_ESMTP),
 		ROW(.in = "FROM:<a@b> SMTPUTF8", .helo = true, .want = SMTP_R_PARAM_NO_ESMTP),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
 		check_mail(&rows[i], rows[i].in, strlen(rows[i].in));
 }
@@ -497,17 +506,22 @@ static void test_mail_lengths(void **state)
 
 	/* path: 1 + 64 + 1 + 189 + 1 = 256 fine, one more is too long */
 	make_domain(dom, 189);
-	snprintf(in, sizeof in, "FROM:<%.64s@%s>", "llllllllllllllllllllllllllllllllllllllll"
-	                                           "llllllllllllllllllllllll", dom);
+	snprintf(in, sizeof in, "FROM:<%.64s@%s>",
+	         "llllllllllllllllllllllllllllllllllllllll"
+	         "llllllllllllllllllllllll",
+	         dom);
 	check_mail(&ok, in, strlen(in));
 	make_domain(dom, 190);
-	snprintf(in, sizeof in, "FROM:<%.64s@%s>", "llllllllllllllllllllllllllllllllllllllll"
-	                                           "llllllllllllllllllllllll", dom);
+	snprintf(in, sizeof in, "FROM:<%.64s@%s>",
+	         "llllllllllllllllllllllllllllllllllllllll"
+	         "llllllllllllllllllllllll",
+	         dom);
 	check_mail(&too_long, in, strlen(in));
 	/* the source route counts too */
 	make_domain(dom, 189);
-	snprintf(in, sizeof in, "FROM:<@r.example:%.60s@%s>", "llllllllllllllllllllllllllllll"
-	                                                      "llllllllllllllllllllllllllllll",
+	snprintf(in, sizeof in, "FROM:<@r.example:%.60s@%s>",
+	         "llllllllllllllllllllllllllllll"
+	         "llllllllllllllllllllllllllllll",
 	         dom);
 	check_mail(&too_long, in, strlen(in));
 	/* a domain over 255 octets */
@@ -564,6 +578,7 @@ static void check_rcpt(const struct rcpt_row *r, const char *in, size_t len)
 static void test_rcpt(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct rcpt_row rows[] = {
 		ROW(.in = "TO:<user@example.org>", .addr = "user@example.org"),
 		ROW(.in = "to:<user@example.org>", .addr = "user@example.org"),
@@ -641,6 +656,7 @@ static void test_rcpt(void **state)
 		ROW(.in = "TO:<u@x.org> FOO", .want = SMTP_R_PARAM_UNKNOWN),
 		ROW(.in = "TO:<u@x.org> NOTIFY=NEVER", .helo = true, .want = SMTP_R_PARAM_NO_ESMTP),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
 		check_rcpt(&rows[i], rows[i].in, strlen(rows[i].in));
 }
@@ -653,8 +669,10 @@ static void test_rcpt_lengths(void **state)
 	struct rcpt_row ok = {.line = __LINE__};
 
 	make_domain(dom, 190);
-	snprintf(in, sizeof in, "TO:<%.64s@%s>", "llllllllllllllllllllllllllllllllllllllll"
-	                                         "llllllllllllllllllllllll", dom);
+	snprintf(in, sizeof in, "TO:<%.64s@%s>",
+	         "llllllllllllllllllllllllllllllllllllllll"
+	         "llllllllllllllllllllllll",
+	         dom);
 	check_rcpt(&too_long, in, strlen(in));
 	memset(dom, 'l', 70);
 	snprintf(in, sizeof in, "TO:<%.65s@x.org>", dom);
@@ -677,6 +695,7 @@ static void test_rcpt_lengths(void **state)
 static void test_bdat(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct {
 		int line;
 		const char *in;
@@ -703,6 +722,7 @@ static void test_bdat(void **state)
 		ROW(.in = " 12", .want = SMTP_R_BDAT_SYNTAX),
 		ROW(.in = "", .want = SMTP_R_BDAT_SYNTAX),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		uint64_t size = 99;
 		bool last = true;
@@ -723,6 +743,7 @@ static void test_bdat(void **state)
 static void test_mailbox_key(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct {
 		int line;
 		const char *in;
@@ -757,6 +778,7 @@ static void test_mailbox_key(void **state)
 		ROW(.in = "TO:<\"\"@x.org>", .rc = -1),
 		ROW(.in = "TO:<\"a\\\x7f\"@x.org>", .rc = -1),
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		struct smtp_parse_opts o = {.esmtp = true, .smtputf8 = true};
 		struct smtp_rcpt r;
@@ -769,12 +791,14 @@ static void test_mailbox_key(void **state)
 				continue;
 			fail_msg("row at line %d: does not parse", rows[i].line);
 		}
-		int rc = smtp_mailbox_key(&r.path, local, sizeof local, domain, sizeof domain, &base);
+		int rc =
+		    smtp_mailbox_key(&r.path, local, sizeof local, domain, sizeof domain, &base);
 		if (rc != rows[i].rc)
 			fail_msg("row at line %d: rc %d", rows[i].line, rc);
 		if (rc == 0 && (strcmp(local, rows[i].local) || strcmp(domain, rows[i].domain) ||
 		                base != rows[i].base))
-			fail_msg("row at line %d: \"%s\" \"%s\" %zu", rows[i].line, local, domain, base);
+			fail_msg("row at line %d: \"%s\" \"%s\" %zu", rows[i].line, local, domain,
+			         base);
 	}
 }
 
@@ -800,12 +824,17 @@ static void test_mailbox_key_buffers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_command),      cmocka_unit_test(test_command_length),
-		cmocka_unit_test(test_helo),         cmocka_unit_test(test_helo_lengths),
-		cmocka_unit_test(test_mail),         cmocka_unit_test(test_mail_lengths),
-		cmocka_unit_test(test_rcpt),         cmocka_unit_test(test_rcpt_lengths),
-		cmocka_unit_test(test_bdat),         cmocka_unit_test(test_mailbox_key),
-		cmocka_unit_test(test_mailbox_key_buffers),
+	    cmocka_unit_test(test_command),
+	    cmocka_unit_test(test_command_length),
+	    cmocka_unit_test(test_helo),
+	    cmocka_unit_test(test_helo_lengths),
+	    cmocka_unit_test(test_mail),
+	    cmocka_unit_test(test_mail_lengths),
+	    cmocka_unit_test(test_rcpt),
+	    cmocka_unit_test(test_rcpt_lengths),
+	    cmocka_unit_test(test_bdat),
+	    cmocka_unit_test(test_mailbox_key),
+	    cmocka_unit_test(test_mailbox_key_buffers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 static void test_valid(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct {
 		int line;
 		int code;
@@ -56,6 +57,7 @@ static void test_valid(void **state)
 		{__LINE__, 250, "2.a.0", false},
 		{__LINE__, 250, "2-0-0", false},
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		bool got = smtp_reply_valid(rows[i].code, rows[i].status);
 		if (got != rows[i].ok)
@@ -66,6 +68,7 @@ static void test_valid(void **state)
 static void test_build(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const struct {
 		int line;
 		bool esc;
@@ -82,12 +85,14 @@ static void test_build(void **state)
 		{__LINE__, true, 550, "5.1.1", "x\ty\001\x7f\xc3\xa9", "550 5.1.1 x\ty????\r\n"},
 		{__LINE__, true, 250, "2.0.0", "", "250 2.0.0 \r\n"},
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		char buf[600];
 		int n = smtp_reply(buf, sizeof buf, rows[i].esc, rows[i].code, rows[i].status, "%s",
 		                   rows[i].text);
 		if (n < 0 || (size_t)n != strlen(rows[i].want) || strcmp(buf, rows[i].want) != 0)
-			fail_msg("row at line %d: got %d \"%s\"", rows[i].line, n, n < 0 ? "" : buf);
+			fail_msg("row at line %d: got %d \"%s\"", rows[i].line, n,
+			         n < 0 ? "" : buf);
 	}
 }
 
@@ -120,6 +125,7 @@ static void test_long_text_cut(void **state)
 static void test_lines(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const char *const ehlo[] = {"mx.example.org", "PIPELINING", "SIZE 26214400",
 	                                   "ENHANCEDSTATUSCODES"};
 	char buf[256];
@@ -129,6 +135,7 @@ static void test_lines(void **state)
 	assert_string_equal(buf, "250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 26214400\r\n"
 	                         "250 ENHANCEDSTATUSCODES\r\n");
 
+	/* clang-format off */
 	static const char *const two[] = {"first\r\n", "second"};
 	n = smtp_reply_lines(buf, sizeof buf, true, 451, "4.3.0", two, 2);
 	assert_string_equal(buf, "451-4.3.0 first\r\n451 4.3.0 second\r\n");
@@ -207,6 +214,8 @@ int main(void)
 		cmocka_unit_test(test_format_and_cap), cmocka_unit_test(test_long_text_cut),
 		cmocka_unit_test(test_lines),       cmocka_unit_test(test_table),
 		cmocka_unit_test(test_mismatch_asserts),
+	    /* clang-format on */
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
