@@ -8,8 +8,9 @@
  * with NDEBUG the builder returns -1 instead of sending a wrong reply.
  *
  * ESC says whether the status is written: true once the client issued EHLO
- * and so saw ENHANCEDSTATUSCODES. RFC 2034 §3 exempts the greeting and the
- * HELO/EHLO replies; the session passes false for those and before EHLO.
+ * and so saw ENHANCEDSTATUSCODES. RFC 2034 §4 exempts "the initial greeting
+ * and any response to HELO or EHLO"; the session passes false for those
+ * (errors included) and for every reply of a session without EHLO.
  *
  * Text is sanitised: CR and LF are removed, other bytes outside RFC 5321
  * textstring (HT, SP..~) become '?', and a line is cut to fit
