@@ -1,0 +1,231 @@
+/*
+ * conn: the bounded line reader, connection limits, graceful close and the
+ * TLS-upgrade input discard, over a real socketpair and event loop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <event2/event.h>
+
+#include "triad/conn.h"
+#include "triad/server.h"
+
+/* conn.c asks the server for the current generation; tests run without one. */
+struct conf *server_current_conf(void)
+{
+	return NULL;
+}
+
+struct fixture {
+	struct worker w;
+	int peer; /* the test's end of the socketpair */
+	struct conn *c;
+	int freed;
+};
+
+static struct fixture *current;
+
+static void on_free(struct conn *c)
+{
+	(void)c;
+	current->freed++;
+}
+
+static void on_read_nothing(struct conn *c)
+{
+	(void)c;
+}
+
+static const struct conn_ops ops = {.on_read = on_read_nothing, .on_free = on_free};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	memset(&f, 0, sizeof(f));
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	f.w.base = event_base_new();
+	f.peer = sv[1];
+	struct sockaddr_storage ss = {.ss_family = AF_UNIX};
+	f.c = conn_new(&f.w, sv[0], (struct sockaddr *)&ss, sizeof(sa_family_t), NULL, false);
+	assert_non_null(f.c);
+	f.c->ops = &ops;
+	current = &f;
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (f->c && !f->freed) {
+		conn_abort(f->c);
+		event_base_loop(f->w.base, EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(f->freed, 1);
+	assert_int_equal(f->w.nconns, 0);
+	close(f->peer);
+	event_base_free(f->w.base);
+	return 0;
+}
+
+/* Sends bytes from the peer and runs the loop until the conn has read them. */
+static void feed(struct fixture *f, const char *s, size_t n)
+{
+	size_t before = evbuffer_get_length(conn_input(f->c));
+	assert_int_equal(write(f->peer, s, n), (ssize_t)n);
+	for (int i = 0; i < 100 && evbuffer_get_length(conn_input(f->c)) < before + n; i++)
+		event_base_loop(f->w.base, EVLOOP_ONCE);
+}
+
+static void test_read_line_rows(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		int line;
+		enum conn_eol eol;
+		size_t cap;
+		const char *in;
+		enum conn_line want;
+		const char *out; /* expected line when OK */
+		size_t left;     /* bytes left in the input afterwards */
+	} rows[] = {
+		{__LINE__, CONN_EOL_CRLF, 16, "HELO x\r\n", CONN_LINE_OK, "HELO x", 0},
+		{__LINE__, CONN_EOL_CRLF, 16, "HELO x\r\nNOOP\r\n", CONN_LINE_OK, "HELO x", 6},
+		{__LINE__, CONN_EOL_CRLF, 16, "HELO x", CONN_LINE_AGAIN, NULL, 6},
+		{__LINE__, CONN_EOL_CRLF, 16, "HELO x\r", CONN_LINE_AGAIN, NULL, 7},
+		/* A bare LF does not end a CRLF line: it stays for the caller to refuse. */
+		{__LINE__, CONN_EOL_CRLF, 16, "A\nB\r\n", CONN_LINE_OK, "A\nB", 0},
+		{__LINE__, CONN_EOL_LF, 16, "USER a\n", CONN_LINE_OK, "USER a", 0},
+		{__LINE__, CONN_EOL_LF, 16, "USER a\r\n", CONN_LINE_OK, "USER a", 0},
+		{__LINE__, CONN_EOL_LF, 16, "\r\n", CONN_LINE_OK, "", 0},
+		/* cap 8: lines of up to 7 bytes. */
+		{__LINE__, CONN_EOL_CRLF, 8, "1234567\r\n", CONN_LINE_OK, "1234567", 0},
+		{__LINE__, CONN_EOL_CRLF, 8, "12345678\r\n", CONN_LINE_TOO_LONG, NULL, 0},
+		{__LINE__, CONN_EOL_LF, 8, "12345678\n", CONN_LINE_TOO_LONG, NULL, 0},
+		/* Over the limit without a terminator: refused before it arrives. */
+		{__LINE__, CONN_EOL_CRLF, 8, "123456789", CONN_LINE_TOO_LONG, NULL, 0},
+		/* ...keeping a trailing CR, whose LF may come next. */
+		{__LINE__, CONN_EOL_CRLF, 8, "123456789\r", CONN_LINE_TOO_LONG, NULL, 1},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char buf[64];
+		size_t len = 99;
+		struct evbuffer *in = conn_input(f->c);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		f->c->discard_line = 0;
+		feed(f, rows[i].in, strlen(rows[i].in));
+		enum conn_line got = conn_read_line(f->c, rows[i].eol, buf, rows[i].cap, &len);
+		if (got != rows[i].want)
+			fail_msg("row at line %d: got %d want %d", rows[i].line, got, rows[i].want);
+		if (got == CONN_LINE_OK &&
+		    (len != strlen(rows[i].out) || memcmp(buf, rows[i].out, len) != 0))
+			fail_msg("row at line %d: line '%.*s'", rows[i].line, (int)len, buf);
+		if (evbuffer_get_length(in) != rows[i].left)
+			fail_msg("row at line %d: %zu bytes left, want %zu", rows[i].line,
+			         evbuffer_get_length(in), rows[i].left);
+	}
+}
+
+/* An overlong line is reported once, then skipped through its end, even in pieces. */
+static void test_overlong_line_skipped_across_reads(void **state)
+{
+	struct fixture *f = *state;
+	char buf[8];
+	size_t len;
+	feed(f, "AAAAAAAAAAAA", 12);
+	assert_int_equal(conn_read_line(f->c, CONN_EOL_CRLF, buf, sizeof(buf), &len),
+	                 CONN_LINE_TOO_LONG);
+	feed(f, "BBBB\r", 5);
+	assert_int_equal(conn_read_line(f->c, CONN_EOL_CRLF, buf, sizeof(buf), &len),
+	                 CONN_LINE_AGAIN);
+	feed(f, "\nQUIT\r\n", 7);
+	assert_int_equal(conn_read_line(f->c, CONN_EOL_CRLF, buf, sizeof(buf), &len),
+	                 CONN_LINE_OK);
+	assert_string_equal(buf, "QUIT");
+}
+
+/* conn_close flushes what was queued, then frees (deferred, never inline). */
+static void test_close_flushes_then_frees(void **state)
+{
+	struct fixture *f = *state;
+	conn_printf(f->c, "421 bye\r\n");
+	conn_close(f->c);
+	assert_int_equal(f->freed, 0);
+	assert_true(conn_is_closing(f->c));
+	assert_int_equal(conn_write(f->c, "x", 1), -1); /* nothing more after close */
+	for (int i = 0; i < 10 && !f->freed; i++)
+		event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(f->freed, 1);
+	char got[32] = {0};
+	assert_int_equal(read(f->peer, got, sizeof(got)), 9);
+	assert_string_equal(got, "421 bye\r\n");
+	assert_int_equal(read(f->peer, got, sizeof(got)), 0); /* closed */
+}
+
+/* STARTTLS: plaintext already buffered is dropped, never read as TLS. */
+static void test_start_tls_discards_buffered_plaintext(void **state)
+{
+	struct fixture *f = *state;
+	feed(f, "MAIL FROM:<evil@x>\r\n", 20);
+	assert_int_equal(conn_start_tls(f->c, NULL), -1); /* no context: refused */
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	assert_int_equal(conn_start_tls(f->c, ctx), 20);
+	assert_true(conn_is_tls(f->c));
+	assert_int_equal(evbuffer_get_length(conn_input(f->c)), 0);
+	SSL_CTX_free(ctx);
+}
+
+static void test_limits_per_ip(void **state)
+{
+	(void)state;
+	struct worker w = {0};
+	w.base = event_base_new();
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	struct sockaddr_in b = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002)};
+	struct conn *c[4];
+	int fds[4][2];
+	conn_limits_set(3, 2);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
+		const struct sockaddr_in *peer = i == 3 ? &b : &a;
+		c[i] = conn_new(&w, fds[i][0], (const struct sockaddr *)peer, sizeof(*peer), NULL,
+		                true);
+		assert_non_null(c[i]);
+	}
+	assert_false(conn_is_refused(c[0]));
+	assert_false(conn_is_refused(c[1]));
+	assert_true(conn_is_refused(c[2]));  /* third from the same IP */
+	assert_false(conn_is_refused(c[3])); /* another IP still fits the total of 3 */
+	assert_int_equal(conn_count(), 3);
+	for (int i = 0; i < 4; i++)
+		conn_abort(c[i]);
+	event_base_loop(w.base, EVLOOP_NONBLOCK);
+	assert_int_equal(conn_count(), 0);
+	assert_int_equal(w.nconns, 0);
+	for (int i = 0; i < 4; i++)
+		close(fds[i][1]);
+	event_base_free(w.base);
+	conn_limits_set(0, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_read_line_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlong_line_skipped_across_reads, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_close_flushes_then_frees, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_tls_discards_buffered_plaintext, setup,
+		                                teardown),
+		cmocka_unit_test(test_limits_per_ip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
