@@ -319,6 +319,25 @@ int fsroot_utimens(const struct fsroot *r, const char *path, size_t len,
 	return rc;
 }
 
+/* fchmodat with AT_SYMLINK_NOFOLLOW: a final symlink is never followed (it
+ * fails with EOPNOTSUPP), so a link cannot carry a chmod out of the root. */
+int fsroot_chmod(const struct fsroot *r, const char *path, size_t len, mode_t mode)
+{
+	struct cpath p;
+	const char *name;
+	int parent, dironly, rc;
+
+	if ((rc = path_copy(path, len, &p)) < 0)
+		return rc;
+	if ((rc = split_open(r, &p, O_PATH | O_DIRECTORY, SPLIT_STRIP, &parent, &name, &dironly)) <
+	    0)
+		return rc;
+	if (!dironly || (rc = check_dironly(parent, name)) == 0)
+		rc = fchmodat(parent, name, mode, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(parent);
+	return rc;
+}
+
 /* FSROOT_TEMP_PREFIX + 32 hex digits. */
 static int temp_name(char *buf, size_t size)
 {

@@ -26,7 +26,33 @@ static const struct conf_key keys[] = {
 	{"idle_timeout", CONF_DURATION, F(idle_timeout), "5m", NULL, 1000, 0},
 	{"max_connections", CONF_UINT, F(max_connections), "500", NULL, 0, 1000000},
 	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), "20", NULL, 0, 1000000},
+	{"umask", CONF_STR, F(umask), "022", NULL, 0, 0},
+	{"data_timeout", CONF_DURATION, F(data_timeout), "5m", NULL, 1000, 0},
+	{"data_connect_timeout", CONF_DURATION, F(data_connect_timeout), "30s", NULL, 1000, 0},
+	{"max_upload_size", CONF_SIZE, F(max_upload_size), "0", NULL, 0, 0},
+	{"tls_session_reuse", CONF_BOOL, F(tls_session_reuse), "on", NULL, 0, 0},
 };
+
+/* 1-4 octal digits, at most 0777; -1 otherwise. */
+static int parse_umask(const char *s)
+{
+	unsigned v = 0;
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 4)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			return -1;
+		v = v * 8 + (unsigned)(s[i] - '0');
+	}
+	return v > 0777 ? -1 : (int)v;
+}
+
+unsigned ftpd_conf_umask(const struct ftpd_conf *f)
+{
+	int v = parse_umask(f->umask);
+	return v < 0 ? 022 : (unsigned)v;
+}
 
 static int check(struct conf *c, char *err, size_t errlen)
 {
@@ -35,6 +61,9 @@ static int check(struct conf *c, char *err, size_t errlen)
 	    confcheck_tls_listener(c, &f->listen_tls, "listen_tls", err, errlen) < 0 ||
 	    confcheck_log_outside(c, c->g.log, "log", f->ftp_root, "ftp_root", err, errlen) < 0)
 		return -1;
+	if (parse_umask(f->umask) < 0)
+		return conf_error_at(c, "umask", err, errlen,
+		                     "'%s' is not an octal umask (e.g. 022)", f->umask ? f->umask : "");
 	if (f->tls == FTPD_TLS_REQUIRED && (!c->g.tls_cert || !c->g.tls_key))
 		return conf_error_at(c, "tls", err, errlen,
 		                     "'required' needs tls_cert and tls_key in [global]");

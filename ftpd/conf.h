@@ -23,7 +23,15 @@ struct ftpd_conf {
 	uint64_t idle_timeout;           /* ms */
 	uint64_t max_connections;
 	uint64_t max_connections_per_ip;
+	char *umask;                     /* octal text; umask_bits holds its value */
+	uint64_t data_timeout;           /* ms: a data connection idle (either way) */
+	uint64_t data_connect_timeout;   /* ms: PASV accept / PORT connect */
+	uint64_t max_upload_size;        /* bytes, 0: none */
+	bool tls_session_reuse;          /* PROT P data connections must resume the control's */
 };
+
+/* The umask key's value (validated by the section check). */
+unsigned ftpd_conf_umask(const struct ftpd_conf *f);
 
 extern const struct conf_section ftpd_conf_section;
 

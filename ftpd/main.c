@@ -33,6 +33,7 @@ static const struct server_ops ftpd_ops = {
 	.listeners = listeners,
 	.limits = limits,
 	.needs_auth = true,
+	.blocking_threads = 2, /* fsync + rename of finished uploads */
 	.prepare = ftp_prepare,
 	.release = ftp_release,
 	.accept = ftp_accept,

@@ -1,18 +1,25 @@
 /*
- * The FTP control connection, skeleton stage: until the protocol lands,
- * every connection is answered "421 Service not available" (RFC 959 §4.2)
- * and closed, after ftp_root has been opened through fsroot.
+ * session: the FTP control connection (RFC 959 §5). Reads command lines
+ * (LF or CRLF: some clients send a bare LF, and a client must never hang),
+ * parses them, runs them through the policy gate and the handler table
+ * (commands.c), and owns the session's lifetime: on_free releases the login,
+ * the data setup and any transfer, which never outlive their conn.
+ *
+ * Holding: while a transfer runs only ABOR, STAT and QUIT are executed (RFC
+ * 959 §4.1.3); another command is parsed, held, and run when the transfer
+ * has been answered, so replies keep their order. While PAM is asked,
+ * nothing is read.
  */
 #include "session.h"
-#include "conf.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "triad/log.h"
 
-struct ftp_app {
-	struct fsroot ftp_root;
-};
+#include "reply.h"
+#include "triad/log.h"
 
 int ftp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen)
 {
@@ -39,17 +46,265 @@ void ftp_release(struct server_runtime *rt)
 	free(app);
 }
 
-static void on_read(struct conn *c)
+static const char *const state_names[] = {"user", "pass", "auth", "ready", "closing"};
+
+void ftp_set_state(struct ftp_session *s, enum ftp_state st)
 {
-	evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+	if (s->state == st)
+		return;
+	log_debug("c%06llu state %s -> %s", (unsigned long long)s->c->id, state_names[s->state],
+	          state_names[st]);
+	s->state = st;
 }
 
-static const struct conn_ops ops = {.on_read = on_read};
+/* ---- replies ---------------------------------------------------------- */
+
+void ftp_reply(struct ftp_session *s, int code, const char *fmt, ...)
+{
+	char text[FTP_REPLY_LINE_MAX], line[FTP_REPLY_LINE_MAX + 8];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	size_t len = ftp_reply_line(line, sizeof(line), code, FTP_REPLY_ONLY, text, (size_t)n);
+	conn_write(s->c, line, len);
+}
+
+void ftp_reply_lines(struct ftp_session *s, int code, const char *text, size_t len)
+{
+	size_t cap = len + 64 + len / 8;
+	char *out = malloc(cap);
+	if (!out) {
+		ftp_reply(s, 451, "Local error: out of memory");
+		return;
+	}
+	ssize_t n = ftp_reply_multi(out, cap, code, text, len);
+	if (n < 0)
+		ftp_reply(s, 451, "Local error: reply too long");
+	else
+		conn_write(s->c, out, (size_t)n);
+	free(out);
+}
+
+void ftp_reply_err(struct ftp_session *s, int err)
+{
+	const char *text;
+	int code = ftp_reply_errno(err, &text);
+	ftp_reply(s, code, "%s", text);
+}
+
+void ftp_close(struct ftp_session *s, int code, const char *text)
+{
+	if (s->state == FTP_STATE_CLOSING)
+		return;
+	ftp_reply(s, code, "%s", text);
+	ftp_set_state(s, FTP_STATE_CLOSING);
+	ftp_data_reset(s);
+	conn_close(s->c);
+}
+
+/* ---- paths ------------------------------------------------------------- */
+
+int ftp_resolve(struct ftp_session *s, const char *arg, size_t len, struct ftp_vpath *vp,
+                const char **rel, size_t *rellen)
+{
+	int rc = ftp_path_resolve(s->cwd.path, s->cwd.len, arg, len, vp);
+	if (rc < 0)
+		return rc;
+	/* Our temporary upload files are invisible: as if they did not exist. */
+	const char *p = vp->path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (fsroot_is_temp_name(p))
+			return -ENOENT;
+		const char *slash = strchr(p, '/');
+		if (!slash)
+			break;
+		p = slash;
+	}
+	*rel = ftp_vpath_rel(vp, rellen);
+	return 0;
+}
+
+/* ---- reading commands --------------------------------------------------- */
+
+static bool in_transfer(const struct ftp_session *s)
+{
+	return s->xfer != NULL || s->commit != NULL;
+}
+
+static void wipe_line(struct ftp_session *s)
+{
+	if (s->cmd.verb == FTP_VERB_PASS) {
+		explicit_bzero(s->cmd.arg, sizeof(s->cmd.arg));
+		explicit_bzero(s->line, sizeof(s->line));
+	}
+}
+
+static void run_held(struct ftp_session *s)
+{
+	s->held = false;
+	ftp_execute(s, &s->cmd);
+	wipe_line(s);
+}
+
+static void read_commands(struct ftp_session *s)
+{
+	struct conn *c = s->c;
+	while (!s->held && (s->state != FTP_STATE_AUTH) && s->state != FTP_STATE_CLOSING &&
+	       !conn_is_closing(c)) {
+		size_t len;
+		enum conn_line r = conn_read_line(c, CONN_EOL_LF, s->line, sizeof(s->line), &len);
+		if (r == CONN_LINE_AGAIN)
+			break;
+		if (r == CONN_LINE_TOO_LONG) {
+			ftp_reply(s, 500, "Command line too long");
+			continue;
+		}
+		enum ftp_parse_status ps = ftp_parse_command(s->line, len, &s->cmd);
+		if (ps != FTP_PARSE_OK) {
+			static const char *const why[] = {
+				[FTP_PARSE_EMPTY] = "Empty command line",
+				[FTP_PARSE_TOO_LONG] = "Command line too long",
+				[FTP_PARSE_BAD_BYTE] = "Control characters are not allowed",
+				[FTP_PARSE_TELNET] = "Bad Telnet sequence",
+				[FTP_PARSE_VERB] = "Syntax error in command",
+			};
+			ftp_reply(s, 500, "%s", why[ps]);
+			continue;
+		}
+		if (in_transfer(s) && !(ftp_cmd_info(s->cmd.verb)->flags & FTP_CMDF_INXFER)) {
+			/* RFC 959 §5.4: one reply per command, in order; this one waits. */
+			s->held = true;
+			conn_pause_read(c);
+			break;
+		}
+		ftp_execute(s, &s->cmd);
+		wipe_line(s);
+	}
+}
+
+void ftp_resume(struct ftp_session *s)
+{
+	if (s->state == FTP_STATE_CLOSING || conn_is_closing(s->c))
+		return;
+	if (s->shutting_down && !in_transfer(s)) {
+		ftp_close(s, 421, "Service shutting down, closing control connection");
+		return;
+	}
+	if (s->held && !in_transfer(s))
+		run_held(s);
+	if (!s->held && s->state != FTP_STATE_AUTH) {
+		conn_resume_read(s->c);
+		read_commands(s);
+	}
+}
+
+/* ---- conn callbacks ------------------------------------------------------ */
+
+static void on_read(struct conn *c)
+{
+	read_commands(c->proto);
+}
+
+static void on_timeout(struct conn *c, bool writing)
+{
+	struct ftp_session *s = c->proto;
+	if (!writing && in_transfer(s)) {
+		/* The control connection is quiet during a transfer by design. */
+		conn_resume_read(c);
+		return;
+	}
+	log_info("c%06llu control connection %s timeout", (unsigned long long)c->id,
+	         writing ? "send" : "idle");
+	if (writing) {
+		conn_abort(c);
+		return;
+	}
+	ftp_close(s, 421, "Timeout: closing control connection");
+}
+
+static void on_eof(struct conn *c, bool error)
+{
+	(void)error;
+	struct ftp_session *s = c->proto;
+	ftp_set_state(s, FTP_STATE_CLOSING);
+}
+
+static void on_tls(struct conn *c, bool ok)
+{
+	struct ftp_session *s = c->proto;
+	char desc[128];
+	if (!ok) {
+		log_info("c%06llu TLS handshake failed peer=%s", (unsigned long long)c->id,
+		         c->peer_ip);
+		ftp_set_state(s, FTP_STATE_CLOSING);
+		conn_abort(c);
+		return;
+	}
+	log_debug("c%06llu TLS %s", (unsigned long long)c->id,
+	          conn_tls_describe(c, desc, sizeof(desc)));
+}
+
+static void on_shutdown(struct conn *c)
+{
+	struct ftp_session *s = c->proto;
+	if (in_transfer(s)) {
+		s->shutting_down = true; /* finish the transfer first */
+		return;
+	}
+	ftp_close(s, 421, "Service shutting down, closing control connection");
+}
+
+static void on_free(struct conn *c)
+{
+	struct ftp_session *s = c->proto;
+	if (!s)
+		return;
+	ftp_login_reset(s);
+	ftp_data_reset(s);
+	ftp_data_free(s);
+	explicit_bzero(s->line, sizeof(s->line));
+	explicit_bzero(s->cmd.arg, sizeof(s->cmd.arg));
+	free(s);
+	c->proto = NULL;
+}
+
+static const struct conn_ops control_ops = {
+	.on_read = on_read,
+	.on_timeout = on_timeout,
+	.on_eof = on_eof,
+	.on_tls = on_tls,
+	.on_shutdown = on_shutdown,
+	.on_free = on_free,
+};
 
 void ftp_accept(struct conn *c, int tag)
 {
 	(void)tag;
-	c->ops = &ops;
-	conn_printf(c, "421 Service not available, closing control connection.\r\n");
-	conn_close(c);
+	struct ftp_session *s = calloc(1, sizeof(*s));
+	if (!s) {
+		conn_printf(c, "421 Service not available: out of memory\r\n");
+		conn_close(c);
+		return;
+	}
+	struct server_runtime *rt = server_rt(c->conf);
+	s->c = c;
+	s->cf = c->conf->own;
+	s->root = &((struct ftp_app *)rt->app)->ftp_root;
+	s->tls_ctx = s->cf->tls == FTPD_TLS_OFF ? NULL : rt->tls;
+	s->state = FTP_STATE_USER;
+	s->type = FTP_TYPE_ASCII; /* RFC 959 §3.1.1.1: the default */
+	s->facts = FTP_FACTS_DEFAULT;
+	s->connect_fd = -1;
+	ftp_vpath_root(&s->cwd);
+	c->proto = s;
+	c->ops = &control_ops;
+	conn_set_timeouts(c, s->cf->idle_timeout, s->cf->idle_timeout);
+	conn_printf(c, "220 triad-ftpd ready\r\n");
 }

@@ -48,6 +48,10 @@ int fsroot_rename(const struct fsroot *r, const char *from, size_t fromlen, cons
 int fsroot_utimens(const struct fsroot *r, const char *path, size_t len,
                    const struct timespec times[2]);
 
+/* Sets the mode bits of PATH (ftpd SITE CHMOD, modes after MKD); a final
+ * symlink is refused (-EOPNOTSUPP), never followed. */
+int fsroot_chmod(const struct fsroot *r, const char *path, size_t len, mode_t mode);
+
 /*
  * Create-temp-then-rename, for uploads that must appear whole or not at all.
  * fsroot_temp_create() makes a hidden file FSROOT_TEMP_PREFIX... in the

@@ -1,0 +1,135 @@
+/*
+ * login: USER and PASS (RFC 959 §4.1.1). Anonymous logins ("anonymous",
+ * "ftp", any password) are read-only and exist only with anonymous = read;
+ * every other name is checked by PAM through the worker's auth client,
+ * without blocking: nothing more is read until the answer arrives. The auth
+ * library holds failures back (TRIAD_AUTH_FAIL_DELAY_MS) and throttles an
+ * address; after FTP_LOGIN_FAILURES_MAX failures the session gets 421 and
+ * is closed. One log line per login attempt: user, peer, TLS, result; the
+ * password is never logged and is wiped by the session after PASS.
+ */
+#include "session.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "triad/auth.h"
+#include "triad/log.h"
+
+static bool anonymous_name(const char *u)
+{
+	return strcasecmp(u, "anonymous") == 0 || strcasecmp(u, "ftp") == 0;
+}
+
+static void log_login(struct ftp_session *s, const char *result)
+{
+	char user[TRIAD_AUTH_FIELD_MAX * 4 + 8];
+	log_escape(user, sizeof(user), s->user, strlen(s->user));
+	log_info("c%06llu login user=\"%s\" ip=%s tls=%s result=%s", (unsigned long long)s->c->id,
+	         user, s->c->peer_ip, conn_is_tls(s->c) ? "yes" : "no", result);
+}
+
+void ftp_login_reset(struct ftp_session *s)
+{
+	if (s->auth) {
+		auth_cancel(s->auth);
+		s->auth = NULL;
+	}
+	s->user[0] = '\0';
+	s->anonymous = false;
+	if (s->state != FTP_STATE_CLOSING)
+		ftp_set_state(s, FTP_STATE_USER);
+}
+
+void ftp_cmd_user(struct ftp_session *s, struct ftp_command *cmd)
+{
+	if (s->state == FTP_STATE_READY) {
+		/* vsftpd's answer: a session is one user; REIN starts over. */
+		ftp_reply(s, 530, "Already logged in: use REIN to change user");
+		return;
+	}
+	if (cmd->arglen >= sizeof(s->user) || memchr(cmd->arg, '\0', cmd->arglen)) {
+		ftp_reply(s, 501, "User name too long");
+		return;
+	}
+	memcpy(s->user, cmd->arg, cmd->arglen + 1);
+	ftp_set_state(s, FTP_STATE_PASS);
+	if (anonymous_name(s->user) && s->cf->anonymous == FTPD_ANON_READ)
+		ftp_reply(s, 331, "Anonymous login: send any password (your e-mail address)");
+	else
+		ftp_reply(s, 331, "Password required for %s", s->user);
+}
+
+static void login_failed(struct ftp_session *s, const char *result, const char *text)
+{
+	log_login(s, result);
+	s->user[0] = '\0';
+	ftp_set_state(s, FTP_STATE_USER);
+	if (++s->failures >= FTP_LOGIN_FAILURES_MAX) {
+		ftp_reply(s, 530, "%s", text);
+		ftp_close(s, 421, "Too many failed logins, closing control connection");
+		return;
+	}
+	ftp_reply(s, 530, "%s", text);
+}
+
+static void auth_done(enum auth_result r, void *arg)
+{
+	struct ftp_session *s = arg;
+	s->auth = NULL;
+	switch (r) {
+	case AUTH_OK:
+		log_login(s, "ok");
+		s->failures = 0;
+		ftp_vpath_root(&s->cwd);
+		ftp_set_state(s, FTP_STATE_READY);
+		ftp_reply(s, 230, "Login successful");
+		break;
+	case AUTH_DENIED:
+		login_failed(s, "denied", "Login incorrect");
+		break;
+	case AUTH_THROTTLED:
+		login_failed(s, "throttled", "Login incorrect");
+		break;
+	default:
+		log_login(s, "error");
+		s->user[0] = '\0';
+		ftp_set_state(s, FTP_STATE_USER);
+		ftp_reply(s, 530, "Login failed: temporary error, try again later");
+		break;
+	}
+	ftp_resume(s);
+}
+
+void ftp_cmd_pass(struct ftp_session *s, struct ftp_command *cmd)
+{
+	if (s->state == FTP_STATE_READY) {
+		ftp_reply(s, 503, "Already logged in");
+		return;
+	}
+	if (s->state != FTP_STATE_PASS) {
+		ftp_reply(s, 503, "Login with USER first");
+		return;
+	}
+	if (anonymous_name(s->user) && s->cf->anonymous == FTPD_ANON_READ) {
+		s->anonymous = true;
+		log_login(s, "ok anonymous");
+		ftp_vpath_root(&s->cwd);
+		ftp_set_state(s, FTP_STATE_READY);
+		ftp_reply(s, 230, "Anonymous login successful: read-only access");
+		return;
+	}
+	struct auth_client *ac = s->c->worker->auth;
+	if (!ac || cmd->arglen > TRIAD_AUTH_PASSWORD_MAX) {
+		login_failed(s, ac ? "denied" : "error", "Login incorrect");
+		return;
+	}
+	s->auth = auth_request(ac, s->cf->pam_service, s->user, cmd->arg, s->c->peer_ip,
+	                       auth_done, s);
+	if (!s->auth) {
+		login_failed(s, "error", "Login incorrect");
+		return;
+	}
+	ftp_set_state(s, FTP_STATE_AUTH);
+	conn_pause_read(s->c);
+}
