@@ -1,0 +1,282 @@
+"""triad-ftpd: data connections and transfers (issue 4: Data connections, Atomic uploads,
+Limits).
+
+RFC 959 §3.2-3.4 (data connections, stream mode, TYPE A), §4.1.3 (ABOR), RFC 2428 (EPSV,
+EPRT), RFC 2577 (bounce and port theft), RFC 3659 §5 (REST STREAM), RFC 1123 §4.1.2.9
+(STOU).
+"""
+
+import ftplib
+import hashlib
+import io
+import os
+import socket
+import struct
+import time
+
+import pytest
+
+import triad_harness as th
+from test_ftp_session import ftpd, login, raw_login  # noqa: F401 (fixture)
+
+
+def pasv_addr(c):
+    """Sends PASV on a raw client; returns (host, port) from the 227 reply."""
+    code, lines = c.command("PASV")
+    assert code == 227, lines
+    nums = lines[0].split("(")[1].split(")")[0].split(",")
+    return ".".join(nums[:4]), int(nums[4]) * 256 + int(nums[5])
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def wait_gone(path, timeout=5.0):
+    th.wait_until(lambda: not path.exists(), timeout, f"{path} to disappear")
+
+
+def temp_files(directory):
+    return [p for p in directory.iterdir() if p.name.startswith(".triad-tmp.")]
+
+
+# ------------------------------------------------------------------ whole files
+
+def test_big_upload_and_download(ftpd, triad_root):
+    """64 MiB each way, compared by SHA-256 (RETR goes by sendfile on a plain connection)."""
+    data = os.urandom(64 << 20)
+    (triad_root.www / "big.bin").write_bytes(data)
+    f = login(ftpd)
+    h = hashlib.sha256()
+    f.retrbinary("RETR big.bin", h.update, blocksize=1 << 20)
+    assert h.hexdigest() == sha(data)
+    f.storbinary("STOR up.bin", io.BytesIO(data), blocksize=1 << 20)
+    assert sha((triad_root.www / "up.bin").read_bytes()) == sha(data)
+    assert not temp_files(triad_root.www)
+    f.quit()
+    log = ftpd.wait_log(r"transfer user=\"alice\" .*dir=in cmd=STOR bytes=67108864 .*"
+                        r"path=\"/up.bin\" result=complete")
+    assert 'dir=out cmd=RETR bytes=67108864' in log
+
+
+def test_type_ascii_converts_line_ends(ftpd, triad_root):
+    """TYPE A (RFC 959 §3.1.1.1): CRLF on the wire, LF on disk, both ways."""
+    f = login(ftpd)
+    f.storlines("STOR lines.txt", io.BytesIO(b"one\r\ntwo\r\n"))
+    assert (triad_root.www / "lines.txt").read_bytes() == b"one\ntwo\n"
+    f.sendcmd("TYPE A")
+    conn = f.transfercmd("RETR lines.txt")
+    got = th.recv_until_close(conn)
+    conn.close()
+    f.voidresp()
+    assert got == b"one\r\ntwo\r\n"
+    f.quit()
+
+
+def test_resume_download_and_upload(ftpd, triad_root):
+    """REST n + RETR sends from offset n; REST n + STOR keeps the first n bytes of the file
+    and appends what follows; APPE appends; STOU picks a name that does not exist."""
+    data = os.urandom(300_000)
+    (triad_root.www / "r.bin").write_bytes(data)
+    f = login(ftpd)
+    buf = io.BytesIO()
+    f.retrbinary("RETR r.bin", buf.write, rest=123_456)
+    assert buf.getvalue() == data[123_456:]
+    with pytest.raises(ftplib.error_perm, match=r"^554"):
+        f.retrbinary("RETR r.bin", buf.write, rest=400_000)
+
+    (triad_root.www / "part.bin").write_bytes(data[:100_000] + b"garbage")
+    f.storbinary("STOR part.bin", io.BytesIO(data[100_000:]), rest=100_000)
+    assert (triad_root.www / "part.bin").read_bytes() == data
+
+    f.storbinary("APPE part.bin", io.BytesIO(b"tail"))
+    assert (triad_root.www / "part.bin").read_bytes() == data + b"tail"
+    f.storbinary("APPE fresh.bin", io.BytesIO(b"new"))
+    assert (triad_root.www / "fresh.bin").read_bytes() == b"new"
+
+    f.voidcmd("TYPE I")
+    conn, _ = f.ntransfercmd("STOU fresh.bin")
+    conn.sendall(b"unique")
+    conn.close()
+    resp = f.voidresp()
+    assert resp.startswith("226")
+    assert (triad_root.www / "fresh.bin.1").read_bytes() == b"unique"
+    assert (triad_root.www / "fresh.bin").read_bytes() == b"new"
+    f.quit()
+
+
+def test_active_mode(ftpd, triad_root):
+    """PORT and EPRT to the client's own address: the server connects (RFC 959 §3.2)."""
+    f = login(ftpd)
+    f.set_pasv(False)
+    buf = io.BytesIO()
+    f.retrbinary("RETR index.html", buf.write)
+    assert buf.getvalue() == (triad_root.www / "index.html").read_bytes()
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    f.sendcmd(f"EPRT |1|127.0.0.1|{port}|")
+    f.putcmd("NLST")
+    conn, _ = sock.accept()
+    assert f.getresp().startswith("150")
+    names = th.recv_until_close(conn).decode().split("\r\n")
+    conn.close()
+    sock.close()
+    assert f.voidresp().startswith("226")
+    assert "index.html" in names
+    f.quit()
+
+
+# ------------------------------------------------------------------ RFC 2577 defences
+
+def test_bounce_refused(ftpd):
+    """PORT/EPRT to another address or to a port below 1024 is refused (RFC 2577 §3)."""
+    c = raw_login(ftpd)
+    for cmd in ("PORT 127,0,0,2,8,0", "PORT 127,0,0,1,0,80", "PORT 10,0,0,1,8,0",
+                "EPRT |1|127.0.0.2|2048|", "EPRT |1|127.0.0.1|25|"):
+        code, lines = c.command(cmd)
+        assert code == 504, (cmd, lines)
+    assert c.command("RETR index.html")[0] == 425  # no data setup was recorded
+    ftpd.wait_log(r"refused \(bounce\)")
+
+
+def test_port_theft_refused(ftpd, triad_root):
+    """A connection to the passive port from another address is closed; the client's own
+    connection then gets the data (RFC 2577 §5)."""
+    c = raw_login(ftpd)
+    assert c.command("TYPE I")[0] == 200
+    host, port = pasv_addr(c)
+    thief = socket.socket()
+    thief.bind(("127.0.0.2", 0))
+    thief.settimeout(5)
+    thief.connect((host, port))
+    assert th.recv_until_close(thief) == b""
+    thief.close()
+    ftpd.wait_log(r"data connection from 127\.0\.0\.2 refused")
+    data = socket.create_connection((host, port), timeout=5)
+    code, lines = c.command("RETR index.html")
+    assert code == 150, lines
+    assert th.recv_until_close(data) == (triad_root.www / "index.html").read_bytes()
+    assert c.read_reply()[0] == 226
+
+
+def test_epsv(ftpd, triad_root):
+    """EPSV (RFC 2428 §3): 229 with the port only; EPSV 2 on IPv4 is 522; after EPSV ALL,
+    PASV and PORT are refused."""
+    c = raw_login(ftpd)
+    code, lines = c.command("EPSV")
+    assert code == 229, lines
+    port = int(lines[0].split("|||")[1].split("|")[0])
+    lo, hi = (int(x) for x in ftpd.config.sections["ftpd"]["passive_ports"].split("-"))
+    assert lo <= port <= hi
+    assert c.command("EPSV 2")[0] == 522
+    assert c.command("EPSV ALL")[0] == 200
+    assert c.command("PASV")[0] == 503
+    assert c.command("PORT 127,0,0,1,8,0")[0] == 503
+    assert c.command("EPSV 1")[0] == 229
+
+
+def test_no_data_connection_times_out(ftpd):
+    """A transfer command whose data connection never comes gets 425 (data_connect_timeout)
+    and the session goes on."""
+    c = raw_login(ftpd)
+    pasv_addr(c)
+    t0 = time.monotonic()
+    code, lines = c.command("LIST")
+    assert code == 425, lines
+    assert time.monotonic() - t0 >= 4
+    assert c.command("NOOP")[0] == 200
+
+
+# ------------------------------------------------------------------ ABOR and cut transfers
+
+def test_abor_mid_download(ftpd, triad_root):
+    """ABOR during RETR: 426 for the transfer, then 226 for ABOR (RFC 959 §4.1.3); the
+    session stays usable. ABOR with no transfer is 225."""
+    (triad_root.www / "big.bin").write_bytes(os.urandom(32 << 20))
+    f = login(ftpd)
+    assert f.sendcmd("ABOR")[:3] in ("225", "226")
+    conn = f.transfercmd("RETR big.bin")
+    assert len(conn.recv(65536)) > 0
+    resp = f.abort()
+    assert resp.startswith("426"), resp
+    assert f.voidresp().startswith("226")
+    conn.close()
+    assert f.pwd() == "/"
+    f.quit()
+    ftpd.wait_log(r"cmd=RETR .*result=aborted")
+
+
+def rst_close(sock):
+    """Closes with a TCP reset (SO_LINGER 0): how a cut connection looks to the server."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_cut_upload_leaves_nothing(ftpd, triad_root):
+    """An upload whose data connection is reset, or that is ABORted, leaves nothing at the
+    target and no temporary file; while it runs the target is invisible (interface.md:
+    uploads appear only when complete)."""
+    f = login(ftpd)
+    f.voidcmd("TYPE I")
+    conn = f.transfercmd("STOR cut.bin")
+    conn.sendall(os.urandom(1 << 20))
+    time.sleep(0.2)
+    assert not (triad_root.www / "cut.bin").exists()
+    assert temp_files(triad_root.www)  # the hidden file exists meanwhile
+    rst_close(conn)
+    with pytest.raises(ftplib.error_temp, match=r"^426"):
+        f.voidresp()
+    th.wait_until(lambda: not temp_files(triad_root.www), 5, "the temp file to go")
+    assert not (triad_root.www / "cut.bin").exists()
+
+    conn = f.transfercmd("STOR cut2.bin")
+    conn.sendall(b"x" * 100_000)
+    resp = f.abort()
+    assert resp.startswith("426")
+    assert f.voidresp().startswith("226")
+    conn.close()
+    assert not (triad_root.www / "cut2.bin").exists()
+    th.wait_until(lambda: not temp_files(triad_root.www), 5, "the temp file to go")
+    f.quit()
+
+
+def test_overwrite_keeps_old_until_complete(ftpd, triad_root):
+    """While a STOR over an existing file is in flight the old content stays at the name;
+    a cut transfer (control and data connection dropped) keeps it; a complete one
+    replaces it."""
+    target = triad_root.www / "page.html"
+    target.write_bytes(b"old complete content\n")
+    f = login(ftpd)
+    f.voidcmd("TYPE I")
+    conn = f.transfercmd("STOR page.html")
+    conn.sendall(b"new partial" * 10000)
+    time.sleep(0.2)
+    assert target.read_bytes() == b"old complete content\n"
+    rst_close(f.sock)
+    rst_close(conn)
+    th.wait_until(lambda: not temp_files(triad_root.www), 5, "the temp file to go")
+    assert target.read_bytes() == b"old complete content\n"
+
+    f = login(ftpd)
+    f.storbinary("STOR page.html", io.BytesIO(b"new complete content\n"))
+    assert target.read_bytes() == b"new complete content\n"
+    f.quit()
+
+
+def test_max_upload_size(pam_user, start_daemon, triad_root):
+    """max_upload_size: a larger upload is refused with 552 and leaves nothing."""
+    d = start_daemon("ftpd", env=pam_user.env, section_overrides={"max_upload_size": "64K"})
+    f = login(d)
+    f.storbinary("STOR ok.bin", io.BytesIO(b"x" * 65536))
+    conn = f.transfercmd("STOR big.bin")
+    try:
+        conn.sendall(b"x" * 200_000)
+    except OSError:
+        pass  # the server cut the data connection: that is the point
+    conn.close()
+    with pytest.raises(ftplib.error_perm, match=r"^552"):
+        f.voidresp()
+    assert not (triad_root.www / "big.bin").exists()
+    assert not temp_files(triad_root.www)
+    assert (triad_root.www / "ok.bin").stat().st_size == 65536
+    f.quit()
