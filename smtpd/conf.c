@@ -12,6 +12,7 @@
 #define F(field) offsetof(struct smtpd_conf, field)
 
 static const char *const tls_choices[] = {"off", "optional", "required", NULL};
+static const char *const bare_choices[] = {"refuse", "normalise", NULL};
 
 static const struct conf_key keys[] = {
 	{"listen", CONF_ADDRS, F(listen), "0.0.0.0:25", NULL, 0, 0},
@@ -27,6 +28,9 @@ static const struct conf_key keys[] = {
 	{"timeout", CONF_DURATION, F(timeout), "5m", NULL, 1000, 0},
 	{"max_connections", CONF_UINT, F(max_connections), "1000", NULL, 0, 1000000},
 	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), "20", NULL, 0, 1000000},
+	{"greeting_delay", CONF_DURATION, F(greeting_delay), "0", NULL, 0, 300000},
+	{"max_errors", CONF_UINT, F(max_errors), "10", NULL, 1, 1000},
+	{"bare_lf", CONF_ENUM, F(bare_lf), "refuse", bare_choices, 0, 0},
 };
 
 static int check(struct conf *c, char *err, size_t errlen)

@@ -9,6 +9,7 @@
 #include "triad/config.h"
 
 enum smtpd_tls { SMTPD_TLS_OFF, SMTPD_TLS_OPTIONAL, SMTPD_TLS_REQUIRED };
+enum smtpd_bare_lf { SMTPD_BARE_REFUSE, SMTPD_BARE_NORMALISE };
 
 struct smtpd_conf {
 	struct conf_addrs listen;
@@ -22,6 +23,9 @@ struct smtpd_conf {
 	uint64_t timeout;                /* ms */
 	uint64_t max_connections;
 	uint64_t max_connections_per_ip;
+	uint64_t greeting_delay;         /* ms; 0: greet at once */
+	uint64_t max_errors;             /* error replies before 421 4.7.0 and close */
+	int bare_lf;                     /* enum smtpd_bare_lf */
 };
 
 extern const struct conf_section smtpd_conf_section;

@@ -32,6 +32,7 @@ static const struct server_ops smtpd_ops = {
 	.listeners = listeners,
 	.limits = limits,
 	.needs_auth = true,
+	.blocking_threads = 8, /* delivery: fsyncs and copies (maildir.c) */
 	.prepare = smtp_prepare,
 	.release = smtp_release,
 	.accept = smtp_accept,

@@ -1,20 +1,43 @@
 /*
- * The SMTP connection, skeleton stage: until the protocol lands, every
- * connection gets "421 <hostname> Service not available" (RFC 5321 §3.1)
- * and is closed, after maildir_root has been opened through fsroot.
+ * session: the SMTP connection's state and I/O glue (RFC 5321).
+ *
+ * Input is processed in order, one command at a time: smtp_process() reads
+ * a line, dispatches it (commands.c) and goes on until the input runs out or
+ * the session waits for something (delivery on the workq, PAM, the TLS
+ * handshake). Replies are written as each command finishes, so pipelined
+ * commands (RFC 2920) are answered in order; work that completes later calls
+ * smtp_process() again for what is still buffered.
+ *
+ * The state changes only through smtp_set_state() (logged at debug). The
+ * session is freed only from conn's on_free, never inside its own callback.
+ * One log line per session at the end (ip, helo, tls, user, result).
  */
 #include "session.h"
 #include "conf.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "triad/limits.h"
+#include <event2/event.h>
+#include "triad/auth.h"
 #include "triad/log.h"
 
-struct smtp_app {
-	struct fsroot maildirs;
-	char hostname[SMTP_DOMAIN_MAX + 1];
+static const char *const state_names[SMTP_S__COUNT] = {
+    [SMTP_S_GREETING] = "greeting",
+    [SMTP_S_CONNECTED] = "connected",
+    [SMTP_S_READY] = "ready",
+    [SMTP_S_MAIL] = "mail",
+    [SMTP_S_RCPT] = "rcpt",
+    [SMTP_S_DATA] = "data",
+    [SMTP_S_BDAT] = "bdat",
+    [SMTP_S_DELIVERING] = "delivering",
+    [SMTP_S_TLS] = "tls",
+    [SMTP_S_AUTH] = "auth",
+    [SMTP_S_AUTH_WAIT] = "auth-wait",
+    [SMTP_S_CLOSING] = "closing",
 };
 
 int smtp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen)
@@ -23,8 +46,8 @@ int smtp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 	struct smtp_app *app = calloc(1, sizeof(*app));
 	if (!app)
 		return conf_error_at(c, "maildir_root", err, errlen, "out of memory");
-	int rc = fsroot_open_sub(&app->maildirs, &rt->root, s->maildir_root,
-	                         strlen(s->maildir_root));
+	int rc =
+	    fsroot_open_sub(&app->maildirs, &rt->root, s->maildir_root, strlen(s->maildir_root));
 	if (rc < 0) {
 		free(app);
 		return conf_error_at(c, "maildir_root", err, errlen, "cannot open %s/%s: %s",
@@ -47,19 +70,320 @@ void smtp_release(struct server_runtime *rt)
 	free(app);
 }
 
-static void on_read(struct conn *c)
+const struct smtpd_conf *smtp_conf(const struct smtp_session *s)
 {
-	evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+	return s->c->conf->own;
 }
 
-static const struct conn_ops ops = {.on_read = on_read};
+void smtp_set_state(struct smtp_session *s, enum smtp_state st)
+{
+	if (s->state == st)
+		return;
+	log_msg(LOG_LEVEL_DEBUG, s->c->id, "state %s -> %s", state_names[s->state],
+	        state_names[st]);
+	s->state = st;
+}
+
+/* Errors that count against max_errors: every 4xx/5xx except "too many
+ * recipients", which RFC 5321 §4.5.3.1.10 tells clients to expect and
+ * work around. */
+static void count_error(struct smtp_session *s, enum smtp_rid id)
+{
+	const struct smtp_reply_def *d = smtp_reply_def(id);
+	if (!d || d->code < 400 || id == SMTP_R_TOO_MANY_RCPTS)
+		return;
+	if (id == SMTP_R_SHUTDOWN || id == SMTP_R_TIMEOUT || id == SMTP_R_TOO_MANY_ERRORS ||
+	    id == SMTP_R_EARLY_TALKER)
+		return;
+	s->errors++;
+}
+
+static void send_text(struct smtp_session *s, enum smtp_rid id, const char *text)
+{
+	char buf[SMTP_REPLY_LINE_MAX + 1];
+	int n = text ? smtp_reply_namedf(buf, sizeof(buf), s->esmtp, id, "%s", text)
+	             : smtp_reply_named(buf, sizeof(buf), s->esmtp, id);
+	if (n > 0)
+		conn_write(s->c, buf, (size_t)n);
+	count_error(s, id);
+	if (s->errors >= smtp_conf(s)->max_errors && s->state != SMTP_S_CLOSING) {
+		log_msg(LOG_LEVEL_INFO, s->c->id, "too many errors (%u)", s->errors);
+		smtp_close(s, SMTP_R_TOO_MANY_ERRORS, "too-many-errors");
+	}
+}
+
+void smtp_send(struct smtp_session *s, enum smtp_rid id)
+{
+	send_text(s, id, NULL);
+}
+
+void smtp_sendf(struct smtp_session *s, enum smtp_rid id, const char *fmt, ...)
+{
+	char text[SMTP_REPLY_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	send_text(s, id, text);
+}
+
+void smtp_close(struct smtp_session *s, enum smtp_rid reply, const char *result)
+{
+	if (s->state == SMTP_S_CLOSING)
+		return;
+	smtp_set_state(s, SMTP_S_CLOSING);
+	if (result && (!s->result || strcmp(s->result, "ok") == 0))
+		s->result = result;
+	if (reply != SMTP_R_NONE) {
+		char buf[SMTP_REPLY_LINE_MAX + 1];
+		int n = smtp_reply_named(buf, sizeof(buf), s->esmtp, reply);
+		if (n > 0)
+			conn_write(s->c, buf, (size_t)n);
+	}
+	smtp_auth_abort(s);
+	conn_close(s->c);
+}
+
+void smtp_tx_free(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	if (!tx)
+		return;
+	if (tx->dlv)
+		smtp_maildir_discard(tx->dlv);
+	free(tx->rcpts);
+	free(tx);
+	s->tx = NULL;
+}
+
+/* ---- input ----------------------------------------------------------------- */
+
+static void process_once(struct smtp_session *s)
+{
+	struct conn *c = s->c;
+	for (;;) {
+		if (conn_is_closing(c))
+			return;
+		switch (s->state) {
+		case SMTP_S_GREETING:
+			if (evbuffer_get_length(conn_input(c)) > 0) {
+				log_msg(LOG_LEVEL_INFO, c->id, "early talker ip=%s", c->peer_ip);
+				evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+				smtp_close(s, SMTP_R_EARLY_TALKER, "early-talker");
+			}
+			return;
+		case SMTP_S_DATA:
+		case SMTP_S_BDAT:
+			if (!smtp_receive_input(s))
+				return;
+			continue;
+		case SMTP_S_DELIVERING:
+		case SMTP_S_TLS:
+		case SMTP_S_AUTH_WAIT:
+		case SMTP_S_CLOSING:
+		case SMTP_S__COUNT:
+			return;
+		case SMTP_S_AUTH:
+		case SMTP_S_CONNECTED:
+		case SMTP_S_READY:
+		case SMTP_S_MAIL:
+		case SMTP_S_RCPT:
+			break;
+		}
+		/* AUTH responses may be long (RFC 4954 §4: at least 12288 octets);
+		 * commands are limited to 512 with CRLF (RFC 5321 §4.5.3.1.4). */
+		size_t cap = s->state == SMTP_S_AUTH ? sizeof(s->line) : SMTP_COMMAND_LINE_MAX - 1;
+		size_t len;
+		enum conn_line r = conn_read_line(c, CONN_EOL_CRLF, s->line, cap, &len);
+		if (r == CONN_LINE_AGAIN)
+			return;
+		if (r == CONN_LINE_TOO_LONG) {
+			if (s->state == SMTP_S_AUTH) {
+				smtp_auth_abort(s);
+				smtp_set_state(s, SMTP_S_READY);
+				smtp_send(s, SMTP_R_AUTH_TOO_LONG);
+			} else {
+				smtp_send(s, SMTP_R_LINE_TOO_LONG);
+			}
+			continue;
+		}
+		if (s->state == SMTP_S_AUTH)
+			smtp_auth_line(s, s->line, len);
+		else
+			smtp_command(s, s->line, len);
+		explicit_bzero(s->line, len);
+	}
+}
+
+void smtp_process(struct smtp_session *s)
+{
+	if (s->in_process) {
+		s->again = true;
+		return;
+	}
+	s->in_process = true;
+	do {
+		s->again = false;
+		process_once(s);
+	} while (s->again && !conn_is_closing(s->c));
+	s->in_process = false;
+}
+
+/* ---- conn callbacks ---------------------------------------------------------- */
+
+static void on_read(struct conn *c)
+{
+	smtp_process(c->proto);
+}
+
+static void on_timeout(struct conn *c, bool writing)
+{
+	struct smtp_session *s = c->proto;
+	if (!writing && (s->state == SMTP_S_DELIVERING || s->state == SMTP_S_AUTH_WAIT)) {
+		/* We owe the client a reply: its silence is no timeout. */
+		conn_resume_read(c);
+		return;
+	}
+	log_msg(LOG_LEVEL_INFO, c->id, "%s timeout ip=%s state=%s", writing ? "send" : "read",
+	        c->peer_ip, state_names[s->state]);
+	if (writing) {
+		s->result = "send-timeout";
+		smtp_set_state(s, SMTP_S_CLOSING);
+		conn_abort(c);
+		return;
+	}
+	smtp_close(s, SMTP_R_TIMEOUT, "timeout");
+}
+
+static void on_eof(struct conn *c, bool error)
+{
+	struct smtp_session *s = c->proto;
+	if (s->state != SMTP_S_CLOSING && (!s->result || strcmp(s->result, "ok") == 0))
+		s->result = error ? "error"
+		            : (s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT)
+		                ? "disconnect-in-data"
+		                : "disconnect";
+}
+
+static void greet(struct smtp_session *s)
+{
+	char buf[SMTP_REPLY_LINE_MAX + 1];
+	/* RFC 2034 §4: the greeting carries no enhanced status code. */
+	int n =
+	    smtp_reply(buf, sizeof(buf), false, 220, "2.0.0", "%s ESMTP triad", s->app->hostname);
+	if (n > 0)
+		conn_write(s->c, buf, (size_t)n);
+	smtp_set_state(s, SMTP_S_CONNECTED);
+}
+
+static void greet_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtp_session *s = arg;
+	if (s->state != SMTP_S_GREETING)
+		return;
+	if (evbuffer_get_length(conn_input(s->c)) > 0) {
+		smtp_process(s); /* the early talker's input arrived with the timer */
+		return;
+	}
+	greet(s);
+}
+
+static void on_tls(struct conn *c, bool ok)
+{
+	struct smtp_session *s = c->proto;
+	if (!ok) {
+		log_msg(LOG_LEVEL_INFO, c->id, "STARTTLS handshake failed ip=%s", c->peer_ip);
+		s->result = "tls-failed";
+		smtp_set_state(s, SMTP_S_CLOSING);
+		conn_abort(c);
+		return;
+	}
+	char desc[128];
+	log_msg(LOG_LEVEL_DEBUG, c->id, "TLS %s", conn_tls_describe(c, desc, sizeof(desc)));
+	/* RFC 3207 §4.2: forget everything learnt before; the client starts over
+	 * with EHLO and sees the post-TLS capabilities. */
+	smtp_tx_free(s);
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	s->tls_started = true;
+	smtp_set_state(s, SMTP_S_CONNECTED);
+	smtp_process(s);
+}
+
+static void on_shutdown(struct conn *c)
+{
+	struct smtp_session *s = c->proto;
+	s->shutting_down = true;
+	switch (s->state) {
+	case SMTP_S_DATA:
+	case SMTP_S_BDAT:
+	case SMTP_S_DELIVERING:
+		/* A message in flight finishes (bounded by shutdown_timeout). */
+		return;
+	default:
+		smtp_close(s, SMTP_R_SHUTDOWN, "shutdown");
+	}
+}
+
+static void on_free(struct conn *c)
+{
+	struct smtp_session *s = c->proto;
+	if (!s)
+		return;
+	smtp_auth_abort(s);
+	smtp_tx_free(s);
+	if (s->greet_timer)
+		event_free(s->greet_timer);
+	char helo[96];
+	char desc[128] = "";
+	if (conn_is_tls(c))
+		conn_tls_describe(c, desc, sizeof(desc));
+	log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
+	log_msg(LOG_LEVEL_INFO, c->id,
+	        "session ip=%s helo=\"%s\" tls=\"%s\" user=\"%s\" messages=%u errors=%u "
+	        "result=%s",
+	        c->peer_ip, helo, desc, s->auth_user, s->messages, s->errors,
+	        s->result ? s->result : "ok");
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+	c->proto = NULL;
+}
+
+static const struct conn_ops ops = {
+    .on_read = on_read,
+    .on_timeout = on_timeout,
+    .on_eof = on_eof,
+    .on_tls = on_tls,
+    .on_shutdown = on_shutdown,
+    .on_free = on_free,
+};
 
 void smtp_accept(struct conn *c, int tag)
 {
 	(void)tag;
+	const struct smtpd_conf *conf = c->conf->own;
+	struct smtp_session *s = calloc(1, sizeof(*s));
+	if (!s) {
+		conn_abort(c);
+		return;
+	}
+	s->c = c;
+	s->app = server_rt(c->conf)->app;
+	s->state = SMTP_S_GREETING;
+	c->proto = s;
 	c->ops = &ops;
-	const struct smtp_app *app = server_rt(c->conf)->app;
-	conn_printf(c, "421 %s Service not available, closing transmission channel\r\n",
-	            app->hostname);
-	conn_close(c);
+	conn_set_timeouts(c, conf->timeout, conf->timeout);
+	log_msg(LOG_LEVEL_DEBUG, c->id, "connect ip=%s", c->peer_ip);
+	if (conf->greeting_delay > 0) {
+		/* Clients must wait for the greeting (RFC 5321 §3.1); spam engines
+		 * that talk first give themselves away. */
+		s->greet_timer = evtimer_new(c->base, greet_cb, s);
+		struct timeval tv = {(time_t)(conf->greeting_delay / 1000),
+		                     (suseconds_t)(conf->greeting_delay % 1000) * 1000};
+		if (s->greet_timer && evtimer_add(s->greet_timer, &tv) == 0)
+			return;
+	}
+	greet(s);
 }

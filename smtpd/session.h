@@ -1,14 +1,141 @@
 /*
- * The smtp control connection: what triad-smtpd does with each accepted conn.
+ * session: the SMTP connection (RFC 5321) as triad-smtpd runs it.
+ *
+ * One struct smtp_session per conn (c->proto), holding the per-connection
+ * state (EHLO name, TLS, AUTH user, error count) and at most one
+ * struct smtp_tx, the mail transaction (envelope, DATA/BDAT assembler,
+ * spool). RSET, EHLO and STARTTLS only free the transaction.
+ *
+ * Files: session.c (state, I/O glue, prepare/accept), commands.c (the command
+ * table and handlers), receive.c (DATA/BDAT glue), auth.c (AUTH PLAIN/LOGIN),
+ * maildir.c (durable delivery with group commit). Everything runs on the
+ * conn's worker loop except smtp_maildir_run(), which runs on a workq thread.
  */
 #ifndef SMTPD_SESSION_H
 #define SMTPD_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include "triad/limits.h"
 #include "triad/server.h"
+
+#include "data.h"
+#include "parse.h"
+#include "reply.h"
 
 int smtp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen);
 void smtp_release(struct server_runtime *rt);
 void smtp_accept(struct conn *c, int tag);
+
+/* What prepare builds per configuration generation (rt->app). */
+struct smtp_app {
+	struct fsroot maildirs;
+	char hostname[SMTP_DOMAIN_MAX + 1];
+};
+
+enum smtp_state {
+	SMTP_S_GREETING,   /* greeting delay running: any input is an early talker */
+	SMTP_S_CONNECTED,  /* greeted (or TLS just started): EHLO/HELO expected */
+	SMTP_S_READY,      /* after EHLO/HELO, no transaction */
+	SMTP_S_MAIL,       /* MAIL accepted */
+	SMTP_S_RCPT,       /* at least one RCPT accepted (BDAT chunks may have come) */
+	SMTP_S_DATA,       /* reading DATA up to CRLF.CRLF */
+	SMTP_S_BDAT,       /* reading the octets of one BDAT chunk */
+	SMTP_S_DELIVERING, /* the message is being written and fsynced (workq) */
+	SMTP_S_TLS,        /* STARTTLS handshake in progress */
+	SMTP_S_AUTH,       /* AUTH: waiting for the client's next response line */
+	SMTP_S_AUTH_WAIT,  /* AUTH: PAM answer pending */
+	SMTP_S_CLOSING,    /* reply sent, conn closing */
+	SMTP_S__COUNT
+};
+#define SMTP_ST(s) (1u << (s))
+
+struct smtp_rcpt_entry {
+	struct smtp_rcpt r;
+	char local[SMTP_LOCAL_PART_MAX * 2 + 1]; /* mailbox key: lower-cased, +tag removed */
+	char domain[SMTP_DOMAIN_MAX + 1];
+	bool dup; /* same Maildir as an earlier recipient */
+};
+
+struct smtp_delivery;
+
+/* One mail transaction: MAIL .. end of DATA / BDAT LAST. */
+struct smtp_tx {
+	struct smtp_mail mail;
+	struct smtp_rcpt_entry *rcpts;
+	size_t nrcpts, cap;
+	char id[24];               /* message id for Received: and logs */
+	bool bdat;                 /* BDAT chunks have been received */
+	enum smtp_rid failed;      /* a BDAT chunk failed: later chunks get this too */
+	struct smtp_data data;     /* the assembler */
+	struct smtp_delivery *dlv; /* the spool and delivery, NULL before DATA/BDAT */
+};
+
+struct smtp_session {
+	struct conn *c;
+	const struct smtp_app *app;
+	enum smtp_state state;
+	char helo[SMTP_DOMAIN_MAX + 1];
+	bool esmtp; /* EHLO (enhanced status codes, parameters) */
+	bool tls_started;
+	char auth_user[TRIAD_AUTH_FIELD_MAX + 1]; /* "" until AUTH succeeded */
+	unsigned errors;
+	unsigned messages;      /* delivered in this session */
+	bool shutting_down;     /* SIGTERM: close after what is in flight */
+	bool in_process, again; /* re-entrancy guard of smtp_process() */
+	const char *result;     /* for the session log line */
+	struct event *greet_timer;
+	struct smtp_tx *tx;
+	/* the BDAT chunk being read (RFC 3030): its octets are consumed even when refused */
+	uint64_t bdat_left;
+	bool bdat_last;
+	enum smtp_rid bdat_refuse;   /* SMTP_R_NONE: the chunk is part of the message */
+	enum smtp_state bdat_return; /* state to go back to after a refused chunk */
+	/* AUTH exchange */
+	int auth_mech; /* 0 none, 1 PLAIN, 2 LOGIN */
+	char auth_login[TRIAD_AUTH_FIELD_MAX + 1];
+	struct auth_req *auth_req;
+	char line[TRIAD_AUTH_PASSWORD_MAX * 2 + 64]; /* one command / AUTH response line */
+};
+
+/* session.c */
+void smtp_set_state(struct smtp_session *s, enum smtp_state st);
+/* Sends reply ID (enhanced status code when the session used EHLO); counts errors. */
+void smtp_send(struct smtp_session *s, enum smtp_rid id);
+void smtp_sendf(struct smtp_session *s, enum smtp_rid id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Closes after REPLY (SMTP_R_NONE: nothing). */
+void smtp_close(struct smtp_session *s, enum smtp_rid reply, const char *result);
+/* Frees the transaction (RSET, EHLO, STARTTLS, end of message). */
+void smtp_tx_free(struct smtp_session *s);
+/* Processes buffered input until it runs out or the session waits. */
+void smtp_process(struct smtp_session *s);
+const struct smtpd_conf *smtp_conf(const struct smtp_session *s);
+
+/* commands.c: one complete command line. */
+void smtp_command(struct smtp_session *s, const char *line, size_t len);
+
+/* receive.c */
+int smtp_receive_begin(struct smtp_session *s, enum smtp_data_mode mode);
+/* Feeds buffered input to DATA / a BDAT chunk; false when more input is needed. */
+bool smtp_receive_input(struct smtp_session *s);
+/* A BDAT command with a valid size: reads (or skips) its chunk. */
+void smtp_bdat_start(struct smtp_session *s, uint64_t size, bool last, enum smtp_rid refuse);
+
+/* auth.c */
+void smtp_auth_start(struct smtp_session *s, const char *arg, size_t len);
+void smtp_auth_line(struct smtp_session *s, const char *line, size_t len);
+void smtp_auth_abort(struct smtp_session *s);
+
+/* maildir.c: durable delivery (see maildir.c for the protocol). */
+struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *errbuf, size_t errlen);
+int smtp_maildir_write(void *dlv, const char *buf, size_t len); /* a smtp_data_sink */
+/* Starts the delivery on the workq; DONE(s, rid) runs later on the loop. */
+int smtp_maildir_commit(struct smtp_session *s, void (*done)(struct smtp_session *, enum smtp_rid));
+/* Drops the spool (no delivery) or detaches a delivery in flight from its session. */
+void smtp_maildir_discard(struct smtp_delivery *d);
+/* errno of the last spool write failure (0: none). */
+int smtp_maildir_errno(const struct smtp_delivery *d);
 
 #endif

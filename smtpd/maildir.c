@@ -1,0 +1,455 @@
+/*
+ * maildir: durable delivery of one message into every recipient's Maildir
+ * (interface.md; the Maildir convention: tmp/, then new/).
+ *
+ * Spool: when DATA (or the first BDAT chunk) starts, the file is created in
+ * tmp/ of the first recipient's Maildir, Return-Path: and Received: are
+ * written, and the message body follows through smtp_maildir_write() (the
+ * assembler's sink) in 64 KiB writes from the loop thread, which only touch
+ * the page cache. Nothing is visible in new/ yet.
+ *
+ * Delivery runs on a workq thread: fsync the spool; for every further
+ * Maildir copy it into that Maildir's tmp/ and fsync the copy; rename each
+ * tmp/ file to new/<unique>,S=<size>; then fsync every new/ directory
+ * (group commit, below). Only then does the session answer 250. Any failure
+ * removes the copies already renamed into new/ and every tmp/ file: 451
+ * (452 for ENOSPC/EDQUOT) and no copy is left in new/.
+ *
+ * Group commit: deliveries queue their new/ directories; whichever thread
+ * finds no commit running takes the whole queue and fsyncs each distinct
+ * directory once, then wakes everyone in that batch. Deliveries arriving
+ * meanwhile form the next batch, so concurrent sessions share directory
+ * fsyncs instead of paying one each.
+ *
+ * The delivery holds a reference to its configuration generation (which
+ * owns the maildir fsroot), so a session that goes away while a delivery is
+ * in flight only detaches from it; the done callback then frees it.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "triad/log.h"
+#include "triad/workq.h"
+
+#include "headers.h"
+
+#define SPOOL_BUF (64 * 1024)
+#define DIR_MAX (SMTP_DOMAIN_MAX + 2 * SMTP_LOCAL_PART_MAX + 4)
+
+struct box {
+	char dir[DIR_MAX];   /* "<domain>/<local>" beneath maildir_root */
+	bool in_tmp, in_new; /* where our file is, for the rollback */
+};
+
+struct smtp_delivery {
+	struct conf *conf; /* a reference: keeps the maildir fsroot open */
+	const struct fsroot *root;
+	struct smtp_session *s; /* NULL once the session went away */
+	void (*done)(struct smtp_session *, enum smtp_rid);
+	uint64_t conn_id;
+	int fd;         /* the spool: tmp/<name> of boxes[0] */
+	char name[160]; /* unique name; new/ gets name + ",S=<size>" */
+	char final[192];
+	struct box *boxes;
+	size_t nboxes;
+	char *buf;
+	size_t buflen;
+	uint64_t size; /* octets in the file (headers + body) */
+	int werr;      /* errno of a failed write on the loop thread */
+	bool running;  /* a workq thread owns it */
+	enum smtp_rid result;
+};
+
+static _Atomic uint64_t seq;
+
+static int path_of(char *out, size_t cap, const char *dir, const char *sub, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s/%s", dir, sub, name);
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : n;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void free_delivery(struct smtp_delivery *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	for (size_t i = 0; i < d->nboxes; i++) {
+		char p[DIR_MAX + sizeof(d->name) + 8];
+		if (d->boxes[i].in_tmp &&
+		    path_of(p, sizeof(p), d->boxes[i].dir, "tmp", d->name) > 0)
+			fsroot_unlink(d->root, p, strlen(p));
+	}
+	conf_unref(d->conf);
+	free(d->boxes);
+	free(d->buf);
+	free(d);
+}
+
+struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_t errlen)
+{
+	const struct smtp_tx *tx = s->tx;
+	struct smtp_delivery *d = calloc(1, sizeof(*d));
+	if (!d || !(d->buf = malloc(SPOOL_BUF)) ||
+	    !(d->boxes = calloc(tx->nrcpts ? tx->nrcpts : 1, sizeof(*d->boxes)))) {
+		if (d)
+			free(d->buf);
+		free(d);
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	d->fd = -1;
+	d->conf = conf_ref(s->c->conf);
+	d->root = &s->app->maildirs;
+	d->conn_id = s->c->id;
+	for (size_t i = 0; i < tx->nrcpts; i++) {
+		if (tx->rcpts[i].dup)
+			continue;
+		snprintf(d->boxes[d->nboxes++].dir, DIR_MAX, "%s/%s", tx->rcpts[i].domain,
+		         tx->rcpts[i].local);
+	}
+
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int n = smtp_maildir_name(d->name, sizeof(d->name), ts.tv_sec, ts.tv_nsec / 1000,
+	                          (long)getpid(), atomic_fetch_add(&seq, 1), s->app->hostname, 0);
+	char *comma = n > 0 ? strrchr(d->name, ',') : NULL;
+	if (!comma) {
+		snprintf(err, errlen, "cannot build a Maildir name");
+		errno = EINVAL;
+		free_delivery(d);
+		return NULL;
+	}
+	*comma = '\0'; /* the size goes on when the message moves to new/ */
+
+	char p[DIR_MAX + sizeof(d->name) + 8];
+	int rc = path_of(p, sizeof(p), d->boxes[0].dir, "tmp", d->name);
+	if (rc >= 0)
+		rc = fsroot_openat(d->root, p, strlen(p),
+		                   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", p, strerror(-rc));
+		free_delivery(d);
+		errno = -rc;
+		return NULL;
+	}
+	d->fd = rc;
+	d->boxes[0].in_tmp = true;
+
+	/* RFC 5321 §4.4: Return-Path: and Received: lead the stored message. */
+	char desc[128] = "";
+	if (conn_is_tls(s->c))
+		conn_tls_describe(s->c, desc, sizeof(desc));
+	struct smtp_trace t = {
+	    .helo = s->helo,
+	    .peer_ip = s->c->peer_ip,
+	    .hostname = s->app->hostname,
+	    .esmtp = s->esmtp,
+	    .smtputf8 = tx->mail.smtputf8,
+	    .tls = conn_is_tls(s->c),
+	    .auth = s->auth_user[0] != '\0',
+	    .tls_desc = desc,
+	    .id = tx->id,
+	    .rcpt = tx->nrcpts == 1 ? tx->rcpts[0].r.path.addr : NULL,
+	    .when = ts.tv_sec,
+	};
+	int h1 = smtp_return_path(d->buf, SPOOL_BUF, tx->mail.path.addr);
+	int h2 = h1 < 0 ? -1 : smtp_received(d->buf + h1, SPOOL_BUF - (size_t)h1, &t);
+	if (h2 < 0) {
+		snprintf(err, errlen, "cannot build the trace headers");
+		free_delivery(d);
+		errno = EINVAL;
+		return NULL;
+	}
+	d->buflen = (size_t)h1 + (size_t)h2;
+	d->size = d->buflen;
+	return d;
+}
+
+int smtp_maildir_write(void *arg, const char *buf, size_t len)
+{
+	struct smtp_delivery *d = arg;
+	if (d->werr)
+		return -1;
+	d->size += len;
+	while (len > 0) {
+		if (d->buflen == SPOOL_BUF) {
+			int rc = write_all(d->fd, d->buf, d->buflen);
+			if (rc < 0) {
+				d->werr = -rc;
+				return -1;
+			}
+			d->buflen = 0;
+		}
+		size_t n = SPOOL_BUF - d->buflen < len ? SPOOL_BUF - d->buflen : len;
+		memcpy(d->buf + d->buflen, buf, n);
+		d->buflen += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int smtp_maildir_errno(const struct smtp_delivery *d)
+{
+	return d ? d->werr : 0;
+}
+
+/* ---- group commit ------------------------------------------------------------ */
+
+struct commit_req {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	int err;
+	bool done;
+	struct commit_req *next;
+};
+
+static pthread_mutex_t cm_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cm_cv = PTHREAD_COND_INITIALIZER;
+static struct commit_req *cm_pending;
+static bool cm_busy;
+static _Atomic uint64_t cm_batches, cm_syncs, cm_requests;
+
+/* fsyncs the directories of REQS[0..n), sharing fsyncs with concurrent callers. */
+static int commit_dirs(struct commit_req *reqs, size_t n)
+{
+	pthread_mutex_lock(&cm_mu);
+	for (size_t i = 0; i < n; i++) {
+		reqs[i].done = false;
+		reqs[i].next = cm_pending;
+		cm_pending = &reqs[i];
+	}
+	for (;;) {
+		bool all = true;
+		for (size_t i = 0; i < n; i++)
+			all = all && reqs[i].done;
+		if (all)
+			break;
+		if (cm_busy) {
+			pthread_cond_wait(&cm_cv, &cm_mu);
+			continue;
+		}
+		cm_busy = true;
+		struct commit_req *batch = cm_pending;
+		cm_pending = NULL;
+		pthread_mutex_unlock(&cm_mu);
+		uint64_t nreq = 0, nsync = 0;
+		for (struct commit_req *r = batch; r; r = r->next) {
+			struct commit_req *same = NULL;
+			for (struct commit_req *q = batch; q != r; q = q->next)
+				if (q->dev == r->dev && q->ino == r->ino) {
+					same = q;
+					break;
+				}
+			nreq++;
+			if (same) {
+				r->err = same->err;
+			} else {
+				r->err = fsync(r->fd) < 0 ? errno : 0;
+				nsync++;
+			}
+		}
+		atomic_fetch_add(&cm_batches, 1);
+		atomic_fetch_add(&cm_syncs, nsync);
+		atomic_fetch_add(&cm_requests, nreq);
+		pthread_mutex_lock(&cm_mu);
+		for (struct commit_req *r = batch; r; r = r->next)
+			r->done = true;
+		cm_busy = false;
+		pthread_cond_broadcast(&cm_cv);
+	}
+	pthread_mutex_unlock(&cm_mu);
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].err)
+			return -reqs[i].err;
+	return 0;
+}
+
+/* ---- the delivery (workq thread) ------------------------------------------------ */
+
+static int copy_to(struct smtp_delivery *d, struct box *b)
+{
+	char p[DIR_MAX + sizeof(d->name) + 8];
+	int rc = path_of(p, sizeof(p), b->dir, "tmp", d->name);
+	if (rc < 0)
+		return rc;
+	int out = fsroot_openat(d->root, p, strlen(p),
+	                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0)
+		return out;
+	b->in_tmp = true;
+	char *buf = d->buf; /* the spool buffer is free once flushed */
+	off_t off = 0;
+	rc = 0;
+	for (;;) {
+		ssize_t n = pread(d->fd, buf, SPOOL_BUF, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((rc = write_all(out, buf, (size_t)n)) < 0)
+			break;
+		off += n;
+	}
+	if (rc == 0 && fsync(out) < 0)
+		rc = -errno;
+	if (close(out) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+static int deliver(struct smtp_delivery *d)
+{
+	int rc = write_all(d->fd, d->buf, d->buflen);
+	d->buflen = 0;
+	if (rc < 0)
+		return rc;
+	if (fsync(d->fd) < 0)
+		return -errno;
+	/* Reopen read-only access for copies: the spool was opened write-only. */
+	if (d->nboxes > 1) {
+		char p[DIR_MAX + sizeof(d->name) + 8];
+		path_of(p, sizeof(p), d->boxes[0].dir, "tmp", d->name);
+		int rfd =
+		    fsroot_openat(d->root, p, strlen(p), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+		if (rfd < 0)
+			return rfd;
+		close(d->fd);
+		d->fd = rfd;
+	}
+	snprintf(d->final, sizeof(d->final), "%s,S=%llu", d->name, (unsigned long long)d->size);
+	for (size_t i = 1; i < d->nboxes; i++)
+		if ((rc = copy_to(d, &d->boxes[i])) < 0)
+			return rc;
+	for (size_t i = 0; i < d->nboxes; i++) {
+		char from[DIR_MAX + sizeof(d->name) + 8], to[DIR_MAX + sizeof(d->final) + 8];
+		if ((rc = path_of(from, sizeof(from), d->boxes[i].dir, "tmp", d->name)) < 0 ||
+		    (rc = path_of(to, sizeof(to), d->boxes[i].dir, "new", d->final)) < 0)
+			return rc;
+		rc = fsroot_rename(d->root, from, strlen(from), to, strlen(to));
+		if (rc < 0)
+			return rc;
+		d->boxes[i].in_tmp = false;
+		d->boxes[i].in_new = true;
+	}
+	struct commit_req *reqs = calloc(d->nboxes, sizeof(*reqs));
+	if (!reqs)
+		return -ENOMEM;
+	size_t n = 0;
+	rc = 0;
+	for (size_t i = 0; i < d->nboxes; i++) {
+		char p[DIR_MAX + 8];
+		snprintf(p, sizeof(p), "%s/new", d->boxes[i].dir);
+		int fd =
+		    fsroot_openat(d->root, p, strlen(p), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			rc = fd < 0 ? fd : -errno;
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		reqs[n++] = (struct commit_req){.fd = fd, .dev = st.st_dev, .ino = st.st_ino};
+	}
+	if (rc == 0)
+		rc = commit_dirs(reqs, n);
+	for (size_t i = 0; i < n; i++)
+		close(reqs[i].fd);
+	free(reqs);
+	return rc;
+}
+
+static void rollback(struct smtp_delivery *d)
+{
+	for (size_t i = 0; i < d->nboxes; i++) {
+		char p[DIR_MAX + sizeof(d->final) + 8];
+		if (d->boxes[i].in_new &&
+		    path_of(p, sizeof(p), d->boxes[i].dir, "new", d->final) > 0) {
+			fsroot_unlink(d->root, p, strlen(p));
+			d->boxes[i].in_new = false;
+		}
+	}
+	/* tmp/ files go in free_delivery(). */
+}
+
+static void run(void *arg)
+{
+	struct smtp_delivery *d = arg;
+	int rc = deliver(d);
+	if (rc < 0) {
+		log_msg(LOG_LEVEL_ERROR, d->conn_id, "delivery of %s failed: %s", d->name,
+		        strerror(-rc));
+		rollback(d);
+		d->result = (rc == -ENOSPC || rc == -EDQUOT) ? SMTP_R_NO_SPACE : SMTP_R_LOCAL_ERROR;
+	} else {
+		d->result = SMTP_R_QUEUED;
+		log_msg(LOG_LEVEL_DEBUG, d->conn_id,
+		        "delivered %s to %zu Maildir(s); group commit batches=%llu "
+		        "dir-fsyncs=%llu requests=%llu",
+		        d->final, d->nboxes, (unsigned long long)atomic_load(&cm_batches),
+		        (unsigned long long)atomic_load(&cm_syncs),
+		        (unsigned long long)atomic_load(&cm_requests));
+	}
+}
+
+static void done_cb(void *arg)
+{
+	struct smtp_delivery *d = arg;
+	d->running = false;
+	if (!d->s) {
+		free_delivery(d); /* the session went away meanwhile */
+		return;
+	}
+	d->done(d->s, d->result);
+}
+
+int smtp_maildir_commit(struct smtp_session *s, void (*done)(struct smtp_session *, enum smtp_rid))
+{
+	struct smtp_delivery *d = s->tx->dlv;
+	d->s = s;
+	d->done = done;
+	d->running = true;
+	if (workq_submit(s->c->base, run, done_cb, d) < 0) {
+		d->running = false;
+		return -1;
+	}
+	return 0;
+}
+
+void smtp_maildir_discard(struct smtp_delivery *d)
+{
+	if (d->running) {
+		d->s = NULL;
+		return;
+	}
+	free_delivery(d);
+}

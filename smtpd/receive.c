@@ -1,0 +1,226 @@
+/*
+ * receive: the session's DATA and BDAT glue. Feeds buffered input to the pure
+ * assembler (data.c), whose sink is the spool (maildir.c); at the end of the
+ * message either refuses it (nothing stored is kept) or starts the durable
+ * delivery and answers when it is done. One log line per message.
+ *
+ * DATA (RFC 5321 §4.1.1.4): bytes after the final CRLF.CRLF stay buffered for
+ * the command reader (pipelined commands). BDAT (RFC 3030 §2): exactly the
+ * announced octets are consumed, also when the chunk is refused, so chunk
+ * contents are never read as commands. A failed chunk fails the transaction:
+ * later chunks get the same reply until BDAT LAST or RSET ends it.
+ */
+#include "session.h"
+#include "conf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "triad/log.h"
+
+int smtp_receive_begin(struct smtp_session *s, enum smtp_data_mode mode)
+{
+	struct smtp_tx *tx = s->tx;
+	char err[128];
+	tx->dlv = smtp_maildir_open(s, err, sizeof(err));
+	if (!tx->dlv) {
+		int e = errno;
+		log_msg(LOG_LEVEL_WARN, s->c->id, "id=%s cannot open the spool: %s", tx->id, err);
+		return -(e ? e : EIO);
+	}
+	const struct smtpd_conf *conf = smtp_conf(s);
+	unsigned opts = conf->bare_lf == SMTPD_BARE_NORMALISE ? SMTP_DATA_NORMALISE : 0;
+	smtp_data_init(&tx->data, mode, opts, conf->max_message_size, smtp_maildir_write, tx->dlv);
+	return 0;
+}
+
+static void log_message(struct smtp_session *s, enum smtp_rid r)
+{
+	const struct smtp_tx *tx = s->tx;
+	char from[96], to[400], dsn[200];
+	log_escape(from, sizeof(from), tx->mail.path.addr, tx->mail.path.len);
+	size_t o = 0;
+	to[0] = '\0';
+	for (size_t i = 0; i < tx->nrcpts && o + 8 < sizeof(to); i++) {
+		char one[96];
+		log_escape(one, sizeof(one), tx->rcpts[i].r.path.addr, tx->rcpts[i].r.path.len);
+		int n = snprintf(to + o, sizeof(to) - o, "%s<%s>", i ? "," : "", one);
+		if (n < 0 || (size_t)n >= sizeof(to) - o)
+			break;
+		o += (size_t)n;
+	}
+	/* DSN parameters (RFC 3461) are recorded here: triad delivers locally
+	 * and sends no reports, so the log is where they are kept. */
+	char envid[120] = "";
+	if (tx->mail.has_envid)
+		log_escape(envid, sizeof(envid), tx->mail.envid, strlen(tx->mail.envid));
+	unsigned notify = 0;
+	size_t norcpt = 0;
+	for (size_t i = 0; i < tx->nrcpts; i++) {
+		notify |= tx->rcpts[i].r.notify;
+		norcpt += tx->rcpts[i].r.has_orcpt;
+	}
+	snprintf(dsn, sizeof(dsn), "ret=%s envid=\"%s\" notify=%s%s%s%s orcpt=%zu",
+	         tx->mail.ret == SMTP_RET_FULL   ? "full"
+	         : tx->mail.ret == SMTP_RET_HDRS ? "hdrs"
+	                                         : "-",
+	         envid, notify ? "" : "-", notify & SMTP_NOTIFY_NEVER ? "never" : "",
+	         notify & SMTP_NOTIFY_SUCCESS ? "s" : "",
+	         notify & (SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY) ? "fd" : "", norcpt);
+	const struct smtp_reply_def *d = smtp_reply_def(r == SMTP_R_NONE ? SMTP_R_QUEUED : r);
+	log_msg(LOG_LEVEL_INFO, s->c->id,
+	        "message id=%s from=<%s> to=%s nrcpt=%zu size=%llu body=%s%s %s "
+	        "result=%u %s",
+	        tx->id, from, to, tx->nrcpts, (unsigned long long)tx->data.size,
+	        tx->mail.body == SMTP_BODY_8BITMIME ? "8bit" : "7bit",
+	        tx->mail.smtputf8 ? " smtputf8" : "", dsn, d->code, d->status);
+}
+
+static void finish_tx(struct smtp_session *s)
+{
+	smtp_tx_free(s);
+	smtp_set_state(s, SMTP_S_READY);
+}
+
+static void delivered(struct smtp_session *s, enum smtp_rid r)
+{
+	log_message(s, r);
+	if (r == SMTP_R_QUEUED) {
+		s->messages++;
+		smtp_sendf(s, SMTP_R_QUEUED, "Message accepted for delivery: queued as %s",
+		           s->tx->id);
+	} else {
+		smtp_send(s, r);
+	}
+	if (s->state == SMTP_S_CLOSING)
+		return;
+	finish_tx(s);
+	if (s->shutting_down) {
+		smtp_close(s, SMTP_R_SHUTDOWN, "shutdown");
+		return;
+	}
+	smtp_process(s);
+}
+
+/* The whole message is in: refuse it or deliver it. */
+static void end_of_message(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	enum smtp_rid r = smtp_data_result(&tx->data);
+	if (r == SMTP_R_LOCAL_ERROR) {
+		int e = smtp_maildir_errno(tx->dlv);
+		if (e == ENOSPC || e == EDQUOT)
+			r = SMTP_R_NO_SPACE;
+	}
+	if (r != SMTP_R_NONE) {
+		log_message(s, r);
+		smtp_send(s, r);
+		if (s->state != SMTP_S_CLOSING)
+			finish_tx(s);
+		if (s->shutting_down)
+			smtp_close(s, SMTP_R_SHUTDOWN, "shutdown");
+		return;
+	}
+	smtp_set_state(s, SMTP_S_DELIVERING);
+	if (smtp_maildir_commit(s, delivered) < 0) {
+		/* The workq is full: try again later, nothing was delivered. */
+		log_message(s, SMTP_R_LOCAL_ERROR);
+		smtp_send(s, SMTP_R_LOCAL_ERROR);
+		if (s->state != SMTP_S_CLOSING)
+			finish_tx(s);
+	}
+}
+
+/* One BDAT chunk has been read completely. */
+static void chunk_end(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	if (s->bdat_refuse != SMTP_R_NONE) {
+		bool ends_tx = s->bdat_last && tx && tx->bdat;
+		smtp_set_state(s, s->bdat_return);
+		if (ends_tx && tx->failed != SMTP_R_NONE)
+			log_message(s, tx->failed);
+		smtp_send(s, s->bdat_refuse);
+		if (ends_tx && s->state != SMTP_S_CLOSING)
+			finish_tx(s);
+		return;
+	}
+	/* Failures that need not wait for LAST (RFC 3030 §2: 552 for the chunk). */
+	enum smtp_rid r = SMTP_R_NONE;
+	if (tx->data.flags & SMTP_DATA_F_TOO_BIG)
+		r = SMTP_R_DATA_TOO_BIG;
+	else if (tx->data.flags & SMTP_DATA_F_SINK)
+		r = smtp_maildir_errno(tx->dlv) == ENOSPC ? SMTP_R_NO_SPACE : SMTP_R_LOCAL_ERROR;
+	if (r == SMTP_R_NONE && s->bdat_last) {
+		smtp_data_finish(&tx->data);
+		end_of_message(s);
+		return;
+	}
+	smtp_set_state(s, SMTP_S_RCPT);
+	if (r != SMTP_R_NONE) {
+		tx->failed = r;
+		if (s->bdat_last) {
+			log_message(s, r);
+			smtp_send(s, r);
+			if (s->state != SMTP_S_CLOSING)
+				finish_tx(s);
+			return;
+		}
+		smtp_send(s, r);
+		return;
+	}
+	smtp_sendf(s, SMTP_R_BDAT_OK, "%llu octets received", (unsigned long long)tx->data.size);
+}
+
+void smtp_bdat_start(struct smtp_session *s, uint64_t size, bool last, enum smtp_rid refuse)
+{
+	s->bdat_left = size;
+	s->bdat_last = last;
+	s->bdat_return = s->state;
+	if (refuse == SMTP_R_NONE && !s->tx->bdat) {
+		int rc = smtp_receive_begin(s, SMTP_DATA_BDAT);
+		if (rc < 0)
+			refuse = s->tx->failed =
+			    (rc == -ENOSPC || rc == -EDQUOT) ? SMTP_R_NO_SPACE : SMTP_R_LOCAL_ERROR;
+	}
+	if (s->tx && s->bdat_return == SMTP_S_RCPT)
+		s->tx->bdat = true;
+	s->bdat_refuse = refuse;
+	smtp_set_state(s, SMTP_S_BDAT);
+}
+
+bool smtp_receive_input(struct smtp_session *s)
+{
+	struct evbuffer *in = conn_input(s->c);
+	struct smtp_tx *tx = s->tx;
+	if (s->state == SMTP_S_BDAT) {
+		while (s->bdat_left > 0 && evbuffer_get_length(in) > 0) {
+			struct evbuffer_iovec v;
+			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+				break;
+			size_t n = v.iov_len < s->bdat_left ? v.iov_len : (size_t)s->bdat_left;
+			if (s->bdat_refuse == SMTP_R_NONE)
+				smtp_data_feed(&tx->data, v.iov_base, n);
+			evbuffer_drain(in, n);
+			s->c->bytes_in += n;
+			s->bdat_left -= n;
+		}
+		if (s->bdat_left > 0)
+			return false;
+		chunk_end(s);
+		return true;
+	}
+	while (evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		size_t n = smtp_data_feed(&tx->data, v.iov_base, v.iov_len);
+		evbuffer_drain(in, n);
+		s->c->bytes_in += n;
+		if (smtp_data_done(&tx->data)) {
+			end_of_message(s);
+			return true;
+		}
+	}
+	return false;
+}
