@@ -7,8 +7,11 @@
 #include <stddef.h>
 #include <string.h>
 #include "triad/confcheck.h"
+#include "cachectl.h"
 
 #define F(field) offsetof(struct httpd_conf, field)
+
+static const char *const tokens[] = {"full", "minimal", "off", NULL};
 
 static const struct conf_key keys[] = {
 	{"listen", CONF_ADDRS, F(listen), "0.0.0.0:80 [::]:80", NULL, 0, 0},
@@ -24,6 +27,13 @@ static const struct conf_key keys[] = {
 	{"max_body_size", CONF_SIZE, F(max_body_size), "1M", NULL, 0, 0},
 	{"max_connections", CONF_UINT, F(max_connections), "20000", NULL, 0, 10000000},
 	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), "0", NULL, 0, 10000000},
+	{"send_timeout", CONF_DURATION, F(send_timeout), "60s", NULL, 1, 0},
+	{"server_tokens", CONF_ENUM, F(server_tokens), "full", tokens, 0, 0},
+	{"hsts", CONF_DURATION, F(hsts), "0", NULL, 0, 0},
+	{"redirect_https", CONF_BOOL, F(redirect_https), "off", NULL, 0, 0},
+	{"cache_control", CONF_STR, F(cache_control), NULL, NULL, 0, 0},
+	{"access_log_time", CONF_BOOL, F(access_log_time), "off", NULL, 0, 0},
+	{"precompressed", CONF_BOOL, F(precompressed), "on", NULL, 0, 0},
 };
 
 static int check(struct conf *c, char *err, size_t errlen)
@@ -37,6 +47,14 @@ static int check(struct conf *c, char *err, size_t errlen)
 	    confcheck_log_outside(c, h->access_log, "access_log", h->docroot, "docroot", err,
 	                          errlen) < 0)
 		return -1;
+	if (h->redirect_https && h->listen_tls.n == 0)
+		return conf_error_at(c, "redirect_https", err, errlen,
+		                     "needs a listen_tls address to redirect to");
+	struct http_cachectl cc;
+	char why[160];
+	if (http_cachectl_parse(h->cache_control, &cc, why, sizeof(why)) < 0)
+		return conf_error_at(c, "cache_control", err, errlen, "%s", why);
+	http_cachectl_free(&cc);
 	return 0;
 }
 

@@ -22,7 +22,16 @@ struct httpd_conf {
 	uint64_t max_body_size;
 	uint64_t max_connections;
 	uint64_t max_connections_per_ip;
+	uint64_t send_timeout;           /* ms: no write progress for this long: drop */
+	int server_tokens;               /* enum httpd_tokens */
+	uint64_t hsts;                   /* ms; 0: no Strict-Transport-Security */
+	bool redirect_https;             /* plain listeners answer 301 to https:// */
+	char *cache_control;             /* "PATTERN=VALUE ..." rules (httpd/cachectl.h) */
+	bool access_log_time;            /* append the request time to access log lines */
+	bool precompressed;              /* serve file.br / file.zst / file.gz siblings */
 };
+
+enum httpd_tokens { HTTPD_TOKENS_FULL, HTTPD_TOKENS_MINIMAL, HTTPD_TOKENS_OFF };
 
 extern const struct conf_section httpd_conf_section;
 

@@ -36,6 +36,8 @@ static const struct server_ops httpd_ops = {
 	.prepare = http_prepare,
 	.release = http_release,
 	.accept = http_accept,
+	.worker_init = http_worker_init,
+	.worker_fini = http_worker_fini,
 	.refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
 	           "Connection: close\r\nRetry-After: 5\r\n\r\n",
 };

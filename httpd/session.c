@@ -1,18 +1,38 @@
 /*
- * The HTTP connection, skeleton stage: until the protocol lands, every
- * connection is answered "503 Service Unavailable" and closed, after the
- * docroot has been opened through fsroot so the configuration is proven.
+ * httpd/session.c: the HTTP connection's state machine and I/O glue.
+ *
+ *   IDLE --first byte--> HEAD --head parsed--> [BODY: discard] --> respond
+ *   respond --body queued--> (finish) --keep-alive--> IDLE / DRAIN
+ *           --output full--> SEND --on_drain--> ... --> (finish)
+ *
+ * One request at a time: the next pipelined head is parsed only once the
+ * current response is wholly queued (a file handed to sendfile counts as
+ * queued), and not while the output is above the high watermark (DRAIN), so
+ * a client that pipelines without reading costs at most that much memory
+ * and a bounded number of open files. Answers therefore go out in order.
+ * Timers: header_timeout for a whole head (from its first byte; from the
+ * accept for the first request), keepalive_timeout between requests,
+ * send_timeout (the conn's write timeout) for a client that stops reading.
+ * The generation's app (docroot, limits, access log) and the worker's state
+ * (date cache, libmagic) are reached through the session.
  */
 #include "session.h"
 #include "conf.h"
+#include "status.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "triad/log.h"
+#include <time.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <magic.h>
 
-struct http_app {
-	struct fsroot docroot;
-};
+#include "triad/limits.h"
+#include "triad/tls.h"
+
+/* ---- generation and worker state ----------------------------------------- */
 
 int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen)
 {
@@ -20,12 +40,47 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 	struct http_app *app = calloc(1, sizeof(*app));
 	if (!app)
 		return conf_error_at(c, "docroot", err, errlen, "out of memory");
+	app->h = h;
+	app->lim = (struct http_limits){(size_t)h->max_request_line, (size_t)h->max_header_size,
+	                                HTTP_HEADER_FIELDS_MAX};
+	char why[200];
+	if (http_cachectl_parse(h->cache_control, &app->cache, why, sizeof(why)) < 0) {
+		free(app);
+		return conf_error_at(c, "cache_control", err, errlen, "%s", why);
+	}
 	int rc = fsroot_open_sub(&app->docroot, &rt->root, h->docroot, strlen(h->docroot));
 	if (rc < 0) {
+		http_cachectl_free(&app->cache);
 		free(app);
 		return conf_error_at(c, "docroot", err, errlen, "cannot open %s/%s: %s",
 		                     c->g.root, h->docroot, strerror(-rc));
 	}
+	if (h->access_log && strcmp(h->access_log, "off") != 0) {
+		app->alog = http_accesslog_open(h->access_log, why, sizeof(why));
+		if (!app->alog) {
+			fsroot_close(&app->docroot);
+			http_cachectl_free(&app->cache);
+			free(app);
+			return conf_error_at(c, "access_log", err, errlen, "%s", why);
+		}
+	}
+	if (h->server_tokens == HTTPD_TOKENS_FULL)
+		snprintf(app->server, sizeof(app->server), "Server: triad/%s\r\n", TRIAD_VERSION);
+	else if (h->server_tokens == HTTPD_TOKENS_MINIMAL)
+		snprintf(app->server, sizeof(app->server), "Server: triad\r\n");
+	if (h->hsts)
+		snprintf(app->hsts, sizeof(app->hsts), "Strict-Transport-Security: max-age=%llu\r\n",
+		         (unsigned long long)(h->hsts / 1000));
+	if (h->listen_tls.n > 0) {
+		const struct sockaddr_storage *ss = &h->listen_tls.v[0].ss;
+		unsigned port = ss->ss_family == AF_INET6
+		                    ? ntohs(((const struct sockaddr_in6 *)ss)->sin6_port)
+		                    : ntohs(((const struct sockaddr_in *)ss)->sin_port);
+		if (port != 443)
+			snprintf(app->https_port, sizeof(app->https_port), ":%u", port);
+	}
+	if (rt->tls)
+		tls_ctx_set_alpn(rt->tls, (const unsigned char *)"\x08http/1.1");
 	rt->app = app;
 	return 0;
 }
@@ -35,29 +90,400 @@ void http_release(struct server_runtime *rt)
 	struct http_app *app = rt->app;
 	if (!app)
 		return;
+	/* app->alog is process-wide (accesslog.c): other generations may share it. */
 	fsroot_close(&app->docroot);
+	http_cachectl_free(&app->cache);
 	free(app);
 }
 
-static const char unavailable[] = "HTTP/1.1 503 Service Unavailable\r\n"
-                                  "Content-Type: text/plain; charset=utf-8\r\n"
-                                  "Content-Length: 20\r\n"
-                                  "Connection: close\r\n"
-                                  "\r\n"
-                                  "Service Unavailable\n";
+void http_worker_init(struct worker *w)
+{
+	struct http_worker *hw = calloc(1, sizeof(*hw));
+	if (hw) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		hw->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+		          ((uint64_t)getpid() << 40) ^ ((uint64_t)w->index << 56) ^ 0x9e3779b97f4a7c15ull;
+		hw->date_sec = -1;
+	}
+	w->app = hw;
+}
+
+void http_worker_fini(struct worker *w)
+{
+	struct http_worker *hw = w->app;
+	if (hw && hw->magic)
+		magic_close(hw->magic);
+	free(hw);
+	w->app = NULL;
+}
+
+/* ---- the state machine ----------------------------------------------------- */
+
+static const char *const state_names[] = {"idle", "head", "body", "send", "drain", "closed"};
+
+static void process(struct http_session *s);
+
+/* The one place the state changes; it also (re)arms the session timer. */
+static void set_state(struct http_session *s, enum http_state st)
+{
+	const struct httpd_conf *h = s->app->h;
+	if (log_enabled(LOG_LEVEL_DEBUG) && s->st != st)
+		log_msg(LOG_LEVEL_DEBUG, s->c->id, "http %s -> %s", state_names[s->st],
+		        state_names[st]);
+	s->st = st;
+	uint64_t ms = 0;
+	switch (st) {
+	case HTTP_ST_IDLE:
+		ms = h->keepalive_timeout;
+		break;
+	case HTTP_ST_HEAD:
+		clock_gettime(CLOCK_MONOTONIC, &s->x.start);
+		ms = h->header_timeout;
+		break;
+	case HTTP_ST_BODY:
+		ms = h->header_timeout;
+		break;
+	default:
+		break;
+	}
+	if (ms) {
+		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+		event_add(s->timer, &tv);
+	} else {
+		event_del(s->timer);
+	}
+}
+
+static void start_exchange(struct http_session *s)
+{
+	memset(&s->x, 0, offsetof(struct http_exchange, logreq));
+	s->x.logreq[0] = '\0';
+	s->x.fd = -1;
+}
+
+/* The response is wholly queued: log it, then close or wait for the next request. */
+static void finish(struct http_session *s)
+{
+	http_accesslog_write(s);
+	bool close = s->x.close || s->shutdown;
+	http_exchange_reset(s);
+	if (close) {
+		set_state(s, HTTP_ST_CLOSED);
+		conn_close(s->c);
+		return;
+	}
+	http_parser_init(&s->parser, &s->req, &s->app->lim);
+	start_exchange(s);
+	set_state(s, conn_output_full(s->c) ? HTTP_ST_DRAIN : HTTP_ST_IDLE);
+}
+
+/* After http_respond*: push the body, then finish or wait for on_drain. */
+static void responded(struct http_session *s)
+{
+	if (conn_is_closing(s->c)) {
+		set_state(s, HTTP_ST_CLOSED);
+		return;
+	}
+	if (http_body_pump(s))
+		finish(s);
+	else if (!conn_is_closing(s->c))
+		set_state(s, HTTP_ST_SEND);
+	else
+		set_state(s, HTTP_ST_CLOSED);
+}
+
+static void error_close(struct http_session *s, int status)
+{
+	http_respond_error(s, status, true);
+	responded(s);
+}
+
+static void rebase(struct http_slice *sl, const char *from, const char *to)
+{
+	if (sl->p)
+		sl->p = to + (sl->p - from);
+}
+
+static void rebase_list(struct http_list *l, const char *from, const char *to)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		rebase(&l->v[i], from, to);
+}
+
+/* Moves the parsed head out of the input buffer so the slices outlive it. */
+static bool keep_head(struct http_session *s, const char *buf)
+{
+	struct http_request *r = &s->req;
+	if (r->head_len > s->head_cap) {
+		size_t cap = s->head_cap ? s->head_cap : 2048;
+		while (cap < r->head_len)
+			cap *= 2;
+		char *p = realloc(s->head, cap);
+		if (!p)
+			return false;
+		s->head = p, s->head_cap = cap;
+	}
+	memcpy(s->head, buf, r->head_len);
+	const char *to = s->head;
+	struct http_slice *one[] = {&r->method_text, &r->target,  &r->scheme,
+	                            &r->authority,   &r->path,    &r->query,
+	                            &r->host,        &r->if_modified_since,
+	                            &r->if_unmodified_since,      &r->if_range,
+	                            &r->range,       &r->user_agent, &r->referer};
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+		rebase(one[i], buf, to);
+	for (unsigned i = 0; i < r->nfields; i++) {
+		rebase(&r->fields[i].name, buf, to);
+		rebase(&r->fields[i].value, buf, to);
+	}
+	rebase_list(&r->if_match, buf, to);
+	rebase_list(&r->if_none_match, buf, to);
+	rebase_list(&r->accept_encoding, buf, to);
+	return true;
+}
+
+/* The first line of what is buffered, for the access log of a bad request. */
+static void log_raw_line(struct http_session *s, const char *buf, size_t len)
+{
+	size_t n = 0;
+	while (n < len && n < 512 && buf[n] != '\r' && buf[n] != '\n')
+		n++;
+	http_accesslog_request(s, buf, n);
+}
+
+static void on_head(struct http_session *s)
+{
+	struct http_request *r = &s->req;
+	const struct httpd_conf *h = s->app->h;
+	s->x.parsed = true;
+	/* The request line, for the log: from the method to its CRLF. */
+	const char *line = r->method_text.p;
+	const char *eol = memchr(line, '\r', s->head + r->head_len - line);
+	http_accesslog_request(s, line, eol ? (size_t)(eol - line) : 0);
+
+	if (r->framing == HTTP_BODY_LENGTH && r->content_length > h->max_body_size) {
+		error_close(s, 413); /* RFC 9110 §15.5.14: the body is never read */
+		return;
+	}
+	if (r->framing == HTTP_BODY_NONE ||
+	    (r->framing == HTTP_BODY_LENGTH && r->content_length == 0)) {
+		http_respond(s);
+		responded(s);
+		return;
+	}
+	/* RFC 9110 §10.1.1: we will read the body, so say so before the client waits. */
+	if (r->expect_continue)
+		conn_write(s->c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	s->body_left = r->content_length;
+	http_chunked_init(&s->chunked, h->max_body_size);
+	set_state(s, HTTP_ST_BODY);
+}
+
+/* Reads and drops the request body (RFC 9112 §6.3): true once it has ended. */
+static bool discard_body(struct http_session *s)
+{
+	struct evbuffer *in = conn_input(s->c);
+	size_t len = evbuffer_get_length(in);
+	if (s->req.framing == HTTP_BODY_LENGTH) {
+		size_t n = len < s->body_left ? len : (size_t)s->body_left;
+		evbuffer_drain(in, n);
+		s->body_left -= n;
+		return s->body_left == 0;
+	}
+	while (len > 0) {
+		struct evbuffer_iovec v;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			return false;
+		size_t used = 0;
+		enum http_chunked_status r =
+			http_chunked_decode(&s->chunked, v.iov_base, v.iov_len, &used);
+		if (r == HTTP_CHUNKED_ERROR) {
+			error_close(s, s->chunked.error_status);
+			return false;
+		}
+		evbuffer_drain(in, used);
+		if (r == HTTP_CHUNKED_DONE)
+			return true;
+		len -= used;
+	}
+	return false;
+}
+
+static void process(struct http_session *s)
+{
+	struct conn *c = s->c;
+	struct evbuffer *in = conn_input(c);
+	for (;;) {
+		if (conn_is_closing(c))
+			return;
+		switch (s->st) {
+		case HTTP_ST_IDLE:
+			if (evbuffer_get_length(in) == 0)
+				return;
+			set_state(s, HTTP_ST_HEAD);
+			/* fallthrough */
+		case HTTP_ST_HEAD: {
+			size_t len = evbuffer_get_length(in);
+			if (len == 0)
+				return;
+			const char *buf = (const char *)evbuffer_pullup(in, -1);
+			if (!buf) {
+				conn_abort(c);
+				return;
+			}
+			enum http_parse_status r = http_parse(&s->parser, buf, len);
+			if (r == HTTP_PARSE_AGAIN) {
+				/* The input buffer is full and still no head: the conn reads no more. */
+				if (len >= TRIAD_CONN_READ_MAX) {
+					log_raw_line(s, buf, len);
+					error_close(s, 431);
+				}
+				return;
+			}
+			if (r == HTTP_PARSE_ERROR) {
+				log_raw_line(s, buf, len);
+				error_close(s, s->parser.error_status);
+				return;
+			}
+			if (!keep_head(s, buf)) {
+				conn_abort(c);
+				return;
+			}
+			evbuffer_drain(in, s->req.head_len);
+			c->bytes_in += s->req.head_len;
+			on_head(s);
+			break;
+		}
+		case HTTP_ST_BODY:
+			if (!discard_body(s))
+				return;
+			http_respond(s);
+			responded(s);
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+/* ---- conn callbacks -------------------------------------------------------- */
 
 static void on_read(struct conn *c)
 {
-	evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+	process(c->proto);
 }
 
-static const struct conn_ops ops = {.on_read = on_read};
+static void on_drain(struct conn *c)
+{
+	struct http_session *s = c->proto;
+	if (s->st == HTTP_ST_SEND) {
+		if (!http_body_pump(s))
+			return;
+		finish(s);
+	} else if (s->st == HTTP_ST_DRAIN) {
+		set_state(s, HTTP_ST_IDLE);
+	} else {
+		return;
+	}
+	if (s->st == HTTP_ST_IDLE && s->shutdown) {
+		set_state(s, HTTP_ST_CLOSED);
+		conn_close(c);
+		return;
+	}
+	process(s);
+}
+
+static void on_timeout(struct conn *c, bool writing)
+{
+	(void)writing;
+	/* Only the send timeout is the conn's: a client that stopped reading. */
+	log_msg(LOG_LEVEL_DEBUG, c->id, "http send timeout");
+	conn_abort(c);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct http_session *s = arg;
+	struct conn *c = s->c;
+	if (conn_is_closing(c))
+		return;
+	switch (s->st) {
+	case HTTP_ST_HEAD:
+		if (evbuffer_get_length(conn_input(c)) > 0) {
+			log_msg(LOG_LEVEL_DEBUG, c->id, "http header timeout");
+			const char *buf = (const char *)evbuffer_pullup(conn_input(c), -1);
+			log_raw_line(s, buf, evbuffer_get_length(conn_input(c)));
+			error_close(s, 408); /* RFC 9110 §15.5.9 */
+			return;
+		}
+		break;
+	case HTTP_ST_BODY:
+		log_msg(LOG_LEVEL_DEBUG, c->id, "http body timeout");
+		break;
+	default:
+		break;
+	}
+	set_state(s, HTTP_ST_CLOSED);
+	conn_close(c);
+}
+
+static void on_shutdown(struct conn *c)
+{
+	struct http_session *s = c->proto;
+	s->shutdown = true;
+	/* Nothing in flight: close now (queued output is still flushed). */
+	if (s->st == HTTP_ST_IDLE || s->st == HTTP_ST_DRAIN ||
+	    (s->st == HTTP_ST_HEAD && evbuffer_get_length(conn_input(c)) == 0)) {
+		set_state(s, HTTP_ST_CLOSED);
+		conn_close(c);
+	}
+}
+
+static void on_free(struct conn *c)
+{
+	struct http_session *s = c->proto;
+	if (!s)
+		return;
+	http_exchange_reset(s);
+	if (s->timer)
+		event_free(s->timer);
+	free(s->head);
+	free(s);
+	c->proto = NULL;
+}
+
+static const struct conn_ops ops = {
+	.on_read = on_read,
+	.on_drain = on_drain,
+	.on_timeout = on_timeout,
+	.on_shutdown = on_shutdown,
+	.on_free = on_free,
+};
 
 void http_accept(struct conn *c, int tag)
 {
 	(void)tag;
+	struct http_session *s = calloc(1, sizeof(*s));
 	c->ops = &ops;
-	log_debug("c%06llu http skeleton: 503", (unsigned long long)c->id);
-	conn_write(c, unavailable, sizeof(unavailable) - 1);
-	conn_close(c);
+	if (!s) {
+		conn_abort(c);
+		return;
+	}
+	s->c = c;
+	s->app = server_rt(c->conf)->app;
+	s->w = c->worker->app;
+	s->timer = event_new(c->base, -1, 0, timer_cb, s);
+	c->proto = s;
+	if (!s->timer || !s->w) {
+		conn_abort(c);
+		return;
+	}
+	conn_set_timeouts(c, 0, s->app->h->send_timeout);
+	http_parser_init(&s->parser, &s->req, &s->app->lim);
+	start_exchange(s);
+	s->st = HTTP_ST_IDLE;
+	set_state(s, HTTP_ST_HEAD);
 }

@@ -1,14 +1,179 @@
 /*
- * The HTTP connection: what triad-httpd does with each accepted conn.
+ * The HTTP connection: what triad-httpd does with each accepted conn, and
+ * the types the httpd files share.
+ *
+ *   struct http_app      one per configuration generation (prepare/release):
+ *                        docroot, limits, header snippets, cache rules, access log
+ *   struct http_worker   one per worker thread: the cached Date, libmagic and
+ *                        its cache (libmagic handles are not thread-safe)
+ *   struct http_session  one per connection, reused for every request on it;
+ *                        the per-request part (struct http_exchange) is reset
+ *                        between requests, never freed.
  */
 #ifndef HTTPD_SESSION_H
 #define HTTPD_SESSION_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "triad/fsroot.h"
+#include "triad/log.h"
 #include "triad/server.h"
+
+#include "cachectl.h"
+#include "chunked.h"
+#include "conditional.h"
+#include "date.h"
+#include "parse.h"
+#include "range.h"
+
+struct httpd_conf;
+struct event;
+struct evbuffer_file_segment;
+
+struct http_app {
+	struct fsroot docroot;
+	const struct httpd_conf *h;
+	struct http_limits lim;
+	struct http_cachectl cache;
+	struct log_file *alog;       /* NULL: access_log = off (process-wide, see accesslog.c) */
+	char server[40];             /* "Server: triad/0.1.0\r\n" or "" */
+	char hsts[64];               /* "Strict-Transport-Security: ...\r\n" or "" */
+	char https_port[8];          /* ":8443" or "" (443) for redirect_https */
+};
+
+#define HTTP_SNIFF_CACHE 64
+struct http_sniff_entry {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	off_t size;
+	uint64_t used;
+	char type[96];
+};
+
+struct http_worker {
+	int64_t date_sec;
+	char date[HTTP_DATE_LEN + 1]; /* IMF-fixdate of date_sec */
+	char clf[32];                 /* "26/Nov/2026:11:06:58 +0000" of date_sec */
+	void *magic;                  /* magic_t, opened on first use */
+	bool magic_failed;
+	uint64_t sniff_clock;
+	struct http_sniff_entry sniff[HTTP_SNIFF_CACHE];
+	uint64_t rng;                 /* multipart boundaries */
+};
+
+enum http_state {
+	HTTP_ST_IDLE,  /* keep-alive: no byte of the next request yet */
+	HTTP_ST_HEAD,  /* reading a request head (header_timeout runs) */
+	HTTP_ST_BODY,  /* reading and discarding a request body */
+	HTTP_ST_SEND,  /* producing a response body (TLS, or output full) */
+	HTTP_ST_DRAIN, /* response queued; output above the high watermark */
+	HTTP_ST_CLOSED,
+};
+
+enum http_body_kind { HTTP_BODY_OUT_NONE, HTTP_BODY_OUT_MEM, HTTP_BODY_OUT_FILE };
+
+/* What is being answered: reset for every request. */
+struct http_exchange {
+	int status;
+	bool close;                  /* Connection: close after this response */
+	bool head_only;              /* HEAD (or 304): headers only */
+	uint64_t body_len;           /* Content-Length */
+	uint64_t sent;               /* body bytes queued so far (access log) */
+	struct timespec start;
+	/* file body */
+	int fd;
+	struct evbuffer_file_segment *seg;
+	uint64_t size;               /* of the file */
+	struct http_range ranges[HTTP_RANGES_MAX];
+	unsigned nranges, ri;        /* ranges to send, the one in progress */
+	bool part_started;
+	uint64_t off, left;          /* within ranges[ri] */
+	bool multipart, trailer_done;
+	char boundary[24];
+	char ctype[112];             /* Content-Type of the file (multipart parts) */
+	enum http_body_kind body;
+	bool parsed;                 /* the head parsed: req's slices are valid */
+	/* access log: "request line" already escaped */
+	char logreq[1024];
+};
+
+struct http_session {
+	struct conn *c;
+	struct http_app *app;
+	struct http_worker *w;
+	enum http_state st;
+	bool shutdown;               /* SIGTERM: close once this response is queued */
+	struct event *timer;         /* header / keep-alive / body deadline */
+	struct http_parser parser;
+	struct http_request req;
+	char *head;                  /* the parsed head, copied out of the input */
+	size_t head_cap;
+	uint64_t body_left;          /* HTTP_BODY_LENGTH: bytes still to discard */
+	struct http_chunked chunked;
+	struct http_exchange x;
+	char path[PATH_MAX];         /* "/" + the normalised docroot-relative path */
+	size_t path_len;
+};
 
 int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen);
 void http_release(struct server_runtime *rt);
 void http_accept(struct conn *c, int tag);
+void http_worker_init(struct worker *w);
+void http_worker_fini(struct worker *w);
+
+/* ---- respond.c: one request -> one response head (+ body plan) ---------- */
+void http_respond(struct http_session *s);
+/* An error page (STATUS) for the current request; CLOSE: then close. */
+void http_respond_error(struct http_session *s, int status, bool close);
+/* Queues body bytes until done (true) or the output is full (false). */
+bool http_body_pump(struct http_session *s);
+/* Bytes of the multipart/byteranges body for x->ranges. */
+uint64_t http_multipart_length(struct http_exchange *x);
+/* Releases the file of the current exchange. */
+void http_exchange_reset(struct http_session *s);
+
+/* ---- head.c: response head builder -------------------------------------- */
+struct http_head {
+	char *p;
+	size_t len, cap;
+	bool overflow;
+};
+void http_head_add(struct http_head *h, const char *s, size_t n);
+void http_head_str(struct http_head *h, const char *s);
+void http_head_u64(struct http_head *h, uint64_t v);
+/* Status line plus Date, Server, and Connection per the exchange. */
+void http_head_start(struct http_session *s, struct http_head *h, int status);
+/* Connection, nosniff, HSTS, the blank line; then queues it on the conn. */
+void http_head_finish(struct http_session *s, struct http_head *h);
+const char *http_worker_date(struct http_worker *w, struct conn *c);
+
+/* ---- file.c, autoindex.c, sniff.c, precompressed.c ----------------------- */
+/* Serves the normalised s->path (GET/HEAD). */
+void http_serve_path(struct http_session *s, bool trailing_slash);
+/* The listing of directory DIRFD (s->path; DIRFD is consumed) into BODY;
+ * 0 or a status. *CTYPE: text/html or application/json (?format=json). */
+struct evbuffer;
+int http_autoindex(struct http_session *s, int dirfd, struct evbuffer *body, const char **ctype);
+/* Sends a complete response with BODY (moved) or a page for an error status. */
+void http_respond_body(struct http_session *s, int status, const char *ctype,
+                       struct evbuffer *body, const char *extra);
+void http_respond_status(struct http_session *s, int status, const char *extra);
+/* 301 to the request's path plus SUFFIX ("/" for a directory) and its query. */
+void http_redirect(struct http_session *s, const char *scheme_host, const char *suffix);
+/* libmagic type of FD (cached by dev, inode, mtime, size); a fallback on failure. */
+const char *http_sniff(struct http_worker *w, int fd, const struct stat *st);
+
+/* ---- accesslog.c --------------------------------------------------------- */
+/* Opens (or reopens, on reload) the process-wide access log PATH; NULL for off. */
+struct log_file *http_accesslog_open(const char *path, char *err, size_t errlen);
+/* Remembers the request line of the current exchange (escaped). */
+void http_accesslog_request(struct http_session *s, const char *line, size_t len);
+/* One Combined Log Format line for the finished exchange. */
+void http_accesslog_write(struct http_session *s);
 
 #endif

@@ -16,9 +16,24 @@ from triad_harness import DAEMONS, LineClient, speaks_protocol
 
 
 def hold(d):
-    """A connection the daemon keeps open: a greeted FTP/SMTP session or an idle HTTP one."""
+    """A connection the daemon keeps open: a greeted FTP/SMTP session or an HTTP one that
+    has been answered once (HEAD, keep-alive), so it is known to be accepted and counted."""
     if d.name == "httpd":
-        return th.connect(d.addr)
+        s = th.connect(d.addr)
+        try:
+            s.sendall(b"HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            s.settimeout(5 * th.timeout_scale())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+            assert head.startswith(b"HTTP/1.1 200 "), head[:200]
+        except BaseException:
+            s.close()
+            raise
+        return s
     c = LineClient(d.addr)
     try:
         code, lines = c.read_reply()
@@ -35,11 +50,13 @@ def hold_two(d, timeout=5.0):
     slowly under the sanitizers): retry until both slots are free."""
     deadline = time.monotonic() + timeout * th.timeout_scale()
     while True:
-        a = hold(d)
+        a = None
         try:
+            a = hold(d)
             return a, hold(d)
         except AssertionError:
-            close(a)
+            if a is not None:
+                close(a)
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)

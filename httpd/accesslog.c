@@ -1,0 +1,105 @@
+/*
+ * httpd/accesslog.c: one Combined Log Format line per request:
+ *
+ *   ADDR - - [26/Nov/2026:11:06:58 +0000] "GET / HTTP/1.1" 200 1234 "REFERER" "AGENT"[ 0.003]
+ *
+ * Everything taken from the request (request line, Referer, User-Agent) is
+ * escaped with log_escape(): '"', '\' and every byte outside printable
+ * ASCII become \xHH, so no request can end a field or forge a line. The
+ * size is the body bytes queued for the response. The time (access_log_time
+ * = on) is seconds from the first byte of the request to the response being
+ * queued. Times are UTC. Lines go through the log writer thread: the loop
+ * only formats and queues.
+ *
+ * Files are process-wide, one per distinct path: a reload (SIGHUP) builds a
+ * new generation whose prepare() finds the path already open and reopens
+ * it (log rotation), while connections of older generations keep writing to
+ * the same object, never to a closed one. They are released at exit.
+ */
+#include "session.h"
+#include "conf.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct open_log {
+	struct open_log *next;
+	char *path;
+	struct log_file *f;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_log *logs;
+
+struct log_file *http_accesslog_open(const char *path, char *err, size_t errlen)
+{
+	struct log_file *f = NULL;
+	pthread_mutex_lock(&lock);
+	for (struct open_log *l = logs; l; l = l->next)
+		if (strcmp(l->path, path) == 0) {
+			f = log_file_reopen(l->f, err, errlen) == 0 ? l->f : NULL;
+			goto out;
+		}
+	struct open_log *l = calloc(1, sizeof(*l));
+	if (!l || !(l->path = strdup(path))) {
+		free(l);
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	if (!(l->f = log_file_open(path, err, errlen))) {
+		free(l->path);
+		free(l);
+		goto out;
+	}
+	l->next = logs;
+	logs = l;
+	f = l->f;
+out:
+	pthread_mutex_unlock(&lock);
+	return f;
+}
+
+void http_accesslog_request(struct http_session *s, const char *line, size_t len)
+{
+	log_escape(s->x.logreq, sizeof(s->x.logreq), line, len);
+}
+
+static const char *field(char *buf, size_t size, struct http_slice v, bool ok)
+{
+	if (!ok || !v.p)
+		return "-";
+	return log_escape(buf, size, v.p, v.len);
+}
+
+void http_accesslog_write(struct http_session *s)
+{
+	struct log_file *f = s->app->alog;
+	if (!f)
+		return;
+	http_worker_date(s->w, s->c);
+	char ref[512], ua[512], took[32] = "";
+	bool ok = s->x.parsed;
+	if (s->app->h->access_log_time) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double t = (double)(now.tv_sec - s->x.start.tv_sec) +
+		           (double)(now.tv_nsec - s->x.start.tv_nsec) / 1e9;
+		snprintf(took, sizeof(took), " %.3f", t < 0 ? 0.0 : t);
+	}
+	char line[TRIAD_LOG_LINE_MAX];
+	int n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\"%s\n",
+	                 s->c->peer_ip, s->w->clf, s->x.logreq, s->x.status,
+	                 (unsigned long long)s->x.sent,
+	                 field(ref, sizeof(ref), s->req.referer, ok),
+	                 field(ua, sizeof(ua), s->req.user_agent, ok), took);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	log_file_write(f, line, (size_t)n);
+}

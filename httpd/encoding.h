@@ -1,0 +1,42 @@
+/*
+ * httpd/encoding.h: Accept-Encoding (RFC 9110 §12.5.3) for choosing a
+ * precompressed sibling (file.br, file.zst, file.gz).
+ *
+ * Pure. http_accept_encoding() reads the field's lines into q-values
+ * (0..1000) for the codings triad can serve; a coding not listed takes the
+ * q of "*" when present, else 0 (identity: else 1000, §12.5.3 "identity is
+ * always acceptable unless refused"). "x-gzip" is "gzip" (§8.4.1.3). A
+ * coding listed twice keeps its lowest q (a client that said q=0 once meant
+ * it). Strict grammar: #( coding [ OWS ";" OWS "q=" qvalue ] ); anything else
+ * (another parameter, a malformed qvalue, a bad token) makes the whole field
+ * invalid, and the caller serves identity: a field we cannot read gets the
+ * answer every client can decode.
+ *
+ * http_encoding_rank() orders the codings to try: acceptable ones (q > 0 and
+ * q >= identity's q) by q, ties broken by br > zstd > gzip (smallest first).
+ */
+#ifndef TRIAD_HTTPD_ENCODING_H
+#define TRIAD_HTTPD_ENCODING_H
+
+#include <stdbool.h>
+
+#include "slice.h"
+
+enum http_coding { HTTP_CODING_BR, HTTP_CODING_ZSTD, HTTP_CODING_GZIP, HTTP_CODING_N };
+
+struct http_ae {
+	int q[HTTP_CODING_N];
+	int identity;
+};
+
+/* False when the field does not parse (out then says "identity only"). */
+bool http_accept_encoding(const struct http_list *l, struct http_ae *out);
+
+/* Fills order[] with the acceptable codings, best first; returns how many. */
+unsigned http_encoding_rank(const struct http_ae *ae, enum http_coding order[HTTP_CODING_N]);
+
+/* "br", "zstd", "gzip" (Content-Encoding) and ".br", ".zst", ".gz" (file suffix). */
+const char *http_coding_name(enum http_coding c);
+const char *http_coding_suffix(enum http_coding c);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * httpd/head.c: building a response head (RFC 9112 §4, RFC 9110 §6.6) into
+ * one contiguous buffer, queued with a single evbuffer_add. The Date value
+ * is formatted once per second per worker from the loop's cached clock, so a
+ * response costs no time syscall and no strftime.
+ */
+#include "session.h"
+#include "status.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+void http_head_add(struct http_head *h, const char *s, size_t n)
+{
+	if (h->len + n > h->cap) {
+		h->overflow = true;
+		return;
+	}
+	memcpy(h->p + h->len, s, n);
+	h->len += n;
+}
+
+void http_head_str(struct http_head *h, const char *s)
+{
+	http_head_add(h, s, strlen(s));
+}
+
+void http_head_u64(struct http_head *h, uint64_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	http_head_add(h, tmp + i, sizeof(tmp) - i);
+}
+
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+const char *http_worker_date(struct http_worker *w, struct conn *c)
+{
+	struct timeval tv;
+	if (event_base_gettimeofday_cached(c->base, &tv) < 0)
+		gettimeofday(&tv, NULL);
+	if ((int64_t)tv.tv_sec != w->date_sec) {
+		w->date_sec = tv.tv_sec;
+		http_date_format(w->date_sec, w->date);
+		struct tm tm;
+		time_t t = tv.tv_sec;
+		gmtime_r(&t, &tm);
+		snprintf(w->clf, sizeof(w->clf), "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday,
+		         months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	}
+	return w->date;
+}
+
+void http_head_start(struct http_session *s, struct http_head *h, int status)
+{
+	char line[64];
+	s->x.status = status;
+	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: ", status,
+	                 http_status_reason(status));
+	http_head_add(h, line, (size_t)n);
+	http_head_add(h, http_worker_date(s->w, s->c), HTTP_DATE_LEN);
+	http_head_add(h, "\r\n", 2);
+	http_head_str(h, s->app->server);
+}
+
+void http_head_finish(struct http_session *s, struct http_head *h)
+{
+	if (s->shutdown)
+		s->x.close = true;
+	if (s->x.close)
+		http_head_str(h, "Connection: close\r\n");
+	else if (s->req.version == HTTP_VERSION_1_0)
+		http_head_str(h, "Connection: keep-alive\r\n");
+	http_head_str(h, "X-Content-Type-Options: nosniff\r\n");
+	if (s->c->ssl)
+		http_head_str(h, s->app->hsts);
+	http_head_add(h, "\r\n", 2);
+	conn_write(s->c, h->p, h->len);
+}
