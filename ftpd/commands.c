@@ -33,8 +33,8 @@ static void cmd_pwd(struct ftp_session *s, struct ftp_command *cmd)
 {
 	(void)cmd;
 	char out[FTP_REPLY_LINE_MAX];
-	ssize_t n = ftp_path_quote(s->cwd.path, s->cwd.len, "is the current directory", out,
-	                           sizeof(out));
+	ssize_t n =
+	    ftp_path_quote(s->cwd.path, s->cwd.len, "is the current directory", out, sizeof(out));
 	if (n < 0)
 		ftp_reply_err(s, (int)n);
 	else
@@ -313,8 +313,8 @@ static void stat_server(struct ftp_session *s)
 	                 "End of status",
 	                 s->c->peer_ip, s->state == FTP_STATE_READY ? s->user : "(nobody)",
 	                 s->type == FTP_TYPE_ASCII ? "ASCII" : "BINARY",
-	                 conn_is_tls(s->c) ? "TLS" : "plain", s->prot_p ? "private" : "clear",
-	                 xfer, xfer[0] ? "\n" : "");
+	                 conn_is_tls(s->c) ? "TLS" : "plain", s->prot_p ? "private" : "clear", xfer,
+	                 xfer[0] ? "\n" : "");
 	ftp_reply_lines(s, 211, text, n > 0 ? (size_t)n : 0);
 }
 
@@ -526,7 +526,8 @@ static void cmd_site(struct ftp_session *s, struct ftp_command *cmd)
 	struct ftp_site site;
 	int rc = ftp_parse_site(cmd->arg, cmd->arglen, &site);
 	if (rc) {
-		ftp_reply(s, rc, rc == 500 ? "Unknown SITE command" : "Syntax: SITE CHMOD mode path");
+		ftp_reply(s, rc,
+		          rc == 500 ? "Unknown SITE command" : "Syntax: SITE CHMOD mode path");
 		return;
 	}
 	if (site.cmd == FTP_SITE_HELP) {
@@ -603,8 +604,8 @@ static void cmd_auth(struct ftp_session *s, struct ftp_command *cmd)
 	int discarded = conn_start_tls(s->c, s->tls_ctx);
 	if (discarded != 0) {
 		/* Pipelined plaintext after AUTH would be an injection. */
-		log_info("c%06llu AUTH TLS: %s", (unsigned long long)s->c->id,
-		         discarded < 0 ? "cannot start TLS" : "plaintext after AUTH discarded");
+		log_msg(LOG_LEVEL_INFO, s->c->id, "AUTH TLS: %s",
+		        discarded < 0 ? "cannot start TLS" : "plaintext after AUTH discarded");
 		ftp_set_state(s, FTP_STATE_CLOSING);
 		conn_abort(s->c);
 		return;
@@ -636,8 +637,8 @@ static void cmd_prot(struct ftp_session *s, struct ftp_command *cmd)
 	enum ftp_prot p;
 	int rc = ftp_parse_prot(cmd->arg, cmd->arglen, &p);
 	if (rc) {
-		ftp_reply(s, rc, "%s", rc == 536 ? "Only PROT C and PROT P are supported"
-		                                  : "PROT C or PROT P");
+		ftp_reply(s, rc, "%s",
+		          rc == 536 ? "Only PROT C and PROT P are supported" : "PROT C or PROT P");
 		return;
 	}
 	if (!conn_is_tls(s->c) || !s->pbsz) {
@@ -657,38 +658,31 @@ static void cmd_ccc(struct ftp_session *s, struct ftp_command *cmd)
 /* ---- the table -------------------------------------------------------------- */
 
 static const ftp_handler handlers[FTP_VERB_COUNT] = {
-	[FTP_VERB_USER] = ftp_cmd_user, [FTP_VERB_PASS] = ftp_cmd_pass,
-	[FTP_VERB_CWD] = cmd_cwd,       [FTP_VERB_CDUP] = cmd_cdup,
-	[FTP_VERB_PWD] = cmd_pwd,       [FTP_VERB_QUIT] = cmd_quit,
-	[FTP_VERB_REIN] = cmd_rein,     [FTP_VERB_PORT] = ftp_cmd_port,
-	[FTP_VERB_PASV] = ftp_cmd_pasv, [FTP_VERB_EPSV] = ftp_cmd_epsv,
-	[FTP_VERB_EPRT] = ftp_cmd_eprt, [FTP_VERB_TYPE] = cmd_type,
-	[FTP_VERB_STRU] = cmd_stru,     [FTP_VERB_MODE] = cmd_mode,
-	[FTP_VERB_RETR] = ftp_cmd_retr, [FTP_VERB_STOR] = ftp_cmd_stor,
-	[FTP_VERB_STOU] = ftp_cmd_stor, [FTP_VERB_APPE] = ftp_cmd_stor,
-	[FTP_VERB_ALLO] = cmd_allo,     [FTP_VERB_REST] = cmd_rest,
-	[FTP_VERB_RNFR] = cmd_rnfr,     [FTP_VERB_RNTO] = cmd_rnto,
-	[FTP_VERB_ABOR] = ftp_cmd_abor, [FTP_VERB_DELE] = cmd_dele,
-	[FTP_VERB_RMD] = cmd_rmd,       [FTP_VERB_MKD] = cmd_mkd,
-	[FTP_VERB_LIST] = ftp_cmd_list, [FTP_VERB_NLST] = ftp_cmd_list,
-	[FTP_VERB_SITE] = cmd_site,     [FTP_VERB_SYST] = cmd_syst,
-	[FTP_VERB_STAT] = cmd_stat,     [FTP_VERB_HELP] = cmd_help,
-	[FTP_VERB_NOOP] = cmd_noop,     [FTP_VERB_FEAT] = cmd_feat,
-	[FTP_VERB_OPTS] = cmd_opts,     [FTP_VERB_SIZE] = cmd_size,
-	[FTP_VERB_MDTM] = cmd_mdtm,     [FTP_VERB_MLST] = cmd_mlst,
-	[FTP_VERB_MLSD] = ftp_cmd_list, [FTP_VERB_MFMT] = cmd_mfmt,
-	[FTP_VERB_AUTH] = cmd_auth,     [FTP_VERB_PBSZ] = cmd_pbsz,
-	[FTP_VERB_PROT] = cmd_prot,     [FTP_VERB_CCC] = cmd_ccc,
+    [FTP_VERB_USER] = ftp_cmd_user, [FTP_VERB_PASS] = ftp_cmd_pass, [FTP_VERB_CWD] = cmd_cwd,
+    [FTP_VERB_CDUP] = cmd_cdup,     [FTP_VERB_PWD] = cmd_pwd,       [FTP_VERB_QUIT] = cmd_quit,
+    [FTP_VERB_REIN] = cmd_rein,     [FTP_VERB_PORT] = ftp_cmd_port, [FTP_VERB_PASV] = ftp_cmd_pasv,
+    [FTP_VERB_EPSV] = ftp_cmd_epsv, [FTP_VERB_EPRT] = ftp_cmd_eprt, [FTP_VERB_TYPE] = cmd_type,
+    [FTP_VERB_STRU] = cmd_stru,     [FTP_VERB_MODE] = cmd_mode,     [FTP_VERB_RETR] = ftp_cmd_retr,
+    [FTP_VERB_STOR] = ftp_cmd_stor, [FTP_VERB_STOU] = ftp_cmd_stor, [FTP_VERB_APPE] = ftp_cmd_stor,
+    [FTP_VERB_ALLO] = cmd_allo,     [FTP_VERB_REST] = cmd_rest,     [FTP_VERB_RNFR] = cmd_rnfr,
+    [FTP_VERB_RNTO] = cmd_rnto,     [FTP_VERB_ABOR] = ftp_cmd_abor, [FTP_VERB_DELE] = cmd_dele,
+    [FTP_VERB_RMD] = cmd_rmd,       [FTP_VERB_MKD] = cmd_mkd,       [FTP_VERB_LIST] = ftp_cmd_list,
+    [FTP_VERB_NLST] = ftp_cmd_list, [FTP_VERB_SITE] = cmd_site,     [FTP_VERB_SYST] = cmd_syst,
+    [FTP_VERB_STAT] = cmd_stat,     [FTP_VERB_HELP] = cmd_help,     [FTP_VERB_NOOP] = cmd_noop,
+    [FTP_VERB_FEAT] = cmd_feat,     [FTP_VERB_OPTS] = cmd_opts,     [FTP_VERB_SIZE] = cmd_size,
+    [FTP_VERB_MDTM] = cmd_mdtm,     [FTP_VERB_MLST] = cmd_mlst,     [FTP_VERB_MLSD] = ftp_cmd_list,
+    [FTP_VERB_MFMT] = cmd_mfmt,     [FTP_VERB_AUTH] = cmd_auth,     [FTP_VERB_PBSZ] = cmd_pbsz,
+    [FTP_VERB_PROT] = cmd_prot,     [FTP_VERB_CCC] = cmd_ccc,
 };
 
 void ftp_execute(struct ftp_session *s, struct ftp_command *cmd)
 {
 	struct ftp_gate g = {
-		.logged_in = s->state == FTP_STATE_READY,
-		.tls_required = s->cf->tls == FTPD_TLS_REQUIRED,
-		.tls_active = conn_is_tls(s->c),
-		.prot_private = s->prot_p,
-		.read_only = s->anonymous,
+	    .logged_in = s->state == FTP_STATE_READY,
+	    .tls_required = s->cf->tls == FTPD_TLS_REQUIRED,
+	    .tls_active = conn_is_tls(s->c),
+	    .prot_private = s->prot_p,
+	    .read_only = s->anonymous,
 	};
 	const char *text;
 	int code = ftp_command_gate(cmd, &g, &text);

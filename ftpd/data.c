@@ -48,15 +48,16 @@ struct ftp_transfer {
 	int fd;                 /* RETR: the file, until handed to sendfile */
 	struct fsroot_temp tmp; /* STOR: the hidden file */
 	bool have_tmp;
-	uint64_t offset, end;   /* RETR: the bytes [offset, end) */
-	uint64_t bytes;         /* data bytes moved (RETR: queued) */
-	uint64_t limit;         /* STOR: max_upload_size, 0: none */
+	uint64_t offset, end; /* RETR: the bytes [offset, end) */
+	uint64_t bytes;       /* data bytes moved (RETR: queued) */
+	uint64_t limit;       /* STOR: max_upload_size, 0: none */
 	bool ascii;
 	struct ftp_ascii conv;
-	bool started;           /* 150 sent */
+	bool started; /* 150 sent */
 	bool streaming;
-	bool flushing;          /* everything queued: waiting for the output to drain */
+	bool flushing; /* everything queued: waiting for the output to drain */
 	bool committing;
+	bool tls; /* the data connection is TLS (PROT P) */
 	struct timespec t0;
 	/* listings */
 	DIR *dir;
@@ -136,7 +137,7 @@ static void log_transfer(struct ftp_session *s, struct ftp_transfer *x, bool ok)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double secs = x->streaming ? (double)(now.tv_sec - x->t0.tv_sec) +
-	                                     (double)(now.tv_nsec - x->t0.tv_nsec) / 1e9
+	                                 (double)(now.tv_nsec - x->t0.tv_nsec) / 1e9
 	                           : 0.0;
 	uint64_t bytes = x->bytes;
 	if (x->kind == XFER_RETR && s->data && !ok) {
@@ -146,13 +147,12 @@ static void log_transfer(struct ftp_session *s, struct ftp_transfer *x, bool ok)
 	char user[TRIAD_AUTH_FIELD_MAX * 4 + 8], path[TRIAD_PATH_MAX * 4 + 8];
 	log_escape(user, sizeof(user), user_name(s), strlen(user_name(s)));
 	log_escape(path, sizeof(path), x->path.path, x->path.len);
-	log_info("c%06llu transfer user=\"%s\" ip=%s dir=%s cmd=%s bytes=%llu secs=%.3f "
-	         "type=%s tls=%s path=\"%s\" result=%s",
-	         (unsigned long long)s->c->id, user, s->c->peer_ip,
-	         x->kind == XFER_RETR ? "out" : "in", ftp_cmd_info(x->verb)->name,
-	         (unsigned long long)bytes, secs, x->ascii ? "A" : "I",
-	         s->data && conn_is_tls(s->data) ? "yes" : "no", path,
-	         ok ? "complete" : "aborted");
+	log_msg(LOG_LEVEL_INFO, s->c->id,
+	        "transfer user=\"%s\" ip=%s dir=%s cmd=%s bytes=%llu secs=%.3f "
+	        "type=%s tls=%s path=\"%s\" result=%s",
+	        user, s->c->peer_ip, x->kind == XFER_RETR ? "out" : "in",
+	        ftp_cmd_info(x->verb)->name, (unsigned long long)bytes, secs, x->ascii ? "A" : "I",
+	        x->tls ? "yes" : "no", path, ok ? "complete" : "aborted");
 }
 
 static void xfer_free(struct ftp_transfer *x)
@@ -386,7 +386,8 @@ static ssize_t list_next(struct ftp_session *s, struct ftp_transfer *x, char *ou
 		case FTP_VERB_NLST:
 			return ftp_nlst_line(out, size, x->name, nl);
 		case FTP_VERB_MLSD:
-			return ftp_mlsd_line(out, size, x->name, nl, &x->st, FTP_ENTRY_PLAIN, &x->lo);
+			return ftp_mlsd_line(out, size, x->name, nl, &x->st, FTP_ENTRY_PLAIN,
+			                     &x->lo);
 		default:
 			return ftp_list_line(out, size, x->name, nl, &x->st, &x->lo);
 		}
@@ -411,7 +412,8 @@ static ssize_t list_next(struct ftp_session *s, struct ftp_transfer *x, char *ou
 		struct stat st;
 		/* A link is listed as what it leads to beneath the root; one leading
 		 * nowhere there is listed as itself (list.h). */
-		if (fsroot_stat(s->root, rel, rl, &st) < 0 && fsroot_lstat(s->root, rel, rl, &st) < 0)
+		if (fsroot_stat(s->root, rel, rl, &st) < 0 &&
+		    fsroot_lstat(s->root, rel, rl, &st) < 0)
 			continue;
 		ssize_t n;
 		switch (x->verb) {
@@ -488,6 +490,7 @@ static void stream_start(struct ftp_session *s)
 	struct ftp_transfer *x = s->xfer;
 	struct conn *d = s->data;
 	x->streaming = true;
+	x->tls = conn_is_tls(d);
 	clock_gettime(CLOCK_MONOTONIC, &x->t0);
 	uint64_t t = s->cf->data_timeout;
 	if (x->kind == XFER_STOR) {
@@ -499,8 +502,8 @@ static void stream_start(struct ftp_session *s)
 	conn_set_timeouts(d, 0, t); /* the client sends nothing while it receives */
 	if (x->kind == XFER_RETR && !x->ascii && !conn_is_tls(d) && x->end > x->offset) {
 		struct evbuffer_file_segment *seg = evbuffer_file_segment_new(
-			x->fd, (ev_off_t)x->offset, (ev_off_t)(x->end - x->offset),
-			EVBUF_FS_CLOSE_ON_FREE);
+		    x->fd, (ev_off_t)x->offset, (ev_off_t)(x->end - x->offset),
+		    EVBUF_FS_CLOSE_ON_FREE);
 		if (seg) {
 			x->fd = -1; /* the segment closes it */
 			int rc = evbuffer_add_file_segment(conn_output(d), seg, 0,
@@ -639,10 +642,10 @@ static void data_tls(struct conn *d, bool ok)
 	s->data_tls_done = true;
 	s->data_tls_ok = ok && (resumed || !s->cf->tls_session_reuse);
 	if (!ok)
-		log_info("c%06llu data connection TLS handshake failed", (unsigned long long)s->c->id);
+		log_msg(LOG_LEVEL_INFO, s->c->id, "data connection TLS handshake failed");
 	else if (!s->data_tls_ok)
-		log_info("c%06llu data connection refused: TLS session not resumed",
-		         (unsigned long long)s->c->id);
+		log_msg(LOG_LEVEL_INFO, s->c->id,
+		        "data connection refused: TLS session not resumed");
 	if (!ok) {
 		/* The conn is freed right after this callback. */
 		d->proto = NULL;
@@ -669,17 +672,16 @@ static void data_free(struct conn *d)
 }
 
 static const struct conn_ops data_ops = {
-	.on_read = data_read,
-	.on_drain = data_drain,
-	.on_timeout = data_timeout,
-	.on_eof = data_eof,
-	.on_tls = data_tls,
-	.on_shutdown = data_shutdown,
-	.on_free = data_free,
+    .on_read = data_read,
+    .on_drain = data_drain,
+    .on_timeout = data_timeout,
+    .on_eof = data_eof,
+    .on_tls = data_tls,
+    .on_shutdown = data_shutdown,
+    .on_free = data_free,
 };
 
-static void data_attach(struct ftp_session *s, int fd, const struct sockaddr *peer,
-                        socklen_t len)
+static void data_attach(struct ftp_session *s, int fd, const struct sockaddr *peer, socklen_t len)
 {
 	SSL_CTX *ctx = s->prot_p ? s->tls_ctx : NULL;
 	struct conn *d = conn_new(s->c->worker, fd, peer, len, ctx, false);
@@ -716,10 +718,11 @@ static void pasv_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
 		if (ss.ss_family == AF_INET)
 			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
 		else if (ss.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof(ip));
-		log_warn("c%06llu data connection from %s refused: not the control peer %s "
-		         "(port theft)",
-		         (unsigned long long)s->c->id, ip, s->c->peer_ip);
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip,
+			          sizeof(ip));
+		log_msg(LOG_LEVEL_WARN, s->c->id,
+		        "data connection from %s refused: not the control peer %s (port theft)", ip,
+		        s->c->peer_ip);
 		close(fd);
 		return;
 	}
@@ -797,13 +800,13 @@ void ftp_cmd_pasv(struct ftp_session *s, struct ftp_command *cmd)
 	}
 	int port = open_passive(s);
 	if (port < 0) {
-		log_warn("c%06llu PASV: no passive port free: %s", (unsigned long long)s->c->id,
-		         strerror(-port));
+		log_msg(LOG_LEVEL_WARN, s->c->id, "PASV: no passive port free: %s",
+		        strerror(-port));
 		ftp_reply(s, 425, "Cannot open passive connection");
 		return;
 	}
 	const unsigned char *b = (const unsigned char *)&a;
-	log_info("c%06llu PASV announced %s port %d", (unsigned long long)s->c->id, addr, port);
+	log_msg(LOG_LEVEL_INFO, s->c->id, "PASV announced %s port %d", addr, port);
 	ftp_reply(s, 227, "Entering Passive Mode (%u,%u,%u,%u,%d,%d).", b[0], b[1], b[2], b[3],
 	          port >> 8, port & 0xff);
 }
@@ -813,8 +816,9 @@ void ftp_cmd_epsv(struct ftp_session *s, struct ftp_command *cmd)
 	enum ftp_epsv e;
 	int rc = ftp_parse_epsv(cmd->arg, cmd->arglen, &e);
 	if (rc) {
-		ftp_reply(s, rc, "%s", rc == 522 ? "Network protocol not supported, use (1,2)"
-		                                 : "Syntax: EPSV [1|2|ALL]");
+		ftp_reply(s, rc, "%s",
+		          rc == 522 ? "Network protocol not supported, use (1,2)"
+		                    : "Syntax: EPSV [1|2|ALL]");
 		return;
 	}
 	if (e == FTP_EPSV_ALL) {
@@ -832,14 +836,13 @@ void ftp_cmd_epsv(struct ftp_session *s, struct ftp_command *cmd)
 		ftp_reply(s, 425, "Cannot open passive connection");
 		return;
 	}
-	log_info("c%06llu EPSV announced port %d", (unsigned long long)s->c->id, port);
+	log_msg(LOG_LEVEL_INFO, s->c->id, "EPSV announced port %d", port);
 	ftp_reply(s, 229, "Entering Extended Passive Mode (|||%d|)", port);
 }
 
 /* ---- active mode ------------------------------------------------------------------ */
 
-static void set_port_target(struct ftp_session *s, const struct sockaddr_storage *ss,
-                            socklen_t len)
+static void set_port_target(struct ftp_session *s, const struct sockaddr_storage *ss, socklen_t len)
 {
 	if (s->epsv_all) {
 		ftp_reply(s, 503, "EPSV ALL in effect: use EPSV");
@@ -848,9 +851,11 @@ static void set_port_target(struct ftp_session *s, const struct sockaddr_storage
 	/* RFC 2577 §3: a server must not be a bounce to third hosts or
 	 * privileged ports. */
 	if (!same_ip(ss, &s->c->peer) || sa_port(ss) < 1024) {
-		log_warn("c%06llu active data target refused (bounce): not %s or port %u < 1024",
-		         (unsigned long long)s->c->id, s->c->peer_ip, sa_port(ss));
-		ftp_reply(s, 504, "Data connections go only to your own address and a port >= 1024");
+		log_msg(LOG_LEVEL_WARN, s->c->id,
+		        "active data target refused (bounce): not %s or port %u < 1024",
+		        s->c->peer_ip, sa_port(ss));
+		ftp_reply(s, 504,
+		          "Data connections go only to your own address and a port >= 1024");
 		return;
 	}
 	data_setup_close(s, false);
@@ -878,8 +883,9 @@ void ftp_cmd_eprt(struct ftp_session *s, struct ftp_command *cmd)
 	socklen_t len;
 	int rc = ftp_parse_eprt(cmd->arg, cmd->arglen, &ss, &len);
 	if (rc) {
-		ftp_reply(s, rc, "%s", rc == 522 ? "Network protocol not supported, use (1,2)"
-		                                 : "Syntax: EPRT |af|address|port|");
+		ftp_reply(s, rc, "%s",
+		          rc == 522 ? "Network protocol not supported, use (1,2)"
+		                    : "Syntax: EPRT |af|address|port|");
 		return;
 	}
 	set_port_target(s, &ss, len);
@@ -899,8 +905,7 @@ static void connect_cb(evutil_socket_t fd, short what, void *arg)
 		err = errno;
 	if (err) {
 		close(fd);
-		log_info("c%06llu PORT connect failed: %s", (unsigned long long)s->c->id,
-		         strerror(err));
+		log_msg(LOG_LEVEL_INFO, s->c->id, "PORT connect failed: %s", strerror(err));
 		xfer_fail(s, 425, "Cannot open data connection");
 		return;
 	}
@@ -985,7 +990,8 @@ void ftp_cmd_retr(struct ftp_session *s, struct ftp_command *cmd)
 	size_t rl;
 	struct stat st;
 	int rc = ftp_resolve(s, cmd->arg, cmd->arglen, &vp, &rel, &rl);
-	int fd = rc < 0 ? rc : fsroot_openat(s->root, rel, rl, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+	int fd =
+	    rc < 0 ? rc : fsroot_openat(s->root, rel, rl, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0) {
 		s->rest = 0;
 		ftp_reply_err(s, fd);
@@ -1024,10 +1030,11 @@ static int copy_prefix(int src, int dst, uint64_t len)
 		ssize_t n = copy_file_range(src, &in, dst, NULL, len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-		              errno == EOPNOTSUPP)) {
+		if (n < 0 &&
+		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
 			char buf[DATA_CHUNK];
-			ssize_t r = pread(src, buf, len < sizeof(buf) ? (size_t)len : sizeof(buf), in);
+			ssize_t r =
+			    pread(src, buf, len < sizeof(buf) ? (size_t)len : sizeof(buf), in);
 			if (r < 0)
 				return -errno;
 			if (r == 0)
@@ -1129,7 +1136,8 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 				rc = -ERANGE;
 			else
 				rc = copy_prefix(src, x->tmp.fd,
-				                 cmd->verb == FTP_VERB_APPE ? (uint64_t)st.st_size : rest);
+				                 cmd->verb == FTP_VERB_APPE ? (uint64_t)st.st_size
+				                                            : rest);
 			close(src);
 		}
 		if (rc == 0 && lseek(x->tmp.fd, 0, SEEK_END) < 0)
@@ -1171,7 +1179,8 @@ void ftp_cmd_list(struct ftp_session *s, struct ftp_command *cmd)
 	}
 	bool dir = S_ISDIR(st.st_mode) && !is_link && !la.opt_d;
 	if (cmd->verb == FTP_VERB_MLSD && !dir) {
-		ftp_reply(s, 501, "MLSD needs a directory: use MLST for a file"); /* RFC 3659 §7.2.1 */
+		ftp_reply(s, 501,
+		          "MLSD needs a directory: use MLST for a file"); /* RFC 3659 §7.2.1 */
 		return;
 	}
 	struct ftp_transfer *x = xfer_new(s, XFER_LIST, cmd);
@@ -1220,5 +1229,6 @@ void ftp_cmd_abor(struct ftp_session *s, struct ftp_command *cmd)
 	}
 	bool had = s->data || s->pasv || s->dmode != FTP_DATA_NONE;
 	data_setup_close(s, false);
-	ftp_reply(s, had ? 226 : 225, had ? "ABOR: data connection closed" : "No transfer to abort");
+	ftp_reply(s, had ? 226 : 225,
+	          had ? "ABOR: data connection closed" : "No transfer to abort");
 }

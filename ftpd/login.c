@@ -25,8 +25,8 @@ static void log_login(struct ftp_session *s, const char *result)
 {
 	char user[TRIAD_AUTH_FIELD_MAX * 4 + 8];
 	log_escape(user, sizeof(user), s->user, strlen(s->user));
-	log_info("c%06llu login user=\"%s\" ip=%s tls=%s result=%s", (unsigned long long)s->c->id,
-	         user, s->c->peer_ip, conn_is_tls(s->c) ? "yes" : "no", result);
+	log_msg(LOG_LEVEL_INFO, s->c->id, "login user=\"%s\" ip=%s tls=%s result=%s", user,
+	        s->c->peer_ip, conn_is_tls(s->c) ? "yes" : "no", result);
 }
 
 void ftp_login_reset(struct ftp_session *s)
@@ -124,8 +124,8 @@ void ftp_cmd_pass(struct ftp_session *s, struct ftp_command *cmd)
 		login_failed(s, ac ? "denied" : "error", "Login incorrect");
 		return;
 	}
-	s->auth = auth_request(ac, s->cf->pam_service, s->user, cmd->arg, s->c->peer_ip,
-	                       auth_done, s);
+	s->auth =
+	    auth_request(ac, s->cf->pam_service, s->user, cmd->arg, s->c->peer_ip, auth_done, s);
 	if (!s->auth) {
 		login_failed(s, "error", "Login incorrect");
 		return;

@@ -30,8 +30,8 @@ int ftp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t err
 	int rc = fsroot_open_sub(&app->ftp_root, &rt->root, f->ftp_root, strlen(f->ftp_root));
 	if (rc < 0) {
 		free(app);
-		return conf_error_at(c, "ftp_root", err, errlen, "cannot open %s/%s: %s",
-		                     c->g.root, f->ftp_root, strerror(-rc));
+		return conf_error_at(c, "ftp_root", err, errlen, "cannot open %s/%s: %s", c->g.root,
+		                     f->ftp_root, strerror(-rc));
 	}
 	rt->app = app;
 	return 0;
@@ -52,8 +52,8 @@ void ftp_set_state(struct ftp_session *s, enum ftp_state st)
 {
 	if (s->state == st)
 		return;
-	log_debug("c%06llu state %s -> %s", (unsigned long long)s->c->id, state_names[s->state],
-	          state_names[st]);
+	log_msg(LOG_LEVEL_DEBUG, s->c->id, "state %s -> %s", state_names[s->state],
+	        state_names[st]);
 	s->state = st;
 }
 
@@ -169,11 +169,11 @@ static void read_commands(struct ftp_session *s)
 		enum ftp_parse_status ps = ftp_parse_command(s->line, len, &s->cmd);
 		if (ps != FTP_PARSE_OK) {
 			static const char *const why[] = {
-				[FTP_PARSE_EMPTY] = "Empty command line",
-				[FTP_PARSE_TOO_LONG] = "Command line too long",
-				[FTP_PARSE_BAD_BYTE] = "Control characters are not allowed",
-				[FTP_PARSE_TELNET] = "Bad Telnet sequence",
-				[FTP_PARSE_VERB] = "Syntax error in command",
+			    [FTP_PARSE_EMPTY] = "Empty command line",
+			    [FTP_PARSE_TOO_LONG] = "Command line too long",
+			    [FTP_PARSE_BAD_BYTE] = "Control characters are not allowed",
+			    [FTP_PARSE_TELNET] = "Bad Telnet sequence",
+			    [FTP_PARSE_VERB] = "Syntax error in command",
 			};
 			ftp_reply(s, 500, "%s", why[ps]);
 			continue;
@@ -220,8 +220,7 @@ static void on_timeout(struct conn *c, bool writing)
 		conn_resume_read(c);
 		return;
 	}
-	log_info("c%06llu control connection %s timeout", (unsigned long long)c->id,
-	         writing ? "send" : "idle");
+	log_msg(LOG_LEVEL_INFO, c->id, "control connection %s timeout", writing ? "send" : "idle");
 	if (writing) {
 		conn_abort(c);
 		return;
@@ -241,14 +240,12 @@ static void on_tls(struct conn *c, bool ok)
 	struct ftp_session *s = c->proto;
 	char desc[128];
 	if (!ok) {
-		log_info("c%06llu TLS handshake failed peer=%s", (unsigned long long)c->id,
-		         c->peer_ip);
+		log_msg(LOG_LEVEL_INFO, c->id, "TLS handshake failed peer=%s", c->peer_ip);
 		ftp_set_state(s, FTP_STATE_CLOSING);
 		conn_abort(c);
 		return;
 	}
-	log_debug("c%06llu TLS %s", (unsigned long long)c->id,
-	          conn_tls_describe(c, desc, sizeof(desc)));
+	log_msg(LOG_LEVEL_DEBUG, c->id, "TLS %s", conn_tls_describe(c, desc, sizeof(desc)));
 }
 
 static void on_shutdown(struct conn *c)
@@ -276,12 +273,12 @@ static void on_free(struct conn *c)
 }
 
 static const struct conn_ops control_ops = {
-	.on_read = on_read,
-	.on_timeout = on_timeout,
-	.on_eof = on_eof,
-	.on_tls = on_tls,
-	.on_shutdown = on_shutdown,
-	.on_free = on_free,
+    .on_read = on_read,
+    .on_timeout = on_timeout,
+    .on_eof = on_eof,
+    .on_tls = on_tls,
+    .on_shutdown = on_shutdown,
+    .on_free = on_free,
 };
 
 void ftp_accept(struct conn *c, int tag)

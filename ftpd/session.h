@@ -54,25 +54,25 @@ struct ftp_session {
 	struct conn *c;
 	enum ftp_state state;
 	const struct ftpd_conf *cf;
-	const struct fsroot *root;  /* ftp_root of the conn's generation */
-	SSL_CTX *tls_ctx;           /* NULL: no TLS configured */
+	const struct fsroot *root; /* ftp_root of the conn's generation */
+	SSL_CTX *tls_ctx;          /* NULL: no TLS configured */
 
 	/* login (login.c) */
 	char user[TRIAD_AUTH_FIELD_MAX + 1];
-	bool anonymous;             /* logged in as anonymous/ftp: read-only */
+	bool anonymous; /* logged in as anonymous/ftp: read-only */
 	unsigned failures;
 	struct auth_req *auth;
 
 	/* per-session settings */
 	struct ftp_vpath cwd;
 	enum ftp_type type;
-	uint64_t rest;              /* REST offset for the next RETR/STOR */
+	uint64_t rest; /* REST offset for the next RETR/STOR */
 	bool have_rnfr;
 	struct ftp_vpath rnfr;
-	unsigned facts;             /* OPTS MLST */
-	bool pbsz, prot_p;          /* RFC 4217 §8, §9 */
-	bool epsv_all;              /* RFC 2428 §4 */
-	bool shutting_down;         /* SIGTERM: close once the transfer ends */
+	unsigned facts;     /* OPTS MLST */
+	bool pbsz, prot_p;  /* RFC 4217 §8, §9 */
+	bool epsv_all;      /* RFC 2428 §4 */
+	bool shutting_down; /* SIGTERM: close once the transfer ends */
 
 	/* data connection (data.c) */
 	enum ftp_data_mode dmode;
@@ -85,7 +85,7 @@ struct ftp_session {
 	struct event *connect_ev;   /* PORT connect in progress */
 	struct event *accept_timer; /* waiting for the PASV connection */
 	struct ftp_transfer *xfer;
-	struct ftp_commit *commit;  /* upload being made durable on the workq */
+	struct ftp_commit *commit; /* upload being made durable on the workq */
 
 	/* the command being run, or held while a transfer runs */
 	bool held;
@@ -97,7 +97,7 @@ void ftp_set_state(struct ftp_session *s, enum ftp_state st);
 
 /* One reply line; the text is sanitised (reply.c). */
 void ftp_reply(struct ftp_session *s, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* A reply whose text holds '\n'-separated lines (multi-line when several). */
 void ftp_reply_lines(struct ftp_session *s, int code, const char *text, size_t len);
 /* The errno reply for a failed file operation (ERR positive or negative). */
@@ -140,7 +140,6 @@ void ftp_data_reset(struct ftp_session *s);
 /* The session is going away: detach what outlives it (the workq commit). */
 void ftp_data_free(struct ftp_session *s);
 /* The list options of this session for entries in a directory with DIRST. */
-void ftp_list_opts_for(struct ftp_session *s, const struct stat *dirst,
-                       struct ftp_list_opts *o);
+void ftp_list_opts_for(struct ftp_session *s, const struct stat *dirst, struct ftp_list_opts *o);
 
 #endif

@@ -150,6 +150,11 @@ def test_long_line_unknown_and_bad_syntax(ftpd):
     assert c.command("ACCT x")[0] == 502
     assert c.command("TYPE Q")[0] in (501, 504)
     assert c.command("PORT 1,2,3")[0] == 501
+    for cmd, want in [("MODE S", 200), ("MODE B", 504), ("STRU F", 200), ("STRU R", 504),
+                      ("TYPE L 8", 200), ("TYPE E", 504), ("ALLO 100", 202),
+                      ("OPTS FOO", 501), ("LPSV", 502)]:
+        code, lines = c.command(cmd)
+        assert code == want, (cmd, lines)
     c.send(b"NOOP\n")  # a bare LF ends a line too
     assert c.read_reply()[0] == 200
     assert c.command("QUIT")[0] == 221

@@ -197,6 +197,8 @@ def test_abor_mid_download(ftpd, triad_root):
     assert f.sendcmd("ABOR")[:3] in ("225", "226")
     conn = f.transfercmd("RETR big.bin")
     assert len(conn.recv(65536)) > 0
+    stat = f.sendcmd("STAT")  # RFC 959 §4.1.3: STAT during a transfer
+    assert stat.startswith("211-") and "Transfer in progress: RETR /big.bin" in stat
     resp = f.abort()
     assert resp.startswith("426"), resp
     assert f.voidresp().startswith("226")
@@ -279,4 +281,24 @@ def test_max_upload_size(pam_user, start_daemon, triad_root):
     assert not (triad_root.www / "big.bin").exists()
     assert not temp_files(triad_root.www)
     assert (triad_root.www / "ok.bin").stat().st_size == 65536
+    f.quit()
+
+
+def test_ipv6_epsv_and_eprt(pam_user, start_daemon, triad_root):
+    """On an IPv6 control connection ftplib uses EPSV and EPRT |2|::1|port| (RFC 2428);
+    PASV, which can only carry IPv4, is refused."""
+    if not th._bindable(socket.AF_INET6, "::1", 0):
+        pytest.skip("no IPv6 loopback")
+    d = start_daemon("ftpd", env=pam_user.env,
+                     section_overrides={"listen": f"[::1]:{th.free_port(also_v6=True)}"})
+    f = ftplib.FTP(timeout=10)
+    f.connect("::1", d.addr[1])
+    f.login("alice", "secret")
+    with pytest.raises(ftplib.error_temp, match=r"^425"):
+        f.sendcmd("PASV")
+    buf = io.BytesIO()
+    f.retrbinary("RETR index.html", buf.write)  # EPSV
+    assert buf.getvalue() == (triad_root.www / "index.html").read_bytes()
+    f.set_pasv(False)
+    assert "index.html" in f.nlst()  # EPRT |2|::1|port|
     f.quit()
