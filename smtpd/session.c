@@ -136,7 +136,11 @@ void smtp_close(struct smtp_session *s, enum smtp_rid reply, const char *result)
 		s->result = result;
 	if (reply != SMTP_R_NONE) {
 		char buf[SMTP_REPLY_LINE_MAX + 1];
-		int n = smtp_reply_named(buf, sizeof(buf), s->esmtp, reply);
+		/* Replies in place of the greeting carry their enhanced code as the
+		 * connection-limit refusal does (Postfix alike); a client that knows
+		 * none ignores it (RFC 3463 §1: the text after the code). */
+		bool esc = s->esmtp || reply == SMTP_R_EARLY_TALKER;
+		int n = smtp_reply_named(buf, sizeof(buf), esc, reply);
 		if (n > 0)
 			conn_write(s->c, buf, (size_t)n);
 	}
