@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 
 enum {
 	CONN_F_CLOSING = 1u << 0, /* conn_close: flushing, then free */
@@ -142,11 +143,31 @@ static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen,
 	}
 }
 
+/* Bytes still to leave: the top buffer and, under a TLS filter, the socket's. */
+static size_t output_total(struct conn *c);
+
+/*
+ * A graceful close ends TLS with close_notify, so that the peer can tell a
+ * complete stream (an FTP download, RFC 4217 §10) from a cut one; libevent
+ * frees the SSL without it. Only once everything queued has left (else the
+ * alert would pass the unsent data) and only on a socket TLS bufferevent,
+ * whose SSL writes to the socket itself (a filter's bev below is freed with it).
+ */
+static void tls_close_notify(struct conn *c)
+{
+	if (!c->ssl || !c->bev || !(c->flags & CONN_F_CLOSING) || !SSL_is_init_finished(c->ssl) ||
+	    bufferevent_get_underlying(c->bev) || output_total(c) > 0)
+		return;
+	SSL_shutdown(c->ssl);
+	ERR_clear_error();
+}
+
 static void conn_free(struct conn *c)
 {
 	struct worker *w = c->worker;
 	if (c->ops && c->ops->on_free)
 		c->ops->on_free(c);
+	tls_close_notify(c);
 	if (c->bev)
 		bufferevent_free(c->bev); /* frees the SSL and the underlying bev too */
 	if (c->deferred)
@@ -172,9 +193,6 @@ static void conn_free(struct conn *c)
 	if (w->draining && w->nconns == 0)
 		event_base_loopbreak(w->base);
 }
-
-/* Bytes still to leave: the top buffer and, under a TLS filter, the socket's. */
-static size_t output_total(struct conn *c);
 
 #define CONN_FLUSH_POLL_MS 20
 

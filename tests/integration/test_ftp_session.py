@@ -30,7 +30,7 @@ def ftpd(pam_user, start_daemon, triad_root):
     os.utime(old, (time.time() - 400 * 86400,) * 2)
     triad_root.give_to_run_user()
     return start_daemon("ftpd", env=pam_user.env,
-                        section_overrides={"anonymous": "read", "data_connect_timeout": "5s"})
+                        section_overrides={"anonymous": "read", "data_connect_timeout": "2s"})
 
 
 def login(d, user=USER, password=PASSWORD, cls=ftplib.FTP, **kw):
@@ -327,3 +327,30 @@ def test_parallel_sessions(ftpd, triad_root):
         assert all(ex.map(one, range(20)))
     for i in range(20):
         assert (triad_root.www / f"p{i}.bin").stat().st_size == 100_000 + i
+
+
+def test_utf8_names(ftpd, triad_root):
+    """RFC 2640: OPTS UTF8 ON is accepted and UTF-8 names pass through byte for byte."""
+    f = login(ftpd)
+    f.encoding = "utf-8"
+    assert f.sendcmd("OPTS UTF8 ON").startswith("200")
+    f.storbinary("STOR café ☕.txt", io.BytesIO(b"utf8"))
+    assert (triad_root.www / "café ☕.txt").read_bytes() == b"utf8"
+    assert "café ☕.txt" in f.nlst()
+    assert "café ☕.txt" in dict(f.mlsd())
+    f.mkd("répertoire")
+    assert f.pwd() == "/"
+    f.cwd("répertoire")
+    assert f.pwd() == "/répertoire"
+    f.quit()
+
+
+def test_idle_timeout(pam_user, start_daemon):
+    """idle_timeout: a silent control connection gets 421 and is closed."""
+    d = start_daemon("ftpd", env=pam_user.env, section_overrides={"idle_timeout": "1s"})
+    c = raw_login(d)
+    t0 = time.monotonic()
+    code, lines = c.read_reply()
+    assert code == 421, lines
+    assert time.monotonic() - t0 >= 0.8
+    assert c.at_eof()

@@ -61,6 +61,36 @@ def test_prot_p_with_session_reuse(ftpd, triad_root):
     ftpd.wait_log(r"cmd=STOR bytes=3145728 .*tls=yes path=\"/tls.bin\" result=complete")
 
 
+class StrictFTP_TLS(ReusingFTP_TLS):
+    """Data connections that raise on an EOF without close_notify (a cut stream)."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        conn = self.context.wrap_socket(conn, server_hostname=self.host,
+                                        session=self.sock.session,
+                                        suppress_ragged_eofs=False)
+        return conn, size
+
+
+def test_download_ends_with_close_notify(ftpd, triad_root):
+    """RFC 4217 §10 (and RFC 8446 §6.1): the server ends a PROT P download with
+    close_notify, so the client can tell the whole file from a truncated one."""
+    data = os.urandom(1 << 20)
+    (triad_root.www / "whole.bin").write_bytes(data)
+    ctx = client_context()
+    if hasattr(ssl, "OP_IGNORE_UNEXPECTED_EOF"):
+        ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF  # Python >= 3.10 sets it by default
+    f = login(ftpd, cls=StrictFTP_TLS, context=ctx)
+    f.prot_p()
+    buf = io.BytesIO()
+    f.retrbinary("RETR whole.bin", buf.write)  # raises SSLEOFError without close_notify
+    assert buf.getvalue() == data
+    lines = []
+    f.retrlines("LIST", lines.append)
+    assert any(ln.endswith(" whole.bin") for ln in lines)
+    f.quit()
+
+
 def test_prot_p_without_reuse_refused(ftpd):
     """A PROT P data connection with a fresh TLS session is refused, the reply saying what
     the client must do; the session stays usable."""
