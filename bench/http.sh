@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# bench/http.sh: triad-httpd against nginx, lighttpd and h2o (issue 6).
+#
+# Every server gets the same worker count (BENCH_WORKERS, default nproc), the same docroot
+# (generated: 1 KiB and 1 MiB files) and the same certificate, on 127.0.0.1 high ports.
+# Workloads, each run BENCH_RUNS times interleaved triad, nginx, lighttpd, h2o, triad...:
+#   idle      BENCH_IDLE_CONNS (10,000) idle keep-alive connections: total RSS, KiB/conn
+#   ka-1k     wrk -t2 -c100 keep-alive GET of the 1 KiB file: req/s and p99 latency
+#   close-1k  the same with "Connection: close" (a new connection per request)
+#   ka-1m     wrk -t2 -c100 keep-alive GET of the 1 MiB file: MiB/s
+#   tls-ka-1k / tls-close-1k  the 1 KiB loads over HTTPS (TLS 1.3, P-256 certificate)
+# Usage: bench/http.sh [--record]; BENCH_QUICK=1 for a smoke run. See bench/README.md.
+set -u
+. "$(dirname "$0")/lib.sh"
+bench_init http "$@"
+
+PEERS=${BENCH_PEERS:-nginx lighttpd h2o}
+if [ "$BENCH_QUICK" = 1 ]; then
+	IDLE_CONNS=${BENCH_IDLE_CONNS:-2000}
+else
+	IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
+fi
+DUR=$BENCH_DURATION
+
+bench_need_pkgs wrk nginx-light lighttpd lighttpd-mod-openssl curl openssl
+H2O_ROOT=
+case " $PEERS " in *" h2o "*) H2O_ROOT=$(bench_unpack_deb h2o) || SKIP_h2o="h2o .deb not available" ;; esac
+triad_build httpd
+
+# ---------------------------------------------------------------- files
+
+bench_cert
+export BENCH_CERT BENCH_KEY BENCH_WORKERS
+TRIAD_ROOT=$T/root
+export WWW=$TRIAD_ROOT/www
+mkdir -p "$WWW" "$TRIAD_ROOT/mail"
+printf '<!doctype html>\n<title>bench</title>\n' >"$WWW/index.html"
+head -c 768 /dev/urandom | base64 -w 64 | head -c 1024 >"$WWW/1k.txt"
+head -c $((786432)) /dev/urandom | base64 -w 76 | head -c 1048576 >"$WWW/1m.txt"
+[ "$(stat -c %s "$WWW/1k.txt")" = 1024 ] && [ "$(stat -c %s "$WWW/1m.txt")" = 1048576 ] ||
+	die "docroot generation failed"
+chown -R nobody:nogroup "$TRIAD_ROOT"
+chmod -R a+rX "$TRIAD_ROOT"
+
+# ---------------------------------------------------------------- servers
+
+declare -A PID HTTP HTTPS
+SERVERS=()
+
+check_http() { # name: the 1 KiB file comes back intact over both ports
+	local n=$1 got
+	got=$(curl -s --max-time 5 "http://127.0.0.1:${HTTP[$n]}/1k.txt" | md5sum)
+	[ "$got" = "$(md5sum <"$WWW/1k.txt")" ] || return 1
+	got=$(curl -sk --max-time 5 "https://127.0.0.1:${HTTPS[$n]}/1k.txt" | md5sum)
+	[ "$got" = "$(md5sum <"$WWW/1k.txt")" ]
+}
+
+start_triad() {
+	SERVERS+=(triad)
+	if [ "${BENCH_NO_TRIAD:-0}" = 1 ]; then
+		SKIP_triad="not built or BENCH_NO_TRIAD=1"
+		return
+	fi
+	mkdir -p "$T/triad"
+	TRIAD_HTTP_PORT=$(free_port) TRIAD_HTTPS_PORT=$(free_port)
+	HTTP[triad]=$TRIAD_HTTP_PORT HTTPS[triad]=$TRIAD_HTTPS_PORT
+	triad_conf_write "$T/triad/triad.conf"
+	bench_start triad "$TRIAD_BIN" -c "$T/triad/triad.conf"
+	PID[triad]=$BENCH_LAST_PID
+	if ! wait_port "${HTTP[triad]}" 10; then
+		SKIP_triad="did not start (see log)"
+		say "triad: did not start:"
+		tail -5 "$T/log/triad.log" >&2
+	elif ! triad_probe httpd "${HTTP[triad]}"; then
+		SKIP_triad="not serving yet"
+		say "triad: not serving yet, skipped"
+	elif ! check_http triad; then
+		SKIP_triad="wrong content for /1k.txt"
+		say "triad: /1k.txt over HTTP or HTTPS is wrong; skipped"
+	fi
+}
+
+start_peer() { # name
+	local n=$1 var="SKIP_$1"
+	SERVERS+=("$n")
+	[ -n "${!var:-}" ] && return
+	export PEER_DIR=$T/$n HTTP_PORT HTTPS_PORT
+	HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port)
+	HTTP[$n]=$HTTP_PORT HTTPS[$n]=$HTTPS_PORT
+	mkdir -p "$PEER_DIR"
+	chmod 0755 "$PEER_DIR"
+	chown nobody:nogroup "$PEER_DIR" # lighttpd and h2o open logs/pid after dropping root
+	case $n in
+	nginx)
+		render "$BENCH_DIR/peers/nginx.conf" "$PEER_DIR/nginx.conf"
+		bench_start nginx nginx -c "$PEER_DIR/nginx.conf" -p "$PEER_DIR" -e "$PEER_DIR/error.log"
+		;;
+	lighttpd)
+		render "$BENCH_DIR/peers/lighttpd.conf" "$PEER_DIR/lighttpd.conf"
+		bench_start lighttpd lighttpd -D -f "$PEER_DIR/lighttpd.conf"
+		;;
+	h2o)
+		render "$BENCH_DIR/peers/h2o.conf" "$PEER_DIR/h2o.conf"
+		bench_start h2o env "LD_LIBRARY_PATH=$H2O_ROOT/usr/lib/x86_64-linux-gnu" \
+			"$H2O_ROOT/usr/bin/h2o" -c "$PEER_DIR/h2o.conf"
+		;;
+	*) die "unknown peer $n" ;;
+	esac
+	PID[$n]=$BENCH_LAST_PID
+	if ! wait_port "$HTTP_PORT" 10 || ! wait_port "$HTTPS_PORT" 5 || ! check_http "$n"; then
+		printf -v "SKIP_$n" '%s' "did not start or serve (see log)"
+		say "$n: did not start or serve /1k.txt:"
+		tail -5 "$T/log/$n.log" "$PEER_DIR/error.log" 2>/dev/null >&2
+	fi
+}
+
+start_triad
+for p in $PEERS; do start_peer "$p"; done
+BENCH_VERSIONS="triad $(triad_version); nginx $(deb_version nginx-light); lighttpd $(deb_version lighttpd);"
+BENCH_VERSIONS+=" h2o $(deb_file_version h2o); wrk $(deb_version wrk); workers $BENCH_WORKERS"
+
+# ---------------------------------------------------------------- loads
+
+load_idle() { # server run
+	local n=$1 out before after ok secs
+	out=$(bounded 120 $PY "$BENCH_DIR/tools/idle_conns.py" "${HTTP[$n]}" /1k.txt "$IDLE_CONNS" \
+		2 "${PID[$n]}") || return 1
+	read -r before after ok secs <<<"$out"
+	if [ "$ok" != "$IDLE_CONNS" ]; then
+		say "  $n idle: only $ok of $IDLE_CONNS connections got 200"
+		return 1
+	fi
+	record "idle-$IDLE_CONNS RSS" KiB lo "$n" "$after"
+	record "idle KiB/conn (RSS growth)" KiB lo "$n" \
+		"$(awk -v a="$after" -v b="$before" -v c="$ok" 'BEGIN { printf "%.3f", (a - b) / c }')"
+	sleep 1 # let the closes drain before the next server's run
+}
+
+wrk_run() { # name workload-tag url [wrk args...]: prints "rps p99 mibps bad"
+	local n=$1 tag=$2 url=$3
+	shift 3
+	bounded $((DUR + 20)) wrk -t2 -c100 -d"${DUR}s" --latency "$@" "$url" \
+		>"$T/log/wrk-$tag-$n.out" 2>&1 || return 1
+	$PY "$BENCH_DIR/tools/wrkparse.py" <"$T/log/wrk-$tag-$n.out"
+}
+
+wrk_load() { # server run tag scheme path metric... (metric: rps p99 mibps)
+	local n=$1 r=$2 tag=$3 scheme=$4 path=$5 port out rps p99 mibps bad
+	shift 5
+	local extra=()
+	case $tag in *close*) extra=(-H "Connection: close") ;; esac
+	if [ "$scheme" = https ]; then port=${HTTPS[$n]}; else port=${HTTP[$n]}; fi
+	out=$(wrk_run "$n" "$tag-$r" "$scheme://127.0.0.1:$port$path" "${extra[@]}") || return 1
+	read -r rps p99 mibps bad <<<"$out"
+	if [ "$bad" != 0 ]; then
+		say "  $n $tag: $bad errors or non-2xx responses (see $T/log/wrk-$tag-$r-$n.out)"
+		[ "$(awk -v b="$bad" -v r="$rps" -v d="$DUR" 'BEGIN { print (b > r * d / 100) }')" = 1 ] &&
+			return 1 # more than 1% bad: not a valid run
+	fi
+	local m
+	for m in "$@"; do
+		case $m in
+		rps) record "$tag req/s" req/s hi "$n" "$rps" ;;
+		p99) record "$tag p99" ms lo "$n" "$p99" ;;
+		mibps) record "$tag MiB/s" MiB/s hi "$n" "$mibps" ;;
+		esac
+	done
+}
+
+l_ka1k() { wrk_load "$1" "$2" ka-1k http /1k.txt rps p99; }
+l_close1k() { wrk_load "$1" "$2" close-1k http /1k.txt rps p99; }
+l_ka1m() { wrk_load "$1" "$2" ka-1m http /1m.txt mibps; }
+l_tlska() { wrk_load "$1" "$2" tls-ka-1k https /1k.txt rps p99; }
+l_tlsclose() { wrk_load "$1" "$2" tls-close-1k https /1k.txt rps; }
+
+say "idle: $IDLE_CONNS keep-alive connections per server"
+interleave load_idle "idle-$IDLE_CONNS RSS" "${SERVERS[@]}"
+say "ka-1k: wrk -t2 -c100 -d${DUR}s /1k.txt"
+interleave l_ka1k "ka-1k req/s" "${SERVERS[@]}"
+say "close-1k: the same with Connection: close"
+interleave l_close1k "close-1k req/s" "${SERVERS[@]}"
+say "ka-1m: wrk -t2 -c100 -d${DUR}s /1m.txt"
+interleave l_ka1m "ka-1m MiB/s" "${SERVERS[@]}"
+say "tls-ka-1k: HTTPS keep-alive"
+interleave l_tlska "tls-ka-1k req/s" "${SERVERS[@]}"
+say "tls-close-1k: HTTPS, a new handshake per request"
+interleave l_tlsclose "tls-close-1k req/s" "${SERVERS[@]}"
+
+BENCH_COMMAND="BENCH_QUICK=$BENCH_QUICK BENCH_DURATION=$DUR BENCH_RUNS=$BENCH_RUNS bench/http.sh"
+bench_summary "HTTP (bench/http.sh)"

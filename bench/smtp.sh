@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# bench/smtp.sh: triad-smtpd against Postfix, both delivering to a Maildir (issue 6).
+#
+# smtp-source sends BENCH_SMTP_MESSAGES (5,000; quick 500) messages of 4 KiB over 20
+# parallel sessions to one mailbox; the clock stops when every message is a file in the
+# mailbox's new/ (polled), so a server that answers 250 before the message is delivered
+# gains nothing. Two variants: a new connection per message (smtp-source's default) and
+# persistent sessions (-d). Runs interleave triad, postfix, triad... BENCH_RUNS times.
+# In the same run, the disk's own ceiling: 4 KiB write + fsync + rename + directory fsync
+# per second, from 1 thread and from 20 (bench/tools/diskceil.py), on the same filesystem.
+# Postfix is a private instance (bench/peers/postfix-main.cf, postfix-master.cf): its own
+# config, queue and data directories under the temp dir, virtual(8) delivery as nobody.
+# Usage: bench/smtp.sh [--record]; BENCH_QUICK=1 for a smoke run. See bench/README.md.
+set -u
+. "$(dirname "$0")/lib.sh"
+bench_init smtp "$@"
+
+if [ "$BENCH_QUICK" = 1 ]; then
+	MSGS=${BENCH_SMTP_MESSAGES:-500}
+else
+	MSGS=${BENCH_SMTP_MESSAGES:-5000}
+fi
+SESSIONS=20
+PAYLOAD=4096
+export SMTP_PAYLOAD=$PAYLOAD
+LIMIT=120 # seconds one load may take before it counts as failed
+
+bench_need_pkgs postfix openssl
+triad_build smtpd
+bench_cert
+export BENCH_CERT BENCH_KEY
+export NOBODY_UID NOBODY_GID
+NOBODY_UID=$(id -u nobody) NOBODY_GID=$(id -g nobody)
+
+declare -A PORT MAILDIR
+SERVERS=(triad postfix)
+
+new_mailbox() { # dir: an empty Maildir owned by nobody
+	rm -rf "$1"
+	mkdir -p "$1/tmp" "$1/new" "$1/cur"
+	chown -R nobody:nogroup "$1"
+}
+
+# ---------------------------------------------------------------- triad
+
+TRIAD_ROOT=$T/root
+mkdir -p "$TRIAD_ROOT/www"
+MAILDIR[triad]=$TRIAD_ROOT/mail/example.org/bench
+new_mailbox "${MAILDIR[triad]}"
+chown -R nobody:nogroup "$TRIAD_ROOT"
+if [ "${BENCH_NO_TRIAD:-0}" = 1 ]; then
+	SKIP_triad="not built or BENCH_NO_TRIAD=1"
+else
+	mkdir -p "$T/triad"
+	TRIAD_SMTP_PORT=$(free_port)
+	PORT[triad]=$TRIAD_SMTP_PORT
+	triad_conf_write "$T/triad/triad.conf"
+	bench_start triad "$TRIAD_BIN" -c "$T/triad/triad.conf"
+	if ! wait_port "${PORT[triad]}" 10; then
+		SKIP_triad="did not start (see log)"
+		say "triad: did not start:"
+		tail -n 5 "$T/log/triad.log" >&2
+	elif ! triad_probe smtpd "${PORT[triad]}"; then
+		SKIP_triad="not serving yet"
+		say "triad: not serving yet, skipped"
+	fi
+fi
+
+# ---------------------------------------------------------------- postfix
+
+export PEER_DIR=$T/postfix MAILBASE=$T/pfmail SMTP_PORT
+SMTP_PORT=$(free_port)
+PORT[postfix]=$SMTP_PORT
+MAILDIR[postfix]=$MAILBASE/example.org/bench
+mkdir -p "$PEER_DIR/etc" "$PEER_DIR/queue" "$PEER_DIR/data"
+chmod 0755 "$PEER_DIR" "$PEER_DIR/etc"
+chown postfix "$PEER_DIR/data"
+new_mailbox "${MAILDIR[postfix]}"
+chown -R nobody:nogroup "$MAILBASE"
+render "$BENCH_DIR/peers/postfix-main.cf" "$PEER_DIR/etc/main.cf"
+render "$BENCH_DIR/peers/postfix-master.cf" "$PEER_DIR/etc/master.cf"
+printf 'bench@example.org example.org/bench/\n' >"$PEER_DIR/etc/vmailbox"
+postfix_stop() { postfix -c "$PEER_DIR/etc" stop; }
+# start-fg keeps master(8) in the foreground, in our process group.
+bench_start postfix postfix -c "$PEER_DIR/etc" start-fg
+bench_at_exit postfix_stop
+if ! wait_port "$SMTP_PORT" 20 || ! triad_probe smtpd "$SMTP_PORT"; then
+	SKIP_postfix="did not start (see log)"
+	say "postfix: did not start:"
+	tail -n 8 "$T/log/postfix.log" "$PEER_DIR/maillog" 2>/dev/null >&2
+fi
+
+BENCH_VERSIONS="triad $(triad_version); postfix $(deb_version postfix) (smtp-source from it)"
+BENCH_VERSIONS+="; workers $BENCH_WORKERS (Postfix: a process per session, default_process_limit 100)"
+
+# ---------------------------------------------------------------- loads
+
+smtp_load() { # server run tag [smtp-source flags]
+	local n=$1 tag=$3 out secs rate intact
+	shift 3
+	new_mailbox "${MAILDIR[$n]}"
+	out=$(bounded $((LIMIT + 10)) $PY "$BENCH_DIR/tools/smtpload.py" "${MAILDIR[$n]}" "$MSGS" \
+		"$LIMIT" -- smtp-source "$@" -s "$SESSIONS" -m "$MSGS" -l "$PAYLOAD" \
+		-M client.example.net -f sender@example.net -t bench@example.org \
+		"127.0.0.1:${PORT[$n]}" 2>"$T/log/smtpload-$n.err") || {
+		tail -n 3 "$T/log/smtpload-$n.err" >&2
+		return 1
+	}
+	read -r secs rate intact <<<"$out"
+	if [ "$intact" != "$MSGS" ]; then
+		say "  $n $tag: only $intact of $MSGS messages intact"
+		return 1
+	fi
+	record "$tag msg/s" msg/s hi "$n" "$rate"
+}
+
+l_conn() { smtp_load "$1" "$2" "smtp conn/msg"; }
+l_persist() { smtp_load "$1" "$2" "smtp persistent" -d; }
+
+DISK_SECS=$BENCH_DURATION
+l_disk() { # pseudo-server "disk1" / "disk20": the filesystem's ceiling
+	local threads=${1#disk} rate
+	rate=$(bounded $((DISK_SECS + 30)) $PY "$BENCH_DIR/tools/diskceil.py" "$T/disk" \
+		"$DISK_SECS" "$threads") || return 1
+	record "disk ceiling (write+fsync+rename+dir fsync)" ops/s hi "$1" "$rate"
+}
+
+say "smtp: $MSGS messages of $PAYLOAD bytes, $SESSIONS sessions, a connection per message"
+interleave l_conn "smtp conn/msg msg/s" "${SERVERS[@]}"
+say "smtp: the same over persistent sessions (smtp-source -d)"
+interleave l_persist "smtp persistent msg/s" "${SERVERS[@]}"
+say "disk ceiling: ${DISK_SECS}s from 1 and from 20 threads"
+interleave l_disk "disk ceiling (write+fsync+rename+dir fsync)" disk1 disk20
+
+BENCH_COMMAND="BENCH_QUICK=$BENCH_QUICK BENCH_RUNS=$BENCH_RUNS BENCH_SMTP_MESSAGES=$MSGS bench/smtp.sh"
+BENCH_NOTES="msg/s counted until every message is a file in new/; disk1/disk20 are the filesystem's own ceiling from 1 and 20 threads"
+bench_summary "SMTP (bench/smtp.sh)"
