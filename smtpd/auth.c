@@ -20,8 +20,7 @@
 
 enum { MECH_NONE, MECH_PLAIN, MECH_LOGIN };
 
-/* Strict base64 (RFC 4648 §4, padding required): decoded length or -1. */
-static int b64_decode(const char *in, size_t len, char *out, size_t cap)
+int smtp_auth_b64_decode(const char *in, size_t len, char *out, size_t cap)
 {
 	static const char alpha[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -186,7 +185,8 @@ static void response(struct smtp_session *s, const char *line, size_t len)
 		return;
 	}
 	char dec[TRIAD_AUTH_PASSWORD_MAX + 2 * TRIAD_AUTH_FIELD_MAX + 8];
-	int n = (len == 1 && line[0] == '=') ? 0 : b64_decode(line, len, dec, sizeof(dec));
+	int n =
+	    (len == 1 && line[0] == '=') ? 0 : smtp_auth_b64_decode(line, len, dec, sizeof(dec));
 	if (n < 0) {
 		reset(s);
 		smtp_send(s, SMTP_R_AUTH_DECODE);

@@ -57,8 +57,8 @@ struct smtp_delivery {
 	void (*done)(struct smtp_session *, enum smtp_rid);
 	uint64_t conn_id;
 	int fd;         /* the spool: tmp/<name> of boxes[0] */
-	char name[160]; /* unique name; new/ gets name + ",S=<size>" */
-	char final[192];
+	char name[256]; /* unique name; new/ gets name + ",S=<size>" */
+	char final[288];
 	struct box *boxes;
 	size_t nboxes;
 	char *buf;
@@ -236,7 +236,7 @@ static bool cm_busy;
 static _Atomic uint64_t cm_batches, cm_syncs, cm_requests;
 
 /* fsyncs the directories of REQS[0..n), sharing fsyncs with concurrent callers. */
-static int commit_dirs(struct commit_req *reqs, size_t n)
+static int commit_reqs(struct commit_req *reqs, size_t n)
 {
 	pthread_mutex_lock(&cm_mu);
 	for (size_t i = 0; i < n; i++) {
@@ -288,6 +288,35 @@ static int commit_dirs(struct commit_req *reqs, size_t n)
 		if (reqs[i].err)
 			return -reqs[i].err;
 	return 0;
+}
+
+int smtp_maildir_commit_dirs(const int *fds, size_t n)
+{
+	struct commit_req one[8];
+	struct commit_req *reqs = n <= 8 ? one : calloc(n, sizeof(*reqs));
+	if (!reqs)
+		return -ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct stat st;
+		if (fstat(fds[i], &st) < 0)
+			rc = -errno;
+		else
+			reqs[i] =
+			    (struct commit_req){.fd = fds[i], .dev = st.st_dev, .ino = st.st_ino};
+	}
+	if (rc == 0)
+		rc = commit_reqs(reqs, n);
+	if (reqs != one)
+		free(reqs);
+	return rc;
+}
+
+void smtp_maildir_commit_stats(uint64_t *batches, uint64_t *fsyncs, uint64_t *requests)
+{
+	*batches = atomic_load(&cm_batches);
+	*fsyncs = atomic_load(&cm_syncs);
+	*requests = atomic_load(&cm_requests);
 }
 
 /* ---- the delivery (workq thread) ------------------------------------------------ */
@@ -361,8 +390,8 @@ static int deliver(struct smtp_delivery *d)
 		d->boxes[i].in_tmp = false;
 		d->boxes[i].in_new = true;
 	}
-	struct commit_req *reqs = calloc(d->nboxes, sizeof(*reqs));
-	if (!reqs)
+	int *fds = calloc(d->nboxes, sizeof(*fds));
+	if (!fds)
 		return -ENOMEM;
 	size_t n = 0;
 	rc = 0;
@@ -371,20 +400,17 @@ static int deliver(struct smtp_delivery *d)
 		snprintf(p, sizeof(p), "%s/new", d->boxes[i].dir);
 		int fd =
 		    fsroot_openat(d->root, p, strlen(p), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-		struct stat st;
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			rc = fd < 0 ? fd : -errno;
-			if (fd >= 0)
-				close(fd);
+		if (fd < 0) {
+			rc = fd;
 			break;
 		}
-		reqs[n++] = (struct commit_req){.fd = fd, .dev = st.st_dev, .ino = st.st_ino};
+		fds[n++] = fd;
 	}
 	if (rc == 0)
-		rc = commit_dirs(reqs, n);
+		rc = smtp_maildir_commit_dirs(fds, n);
 	for (size_t i = 0; i < n; i++)
-		close(reqs[i].fd);
-	free(reqs);
+		close(fds[i]);
+	free(fds);
 	return rc;
 }
 

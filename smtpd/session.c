@@ -77,8 +77,8 @@ const struct smtpd_conf *smtp_conf(const struct smtp_session *s)
 
 void smtp_set_state(struct smtp_session *s, enum smtp_state st)
 {
-	if (s->state == st)
-		return;
+	if (s->state == st || s->state == SMTP_S_CLOSING)
+		return; /* closing is final: a handler that just hit the error cap stays closed */
 	log_msg(LOG_LEVEL_DEBUG, s->c->id, "state %s -> %s", state_names[s->state],
 	        state_names[st]);
 	s->state = st;
@@ -250,8 +250,9 @@ static void on_timeout(struct conn *c, bool writing)
 	}
 	log_msg(LOG_LEVEL_INFO, c->id, "%s timeout ip=%s state=%s", writing ? "send" : "read",
 	        c->peer_ip, state_names[s->state]);
-	if (writing) {
-		s->result = "send-timeout";
+	if (writing || s->state == SMTP_S_TLS) {
+		/* Nothing can be said: the peer does not read, or is mid-handshake. */
+		s->result = writing ? "send-timeout" : "timeout";
 		smtp_set_state(s, SMTP_S_CLOSING);
 		conn_abort(c);
 		return;
@@ -325,6 +326,11 @@ static void on_shutdown(struct conn *c)
 	case SMTP_S_BDAT:
 	case SMTP_S_DELIVERING:
 		/* A message in flight finishes (bounded by shutdown_timeout). */
+		return;
+	case SMTP_S_TLS:
+		s->result = "shutdown";
+		smtp_set_state(s, SMTP_S_CLOSING);
+		conn_abort(c); /* a plaintext 421 would break the handshake */
 		return;
 	default:
 		smtp_close(s, SMTP_R_SHUTDOWN, "shutdown");

@@ -137,5 +137,12 @@ int smtp_maildir_commit(struct smtp_session *s, void (*done)(struct smtp_session
 void smtp_maildir_discard(struct smtp_delivery *d);
 /* errno of the last spool write failure (0: none). */
 int smtp_maildir_errno(const struct smtp_delivery *d);
+/* Group commit: fsyncs the directories FDS[0..n) (blocking: workq threads only), sharing
+ * the fsyncs with concurrent callers; 0 or -errno. Counters since start, for tests/logs. */
+int smtp_maildir_commit_dirs(const int *fds, size_t n);
+void smtp_maildir_commit_stats(uint64_t *batches, uint64_t *fsyncs, uint64_t *requests);
+
+/* auth.c: strict base64 (RFC 4648 §4, padding required): decoded length or -1. */
+int smtp_auth_b64_decode(const char *in, size_t len, char *out, size_t cap);
 
 #endif
