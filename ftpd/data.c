@@ -69,9 +69,15 @@ struct ftp_transfer {
 	struct ftp_list_opts lo;
 };
 
+/* Blocking file work of an upload, done on the workq: copying the old content
+ * into the temp file before REST+STOR or APPE (prefix), and the fsync + rename
+ * after it (commit). The session waits for it (in_transfer). */
 struct ftp_commit {
 	struct ftp_session *s; /* NULL once the session is gone */
-	struct fsroot_temp tmp;
+	bool prefix;
+	struct fsroot_temp tmp; /* commit: the file to rename into place */
+	int src, dst;           /* prefix: copy src[0, len) to dst (a dup of the temp fd) */
+	uint64_t len;
 	int rc;
 };
 
@@ -231,6 +237,12 @@ static void xfer_fail_errno(struct ftp_session *s, int err)
 
 void ftp_data_reset(struct ftp_session *s)
 {
+	if (s->commit) {
+		/* Runs on: a commit still renames the complete upload, a prefix copy
+		 * only writes into the temp file that xfer_free unlinks. */
+		s->commit->s = NULL;
+		s->commit = NULL;
+	}
 	if (s->xfer) {
 		log_transfer(s, s->xfer, false);
 		xfer_free(s->xfer);
@@ -289,6 +301,35 @@ static void commit_done(void *arg)
 		xfer_end(s, false, code, text);
 	}
 	ftp_resume(s);
+}
+
+static int copy_prefix(int src, int dst, uint64_t len);
+static void xfer_go(struct ftp_session *s, struct ftp_transfer *x);
+
+static void prefix_run(void *arg)
+{
+	struct ftp_commit *cm = arg;
+	cm->rc = copy_prefix(cm->src, cm->dst, cm->len);
+	if (cm->rc == 0 && lseek(cm->dst, 0, SEEK_END) < 0)
+		cm->rc = -errno;
+	close(cm->src);
+	close(cm->dst);
+}
+
+static void prefix_done(void *arg)
+{
+	struct ftp_commit *cm = arg;
+	struct ftp_session *s = cm->s;
+	int rc = cm->rc;
+	free(cm);
+	if (!s)
+		return;
+	s->commit = NULL;
+	if (rc < 0) {
+		xfer_fail_errno(s, rc);
+		return;
+	}
+	xfer_go(s, s->xfer);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -699,7 +740,7 @@ static void data_attach(struct ftp_session *s, int fd, const struct sockaddr *pe
 	s->data = d;
 	s->data_tls_done = s->data_tls_ok = false;
 	conn_set_timeouts(d, s->cf->data_timeout, s->cf->data_timeout);
-	if (s->xfer)
+	if (s->xfer && !s->commit) /* not while the old content is still being copied */
 		data_ready(s);
 }
 
@@ -1120,29 +1161,23 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 	}
 	x->have_tmp = true;
 	fchmod(x->tmp.fd, mode); /* exactly what we promise, whatever the process umask */
+	int src = -1;
 	if (rest > 0 || cmd->verb == FTP_VERB_APPE) {
 		/* The new content starts as (a prefix of) the old, built hidden too. */
-		int src = fsroot_openat(s->root, rel, rl, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
-		if (src == -ENOENT && cmd->verb == FTP_VERB_APPE) {
+		src = fsroot_openat(s->root, rel, rl, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+		if (src == -ENOENT && cmd->verb == FTP_VERB_APPE)
 			rc = 0;
-		} else if (src < 0) {
+		else if (src < 0)
 			rc = src;
-		} else {
-			if (fstat(src, &st) < 0)
-				rc = -errno;
-			else if (!S_ISREG(st.st_mode))
-				rc = -EISDIR;
-			else if (rest > (uint64_t)st.st_size)
-				rc = -ERANGE;
-			else
-				rc = copy_prefix(src, x->tmp.fd,
-				                 cmd->verb == FTP_VERB_APPE ? (uint64_t)st.st_size
-				                                            : rest);
-			close(src);
-		}
-		if (rc == 0 && lseek(x->tmp.fd, 0, SEEK_END) < 0)
+		else if (fstat(src, &st) < 0)
 			rc = -errno;
+		else if (!S_ISREG(st.st_mode))
+			rc = -EISDIR;
+		else if (rest > (uint64_t)st.st_size)
+			rc = -ERANGE;
 		if (rc < 0) {
+			if (src >= 0)
+				close(src);
 			xfer_free(x);
 			if (rc == -ERANGE)
 				ftp_reply(s, 554, "Restart position beyond the end of the file");
@@ -1151,7 +1186,34 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 			return;
 		}
 	}
-	xfer_go(s, x);
+	uint64_t len = cmd->verb == FTP_VERB_APPE ? (uint64_t)st.st_size : rest;
+	if (src < 0 || len == 0) {
+		if (src >= 0)
+			close(src);
+		xfer_go(s, x);
+		return;
+	}
+	/* Copying may take a while for a big file: off the loop, like the commit. */
+	struct ftp_commit *cm = calloc(1, sizeof(*cm));
+	int dst = cm ? dup(x->tmp.fd) : -1;
+	if (dst < 0) {
+		free(cm);
+		close(src);
+		xfer_free(x);
+		ftp_reply(s, 451, "Local error: out of resources");
+		return;
+	}
+	cm->s = s;
+	cm->prefix = true;
+	cm->src = src;
+	cm->dst = dst;
+	cm->len = len;
+	s->xfer = x;
+	s->commit = cm;
+	if (workq_submit(s->c->base, prefix_run, prefix_done, cm) < 0) {
+		prefix_run(cm);
+		prefix_done(cm);
+	}
 }
 
 void ftp_cmd_list(struct ftp_session *s, struct ftp_command *cmd)
