@@ -13,6 +13,7 @@
 
 static const char *const tls_choices[] = {"off", "optional", "required", NULL};
 static const char *const bare_choices[] = {"refuse", "normalise", NULL};
+static const char *const long_choices[] = {"accept", "refuse", NULL};
 
 static const struct conf_key keys[] = {
 	{"listen", CONF_ADDRS, F(listen), "0.0.0.0:25", NULL, 0, 0},
@@ -31,6 +32,9 @@ static const struct conf_key keys[] = {
 	{"greeting_delay", CONF_DURATION, F(greeting_delay), "0", NULL, 0, 300000},
 	{"max_errors", CONF_UINT, F(max_errors), "10", NULL, 1, 1000},
 	{"bare_lf", CONF_ENUM, F(bare_lf), "refuse", bare_choices, 0, 0},
+	/* RFC 5321 §4.5.3.1.6: text lines of 1000 octets with CRLF; Postfix and
+	 * OpenSMTPD accept longer ones, so the default does too. */
+	{"long_lines", CONF_ENUM, F(long_lines), "accept", long_choices, 0, 0},
 };
 
 static int check(struct conf *c, char *err, size_t errlen)

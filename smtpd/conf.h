@@ -10,6 +10,7 @@
 
 enum smtpd_tls { SMTPD_TLS_OFF, SMTPD_TLS_OPTIONAL, SMTPD_TLS_REQUIRED };
 enum smtpd_bare_lf { SMTPD_BARE_REFUSE, SMTPD_BARE_NORMALISE };
+enum smtpd_long_lines { SMTPD_LONG_ACCEPT, SMTPD_LONG_REFUSE };
 
 struct smtpd_conf {
 	struct conf_addrs listen;
@@ -26,6 +27,7 @@ struct smtpd_conf {
 	uint64_t greeting_delay;         /* ms; 0: greet at once */
 	uint64_t max_errors;             /* error replies before 421 4.7.0 and close */
 	int bare_lf;                     /* enum smtpd_bare_lf */
+	int long_lines;                  /* enum smtpd_long_lines */
 };
 
 extern const struct conf_section smtpd_conf_section;

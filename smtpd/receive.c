@@ -29,7 +29,8 @@ int smtp_receive_begin(struct smtp_session *s, enum smtp_data_mode mode)
 		return -(e ? e : EIO);
 	}
 	const struct smtpd_conf *conf = smtp_conf(s);
-	unsigned opts = conf->bare_lf == SMTPD_BARE_NORMALISE ? SMTP_DATA_NORMALISE : 0;
+	unsigned opts = (conf->bare_lf == SMTPD_BARE_NORMALISE ? SMTP_DATA_NORMALISE : 0) |
+	                (conf->long_lines == SMTPD_LONG_REFUSE ? SMTP_DATA_REFUSE_LONG : 0);
 	smtp_data_init(&tx->data, mode, opts, conf->max_message_size, smtp_maildir_write, tx->dlv);
 	return 0;
 }

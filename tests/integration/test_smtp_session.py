@@ -358,6 +358,23 @@ def test_line_limits(start_daemon, triad_root):
     assert split_stored(msg)[2] == b"Subject: long\n\n" + long + b"\n"
 
 
+def test_long_lines_refused(start_daemon, triad_root):
+    """long_lines = refuse: a text line over 1000 octets (§4.5.3.1.6) refuses the message
+    with 550 5.6.0 at its end; 998 octets plus CRLF (stuffed or not) still fit."""
+    d = smtpd(start_daemon, long_lines="refuse")
+    with Smtp(d.addr) as c:
+        c.ehlo()
+        code, lines = c.transaction("s@example.net", ["alice@example.org"],
+                                    b"Subject: l\r\n\r\n" + b"z" * 999 + b"\r\n")
+        assert code == 550 and lines[0].startswith("550 5.6.0"), lines
+        code, lines = c.transaction("s@example.net", ["alice@example.org"],
+                                    b"Subject: l\r\n\r\n" + b"z" * 998 + b"\r\n.." +
+                                    b"z" * 997 + b"\r\n")
+        assert code == 250, lines
+    [msg] = stored(triad_root)
+    assert split_stored(msg)[2] == b"Subject: l\n\n" + b"z" * 998 + b"\n." + b"z" * 997 + b"\n"
+
+
 def test_smtputf8(start_daemon, triad_root):
     """RFC 6531: SMTPUTF8 allows UTF-8 addresses; without it they are 553 5.6.7; the
     Received protocol is UTF8SMTP (RFC 6531 §3.7.3)."""
