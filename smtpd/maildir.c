@@ -292,7 +292,9 @@ static int commit_reqs(struct commit_req *reqs, size_t n)
 
 int smtp_maildir_commit_dirs(const int *fds, size_t n)
 {
-	struct commit_req one[8];
+	struct commit_req one[8] = {0};
+	if (n == 0)
+		return 0;
 	struct commit_req *reqs = n <= 8 ? one : calloc(n, sizeof(*reqs));
 	if (!reqs)
 		return -ENOMEM;
@@ -390,7 +392,7 @@ static int deliver(struct smtp_delivery *d)
 		d->boxes[i].in_tmp = false;
 		d->boxes[i].in_new = true;
 	}
-	int *fds = calloc(d->nboxes, sizeof(*fds));
+	int *fds = calloc(d->nboxes ? d->nboxes : 1, sizeof(*fds));
 	if (!fds)
 		return -ENOMEM;
 	size_t n = 0;

@@ -194,8 +194,9 @@ static void process_once(struct smtp_session *s)
 		case SMTP_S_RCPT:
 			break;
 		}
-		/* AUTH responses may be long (RFC 4954 §4: at least 12288 octets);
-		 * commands are limited to 512 with CRLF (RFC 5321 §4.5.3.1.4). */
+		/* Commands are limited to 512 octets with CRLF (RFC 5321 §4.5.3.1.4).
+		 * AUTH responses are not (RFC 4954 §4); ours are bounded by the base64
+		 * of the longest credentials the PAM helper accepts (s->line). */
 		size_t cap = s->state == SMTP_S_AUTH ? sizeof(s->line) : SMTP_COMMAND_LINE_MAX - 1;
 		size_t len;
 		enum conn_line r = conn_read_line(c, CONN_EOL_CRLF, s->line, cap, &len);

@@ -17,6 +17,56 @@ from test_smtp_util import Smtp, mailbox, smtpd, split_stored, stored, stored_na
 ESC = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}( |$)")
 
 
+GOLDEN = """\
+S: 220 mx.example.org ESMTP triad
+C: EHLO client.example
+S: 250-mx.example.org
+S: 250-PIPELINING
+S: 250-SIZE 26214400
+S: 250-8BITMIME
+S: 250-SMTPUTF8
+S: 250-CHUNKING
+S: 250-DSN
+S: 250-ENHANCEDSTATUSCODES
+S: 250-STARTTLS
+S: 250 HELP
+C: MAIL FROM:<s@example.net> BODY=8BITMIME SIZE=20
+S: 250 2.1.0 Sender ok
+C: RCPT TO:<alice@example.org>
+S: 250 2.1.5 Recipient ok
+C: DATA
+S: 354 End data with <CR><LF>.<CR><LF>
+C: Subject: golden
+C:
+C: .
+S: 250 2.0.0 Message accepted for delivery: queued as *
+C: VRFY alice
+S: 252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery
+C: RSET
+S: 250 2.0.0 Ok
+C: QUIT
+S: 221 2.0.0 Bye
+"""
+
+
+def test_golden_transcript(start_daemon):
+    """A whole conversation, line by line (RFC 5321 §4.2 reply format, RFC 2034 codes);
+    '*' stands for the message id."""
+    d = smtpd(start_daemon)
+    with th.LineClient(d.addr) as c:
+        for line in GOLDEN.splitlines():
+            who, text = line[:2], line[3:]
+            if who == "C:":
+                c.send_line(text)
+                continue
+            got = c.read_line().decode()
+            if text.endswith("*"):
+                assert got.startswith(text[:-1]) and len(got) > len(text) - 1, (text, got)
+            else:
+                assert got == text
+        assert c.at_eof()
+
+
 def test_delivery_byte_exact(start_daemon, triad_root):
     """RFC 5321 §4.4 / interface.md: the stored message is Return-Path:, Received:, then
     the body with CRLF turned into LF, the stuffing dot removed (§4.5.2), 8-bit octets
