@@ -190,8 +190,11 @@ static void conn_free(struct conn *c)
 	if (c->conf)
 		conf_unref(c->conf);
 	free(c);
+	/* loopexit, not loopbreak: bufferevent_free() closes the socket from a finalizer
+	 * that runs later in this loop iteration; a break would skip it and leave the
+	 * peer connected until the process exits. */
 	if (w->draining && w->nconns == 0)
-		event_base_loopbreak(w->base);
+		event_base_loopexit(w->base, NULL);
 }
 
 #define CONN_FLUSH_POLL_MS 20
