@@ -337,3 +337,36 @@ def test_data_timeout(pam_user, start_daemon, triad_root):
     assert code == 426, lines
     data.close()
     d.wait_log(r"cmd=RETR .*result=aborted")
+
+
+def test_passive_address_announced(pam_user, start_daemon):
+    """passive_address is what PASV announces (and logs at info); EPSV carries only the
+    port (RFC 2428 §3), so it is unaffected."""
+    d = start_daemon("ftpd", env=pam_user.env, section_overrides={"passive_address": "10.9.8.7"})
+    c = raw_login(d)
+    code, lines = c.command("PASV")
+    assert code == 227 and "(10,9,8,7," in lines[0], lines
+    d.wait_log(r"PASV announced 10\.9\.8\.7 port \d+")
+    code, lines = c.command("EPSV")
+    assert code == 229 and "(|||" in lines[0], lines
+
+
+def test_sigterm_finishes_transfer(ftpd, triad_root):
+    """SIGTERM (interface.md): a download in flight is finished (226), then the session is
+    closed with 421 and the daemon exits 0."""
+    import signal
+    data = os.urandom(8 << 20)
+    (triad_root.www / "big.bin").write_bytes(data)
+    c = raw_login(ftpd)
+    assert c.command("TYPE I")[0] == 200
+    host, port = pasv_addr(c)
+    conn = socket.create_connection((host, port), timeout=10)
+    assert c.command("RETR big.bin")[0] == 150
+    first = conn.recv(65536)
+    ftpd.send_signal(signal.SIGTERM)
+    ftpd.wait_log(r"shutting down")
+    got = first + th.recv_until_close(conn, timeout=10)
+    assert sha(got) == sha(data)
+    assert c.read_reply()[0] == 226
+    assert c.read_reply()[0] == 421
+    assert ftpd.wait_exit() == 0
