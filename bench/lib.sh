@@ -65,6 +65,7 @@ bench_init() {
 	[ "$BENCH_RUNS" -ge 3 ] 2>/dev/null || die "BENCH_RUNS must be at least 3"
 	BENCH_WORKERS=${BENCH_WORKERS:-$(nproc)}
 	BENCH_STARTED=$(date +%s)
+	BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 	BENCH_PIDS=()
 	BENCH_CLEANUPS=()
 	T=$(mktemp -d "/tmp/triad-bench-$BENCH_NAME.XXXXXX")
@@ -276,7 +277,7 @@ bench_summary() {
 	shift
 	local elapsed=$(($(date +%s) - BENCH_STARTED))
 	local args=("$T/results.tsv" --title "$title" --elapsed "$elapsed"
-		--command "${BENCH_COMMAND:-bench/$BENCH_NAME.sh}")
+		--command "${BENCH_COMMAND:-bench/$BENCH_NAME.sh}" --load-start "$BENCH_LOAD0")
 	[ -n "${BENCH_VERSIONS:-}" ] && args+=(--versions "$BENCH_VERSIONS")
 	[ -n "${BENCH_NOTES:-}" ] && args+=(--notes "$BENCH_NOTES")
 	$PY "$BENCH_DIR/tools/summary.py" "${args[@]}"

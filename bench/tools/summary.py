@@ -103,6 +103,7 @@ def main():
     ap.add_argument("--command", default="")
     ap.add_argument("--notes", default="")
     ap.add_argument("--elapsed", default="")
+    ap.add_argument("--load-start", default="")
     a = ap.parse_args()
     order, rows = load(a.tsv)
     t = table(order, rows)
@@ -113,6 +114,10 @@ def main():
             print(f"- versions: {a.versions}")
         if a.command:
             print(f"- command: `{a.command}`" + (f" ({a.elapsed} s)" if a.elapsed else ""))
+        with open("/proc/loadavg") as f:
+            load_end = " ".join(f.read().split()[:3])
+        print(f"- load average (1, 5, 15 min): {a.load_start or '?'} at the start, {load_end} at "
+              "the end (other work on the machine shows here)")
         if a.notes:
             print(f"- notes: {a.notes}")
         print()

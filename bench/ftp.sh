@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# bench/ftp.sh: triad-ftpd against vsftpd and pure-ftpd (issue 6).
+#
+# All three serve the same generated tree on 127.0.0.1 high ports with their own passive
+# port ranges; every load logs in as a user (triad: user triadbench through pam_wrapper's
+# pam_matrix, as the integration tests do; vsftpd and pure-ftpd: the local user triadbench
+# that this script creates, with the same password). Loads, interleaved triad, vsftpd,
+# pure-ftpd, triad... BENCH_RUNS times each:
+#   down-big    curl download of the big file (1 GiB; 64 MiB with BENCH_QUICK=1 or when the
+#               disk has less than 6 GiB free): MiB/s
+#   up-big      curl upload of the same file: MiB/s (the server's 226 ends the clock)
+#   small-500   500 files of 4 KiB uploaded in one session (bench/tools/ftpsmall.py): s
+#   par50-10m   50 curl clients at once, each downloading a 10 MiB file: aggregate MiB/s
+# Usage: bench/ftp.sh [--record]; BENCH_QUICK=1 for a smoke run. See bench/README.md.
+set -u
+. "$(dirname "$0")/lib.sh"
+bench_init ftp "$@"
+
+PEERS=${BENCH_PEERS:-vsftpd pureftpd}
+FTP_USER=triadbench
+FTP_PASS=bench-$(id -u)-pass
+PARALLEL=50
+SMALL_COUNT=500
+SMALL_SIZE=4096
+
+bench_need_pkgs vsftpd curl libpam-wrapper openssl
+PURE_ROOT=
+case " $PEERS " in *" pureftpd "*) PURE_ROOT=$(bench_unpack_deb pure-ftpd) || SKIP_pureftpd="pure-ftpd .deb not available" ;; esac
+triad_build ftpd
+bench_cert
+
+# ---------------------------------------------------------------- files
+
+avail_kib=$(df -Pk /tmp | awk 'NR == 2 { print $4 }')
+if [ "$BENCH_QUICK" != 1 ] && [ "$avail_kib" -gt $((6 * 1024 * 1024)) ]; then
+	BIG_MIB=${BENCH_FTP_BIG_MIB:-1024}
+else
+	BIG_MIB=${BENCH_FTP_BIG_MIB:-64}
+fi
+TRIAD_ROOT=$T/root
+FTPROOT=$TRIAD_ROOT/www
+SRC=$T/src
+mkdir -p "$FTPROOT" "$TRIAD_ROOT/mail" "$SRC"
+say "generating a ${BIG_MIB} MiB file"
+head -c $((BIG_MIB * 1048576)) /dev/urandom >"$FTPROOT/big.bin"
+head -c $((10 * 1048576)) /dev/urandom >"$FTPROOT/f10m.bin"
+ln "$FTPROOT/big.bin" "$SRC/big.bin" # what curl uploads: the same bytes, already cached
+for s in triad $PEERS; do mkdir -p "$FTPROOT/up/$s"; done
+chown -R nobody:nogroup "$TRIAD_ROOT"
+chmod -R a+rX "$TRIAD_ROOT"
+chmod 0777 "$FTPROOT"/up/*
+
+# The peers authenticate local users: one test user whose home is the FTP root.
+if ! id "$FTP_USER" >/dev/null 2>&1; then
+	useradd -M -d "$FTPROOT" -s /bin/sh -c "triad bench FTP user" "$FTP_USER" ||
+		die "useradd $FTP_USER failed"
+fi
+usermod -d "$FTPROOT" "$FTP_USER"
+echo "$FTP_USER:$FTP_PASS" | chpasswd
+
+# ---------------------------------------------------------------- servers
+
+declare -A PORT
+SERVERS=(triad)
+
+ftp_greets() { # port: the greeting is 220
+	$PY "$BENCH_DIR/tools/probe.py" ftpd "$1"
+}
+
+login_works() { # name: a directory listing comes back
+	curl -s --max-time 10 --ftp-method singlecwd -l \
+		"ftp://$FTP_USER:$FTP_PASS@127.0.0.1:${PORT[$1]}/" | grep -q '^big.bin'
+}
+
+if [ "${BENCH_NO_TRIAD:-0}" = 1 ]; then
+	SKIP_triad="not built or BENCH_NO_TRIAD=1"
+else
+	mkdir -p "$T/triad/pam/services"
+	printf '%s:%s:triadbench\n' "$FTP_USER" "$FTP_PASS" >"$T/triad/pam/passdb"
+	PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
+	printf 'auth required %s passdb=%s\naccount required %s passdb=%s\n' \
+		"$PAM_MATRIX" "$T/triad/pam/passdb" "$PAM_MATRIX" "$T/triad/pam/passdb" \
+		>"$T/triad/pam/services/triadbench"
+	printf 'auth required pam_deny.so\naccount required pam_deny.so\n' \
+		>"$T/triad/pam/services/other"
+	TRIAD_FTP_PORT=$(free_port) TRIAD_PASV=$(free_port_range 200)
+	PORT[triad]=$TRIAD_FTP_PORT
+	triad_conf_write "$T/triad/triad.conf"
+	bench_start triad env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
+		"PAM_WRAPPER_SERVICE_DIR=$T/triad/pam/services" "$TRIAD_BIN" -c "$T/triad/triad.conf"
+	if ! wait_port "${PORT[triad]}" 10; then
+		SKIP_triad="did not start (see log)"
+		say "triad: did not start:"
+		tail -n 5 "$T/log/triad.log" >&2
+	elif ! ftp_greets "${PORT[triad]}"; then
+		SKIP_triad="not serving yet"
+		say "triad: not serving yet, skipped"
+	elif ! login_works triad; then
+		SKIP_triad="login or listing failed"
+		say "triad: login or LIST failed; skipped"
+	fi
+fi
+
+start_peer() { # name
+	local n=$1 var="SKIP_$1" range
+	SERVERS+=("$n")
+	[ -n "${!var:-}" ] && return
+	export PEER_DIR=$T/$n FTP_PORT FTPROOT PASV_LOW PASV_HIGH
+	FTP_PORT=$(free_port)
+	range=$(free_port_range 200)
+	PASV_LOW=${range%-*} PASV_HIGH=${range#*-}
+	PORT[$n]=$FTP_PORT
+	mkdir -p "$PEER_DIR/empty"
+	chmod 0755 "$PEER_DIR" "$PEER_DIR/empty"
+	case $n in
+	vsftpd)
+		render "$BENCH_DIR/peers/vsftpd.conf" "$PEER_DIR/vsftpd.conf"
+		bench_start vsftpd vsftpd "$PEER_DIR/vsftpd.conf"
+		;;
+	pureftpd)
+		render "$BENCH_DIR/peers/pure-ftpd.args" "$PEER_DIR/pure-ftpd.args"
+		mapfile -t args < <(grep -v '^#' "$PEER_DIR/pure-ftpd.args" | grep .)
+		bench_start pureftpd "$PURE_ROOT/usr/sbin/pure-ftpd" "${args[@]}"
+		;;
+	*) die "unknown peer $n" ;;
+	esac
+	if ! wait_port "$FTP_PORT" 10 || ! ftp_greets "$FTP_PORT" || ! login_works "$n"; then
+		printf -v "SKIP_$n" '%s' "did not start or log in (see log)"
+		say "$n: did not start or log in:"
+		tail -n 5 "$T/log/$n.log" "$PEER_DIR"/*.log 2>/dev/null >&2
+	fi
+}
+
+for p in $PEERS; do start_peer "$p"; done
+BENCH_VERSIONS="triad $(triad_version); vsftpd $(deb_version vsftpd); pure-ftpd $(deb_file_version pure-ftpd)"
+BENCH_VERSIONS+="; curl $(deb_version curl); big file $BIG_MIB MiB; triad workers $BENCH_WORKERS"
+BENCH_VERSIONS+=" (vsftpd and pure-ftpd: a process per session)"
+
+# ---------------------------------------------------------------- loads
+
+url() { echo "ftp://$FTP_USER:$FTP_PASS@127.0.0.1:${PORT[$1]}/$2"; }
+mibps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) exit 1; printf "%.1f", b / s / 1048576 }'; }
+BIG_BYTES=$((BIG_MIB * 1048576))
+
+l_down() {
+	local n=$1 out size secs
+	out=$(bounded 300 curl -sS --ftp-method singlecwd -o /dev/null \
+		-w '%{size_download} %{time_total}' "$(url "$n" big.bin)") || return 1
+	read -r size secs <<<"$out"
+	[ "$size" = "$BIG_BYTES" ] || { say "  $n: got $size of $BIG_BYTES bytes"; return 1; }
+	record "down-big ${BIG_MIB}MiB" MiB/s hi "$n" "$(mibps "$size" "$secs")"
+}
+
+l_up() {
+	local n=$1 r=$2 out size secs dest="$FTPROOT/up/$1/big-$2.bin"
+	out=$(bounded 300 curl -sS --ftp-method singlecwd -T "$SRC/big.bin" \
+		-w '%{size_upload} %{time_total}' "$(url "$n" "up/$n/big-$r.bin")") || return 1
+	read -r size secs <<<"$out"
+	local stored
+	stored=$(stat -c %s "$dest" 2>/dev/null || echo 0)
+	rm -f "$dest"
+	[ "$stored" = "$BIG_BYTES" ] || { say "  $n: stored $stored of $BIG_BYTES bytes"; return 1; }
+	record "up-big ${BIG_MIB}MiB" MiB/s hi "$n" "$(mibps "$size" "$secs")"
+}
+
+l_small() {
+	local n=$1 r=$2 dir="$FTPROOT/up/$1/small-$2" secs got
+	mkdir -p "$dir"
+	chmod 0777 "$dir"
+	secs=$(bounded 120 $PY "$BENCH_DIR/tools/ftpsmall.py" "${PORT[$n]}" "$FTP_USER" "$FTP_PASS" \
+		"/up/$n/small-$r" "$SMALL_COUNT" "$SMALL_SIZE" 2>"$T/log/small-$n.err") || {
+		tail -n 2 "$T/log/small-$n.err" >&2
+		return 1
+	}
+	got=$(find "$dir" -maxdepth 1 -type f -name 'f*.bin' -size "${SMALL_SIZE}c" | wc -l)
+	rm -rf "$dir"
+	[ "$got" = "$SMALL_COUNT" ] || { say "  $n: $got of $SMALL_COUNT files stored"; return 1; }
+	record "small-$SMALL_COUNT x 4KiB upload" s lo "$n" "$secs"
+}
+
+l_par() {
+	local n=$1 i t0 t1 fails=0 pids=()
+	t0=$(date +%s.%N)
+	for ((i = 0; i < PARALLEL; i++)); do
+		bounded 120 curl -sS --ftp-method singlecwd -o /dev/null -w '%{size_download}\n' \
+			"$(url "$n" f10m.bin)" >"$T/par-$i.out" 2>>"$T/log/par-$n.err" &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || fails=$((fails + 1))
+		[ "$(cat "$T/par-$i.out" 2>/dev/null)" = $((10 * 1048576)) ] || fails=$((fails + 1))
+	done
+	t1=$(date +%s.%N)
+	rm -f "$T"/par-*.out
+	[ "$fails" = 0 ] || { say "  $n: $fails of $PARALLEL downloads failed"; return 1; }
+	record "par$PARALLEL x 10MiB down (aggregate)" MiB/s hi "$n" \
+		"$(mibps $((PARALLEL * 10 * 1048576)) "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+}
+
+say "down-big: ${BIG_MIB} MiB download"
+interleave l_down "down-big ${BIG_MIB}MiB" "${SERVERS[@]}"
+say "up-big: ${BIG_MIB} MiB upload"
+interleave l_up "up-big ${BIG_MIB}MiB" "${SERVERS[@]}"
+say "small: $SMALL_COUNT files of $SMALL_SIZE bytes in one session"
+interleave l_small "small-$SMALL_COUNT x 4KiB upload" "${SERVERS[@]}"
+say "par: $PARALLEL clients downloading 10 MiB each"
+interleave l_par "par$PARALLEL x 10MiB down (aggregate)" "${SERVERS[@]}"
+
+BENCH_COMMAND="BENCH_QUICK=$BENCH_QUICK BENCH_RUNS=$BENCH_RUNS bench/ftp.sh"
+bench_summary "FTP (bench/ftp.sh)"
