@@ -354,3 +354,35 @@ def test_idle_timeout(pam_user, start_daemon):
     assert code == 421, lines
     assert time.monotonic() - t0 >= 0.8
     assert c.at_eof()
+
+
+# A golden transcript (RFC 959 §4.2 reply formats): command -> the exact reply lines.
+TRANSCRIPT = [
+    (None, ["220 triad-ftpd ready"]),
+    ("USER alice", ["331 Password required for alice"]),
+    ("PASS secret", ["230 Login successful"]),
+    ("PWD", ['257 "/" is the current directory']),
+    ("TYPE I", ["200 Switching to Binary mode"]),
+    ("SYST", ["215 UNIX Type: L8"]),
+    ("SITE HELP", ["214 SITE commands: CHMOD HELP"]),
+    ("SIZE /", ["550 Not a regular file"]),
+    ("MDTM /nope", ["550 No such file or directory"]),
+    ("CWD index.html", ["550 Not a directory"]),
+    ("REST 10", ["350 Restarting at 10. Send STOR or RETR"]),
+    ("RNTO x", ["503 RNFR required first"]),
+    ("PBSZ 0", ["503 PBSZ requires a TLS session: send AUTH TLS first"]),
+    ("CCC", ["534 CCC refused: the control connection stays protected"]),
+    ("ABOR", ["225 No transfer to abort"]),
+    ("QUIT", ["221 Goodbye"]),
+]
+
+
+def test_transcript(ftpd):
+    """The exact replies of a short session."""
+    c = th.LineClient(ftpd.addr, timeout=10)
+    for cmd, want in TRANSCRIPT:
+        if cmd is not None:
+            c.send_line(cmd)
+        code, lines = c.read_reply()
+        assert lines == want, (cmd, lines)
+    assert c.at_eof()
