@@ -68,6 +68,29 @@ def test_disconnect_mid_data(start_daemon, triad_root):
     th.wait_until(lambda: stored_names(triad_root, sub="tmp") == [], 5, "tmp/ to be empty")
 
 
+def test_failure_rolls_back(start_daemon, triad_root):
+    """interface.md: 250 only when every copy is durable; on any failure 451 and no copy in
+    new/. Bob's new/ is read-only, so the rename there fails after Alice's copy was already
+    moved into her new/: that copy is removed again, and both tmp/ are left empty."""
+    import os
+    bob = mailbox(triad_root, "example.org", "bob")
+    d = smtpd(start_daemon)
+    os.chmod(bob / "new", 0o555)
+    try:
+        with Smtp(d.addr) as c:
+            c.ehlo()
+            code, lines = c.transaction("s@example.net", ["alice@example.org", "bob@example.org"],
+                                        b"Subject: fail\r\n\r\nx\r\n")
+            assert code == 451 and lines[0].startswith("451 4.3.0"), lines
+            assert c.command("NOOP")[0] == 250
+    finally:
+        os.chmod(bob / "new", 0o755)
+    for local in ("alice", "bob"):
+        assert stored_names(triad_root, local=local) == [], local
+        assert stored_names(triad_root, local=local, sub="tmp") == [], local
+    d.wait_log(r"delivery of \S+ failed")
+
+
 def test_sigkill_under_load(start_daemon, triad_root):
     """10 senders x 20 messages to two Maildirs; SIGKILL the daemon mid-load. Every message
     that got its 250 is complete in both new/ directories; every file in new/ is complete
