@@ -310,12 +310,16 @@ def test_rein(ftpd):
     assert c.command("PWD")[1][0].startswith('257 "/"')
 
 
-def test_parallel_sessions(ftpd, triad_root):
-    """20 sessions at once, each logging in, uploading and reading back its own file."""
+def test_parallel_sessions(pam_user, start_daemon, triad_root):
+    """20 sessions at once, each logging in, uploading and reading back its own file
+    (with a passive port range wide enough that every session can hold a listener)."""
     import concurrent.futures as cf
+    low, high = th.free_port_range(40)
+    d = start_daemon("ftpd", env=pam_user.env,
+                     section_overrides={"passive_ports": f"{low}-{high}"})
 
     def one(i):
-        f = login(ftpd)
+        f = login(d)
         data = os.urandom(100_000 + i)
         f.storbinary(f"STOR p{i}.bin", io.BytesIO(data))
         buf = io.BytesIO()
