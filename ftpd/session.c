@@ -294,7 +294,8 @@ void ftp_accept(struct conn *c, int tag)
 	s->c = c;
 	s->cf = c->conf->own;
 	s->root = &((struct ftp_app *)rt->app)->ftp_root;
-	s->tls_ctx = s->cf->tls == FTPD_TLS_OFF ? NULL : rt->tls;
+	/* Implicit FTPS (listen_tls) protects data with PROT P whatever `tls` says. */
+	s->tls_ctx = s->cf->tls == FTPD_TLS_OFF && !conn_is_tls(c) ? NULL : rt->tls;
 	s->state = FTP_STATE_USER;
 	s->type = FTP_TYPE_ASCII; /* RFC 959 §3.1.1.1: the default */
 	s->facts = FTP_FACTS_DEFAULT;
