@@ -92,8 +92,7 @@ void http_accesslog_write(struct http_session *s)
 	char line[TRIAD_LOG_LINE_MAX];
 	int n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\"%s\n",
 	                 s->c->peer_ip, s->w->clf, s->x.logreq, s->x.status,
-	                 (unsigned long long)s->x.sent,
-	                 field(ref, sizeof(ref), s->req.referer, ok),
+	                 (unsigned long long)s->x.sent, field(ref, sizeof(ref), s->req.referer, ok),
 	                 field(ua, sizeof(ua), s->req.user_agent, ok), took);
 	if (n < 0)
 		return;

@@ -84,6 +84,7 @@ static bool param_is(const struct http_slice *q, const char *key, const char *wa
 	return param(q, key, &v, &n) && n == strlen(want) && memcmp(v, want, n) == 0;
 }
 
+/* clang-format off */
 static void html_text(struct evbuffer *b, const char *s)
 {
 	for (; *s; s++) {
@@ -97,6 +98,7 @@ static void html_text(struct evbuffer *b, const char *s)
 		}
 	}
 }
+/* clang-format on */
 
 static void url_path(struct evbuffer *b, const char *s)
 {
@@ -136,8 +138,8 @@ static void format_time(int64_t t, const char *fmt, char *out, size_t size)
 		snprintf(out, size, "-");
 }
 
-static void sort_link(struct evbuffer *b, const char *label, const char *key,
-                      const struct order *o, enum sort_key k)
+static void sort_link(struct evbuffer *b, const char *label, const char *key, const struct order *o,
+                      enum sort_key k)
 {
 	bool desc = o->key == k && !o->desc;
 	evbuffer_add_printf(b, "<th><a href=\"?sort=%s&amp;order=%s\">%s</a></th>", key,
@@ -158,7 +160,8 @@ static void html(struct evbuffer *b, const char *dir, struct entry *v, size_t n,
 	sort_link(b, "Modified", "date", o, SORT_DATE);
 	evbuffer_add_printf(b, "</tr>\n");
 	if (strcmp(dir, "/") != 0)
-		evbuffer_add_printf(b, "<tr><td><a href=\"../\">../</a></td><td>-</td><td></td></tr>\n");
+		evbuffer_add_printf(
+		    b, "<tr><td><a href=\"../\">../</a></td><td>-</td><td></td></tr>\n");
 	for (size_t i = 0; i < n; i++) {
 		char date[32];
 		format_time(v[i].mtime, "%Y-%m-%d %H:%M", date, sizeof(date));

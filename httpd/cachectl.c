@@ -43,8 +43,10 @@ int http_cachectl_parse(const char *s, struct http_cachectl *cc, char *err, size
 		for (const char *v = eq + 1; *v; v++) {
 			unsigned char ch = (unsigned char)*v;
 			if (ch <= ' ' || ch >= 0x7f || ch == '"' || ch == '\\') {
-				snprintf(err, errlen, "rule \"%.64s\": the value may hold only visible "
-				                      "ASCII without quotes or backslashes", rule);
+				snprintf(err, errlen,
+				         "rule \"%.64s\": the value may hold only visible "
+				         "ASCII without quotes or backslashes",
+				         rule);
 				goto fail;
 			}
 		}

@@ -107,11 +107,13 @@ bool http_accept_encoding(const struct http_list *l, struct http_ae *out)
 	out->identity = qs[K_IDENTITY] != Q_UNSET ? qs[K_IDENTITY]
 	                : qs[K_STAR] != Q_UNSET   ? qs[K_STAR]
 	                                          : 1000;
+	out->identity_weighed = qs[K_IDENTITY] != Q_UNSET || qs[K_STAR] != Q_UNSET;
 	return true;
 invalid:
 	for (int c = 0; c < HTTP_CODING_N; c++)
 		out->q[c] = 0;
 	out->identity = 1000;
+	out->identity_weighed = false;
 	return false;
 }
 
@@ -119,7 +121,7 @@ unsigned http_encoding_rank(const struct http_ae *ae, enum http_coding order[HTT
 {
 	unsigned n = 0;
 	for (int c = 0; c < HTTP_CODING_N; c++)
-		if (ae->q[c] > 0 && ae->q[c] >= ae->identity)
+		if (ae->q[c] > 0 && (!ae->identity_weighed || ae->q[c] >= ae->identity))
 			order[n++] = (enum http_coding)c;
 	/* Stable insertion sort by q, descending: equal q keeps br > zstd > gzip. */
 	for (unsigned i = 1; i < n; i++)

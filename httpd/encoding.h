@@ -12,8 +12,11 @@
  * invalid, and the caller serves identity: a field we cannot read gets the
  * answer every client can decode.
  *
- * http_encoding_rank() orders the codings to try: acceptable ones (q > 0 and
- * q >= identity's q) by q, ties broken by br > zstd > gzip (smallest first).
+ * http_encoding_rank() orders the codings to try: acceptable ones (q > 0) by
+ * q, ties broken by br > zstd > gzip (smallest first). Identity competes only
+ * when the client weighed it ("identity;q=..." or "*;q=..."): then a coding
+ * needs q >= identity's q. A client that lists only "gzip;q=0.9" asks for
+ * gzip; an implicit identity does not outrank it.
  */
 #ifndef TRIAD_HTTPD_ENCODING_H
 #define TRIAD_HTTPD_ENCODING_H
@@ -27,6 +30,7 @@ enum http_coding { HTTP_CODING_BR, HTTP_CODING_ZSTD, HTTP_CODING_GZIP, HTTP_CODI
 struct http_ae {
 	int q[HTTP_CODING_N];
 	int identity;
+	bool identity_weighed; /* identity or "*" was listed */
 };
 
 /* False when the field does not parse (out then says "identity only"). */

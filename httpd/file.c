@@ -57,17 +57,16 @@ static int precompressed(struct http_session *s, const struct stat *orig, struct
 	unsigned n = http_encoding_rank(&ae, order);
 	char name[PATH_MAX];
 	for (unsigned i = 0; i < n; i++) {
-		int len = snprintf(name, sizeof(name), "%s%s", s->path + 1,
-		                   http_coding_suffix(order[i]));
+		int len =
+		    snprintf(name, sizeof(name), "%s%s", s->path + 1, http_coding_suffix(order[i]));
 		if (len < 0 || (size_t)len >= sizeof(name))
 			return -1;
 		int fd = open_stat(s, name, (size_t)len, st);
 		if (fd < 0)
 			continue;
-		if (S_ISREG(st->st_mode) &&
-		    (st->st_mtim.tv_sec > orig->st_mtim.tv_sec ||
-		     (st->st_mtim.tv_sec == orig->st_mtim.tv_sec &&
-		      st->st_mtim.tv_nsec >= orig->st_mtim.tv_nsec))) {
+		if (S_ISREG(st->st_mode) && (st->st_mtim.tv_sec > orig->st_mtim.tv_sec ||
+		                             (st->st_mtim.tv_sec == orig->st_mtim.tv_sec &&
+		                              st->st_mtim.tv_nsec >= orig->st_mtim.tv_nsec))) {
 			*coding = order[i];
 			return fd;
 		}
@@ -115,16 +114,16 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig)
 
 	bool range_applies = false;
 	struct http_cond_input in = {
-		.method = r->method,
-		.if_match = &r->if_match,
-		.if_none_match = &r->if_none_match,
-		.if_modified_since = r->if_modified_since,
-		.if_unmodified_since = r->if_unmodified_since,
-		.if_range = r->if_range,
-		.has_range = r->range.p != NULL,
-		.etag = {{etag}, etag_len},
-		.mtime = orig->st_mtim.tv_sec,
-		.now = now,
+	    .method = r->method,
+	    .if_match = &r->if_match,
+	    .if_none_match = &r->if_none_match,
+	    .if_modified_since = r->if_modified_since,
+	    .if_unmodified_since = r->if_unmodified_since,
+	    .if_range = r->if_range,
+	    .has_range = r->range.p != NULL,
+	    .etag = {{etag}, etag_len},
+	    .mtime = orig->st_mtim.tv_sec,
+	    .now = now,
 	};
 	enum http_cond cond = http_cond_evaluate(&in, &range_applies);
 	if (cond == HTTP_COND_PRECONDITION_FAILED) {
@@ -139,7 +138,8 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig)
 	    range_applies) {
 		unsigned n = 0;
 		struct http_range rs[HTTP_RANGES_MAX];
-		enum http_range_status rst = http_range_parse(r->range.p, r->range.len, x->size, rs, &n);
+		enum http_range_status rst =
+		    http_range_parse(r->range.p, r->range.len, x->size, rs, &n);
 		if (rst == HTTP_RANGE_SATISFIABLE)
 			memcpy(x->ranges, rs, n * sizeof(rs[0]));
 		switch (rst) {

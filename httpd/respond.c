@@ -31,8 +31,8 @@
 #define COPY_MAX (32 * 1024)
 #define CHUNK (64 * 1024)
 
-void http_respond_body(struct http_session *s, int status, const char *ctype,
-                       struct evbuffer *body, const char *extra)
+void http_respond_body(struct http_session *s, int status, const char *ctype, struct evbuffer *body,
+                       const char *extra)
 {
 	char buf[HEAD_MAX];
 	struct http_head h = {buf, 0, sizeof(buf), false};
@@ -126,9 +126,11 @@ static void redirect_https(struct http_session *s)
 		for (const char *q = r->host.p; q < end; q++)
 			if (*q == ':')
 				colon = q;
-		if (colon && (r->host.p[0] != '[' || colon > (const char *)memchr(r->host.p, ']', n)))
+		if (colon &&
+		    (r->host.p[0] != '[' || colon > (const char *)memchr(r->host.p, ']', n)))
 			n = (size_t)(colon - r->host.p);
-		snprintf(host, sizeof(host), "https://%.*s%s", (int)n, r->host.p, s->app->https_port);
+		snprintf(host, sizeof(host), "https://%.*s%s", (int)n, r->host.p,
+		         s->app->https_port);
 	} else {
 		bool v6 = strchr(s->c->local_ip, ':') != NULL;
 		snprintf(host, sizeof(host), "https://%s%s%s%s", v6 ? "[" : "", s->c->local_ip,
@@ -202,10 +204,11 @@ void http_exchange_reset(struct http_session *s)
 /* "\r\n--B\r\nContent-Type: T\r\nContent-Range: bytes a-b/N\r\n\r\n" for range I. */
 static size_t part_header(const struct http_exchange *x, unsigned i, char *buf, size_t size)
 {
-	int n = snprintf(buf, size,
-	                 "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
-	                 x->boundary, x->ctype, (unsigned long long)x->ranges[i].first,
-	                 (unsigned long long)x->ranges[i].last, (unsigned long long)x->size);
+	int n =
+	    snprintf(buf, size,
+	             "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
+	             x->boundary, x->ctype, (unsigned long long)x->ranges[i].first,
+	             (unsigned long long)x->ranges[i].last, (unsigned long long)x->size);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -280,7 +283,8 @@ bool http_body_pump(struct http_session *s)
 				return false;
 			size_t n = x->left < CHUNK ? (size_t)x->left : CHUNK;
 			if (!copy_piece(s, x->off, n)) {
-				log_msg(LOG_LEVEL_WARN, s->c->id, "http read of %s failed", s->path);
+				log_msg(LOG_LEVEL_WARN, s->c->id, "http read of %s failed",
+				        s->path);
 				conn_abort(s->c);
 				return false;
 			}

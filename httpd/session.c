@@ -52,8 +52,8 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 	if (rc < 0) {
 		http_cachectl_free(&app->cache);
 		free(app);
-		return conf_error_at(c, "docroot", err, errlen, "cannot open %s/%s: %s",
-		                     c->g.root, h->docroot, strerror(-rc));
+		return conf_error_at(c, "docroot", err, errlen, "cannot open %s/%s: %s", c->g.root,
+		                     h->docroot, strerror(-rc));
 	}
 	if (h->access_log && strcmp(h->access_log, "off") != 0) {
 		app->alog = http_accesslog_open(h->access_log, why, sizeof(why));
@@ -69,7 +69,8 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 	else if (h->server_tokens == HTTPD_TOKENS_MINIMAL)
 		snprintf(app->server, sizeof(app->server), "Server: triad\r\n");
 	if (h->hsts)
-		snprintf(app->hsts, sizeof(app->hsts), "Strict-Transport-Security: max-age=%llu\r\n",
+		snprintf(app->hsts, sizeof(app->hsts),
+		         "Strict-Transport-Security: max-age=%llu\r\n",
 		         (unsigned long long)(h->hsts / 1000));
 	if (h->listen_tls.n > 0) {
 		const struct sockaddr_storage *ss = &h->listen_tls.v[0].ss;
@@ -103,7 +104,8 @@ void http_worker_init(struct worker *w)
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		hw->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
-		          ((uint64_t)getpid() << 40) ^ ((uint64_t)w->index << 56) ^ 0x9e3779b97f4a7c15ull;
+		          ((uint64_t)getpid() << 40) ^ ((uint64_t)w->index << 56) ^
+		          0x9e3779b97f4a7c15ull;
 		hw->date_sec = -1;
 	}
 	w->app = hw;
@@ -226,11 +228,13 @@ static bool keep_head(struct http_session *s, const char *buf)
 	}
 	memcpy(s->head, buf, r->head_len);
 	const char *to = s->head;
+	/* clang-format off */
 	struct http_slice *one[] = {&r->method_text, &r->target,  &r->scheme,
 	                            &r->authority,   &r->path,    &r->query,
 	                            &r->host,        &r->if_modified_since,
 	                            &r->if_unmodified_since,      &r->if_range,
 	                            &r->range,       &r->user_agent, &r->referer};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
 		rebase(one[i], buf, to);
 	for (unsigned i = 0; i < r->nfields; i++) {
@@ -297,7 +301,7 @@ static bool discard_body(struct http_session *s)
 			return false;
 		size_t used = 0;
 		enum http_chunked_status r =
-			http_chunked_decode(&s->chunked, v.iov_base, v.iov_len, &used);
+		    http_chunked_decode(&s->chunked, v.iov_base, v.iov_len, &used);
 		if (r == HTTP_CHUNKED_ERROR) {
 			error_close(s, s->chunked.error_status);
 			return false;
@@ -334,7 +338,8 @@ static void process(struct http_session *s)
 			}
 			enum http_parse_status r = http_parse(&s->parser, buf, len);
 			if (r == HTTP_PARSE_AGAIN) {
-				/* The input buffer is full and still no head: the conn reads no more. */
+				/* The input buffer is full and still no head: the conn reads no
+				 * more. */
 				if (len >= TRIAD_CONN_READ_MAX) {
 					log_raw_line(s, buf, len);
 					error_close(s, 431);
@@ -456,11 +461,11 @@ static void on_free(struct conn *c)
 }
 
 static const struct conn_ops ops = {
-	.on_read = on_read,
-	.on_drain = on_drain,
-	.on_timeout = on_timeout,
-	.on_shutdown = on_shutdown,
-	.on_free = on_free,
+    .on_read = on_read,
+    .on_drain = on_drain,
+    .on_timeout = on_timeout,
+    .on_shutdown = on_shutdown,
+    .on_free = on_free,
 };
 
 void http_accept(struct conn *c, int tag)

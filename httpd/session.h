@@ -39,10 +39,10 @@ struct http_app {
 	const struct httpd_conf *h;
 	struct http_limits lim;
 	struct http_cachectl cache;
-	struct log_file *alog;       /* NULL: access_log = off (process-wide, see accesslog.c) */
-	char server[40];             /* "Server: triad/0.1.0\r\n" or "" */
-	char hsts[64];               /* "Strict-Transport-Security: ...\r\n" or "" */
-	char https_port[8];          /* ":8443" or "" (443) for redirect_https */
+	struct log_file *alog; /* NULL: access_log = off (process-wide, see accesslog.c) */
+	char server[40];       /* "Server: triad/0.1.0\r\n" or "" */
+	char hsts[64];         /* "Strict-Transport-Security: ...\r\n" or "" */
+	char https_port[8];    /* ":8443" or "" (443) for redirect_https */
 };
 
 #define HTTP_SNIFF_CACHE 64
@@ -63,7 +63,7 @@ struct http_worker {
 	bool magic_failed;
 	uint64_t sniff_clock;
 	struct http_sniff_entry sniff[HTTP_SNIFF_CACHE];
-	uint64_t rng;                 /* multipart boundaries */
+	uint64_t rng; /* multipart boundaries */
 };
 
 enum http_state {
@@ -80,24 +80,24 @@ enum http_body_kind { HTTP_BODY_OUT_NONE, HTTP_BODY_OUT_MEM, HTTP_BODY_OUT_FILE 
 /* What is being answered: reset for every request. */
 struct http_exchange {
 	int status;
-	bool close;                  /* Connection: close after this response */
-	bool head_only;              /* HEAD (or 304): headers only */
-	uint64_t body_len;           /* Content-Length */
-	uint64_t sent;               /* body bytes queued so far (access log) */
+	bool close;        /* Connection: close after this response */
+	bool head_only;    /* HEAD (or 304): headers only */
+	uint64_t body_len; /* Content-Length */
+	uint64_t sent;     /* body bytes queued so far (access log) */
 	struct timespec start;
 	/* file body */
 	int fd;
 	struct evbuffer_file_segment *seg;
-	uint64_t size;               /* of the file */
+	uint64_t size; /* of the file */
 	struct http_range ranges[HTTP_RANGES_MAX];
-	unsigned nranges, ri;        /* ranges to send, the one in progress */
+	unsigned nranges, ri; /* ranges to send, the one in progress */
 	bool part_started;
-	uint64_t off, left;          /* within ranges[ri] */
+	uint64_t off, left; /* within ranges[ri] */
 	bool multipart, trailer_done;
 	char boundary[24];
-	char ctype[112];             /* Content-Type of the file (multipart parts) */
+	char ctype[112]; /* Content-Type of the file (multipart parts) */
 	enum http_body_kind body;
-	bool parsed;                 /* the head parsed: req's slices are valid */
+	bool parsed; /* the head parsed: req's slices are valid */
 	/* access log: "request line" already escaped */
 	char logreq[1024];
 };
@@ -107,16 +107,16 @@ struct http_session {
 	struct http_app *app;
 	struct http_worker *w;
 	enum http_state st;
-	bool shutdown;               /* SIGTERM: close once this response is queued */
-	struct event *timer;         /* header / keep-alive / body deadline */
+	bool shutdown;       /* SIGTERM: close once this response is queued */
+	struct event *timer; /* header / keep-alive / body deadline */
 	struct http_parser parser;
 	struct http_request req;
-	char *head;                  /* the parsed head, copied out of the input */
+	char *head; /* the parsed head, copied out of the input */
 	size_t head_cap;
-	uint64_t body_left;          /* HTTP_BODY_LENGTH: bytes still to discard */
+	uint64_t body_left; /* HTTP_BODY_LENGTH: bytes still to discard */
 	struct http_chunked chunked;
 	struct http_exchange x;
-	char path[PATH_MAX];         /* "/" + the normalised docroot-relative path */
+	char path[PATH_MAX]; /* "/" + the normalised docroot-relative path */
 	size_t path_len;
 };
 
@@ -160,8 +160,8 @@ void http_serve_path(struct http_session *s, bool trailing_slash);
 struct evbuffer;
 int http_autoindex(struct http_session *s, int dirfd, struct evbuffer *body, const char **ctype);
 /* Sends a complete response with BODY (moved) or a page for an error status. */
-void http_respond_body(struct http_session *s, int status, const char *ctype,
-                       struct evbuffer *body, const char *extra);
+void http_respond_body(struct http_session *s, int status, const char *ctype, struct evbuffer *body,
+                       const char *extra);
 void http_respond_status(struct http_session *s, int status, const char *extra);
 /* 301 to the request's path plus SUFFIX ("/" for a directory) and its query. */
 void http_redirect(struct http_session *s, const char *scheme_host, const char *suffix);

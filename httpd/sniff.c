@@ -23,8 +23,8 @@
 static const char *classify(struct http_worker *w, int fd, char *out, size_t size)
 {
 	if (!w->magic && !w->magic_failed) {
-		magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_MIME_ENCODING | MAGIC_NO_CHECK_COMPRESS |
-		                       MAGIC_ERROR);
+		magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_MIME_ENCODING |
+		                       MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
 		size_t bytes = SNIFF_BYTES;
 		if (m && magic_load(m, NULL) == 0) {
 			magic_setparam(m, MAGIC_PARAM_BYTES_MAX, &bytes);
