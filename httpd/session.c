@@ -167,6 +167,7 @@ static void start_exchange(struct http_session *s)
 /* The response is wholly queued: log it, then close or wait for the next request. */
 static void finish(struct http_session *s)
 {
+	s->c->bytes_out += s->x.sent;
 	http_accesslog_write(s);
 	bool close = s->x.close || s->shutdown;
 	http_exchange_reset(s);
@@ -289,9 +290,12 @@ static bool discard_body(struct http_session *s)
 {
 	struct evbuffer *in = conn_input(s->c);
 	size_t len = evbuffer_get_length(in);
+	if (len > 0)
+		set_state(s, HTTP_ST_BODY); /* progress: the body timer starts again */
 	if (s->req.framing == HTTP_BODY_LENGTH) {
 		size_t n = len < s->body_left ? len : (size_t)s->body_left;
 		evbuffer_drain(in, n);
+		s->c->bytes_in += n;
 		s->body_left -= n;
 		return s->body_left == 0;
 	}
@@ -307,6 +311,7 @@ static bool discard_body(struct http_session *s)
 			return false;
 		}
 		evbuffer_drain(in, used);
+		s->c->bytes_in += used;
 		if (r == HTTP_CHUNKED_DONE)
 			return true;
 		len -= used;

@@ -75,7 +75,7 @@ enum http_state {
 	HTTP_ST_CLOSED,
 };
 
-enum http_body_kind { HTTP_BODY_OUT_NONE, HTTP_BODY_OUT_MEM, HTTP_BODY_OUT_FILE };
+enum http_body_kind { HTTP_BODY_OUT_NONE, HTTP_BODY_OUT_FILE };
 
 /* What is being answered: reset for every request. */
 struct http_exchange {
