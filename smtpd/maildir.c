@@ -23,7 +23,10 @@
  *
  * The delivery holds a reference to its configuration generation (which
  * owns the maildir fsroot), so a session that goes away while a delivery is
- * in flight only detaches from it; the done callback then frees it.
+ * in flight only detaches from it; the done callback then frees it. Detached
+ * deliveries are listed per worker (w->app): when the process stops, a
+ * worker's loop may have ended before their done callback ran, and
+ * smtp_worker_fini() frees them then.
  */
 #include "session.h"
 
@@ -54,6 +57,8 @@ struct smtp_delivery {
 	struct conf *conf; /* a reference: keeps the maildir fsroot open */
 	const struct fsroot *root;
 	struct smtp_session *s; /* NULL once the session went away */
+	struct worker *w;
+	struct smtp_delivery *dnext, *dprev; /* the worker's detached list */
 	void (*done)(struct smtp_session *, enum smtp_rid);
 	uint64_t conn_id;
 	int fd;         /* the spool: tmp/<name> of boxes[0] */
@@ -125,6 +130,7 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 	d->conf = conf_ref(s->c->conf);
 	d->root = &s->app->maildirs;
 	d->conn_id = s->c->id;
+	d->w = s->c->worker;
 	for (size_t i = 0; i < tx->nrcpts; i++) {
 		if (tx->rcpts[i].dup)
 			continue;
@@ -454,7 +460,14 @@ static void done_cb(void *arg)
 	struct smtp_delivery *d = arg;
 	d->running = false;
 	if (!d->s) {
-		free_delivery(d); /* the session went away meanwhile */
+		/* the session went away meanwhile */
+		if (d->dprev)
+			d->dprev->dnext = d->dnext;
+		else
+			d->w->app = d->dnext;
+		if (d->dnext)
+			d->dnext->dprev = d->dprev;
+		free_delivery(d);
 		return;
 	}
 	d->done(d->s, d->result);
@@ -477,7 +490,23 @@ void smtp_maildir_discard(struct smtp_delivery *d)
 {
 	if (d->running) {
 		d->s = NULL;
+		d->dprev = NULL;
+		d->dnext = d->w->app;
+		if (d->dnext)
+			d->dnext->dprev = d;
+		d->w->app = d;
 		return;
 	}
 	free_delivery(d);
+}
+
+void smtp_worker_fini(struct worker *w)
+{
+	/* The workq has been stopped: no job runs any more, and the done
+	 * callbacks still pending on this worker's loop never will. */
+	while (w->app) {
+		struct smtp_delivery *d = w->app;
+		w->app = d->dnext;
+		free_delivery(d);
+	}
 }

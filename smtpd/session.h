@@ -135,6 +135,8 @@ int smtp_maildir_write(void *dlv, const char *buf, size_t len); /* a smtp_data_s
 int smtp_maildir_commit(struct smtp_session *s, void (*done)(struct smtp_session *, enum smtp_rid));
 /* Drops the spool (no delivery) or detaches a delivery in flight from its session. */
 void smtp_maildir_discard(struct smtp_delivery *d);
+/* server_ops.worker_fini: frees deliveries whose session and loop are gone. */
+void smtp_worker_fini(struct worker *w);
 /* errno of the last spool write failure (0: none). */
 int smtp_maildir_errno(const struct smtp_delivery *d);
 /* Group commit: fsyncs the directories FDS[0..n) (blocking: workq threads only), sharing
