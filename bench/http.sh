@@ -8,7 +8,9 @@
 #   ka-1k     wrk -t2 -c100 keep-alive GET of the 1 KiB file: req/s and p99 latency
 #   close-1k  the same with "Connection: close" (a new connection per request)
 #   ka-1m     wrk -t2 -c100 keep-alive GET of the 1 MiB file: MiB/s
-#   tls-ka-1k / tls-close-1k  the 1 KiB loads over HTTPS (TLS 1.3, P-256 certificate)
+#   tls-ka-1k / tls-close-1k  the 1 KiB loads over HTTPS (TLS 1.3, P-256 certificate);
+#             wrk may resume sessions on reconnect; every server allows resumption
+#   tls-full-handshake  openssl s_time -new (2 clients): full handshakes + GET /1k.txt
 # Usage: bench/http.sh [--record]; BENCH_QUICK=1 for a smoke run. See bench/README.md.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -45,7 +47,6 @@ chmod -R a+rX "$TRIAD_ROOT"
 # ---------------------------------------------------------------- servers
 
 declare -A PID HTTP HTTPS
-SERVERS=()
 
 check_http() { # name: the 1 KiB file comes back intact over both ports
 	local n=$1 got
@@ -55,38 +56,35 @@ check_http() { # name: the 1 KiB file comes back intact over both ports
 	[ "$got" = "$(md5sum <"$WWW/1k.txt")" ]
 }
 
-start_triad() {
-	SERVERS+=(triad)
-	if [ "${BENCH_NO_TRIAD:-0}" = 1 ]; then
-		SKIP_triad="not built or BENCH_NO_TRIAD=1"
+# launch NAME: (re)starts one server on its ports (picked on the first launch) and checks
+# that it serves /1k.txt; sets SKIP_<name> when it cannot be measured.
+launch() {
+	local n=$1
+	[ -n "${PID[$n]:-}" ] && bench_stop "${PID[$n]}"
+	if [ -z "${HTTP[$n]:-}" ]; then
+		HTTP[$n]=$(free_port)
+		HTTPS[$n]=$(free_port)
+	fi
+	if [ "$n" = triad ]; then
+		mkdir -p "$T/triad"
+		TRIAD_HTTP_PORT=${HTTP[triad]} TRIAD_HTTPS_PORT=${HTTPS[triad]}
+		triad_conf_write "$T/triad/triad.conf"
+		bench_start triad "$TRIAD_BIN" -c "$T/triad/triad.conf"
+		PID[triad]=$BENCH_LAST_PID
+		if ! wait_port "${HTTP[triad]}" 10; then
+			SKIP_triad="did not start (see log)"
+			say "triad: did not start:"
+			tail -n 5 "$T/log/triad.log" >&2
+		elif ! triad_probe httpd "${HTTP[triad]}"; then
+			SKIP_triad="not serving yet"
+			say "triad: not serving yet, skipped"
+		elif ! check_http triad; then
+			SKIP_triad="wrong content for /1k.txt"
+			say "triad: /1k.txt over HTTP or HTTPS is wrong; skipped"
+		fi
 		return
 	fi
-	mkdir -p "$T/triad"
-	TRIAD_HTTP_PORT=$(free_port) TRIAD_HTTPS_PORT=$(free_port)
-	HTTP[triad]=$TRIAD_HTTP_PORT HTTPS[triad]=$TRIAD_HTTPS_PORT
-	triad_conf_write "$T/triad/triad.conf"
-	bench_start triad "$TRIAD_BIN" -c "$T/triad/triad.conf"
-	PID[triad]=$BENCH_LAST_PID
-	if ! wait_port "${HTTP[triad]}" 10; then
-		SKIP_triad="did not start (see log)"
-		say "triad: did not start:"
-		tail -5 "$T/log/triad.log" >&2
-	elif ! triad_probe httpd "${HTTP[triad]}"; then
-		SKIP_triad="not serving yet"
-		say "triad: not serving yet, skipped"
-	elif ! check_http triad; then
-		SKIP_triad="wrong content for /1k.txt"
-		say "triad: /1k.txt over HTTP or HTTPS is wrong; skipped"
-	fi
-}
-
-start_peer() { # name
-	local n=$1 var="SKIP_$1"
-	SERVERS+=("$n")
-	[ -n "${!var:-}" ] && return
-	export PEER_DIR=$T/$n HTTP_PORT HTTPS_PORT
-	HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port)
-	HTTP[$n]=$HTTP_PORT HTTPS[$n]=$HTTPS_PORT
+	export PEER_DIR=$T/$n HTTP_PORT=${HTTP[$n]} HTTPS_PORT=${HTTPS[$n]}
 	mkdir -p "$PEER_DIR"
 	chmod 0755 "$PEER_DIR"
 	chown nobody:nogroup "$PEER_DIR" # lighttpd and h2o open logs/pid after dropping root
@@ -110,19 +108,26 @@ start_peer() { # name
 	if ! wait_port "$HTTP_PORT" 10 || ! wait_port "$HTTPS_PORT" 5 || ! check_http "$n"; then
 		printf -v "SKIP_$n" '%s' "did not start or serve (see log)"
 		say "$n: did not start or serve /1k.txt:"
-		tail -5 "$T/log/$n.log" "$PEER_DIR/error.log" 2>/dev/null >&2
+		tail -n 5 "$T/log/$n.log" "$PEER_DIR/error.log" 2>/dev/null >&2
 	fi
 }
 
-start_triad
-for p in $PEERS; do start_peer "$p"; done
+SERVERS=(triad $PEERS)
+[ "${BENCH_NO_TRIAD:-0}" = 1 ] && SKIP_triad="not built or BENCH_NO_TRIAD=1"
+for s in "${SERVERS[@]}"; do
+	var="SKIP_$s"
+	[ -z "${!var:-}" ] && launch "$s"
+done
 BENCH_VERSIONS="triad $(triad_version); nginx $(deb_version nginx-light); lighttpd $(deb_version lighttpd);"
 BENCH_VERSIONS+=" h2o $(deb_file_version h2o); wrk $(deb_version wrk); workers $BENCH_WORKERS"
 
 # ---------------------------------------------------------------- loads
 
-load_idle() { # server run
+load_idle() { # server run: on a freshly started server, so growth is per connection
 	local n=$1 out before after ok secs
+	launch "$n"
+	local var="SKIP_$n"
+	[ -z "${!var:-}" ] || return 1
 	out=$(bounded 120 $PY "$BENCH_DIR/tools/idle_conns.py" "${HTTP[$n]}" /1k.txt "$IDLE_CONNS" \
 		2 "${PID[$n]}") || return 1
 	read -r before after ok secs <<<"$out"
@@ -173,6 +178,26 @@ l_ka1m() { wrk_load "$1" "$2" ka-1m http /1m.txt mibps; }
 l_tlska() { wrk_load "$1" "$2" tls-ka-1k https /1k.txt rps p99; }
 l_tlsclose() { wrk_load "$1" "$2" tls-close-1k https /1k.txt rps; }
 
+# Full handshakes: wrk keeps its SSL objects across reconnects (SSL_clear keeps the
+# session), so its tls-close-1k connections may resume where the server allows it (all
+# four do). openssl s_time -new never resumes: 2 clients (like wrk -t2), DUR seconds each.
+l_tlsfull() {
+	local n=$1 i total=0 c pids=()
+	for ((i = 0; i < 2; i++)); do
+		bounded $((DUR + 20)) openssl s_time -connect "127.0.0.1:${HTTPS[$n]}" -www /1k.txt \
+			-new -time "$DUR" >"$T/stime-$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in 0 1; do
+		wait "${pids[$i]}" || return 1
+		c=$(sed -n 's/^\([0-9]*\) connections in [0-9.]* real seconds.*/\1/p' "$T/stime-$i.out")
+		[ -n "$c" ] || return 1
+		total=$((total + c))
+	done
+	record "tls-full-handshake conn/s" conn/s hi "$n" \
+		"$(awk -v c="$total" -v d="$DUR" 'BEGIN { printf "%.1f", c / d }')"
+}
+
 say "idle: $IDLE_CONNS keep-alive connections per server"
 interleave load_idle "idle-$IDLE_CONNS RSS" "${SERVERS[@]}"
 say "ka-1k: wrk -t2 -c100 -d${DUR}s /1k.txt"
@@ -183,8 +208,10 @@ say "ka-1m: wrk -t2 -c100 -d${DUR}s /1m.txt"
 interleave l_ka1m "ka-1m MiB/s" "${SERVERS[@]}"
 say "tls-ka-1k: HTTPS keep-alive"
 interleave l_tlska "tls-ka-1k req/s" "${SERVERS[@]}"
-say "tls-close-1k: HTTPS, a new handshake per request"
+say "tls-close-1k: HTTPS, a new connection per request (wrk may resume sessions)"
 interleave l_tlsclose "tls-close-1k req/s" "${SERVERS[@]}"
+say "tls-full-handshake: openssl s_time -new, 2 clients"
+interleave l_tlsfull "tls-full-handshake conn/s" "${SERVERS[@]}"
 
 BENCH_COMMAND="BENCH_QUICK=$BENCH_QUICK BENCH_DURATION=$DUR BENCH_RUNS=$BENCH_RUNS bench/http.sh"
 bench_summary "HTTP (bench/http.sh)"

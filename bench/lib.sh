@@ -215,8 +215,11 @@ bench_start() {
 }
 
 bench_stop() {
-	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || return 0
+	local pid=$1 i p keep=()
+	# Forget it first: a pid stopped once must never be signalled again (it may be reused).
+	for p in "${BENCH_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+	BENCH_PIDS=("${keep[@]}")
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
 	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
 	for ((i = 0; i < 50; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
