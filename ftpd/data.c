@@ -237,14 +237,18 @@ static void xfer_fail_errno(struct ftp_session *s, int err)
 
 void ftp_data_reset(struct ftp_session *s)
 {
+	bool received = false;
 	if (s->commit) {
 		/* Runs on: a commit still renames the complete upload, a prefix copy
 		 * only writes into the temp file that xfer_free unlinks. */
+		received = !s->commit->prefix;
 		s->commit->s = NULL;
 		s->commit = NULL;
 	}
 	if (s->xfer) {
-		log_transfer(s, s->xfer, false);
+		/* A received upload whose rename is under way counts as complete
+		 * (commit_done logs it should the rename fail). */
+		log_transfer(s, s->xfer, received);
 		xfer_free(s->xfer);
 		s->xfer = NULL;
 	}
@@ -289,6 +293,12 @@ static void commit_done(void *arg)
 	struct ftp_commit *cm = arg;
 	struct ftp_session *s = cm->s;
 	int rc = cm->rc;
+	if (!s && rc < 0) {
+		char name[sizeof(cm->tmp.target) * 4 + 8];
+		log_escape(name, sizeof(name), cm->tmp.target, strlen(cm->tmp.target));
+		log_warn("upload \"%s\" received, but not renamed into place: %s", name,
+		         strerror(-rc));
+	}
 	free(cm);
 	if (!s)
 		return;
