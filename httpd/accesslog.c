@@ -64,7 +64,7 @@ out:
 
 void http_accesslog_request(struct http_session *s, const char *line, size_t len)
 {
-	log_escape(s->x.logreq, sizeof(s->x.logreq), line, len);
+	log_escape(s->t->x.logreq, sizeof(s->t->x.logreq), line, len);
 }
 
 static const char *field(char *buf, size_t size, struct http_slice v, bool ok)
@@ -81,19 +81,20 @@ void http_accesslog_write(struct http_session *s)
 		return;
 	http_worker_date(s->w, s->c);
 	char ref[512], ua[512], took[32] = "";
-	bool ok = s->x.parsed;
+	bool ok = s->t->x.parsed;
 	if (s->app->h->access_log_time) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		double t = (double)(now.tv_sec - s->x.start.tv_sec) +
-		           (double)(now.tv_nsec - s->x.start.tv_nsec) / 1e9;
+		double t = (double)(now.tv_sec - s->t->x.start.tv_sec) +
+		           (double)(now.tv_nsec - s->t->x.start.tv_nsec) / 1e9;
 		snprintf(took, sizeof(took), " %.3f", t < 0 ? 0.0 : t);
 	}
 	char line[TRIAD_LOG_LINE_MAX];
 	int n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\"%s\n",
-	                 s->c->peer_ip, s->w->clf, s->x.logreq, s->x.status,
-	                 (unsigned long long)s->x.sent, field(ref, sizeof(ref), s->req.referer, ok),
-	                 field(ua, sizeof(ua), s->req.user_agent, ok), took);
+	                 s->c->peer_ip, s->w->clf, s->t->x.logreq, s->t->x.status,
+	                 (unsigned long long)s->t->x.sent,
+	                 field(ref, sizeof(ref), s->t->req.referer, ok),
+	                 field(ua, sizeof(ua), s->t->req.user_agent, ok), took);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {

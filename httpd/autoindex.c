@@ -247,7 +247,7 @@ int http_autoindex(struct http_session *s, int dirfd, struct evbuffer *body, con
 		v[n].mtime = st.st_mtim.tv_sec;
 		n++;
 	}
-	const struct http_slice *q = &s->req.query;
+	const struct http_slice *q = &s->t->req.query;
 	struct order o = {SORT_NAME, param_is(q, "order", "desc")};
 	if (param_is(q, "sort", "size"))
 		o.key = SORT_SIZE;

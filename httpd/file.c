@@ -47,7 +47,7 @@ static int open_stat(struct http_session *s, const char *path, size_t len, struc
 static int precompressed(struct http_session *s, const struct stat *orig, struct stat *st,
                          enum http_coding *coding)
 {
-	const struct http_request *r = &s->req;
+	const struct http_request *r = &s->t->req;
 	if (!s->app->h->precompressed || r->accept_encoding.n == 0)
 		return -1;
 	struct http_ae ae;
@@ -85,8 +85,8 @@ static void add_line(struct http_head *h, const char *name, const char *value)
 /* Serves the open regular file FD (stat ST) named by s->path. */
 static void serve_file(struct http_session *s, int fd, const struct stat *orig)
 {
-	const struct http_request *r = &s->req;
-	struct http_exchange *x = &s->x;
+	const struct http_request *r = &s->t->req;
+	struct http_exchange *x = &s->t->x;
 
 	const char *type = http_mime_by_name(s->path, s->path_len + 1);
 	if (!type)
@@ -225,7 +225,7 @@ static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 	for (size_t i = 0; i < h->index.n; i++) {
 		const char *name = h->index.v[i];
 		size_t nl = strlen(name);
-		if (base + 1 + nl + 1 >= sizeof(s->path) - 1)
+		if (base + 1 + nl + 1 >= sizeof(s->w->path) - 1)
 			continue;
 		size_t at = base ? base + 1 : 0;
 		if (base)

@@ -62,7 +62,7 @@ const char *http_worker_date(struct http_worker *w, struct conn *c)
 void http_head_start(struct http_session *s, struct http_head *h, int status)
 {
 	char line[64];
-	s->x.status = status;
+	s->t->x.status = status;
 	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: ", status,
 	                 http_status_reason(status));
 	http_head_add(h, line, (size_t)n);
@@ -74,10 +74,10 @@ void http_head_start(struct http_session *s, struct http_head *h, int status)
 void http_head_finish(struct http_session *s, struct http_head *h)
 {
 	if (s->shutdown)
-		s->x.close = true;
-	if (s->x.close)
+		s->t->x.close = true;
+	if (s->t->x.close)
 		http_head_str(h, "Connection: close\r\n");
-	else if (s->req.version == HTTP_VERSION_1_0)
+	else if (s->t->req.version == HTTP_VERSION_1_0)
 		http_head_str(h, "Connection: keep-alive\r\n");
 	http_head_str(h, "X-Content-Type-Options: nosniff\r\n");
 	if (s->c->ssl)

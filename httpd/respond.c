@@ -57,8 +57,8 @@ void http_respond_body(struct http_session *s, int status, const char *ctype, st
 	}
 	http_head_finish(s, &h);
 	if (body) {
-		if (!s->x.head_only) {
-			s->x.sent = len;
+		if (!s->t->x.head_only) {
+			s->t->x.sent = len;
 			evbuffer_add_buffer(conn_output(s->c), body);
 		}
 		evbuffer_free(body);
@@ -78,7 +78,7 @@ void http_respond_status(struct http_session *s, int status, const char *extra)
 	if (extra)
 		http_head_str(&h, extra);
 	if (h.overflow) {
-		s->x.close = true;
+		s->t->x.close = true;
 		h.len = 0, h.overflow = false;
 		http_head_start(s, &h, 500);
 		http_head_str(&h, "Content-Length: 0\r\n");
@@ -86,8 +86,8 @@ void http_respond_status(struct http_session *s, int status, const char *extra)
 		return;
 	}
 	http_head_finish(s, &h);
-	if (!s->x.head_only) {
-		s->x.sent = n;
+	if (!s->t->x.head_only) {
+		s->t->x.sent = n;
 		conn_write(s->c, page, n);
 	}
 }
@@ -95,13 +95,13 @@ void http_respond_status(struct http_session *s, int status, const char *extra)
 void http_respond_error(struct http_session *s, int status, bool close)
 {
 	if (close)
-		s->x.close = true;
+		s->t->x.close = true;
 	http_respond_status(s, status, NULL);
 }
 
 void http_redirect(struct http_session *s, const char *scheme_host, const char *suffix)
 {
-	const struct http_request *r = &s->req;
+	const struct http_request *r = &s->t->req;
 	char loc[HEAD_MAX - 512];
 	int n = snprintf(loc, sizeof(loc), "Location: %s%.*s%s%s%.*s\r\n", scheme_host,
 	                 (int)r->path.len, r->path.p, suffix, r->query.p ? "?" : "",
@@ -116,7 +116,7 @@ void http_redirect(struct http_session *s, const char *scheme_host, const char *
 /* redirect_https: https://HOST[:port] from Host (or our address) and listen_tls. */
 static void redirect_https(struct http_session *s)
 {
-	const struct http_request *r = &s->req;
+	const struct http_request *r = &s->t->req;
 	char host[300];
 	if (r->host.p && r->host.len < 256) {
 		size_t n = r->host.len;
@@ -141,11 +141,11 @@ static void redirect_https(struct http_session *s)
 
 void http_respond(struct http_session *s)
 {
-	const struct http_request *r = &s->req;
+	const struct http_request *r = &s->t->req;
 	const struct httpd_conf *h = s->app->h;
 	if (!r->keep_alive || h->keepalive_timeout == 0)
-		s->x.close = true;
-	s->x.head_only = r->method == HTTP_METHOD_HEAD;
+		s->t->x.close = true;
+	s->t->x.head_only = r->method == HTTP_METHOD_HEAD;
 
 	if (r->form == HTTP_TARGET_ABSOLUTE && !http_eq_ci(r->scheme.p, r->scheme.len, "http") &&
 	    !http_eq_ci(r->scheme.p, r->scheme.len, "https")) {
@@ -171,7 +171,8 @@ void http_respond(struct http_session *s)
 		return;
 	}
 	struct http_path pr;
-	int st = http_path_normalize(r->path.p, r->path.len, s->path + 1, sizeof(s->path) - 1, &pr);
+	int st =
+	    http_path_normalize(r->path.p, r->path.len, s->path + 1, sizeof(s->w->path) - 1, &pr);
 	if (st != 0) {
 		http_respond_status(s, st, NULL);
 		return;
@@ -189,16 +190,16 @@ void http_respond(struct http_session *s)
 
 void http_exchange_reset(struct http_session *s)
 {
-	if (s->x.seg) {
-		evbuffer_file_segment_free(s->x.seg); /* closes the fd with its last reference */
-		s->x.seg = NULL;
-		s->x.fd = -1;
+	if (s->t->x.seg) {
+		evbuffer_file_segment_free(s->t->x.seg); /* closes the fd with its last reference */
+		s->t->x.seg = NULL;
+		s->t->x.fd = -1;
 	}
-	if (s->x.fd >= 0) {
-		close(s->x.fd);
-		s->x.fd = -1;
+	if (s->t->x.fd >= 0) {
+		close(s->t->x.fd);
+		s->t->x.fd = -1;
 	}
-	s->x.body = HTTP_BODY_OUT_NONE;
+	s->t->x.body = HTTP_BODY_OUT_NONE;
 }
 
 /* "\r\n--B\r\nContent-Type: T\r\nContent-Range: bytes a-b/N\r\n\r\n" for range I. */
@@ -231,8 +232,8 @@ static bool copy_piece(struct http_session *s, uint64_t off, size_t len)
 		return false;
 	size_t got = 0;
 	while (got < len) {
-		ssize_t n = pread(s->x.fd >= 0 ? s->x.fd : -1, (char *)v.iov_base + got, len - got,
-		                  (off_t)(off + got));
+		ssize_t n = pread(s->t->x.fd >= 0 ? s->t->x.fd : -1, (char *)v.iov_base + got,
+		                  len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -245,7 +246,7 @@ static bool copy_piece(struct http_session *s, uint64_t off, size_t len)
 
 bool http_body_pump(struct http_session *s)
 {
-	struct http_exchange *x = &s->x;
+	struct http_exchange *x = &s->t->x;
 	if (x->body != HTTP_BODY_OUT_FILE || x->head_only)
 		return true;
 	bool plain = s->c->ssl == NULL;
@@ -283,8 +284,7 @@ bool http_body_pump(struct http_session *s)
 				return false;
 			size_t n = x->left < CHUNK ? (size_t)x->left : CHUNK;
 			if (!copy_piece(s, x->off, n)) {
-				log_msg(LOG_LEVEL_WARN, s->c->id, "http read of %s failed",
-				        s->path);
+				log_msg(LOG_LEVEL_WARN, s->c->id, "http file read failed");
 				conn_abort(s->c);
 				return false;
 			}

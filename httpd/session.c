@@ -116,6 +116,12 @@ void http_worker_fini(struct worker *w)
 	struct http_worker *hw = w->app;
 	if (hw && hw->magic)
 		magic_close(hw->magic);
+	while (hw && hw->free_txn) {
+		struct http_txn *t = hw->free_txn;
+		hw->free_txn = t->next;
+		free(t->head);
+		free(t);
+	}
 	free(hw);
 	w->app = NULL;
 }
@@ -140,7 +146,6 @@ static void set_state(struct http_session *s, enum http_state st)
 		ms = h->keepalive_timeout;
 		break;
 	case HTTP_ST_HEAD:
-		clock_gettime(CLOCK_MONOTONIC, &s->x.start);
 		ms = h->header_timeout;
 		break;
 	case HTTP_ST_BODY:
@@ -157,27 +162,60 @@ static void set_state(struct http_session *s, enum http_state st)
 	}
 }
 
-static void start_exchange(struct http_session *s)
+#define TXN_FREE_MAX 256 /* per worker: more are freed, not kept */
+
+/* The first byte of a request arrived: give the session its per-request state. */
+static bool txn_get(struct http_session *s)
 {
-	memset(&s->x, 0, offsetof(struct http_exchange, logreq));
-	s->x.logreq[0] = '\0';
-	s->x.fd = -1;
+	if (s->t)
+		return true;
+	struct http_worker *w = s->w;
+	struct http_txn *t = w->free_txn;
+	if (t) {
+		w->free_txn = t->next;
+		w->nfree--;
+	} else if (!(t = calloc(1, sizeof(*t)))) {
+		return false;
+	}
+	s->t = t;
+	memset(&t->x, 0, offsetof(struct http_exchange, logreq));
+	t->x.logreq[0] = '\0';
+	t->x.fd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &t->x.start);
+	http_parser_init(&s->parser, &t->req, &s->app->lim);
+	return true;
+}
+
+static void txn_put(struct http_session *s)
+{
+	struct http_txn *t = s->t;
+	if (!t)
+		return;
+	http_exchange_reset(s);
+	s->t = NULL;
+	struct http_worker *w = s->w;
+	if (w->nfree < TXN_FREE_MAX) {
+		t->next = w->free_txn;
+		w->free_txn = t;
+		w->nfree++;
+	} else {
+		free(t->head);
+		free(t);
+	}
 }
 
 /* The response is wholly queued: log it, then close or wait for the next request. */
 static void finish(struct http_session *s)
 {
-	s->c->bytes_out += s->x.sent;
+	s->c->bytes_out += s->t->x.sent;
 	http_accesslog_write(s);
-	bool close = s->x.close || s->shutdown;
-	http_exchange_reset(s);
+	bool close = s->t->x.close || s->shutdown;
+	txn_put(s);
 	if (close) {
 		set_state(s, HTTP_ST_CLOSED);
 		conn_close(s->c);
 		return;
 	}
-	http_parser_init(&s->parser, &s->req, &s->app->lim);
-	start_exchange(s);
 	set_state(s, conn_output_full(s->c) ? HTTP_ST_DRAIN : HTTP_ST_IDLE);
 }
 
@@ -217,18 +255,18 @@ static void rebase_list(struct http_list *l, const char *from, const char *to)
 /* Moves the parsed head out of the input buffer so the slices outlive it. */
 static bool keep_head(struct http_session *s, const char *buf)
 {
-	struct http_request *r = &s->req;
-	if (r->head_len > s->head_cap) {
-		size_t cap = s->head_cap ? s->head_cap : 2048;
+	struct http_request *r = &s->t->req;
+	if (r->head_len > s->t->head_cap) {
+		size_t cap = s->t->head_cap ? s->t->head_cap : 2048;
 		while (cap < r->head_len)
 			cap *= 2;
-		char *p = realloc(s->head, cap);
+		char *p = realloc(s->t->head, cap);
 		if (!p)
 			return false;
-		s->head = p, s->head_cap = cap;
+		s->t->head = p, s->t->head_cap = cap;
 	}
-	memcpy(s->head, buf, r->head_len);
-	const char *to = s->head;
+	memcpy(s->t->head, buf, r->head_len);
+	const char *to = s->t->head;
 	/* clang-format off */
 	struct http_slice *one[] = {&r->method_text, &r->target,  &r->scheme,
 	                            &r->authority,   &r->path,    &r->query,
@@ -259,12 +297,12 @@ static void log_raw_line(struct http_session *s, const char *buf, size_t len)
 
 static void on_head(struct http_session *s)
 {
-	struct http_request *r = &s->req;
+	struct http_request *r = &s->t->req;
 	const struct httpd_conf *h = s->app->h;
-	s->x.parsed = true;
+	s->t->x.parsed = true;
 	/* The request line, for the log: from the method to its CRLF. */
 	const char *line = r->method_text.p;
-	const char *eol = memchr(line, '\r', s->head + r->head_len - line);
+	const char *eol = memchr(line, '\r', s->t->head + r->head_len - line);
 	http_accesslog_request(s, line, eol ? (size_t)(eol - line) : 0);
 
 	if (r->framing == HTTP_BODY_LENGTH && r->content_length > h->max_body_size) {
@@ -292,7 +330,7 @@ static bool discard_body(struct http_session *s)
 	size_t len = evbuffer_get_length(in);
 	if (len > 0)
 		set_state(s, HTTP_ST_BODY); /* progress: the body timer starts again */
-	if (s->req.framing == HTTP_BODY_LENGTH) {
+	if (s->t->req.framing == HTTP_BODY_LENGTH) {
 		size_t n = len < s->body_left ? len : (size_t)s->body_left;
 		evbuffer_drain(in, n);
 		s->c->bytes_in += n;
@@ -336,6 +374,10 @@ static void process(struct http_session *s)
 			size_t len = evbuffer_get_length(in);
 			if (len == 0)
 				return;
+			if (!txn_get(s)) {
+				conn_abort(c);
+				return;
+			}
 			const char *buf = (const char *)evbuffer_pullup(in, -1);
 			if (!buf) {
 				conn_abort(c);
@@ -360,8 +402,8 @@ static void process(struct http_session *s)
 				conn_abort(c);
 				return;
 			}
-			evbuffer_drain(in, s->req.head_len);
-			c->bytes_in += s->req.head_len;
+			evbuffer_drain(in, s->t->req.head_len);
+			c->bytes_in += s->t->req.head_len;
 			on_head(s);
 			break;
 		}
@@ -422,7 +464,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	switch (s->st) {
 	case HTTP_ST_HEAD:
-		if (evbuffer_get_length(conn_input(c)) > 0) {
+		if (evbuffer_get_length(conn_input(c)) > 0 && txn_get(s)) {
 			log_msg(LOG_LEVEL_DEBUG, c->id, "http header timeout");
 			const char *buf = (const char *)evbuffer_pullup(conn_input(c), -1);
 			log_raw_line(s, buf, evbuffer_get_length(conn_input(c)));
@@ -457,10 +499,9 @@ static void on_free(struct conn *c)
 	struct http_session *s = c->proto;
 	if (!s)
 		return;
-	http_exchange_reset(s);
+	txn_put(s);
 	if (s->timer)
 		event_free(s->timer);
-	free(s->head);
 	free(s);
 	c->proto = NULL;
 }
@@ -492,8 +533,7 @@ void http_accept(struct conn *c, int tag)
 		return;
 	}
 	conn_set_timeouts(c, 0, s->app->h->send_timeout);
-	http_parser_init(&s->parser, &s->req, &s->app->lim);
-	start_exchange(s);
+	s->path = s->w->path;
 	s->st = HTTP_ST_IDLE;
 	set_state(s, HTTP_ST_HEAD);
 }

@@ -64,6 +64,11 @@ struct http_worker {
 	uint64_t sniff_clock;
 	struct http_sniff_entry sniff[HTTP_SNIFF_CACHE];
 	uint64_t rng; /* multipart boundaries */
+	struct http_txn *free_txn;
+	unsigned nfree;
+	/* Scratch for the path of the request being answered: responses are built
+	 * synchronously on the worker's thread, so one buffer serves them all. */
+	char path[PATH_MAX];
 };
 
 enum http_state {
@@ -102,6 +107,16 @@ struct http_exchange {
 	char logreq[1024];
 };
 
+/* One request's state, from its first byte to its response being queued. Pooled
+ * per worker, so an idle keep-alive connection holds only its struct http_session. */
+struct http_txn {
+	struct http_request req;
+	struct http_exchange x;
+	char *head; /* the parsed head, copied out of the input */
+	size_t head_cap;
+	struct http_txn *next; /* the worker's free list */
+};
+
 struct http_session {
 	struct conn *c;
 	struct http_app *app;
@@ -110,13 +125,10 @@ struct http_session {
 	bool shutdown;       /* SIGTERM: close once this response is queued */
 	struct event *timer; /* header / keep-alive / body deadline */
 	struct http_parser parser;
-	struct http_request req;
-	char *head; /* the parsed head, copied out of the input */
-	size_t head_cap;
+	struct http_txn *t; /* NULL while idle */
 	uint64_t body_left; /* HTTP_BODY_LENGTH: bytes still to discard */
 	struct http_chunked chunked;
-	struct http_exchange x;
-	char path[PATH_MAX]; /* "/" + the normalised docroot-relative path */
+	char *path; /* "/" + the normalised path: the worker's scratch (w->path) */
 	size_t path_len;
 };
 
