@@ -12,6 +12,7 @@
 #include "triad/conn.h"
 #include "triad/limits.h"
 #include "triad/log.h"
+#include "triad/notify.h"
 #include "triad/tls.h"
 #include "triad/workq.h"
 
@@ -456,8 +457,11 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (sig == SIGHUP) {
-		if (!stopping)
+		if (!stopping) {
+			notify_send("RELOADING=1");
 			reload();
+			notify_send("READY=1"); /* also after a refused reload: the old one serves */
+		}
 		return;
 	}
 	if (stopping)
@@ -573,6 +577,7 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
+	notify_open();
 	raise_fd_limit();
 	nworkers = c->g.workers;
 
@@ -645,8 +650,10 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 	log_info("ready: triad-%s %s listening on %s workers=%u uid=%u", name, TRIAD_VERSION,
 	         addrs, nworkers, (unsigned)geteuid());
 	free(bound);
+	notify_send("READY=1");
 
 	event_base_dispatch(main_base);
+	notify_send("STOPPING=1");
 
 	struct conf *last = server_current_conf();
 	uint64_t grace = last->g.shutdown_timeout;
@@ -667,6 +674,7 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 	log_info("stopped%s", clean ? "" : " (connections were cut at shutdown_timeout)");
 	set_current(NULL);
 	free(workers);
+	notify_close();
 	log_close();
 	return 0;
 }
