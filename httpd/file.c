@@ -218,7 +218,7 @@ static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 	const struct httpd_conf *h = s->app->h;
 	if (!trailing_slash) {
 		close(dirfd);
-		http_redirect(s, "", "/"); /* RFC 9110 §15.4.2 */
+		http_redirect(s, "", true); /* RFC 9110 §15.4.2 */
 		return;
 	}
 	size_t base = s->path_len;

@@ -99,14 +99,53 @@ void http_respond_error(struct http_session *s, int status, bool close)
 	http_respond_status(s, status, NULL);
 }
 
-void http_redirect(struct http_session *s, const char *scheme_host, const char *suffix)
+/* Appends P[0..N) percent-encoded except unreserved bytes and '/' (RFC 3986 §2.3). */
+static size_t encode_path(char *out, size_t size, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		            c == '~' || c == '/';
+		if (o + 3 >= size)
+			return size;
+		if (keep) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	return o;
+}
+
+void http_redirect(struct http_session *s, const char *scheme_host, bool normalized)
 {
 	const struct http_request *r = &s->t->req;
 	char loc[HEAD_MAX - 512];
-	int n = snprintf(loc, sizeof(loc), "Location: %s%.*s%s%s%.*s\r\n", scheme_host,
-	                 (int)r->path.len, r->path.p, suffix, r->query.p ? "?" : "",
-	                 (int)r->query.len, r->query.p ? r->query.p : "");
-	if (n < 0 || (size_t)n >= sizeof(loc)) {
+	size_t n = (size_t)snprintf(loc, sizeof(loc), "Location: %s", scheme_host);
+	if (normalized) {
+		/* A directory: its normalised path plus "/". Built from what we resolved,
+		 * never from the raw target, so "//evil.example" cannot become a
+		 * scheme-relative Location pointing elsewhere. */
+		n += encode_path(loc + n, sizeof(loc) - n, s->path, s->path_len + 1);
+		if (n + 1 < sizeof(loc) && s->path_len > 0)
+			loc[n++] = '/';
+	} else if (n + r->path.len < sizeof(loc)) {
+		memcpy(loc + n, r->path.p, r->path.len);
+		n += r->path.len;
+	} else {
+		n = sizeof(loc);
+	}
+	if (n < sizeof(loc)) {
+		int m = snprintf(loc + n, sizeof(loc) - n, "%s%.*s\r\n", r->query.p ? "?" : "",
+		                 (int)r->query.len, r->query.p ? r->query.p : "");
+		n = m < 0 ? sizeof(loc) : n + (size_t)m;
+	}
+	if (n >= sizeof(loc)) {
 		http_respond_status(s, 414, NULL);
 		return;
 	}
@@ -136,7 +175,7 @@ static void redirect_https(struct http_session *s)
 		snprintf(host, sizeof(host), "https://%s%s%s%s", v6 ? "[" : "", s->c->local_ip,
 		         v6 ? "]" : "", s->app->https_port);
 	}
-	http_redirect(s, host, "");
+	http_redirect(s, host, false);
 }
 
 void http_respond(struct http_session *s)

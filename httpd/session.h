@@ -175,8 +175,9 @@ int http_autoindex(struct http_session *s, int dirfd, struct evbuffer *body, con
 void http_respond_body(struct http_session *s, int status, const char *ctype, struct evbuffer *body,
                        const char *extra);
 void http_respond_status(struct http_session *s, int status, const char *extra);
-/* 301 to the request's path plus SUFFIX ("/" for a directory) and its query. */
-void http_redirect(struct http_session *s, const char *scheme_host, const char *suffix);
+/* 301 to SCHEME_HOST + the path + the request's query. NORMALIZED: the path is
+ * s->path (percent-encoded) plus "/" (a directory); else the raw request path. */
+void http_redirect(struct http_session *s, const char *scheme_host, bool normalized);
 /* libmagic type of FD (cached by dev, inode, mtime, size); a fallback on failure. */
 const char *http_sniff(struct http_worker *w, int fd, const struct stat *st);
 

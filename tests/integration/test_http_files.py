@@ -103,6 +103,13 @@ def test_directories(site, start_daemon):
     assert get(d, "/list/").status == 403
     assert get(d, "/a.txt/").status == 404
     assert get(d, "/nope").status == 404
+    # the Location is built from the resolved path: never scheme-relative, always encoded
+    (site.www / "evil.example").mkdir()
+    (site.www / "my dir").mkdir()
+    site.give_to_run_user()
+    assert get(d, "//evil.example").h("location") == "/evil.example/"
+    assert get(d, "/sub/..//evil.example?a=b").h("location") == "/evil.example/?a=b"
+    assert get(d, "/my%20dir").h("location") == "/my%20dir/"
 
 
 def test_autoindex(site, start_daemon):
