@@ -26,7 +26,11 @@ SMALL_SIZE=4096
 
 bench_need_pkgs vsftpd curl libpam-wrapper openssl
 PURE_ROOT=
-case " $PEERS " in *" pureftpd "*) PURE_ROOT=$(bench_unpack_deb pure-ftpd) || SKIP_pureftpd="pure-ftpd .deb not available" ;; esac
+case " $PEERS " in
+*" pureftpd "*)
+	PURE_ROOT=$(bench_unpack_deb pure-ftpd) || SKIP_pureftpd="pure-ftpd .deb not available"
+	;;
+esac
 triad_build ftpd
 bench_cert
 

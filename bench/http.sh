@@ -26,7 +26,9 @@ DUR=$BENCH_DURATION
 
 bench_need_pkgs wrk nginx-light lighttpd lighttpd-mod-openssl curl openssl
 H2O_ROOT=
-case " $PEERS " in *" h2o "*) H2O_ROOT=$(bench_unpack_deb h2o) || SKIP_h2o="h2o .deb not available" ;; esac
+case " $PEERS " in
+*" h2o "*) H2O_ROOT=$(bench_unpack_deb h2o) || SKIP_h2o="h2o .deb not available" ;;
+esac
 triad_build httpd
 
 # ---------------------------------------------------------------- files

@@ -15,8 +15,10 @@
 # - record WORKLOAD UNIT BETTER SERVER VALUE / record_skip WORKLOAD SERVER REASON: one row
 #   of $T/results.tsv; bench_summary prints medians, min-max and triad/peer ratios (and
 #   appends them to bench/RESULTS.md with --record).
-# - triad_build DAEMON, triad_conf_write, triad_probe: build triad, write its INI, tell whether a
-#   daemon does its protocol yet (the foundation's skeletons answer HTTP 503 / FTP-SMTP 421).
+# - triad_build DAEMON, triad_conf_write, triad_probe: build triad, write its INI, tell
+#   whether a daemon does its protocol yet (the skeletons answer HTTP 503 / FTP-SMTP 421).
+# - interleave: runs stop being started once BENCH_BUDGET seconds (default 540) have passed
+#   since bench_init, so a whole script stays under 10 minutes even on a slow machine.
 # Everything listens on 127.0.0.1 high ports; nothing else on the machine is touched except
 # packages installed and, for ftp.sh, one local test user (vsftpd/pure-ftpd need one).
 
@@ -40,6 +42,7 @@ environment:
   BENCH_PEERS="..."   subset of peers to run (default: all of this protocol's)
   BENCH_NO_TRIAD=1    measure the peers only
   BENCH_KEEP=1        keep the temporary directory (configs, logs) after the run
+  BENCH_BUDGET=N      start no load after N seconds (default 540)
 EOF
 }
 
@@ -64,6 +67,7 @@ bench_init() {
 	BENCH_RUNS=${BENCH_RUNS:-3}
 	[ "$BENCH_RUNS" -ge 3 ] 2>/dev/null || die "BENCH_RUNS must be at least 3"
 	BENCH_WORKERS=${BENCH_WORKERS:-$(nproc)}
+	BENCH_BUDGET=${BENCH_BUDGET:-540}
 	BENCH_STARTED=$(date +%s)
 	BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 	BENCH_PIDS=()
@@ -262,6 +266,11 @@ interleave() {
 		for s in "$@"; do
 			var="SKIP_$s"
 			[ -n "${!var:-}" ] && continue
+			if [ $(($(date +%s) - BENCH_STARTED)) -ge "$BENCH_BUDGET" ]; then
+				say "  $s $workload run $r: not started, the ${BENCH_BUDGET}s budget is spent"
+				printf '%s\t-\t-\t%s\tFAIL:budget\n' "$workload" "$s" >>"$T/results.tsv"
+				continue
+			fi
 			"$fn" "$s" "$r" || {
 				say "  $s $workload run $r: failed (see $T/log)"
 				printf '%s\t-\t-\t%s\tFAIL:run %s\n' "$workload" "$s" "$r" >>"$T/results.tsv"

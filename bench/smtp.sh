@@ -133,5 +133,6 @@ say "disk ceiling: ${DISK_SECS}s from 1 and from 20 threads"
 interleave l_disk "disk ceiling (write+fsync+rename+dir fsync)" disk1 disk20
 
 BENCH_COMMAND="BENCH_QUICK=$BENCH_QUICK BENCH_RUNS=$BENCH_RUNS BENCH_SMTP_MESSAGES=$MSGS bench/smtp.sh"
-BENCH_NOTES="msg/s counted until every message is a file in new/; disk1/disk20 are the filesystem's own ceiling from 1 and 20 threads"
+BENCH_NOTES="msg/s counted until every message is a file in new/; disk1/disk20: the"
+BENCH_NOTES+=" filesystem's own ceiling from 1 and 20 threads"
 bench_summary "SMTP (bench/smtp.sh)"
