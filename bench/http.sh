@@ -14,6 +14,8 @@
 # Usage: bench/http.sh [--record]; BENCH_QUICK=1 for a smoke run. See bench/README.md.
 set -u
 . "$(dirname "$0")/lib.sh"
+# 4 s loads by default here (5 elsewhere): 6 workloads x 4 servers x 3 runs fit in 10 min.
+[ "${BENCH_QUICK:-0}" = 1 ] || BENCH_DURATION=${BENCH_DURATION:-4}
 bench_init http "$@"
 
 PEERS=${BENCH_PEERS:-nginx lighttpd h2o}

@@ -17,7 +17,7 @@
 #   appends them to bench/RESULTS.md with --record).
 # - triad_build DAEMON, triad_conf_write, triad_probe: build triad, write its INI, tell
 #   whether a daemon does its protocol yet (the skeletons answer HTTP 503 / FTP-SMTP 421).
-# - interleave: runs stop being started once BENCH_BUDGET seconds (default 540) have passed
+# - interleave: BENCH_ONLY="prefix..." limits the workloads run; runs stop being started once BENCH_BUDGET seconds (default 540) have passed
 #   since bench_init, so a whole script stays under 10 minutes even on a slow machine.
 # Everything listens on 127.0.0.1 high ports; nothing else on the machine is touched except
 # packages installed and, for ftp.sh, one local test user (vsftpd/pure-ftpd need one).
@@ -43,6 +43,7 @@ environment:
   BENCH_NO_TRIAD=1    measure the peers only
   BENCH_KEEP=1        keep the temporary directory (configs, logs) after the run
   BENCH_BUDGET=N      start no load after N seconds (default 540)
+  BENCH_ONLY="a b"    run only the workloads whose names start with a or b
 EOF
 }
 
@@ -261,7 +262,14 @@ record_skip() { # workload server reason
 interleave() {
 	local fn=$1 workload=$2
 	shift 2
-	local r s var
+	local r s var w
+	if [ -n "${BENCH_ONLY:-}" ]; then
+		for w in $BENCH_ONLY; do
+			case $workload in "$w"*) break ;; esac
+			w=
+		done
+		[ -n "$w" ] || return 0
+	fi
 	for ((r = 1; r <= BENCH_RUNS; r++)); do
 		for s in "$@"; do
 			var="SKIP_$s"
