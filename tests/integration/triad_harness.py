@@ -23,6 +23,7 @@ import pwd
 import re
 import shutil
 import signal
+import random
 import socket
 import subprocess
 import tempfile
@@ -99,21 +100,24 @@ def _bindable(family, host, port):
         s.close()
 
 
-def free_port(also_v6=False):
-    """A loopback TCP port that was free a moment ago and not handed out before.
+# Below the kernel's ephemeral range (32768-60999 by default), so neither the
+# clients' own source ports nor a machine full of TIME_WAIT sockets (a benchmark
+# just ran) can crowd the daemons' ports out.
+PORT_LOW, PORT_HIGH = 20000, 32700
 
-    Bind port 0, read the number, close. A later bind by the daemon can still lose a race
+
+def free_port(also_v6=False):
+    """A loopback TCP port that is free now and was not handed out before.
+
+    A random port below the ephemeral range that binds on 127.0.0.1 (and on [::1] with
+    ALSO_V6, for dual-stack listeners). A later bind by the daemon can still lose a race
     with another process; ``start_daemon`` retries with new ports on EADDRINUSE.
-    ALSO_V6: the same number is free on [::1] too (for dual-stack listeners).
     """
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        finally:
-            s.close()
+    for _ in range(2000):
+        port = random.randrange(PORT_LOW, PORT_HIGH)
         if port in _handed_out:
+            continue
+        if not _bindable(socket.AF_INET, "127.0.0.1", port):
             continue
         if also_v6 and not _bindable(socket.AF_INET6, "::1", port):
             continue
@@ -127,7 +131,7 @@ def free_port_range(count=10):
     for _ in range(200):
         low = free_port()
         rest = range(low + 1, low + count)
-        if low + count <= 65536 and all(
+        if low + count <= PORT_HIGH and all(
                 p not in _handed_out and _bindable(socket.AF_INET, "127.0.0.1", p)
                 for p in rest):
             _handed_out.update(rest)
