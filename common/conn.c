@@ -319,6 +319,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			else if (c->ops->on_eof)
 				c->ops->on_eof(c, error);
 		}
+		/* A peer that only half-closed (RFC 9112 §9.6, RFC 9293 §3.6) still reads:
+		 * what was queued before its EOF is sent, then the conn is freed. */
+		if (!error && !(c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) && output_total(c) > 0) {
+			conn_close(c);
+			return;
+		}
 		schedule_free(c);
 	}
 }
