@@ -499,6 +499,10 @@ static void on_free(struct conn *c)
 	struct http_session *s = c->proto;
 	if (!s)
 		return;
+	/* A response cut short (client gone, send timeout) is still logged, with
+	 * the bytes queued so far. */
+	if (s->t && s->t->x.status)
+		http_accesslog_write(s);
 	txn_put(s);
 	if (s->timer)
 		event_free(s->timer);

@@ -288,3 +288,18 @@ def test_concurrent_keepalive(site, start_daemon):
     finally:
         for s in socks:
             s.close()
+
+
+def test_half_close(site, start_daemon):
+    """RFC 9112 §9.6: a client may half-close after its request; the response (a file
+    larger than what one write sends) still arrives whole before the server closes."""
+    (site.www / "big.bin").write_bytes(b"z" * (1 << 20))
+    site.give_to_run_user()
+    d = httpd(start_daemon)
+    for req in (b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"):
+        with th.connect(d.addr) as s:
+            s.sendall(req)
+            s.shutdown(socket.SHUT_WR)
+            rs = responses(th.recv_until_close(s))
+        assert rs[-1].status == 200 and len(rs[-1].body) == 1 << 20
