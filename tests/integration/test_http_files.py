@@ -10,12 +10,11 @@ import hashlib
 import json
 import os
 import re
-import time
 
 import pytest
 
 import triad_harness as th
-from test_http_helpers import KeepAlive, client, get, httpd, one, raw
+from test_http_helpers import KeepAlive, client, get, httpd
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00"
        b"\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05"

@@ -8,7 +8,6 @@
 """
 
 import http.client
-import socket
 import time
 
 import triad_harness as th
@@ -142,19 +141,3 @@ class KeepAlive:
 def client(d, timeout=10.0):
     host, port = d.addr
     return http.client.HTTPConnection(host, port, timeout=timeout * th.timeout_scale())
-
-
-def sha_stream(sock_file, n, chunk=1 << 20):
-    import hashlib
-    h = hashlib.sha256()
-    left = n
-    while left:
-        data = sock_file.read(min(chunk, left))
-        assert data, f"short body: {n - left} of {n}"
-        h.update(data)
-        left -= len(data)
-    return h.hexdigest()
-
-
-def free_socket_pair():
-    return socket.socketpair()

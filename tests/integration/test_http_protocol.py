@@ -303,3 +303,25 @@ def test_half_close(site, start_daemon):
             s.shutdown(socket.SHUT_WR)
             rs = responses(th.recv_until_close(s))
         assert rs[-1].status == 200 and len(rs[-1].body) == 1 << 20
+
+
+def test_keepalive_off(site, start_daemon):
+    """keepalive_timeout = 0: every response closes (RFC 9112 §9.6)."""
+    d = httpd(start_daemon, keepalive_timeout="0")
+    data = raw(d, b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    rs = responses(data)
+    assert len(rs) == 1 and rs[0].h("connection") == "close"
+
+
+def test_reload_keeps_established_connections(site, start_daemon):
+    """SIGHUP (interface.md): new connections get the new configuration, an established
+    keep-alive connection goes on under the one it started with."""
+    d = httpd(start_daemon)
+    with KeepAlive(d.addr) as old:
+        assert old.request("/a.txt").h("server") == "triad/0.1.0"
+        d.config.update("httpd", {"server_tokens": "off"})
+        d.config.write()
+        d.reload(expect=r"reload: done")
+        assert get(d, "/a.txt").h("server") is None
+        r = old.request("/b.txt")
+        assert r.status == 200 and r.h("server") == "triad/0.1.0"
