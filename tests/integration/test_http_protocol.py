@@ -325,3 +325,21 @@ def test_reload_keeps_established_connections(site, start_daemon):
         assert get(d, "/a.txt").h("server") is None
         r = old.request("/b.txt")
         assert r.status == 200 and r.h("server") == "triad/0.1.0"
+
+
+def test_send_timeout(site, start_daemon):
+    """send_timeout: a client that stops reading a response is dropped once no byte
+    could be sent for that long."""
+    (site.www / "big.bin").write_bytes(b"q" * (32 << 20))
+    site.give_to_run_user()
+    d = httpd(start_daemon, send_timeout="1s")
+    with th.connect(d.addr, timeout=20) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(2.5 * th.timeout_scale())
+        got = 0
+        try:
+            got = len(th.recv_until_close(s, timeout=10, limit=64 << 20))
+        except ConnectionResetError:
+            pass
+        assert got < 32 << 20
