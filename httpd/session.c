@@ -162,7 +162,8 @@ static void set_state(struct http_session *s, enum http_state st)
 	}
 }
 
-#define TXN_FREE_MAX 256 /* per worker: more are freed, not kept */
+#define TXN_FREE_MAX 256         /* per worker: more are freed, not kept */
+#define TXN_HEAD_KEEP (8 * 1024) /* larger head copies are freed with the request */
 
 /* The first byte of a request arrived: give the session its per-request state. */
 static bool txn_get(struct http_session *s)
@@ -194,6 +195,12 @@ static void txn_put(struct http_session *s)
 	http_exchange_reset(s);
 	s->t = NULL;
 	struct http_worker *w = s->w;
+	if (t->head_cap > TXN_HEAD_KEEP) {
+		/* A rare huge head: do not let the pool keep its buffer. */
+		free(t->head);
+		t->head = NULL;
+		t->head_cap = 0;
+	}
 	if (w->nfree < TXN_FREE_MAX) {
 		t->next = w->free_txn;
 		w->free_txn = t;
