@@ -41,6 +41,23 @@ static int open_stat(struct http_session *s, const char *path, size_t len, struc
 }
 
 /*
+ * Whether a type is worth looking for precompressed siblings: text and the
+ * text-like formats. Images, audio, video, archives and woff/woff2 are
+ * compressed already, so their requests cost no extra lookups.
+ */
+static bool compressible(const char *type)
+{
+	static const char *const like[] = {"json",     "xml",      "javascript",    "wasm",
+	                                   "font/ttf", "font/otf", "ms-fontobject", "x-font-ttf"};
+	if (strncmp(type, "text/", 5) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(like) / sizeof(like[0]); i++)
+		if (strstr(type, like[i]))
+			return true;
+	return false;
+}
+
+/*
  * The best precompressed sibling the client accepts that is a regular file
  * not older than the original: its fd (and *ST, *CODING), or -1.
  */
@@ -96,7 +113,7 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig)
 	struct stat vst;
 	enum http_coding coding = HTTP_CODING_N;
 	const struct stat *st = orig;
-	int cfd = precompressed(s, orig, &vst, &coding);
+	int cfd = compressible(x->ctype) ? precompressed(s, orig, &vst, &coding) : -1;
 	if (cfd >= 0) {
 		close(fd);
 		fd = cfd;

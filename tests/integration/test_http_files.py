@@ -198,6 +198,10 @@ def test_precompressed(site, start_daemon):
     assert enc("gzip;q=2").h("content-encoding") is None  # unreadable field: identity
     r = get(d, "/old.js", {"Accept-Encoding": "gzip"})
     assert r.body == b"x" and r.h("content-encoding") is None
+    (www / "pic.png").write_bytes(b"png")
+    (www / "pic.png.gz").write_bytes(b"never")
+    site.give_to_run_user()
+    assert get(d, "/pic.png", {"Accept-Encoding": "gzip"}).body == b"png"  # not looked up
     h = get(d, "/app.js", {"Accept-Encoding": "gzip"}, method="HEAD")
     assert h.h("content-encoding") == "gzip" and h.h("content-length") == "2"
 
