@@ -29,11 +29,12 @@ def lftp(d, script, tls=False, timeout=60):
     host, port = d.addr
     settings = (LFTP_TLS if tls else LFTP_PLAIN) + "set net:max-retries 1; " \
         "set net:timeout 10; set cmd:fail-exit true; "
-    r = subprocess.run(["lftp", "-u", "alice,secret", "-e", settings + script + "; bye",
+    # -d: the protocol trace ends up in the assertion message should lftp fail.
+    r = subprocess.run(["lftp", "-d", "-u", "alice,secret", "-e", settings + script + "; bye",
                         f"ftp://{host}:{port}"],
                        capture_output=True, timeout=timeout * th.timeout_scale(),
                        stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, (script, r.stdout[-2000:], r.stderr[-2000:])
+    assert r.returncode == 0, (script, r.stdout[-2000:], r.stderr[-4000:].decode(errors="replace"))
     return r.stdout.decode(errors="replace")
 
 
