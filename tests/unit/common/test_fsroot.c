@@ -711,6 +711,47 @@ static void test_utimens(void **state)
 	assert_int_equal(etc_after.st_mtim.tv_nsec, etc_before.st_mtim.tv_nsec);
 }
 
+/* chmod (ftpd SITE CHMOD, MKD modes): never through a final symlink, never out. */
+/* clang-format off */
+static const struct utime_row chmod_rows[] = {
+	{ __LINE__, "file", 0, 0 },
+	{ __LINE__, "a/b/file", 0, 0 },
+	{ __LINE__, "a/", 0, 0 },
+	{ __LINE__, "to_a/b/file", 0, 0 },
+	{ __LINE__, "to_etc", -EOPNOTSUPP, 0 },   /* a link's own mode cannot be set */
+	{ __LINE__, "file/", -ENOTDIR, 0 },
+	{ __LINE__, "nope", -ENOENT, 0 },
+	{ __LINE__, "", -EINVAL, 0 },
+	{ __LINE__, "to_etc/passwd", -EXDEV, 0 },
+	{ __LINE__, "../outside/secret", -EXDEV, 0 },
+	{ __LINE__, "/etc/passwd", -EXDEV, 0 },
+};
+/* clang-format on */
+
+static void test_chmod(void **state)
+{
+	struct tree *t = *state;
+	struct stat st, passwd_before, passwd_after;
+
+	assert_int_equal(stat("/etc/passwd", &passwd_before), 0);
+	for (size_t i = 0; i < sizeof(chmod_rows) / sizeof(chmod_rows[0]); i++) {
+		const struct utime_row *row = &chmod_rows[i];
+		size_t len = strlen(row->path);
+		int rc = fsroot_chmod(&t->r, row->path, len, 0750);
+
+		check_rc(row->line, "chmod", rc, row->rc);
+		if (rc < 0)
+			continue;
+		assert_int_equal(fsroot_stat(&t->r, row->path, len, &st), 0);
+		if ((st.st_mode & 07777) != 0750)
+			fail_msg("row at line %d: mode %o", row->line, st.st_mode & 07777);
+	}
+	assert_int_equal(stat("/etc/passwd", &passwd_after), 0);
+	assert_int_equal(passwd_after.st_mode, passwd_before.st_mode);
+	/* An embedded NUL never reaches the kernel. */
+	assert_int_equal(fsroot_chmod(&t->r, "file\0x", 6, 0600), -EINVAL);
+}
+
 /* ---- temp files ----------------------------------------------------------- */
 
 static int count_temps(const char *dir)
@@ -1038,6 +1079,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_utimens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chmod, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_temp_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_temp_abort, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_temp_refused, setup, teardown),
