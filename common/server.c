@@ -564,6 +564,14 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 		return 1;
 	}
 	if (check_only) {
+		/* Check as the daemon will run: files are opened (and a missing log is
+		 * created) by `user`, so -t as root neither passes on files only root
+		 * can read nor leaves root-owned logs the daemon cannot reopen. */
+		if (drop_privileges(c, err, sizeof(err)) < 0) {
+			fprintf(stderr, "triad-%s: %s\n", name, err);
+			conf_unref(c);
+			return 1;
+		}
 		int rc = runtime_build(c, err, sizeof(err));
 		if (rc == 0)
 			rc = check_extra(c, err, sizeof(err));
