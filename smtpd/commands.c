@@ -5,7 +5,9 @@
  * of commands (503), tls = required (530), and the RFC 2920 pipelining rule
  * are enforced here in one place, before any handler runs:
  * - F_LAST: the command must end a pipelined group (RFC 2920 §3.1: EHLO,
- *   DATA, VRFY, EXPN, NOOP, QUIT; RFC 3207 §4 STARTTLS; RFC 4954 §4 AUTH).
+ *   DATA, VRFY, EXPN, NOOP, QUIT; RFC 3207 §4 STARTTLS; RFC 4954 §4 AUTH,
+ *   except AUTH PLAIN with an initial response, which §4 lets clients
+ *   pipeline after).
  *   Input already buffered after it is a protocol error: 503 5.5.0 and the
  *   connection is closed, so nothing the client sent ahead (a message body
  *   before 354, commands meant for after TLS) is ever read as commands.
@@ -100,6 +102,14 @@ static bool tls_missing(const struct smtp_session *s)
 
 static void cmd_bdat(struct smtp_session *s, const char *arg, size_t len);
 
+/* RFC 4954 §4: AUTH ends a pipelined group, except when it carries an initial
+ * response for a mechanism that completes after one server reply (PLAIN):
+ * commands after it wait for its answer and are then read as usual. */
+static bool auth_one_step(const char *arg, size_t len)
+{
+	return arg && len > 6 && strncasecmp(arg, "PLAIN ", 6) == 0;
+}
+
 void smtp_command(struct smtp_session *s, const char *line, size_t len)
 {
 	struct smtp_cmd cmd;
@@ -123,6 +133,7 @@ void smtp_command(struct smtp_session *s, const char *line, size_t len)
 		return;
 	}
 	if ((d->flags & F_LAST) && cmd.verb != SMTP_CMD_STARTTLS &&
+	    !(cmd.verb == SMTP_CMD_AUTH && auth_one_step(cmd.arg, cmd.arglen)) &&
 	    evbuffer_get_length(conn_input(s->c)) > 0) {
 		log_msg(LOG_LEVEL_INFO, s->c->id, "improper pipelining after %s ip=%s (%zu bytes)",
 		        smtp_verb_name(cmd.verb), s->c->peer_ip,
@@ -150,17 +161,17 @@ void smtp_command(struct smtp_session *s, const char *line, size_t len)
 
 static bool helo_common(struct smtp_session *s, const char *arg, size_t len)
 {
-	/* EHLO and HELO reset the session like RSET (§4.1.4). Their replies carry
-	 * no enhanced status code (RFC 2034 §4), errors included. */
-	smtp_tx_free(s);
-	s->esmtp = false;
-	s->helo[0] = '\0';
-	smtp_set_state(s, SMTP_S_CONNECTED);
+	/* §4.1.4: a refused EHLO leaves the session as it was ("MUST stay in the
+	 * same state"); its error carries an enhanced code only when an earlier
+	 * EHLO offered them. An accepted one resets the session like RSET; its
+	 * reply carries no enhanced status code (RFC 2034 §4). */
 	enum smtp_rid r = smtp_parse_helo(arg, len);
 	if (r != SMTP_R_NONE) {
 		smtp_send(s, r);
 		return false;
 	}
+	smtp_tx_free(s);
+	s->esmtp = false;
 	memcpy(s->helo, arg, len);
 	s->helo[len] = '\0';
 	smtp_set_state(s, SMTP_S_READY);

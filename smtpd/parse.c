@@ -156,11 +156,13 @@ enum smtp_rid smtp_parse_command(const char *line, size_t len, struct smtp_cmd *
 
 /*
  * Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str],
- * plus U-label characters when UTF8 (RFC 6531 §3.3). Labels are at most
+ * plus U-label characters when UTF8 (RFC 6531 §3.3), plus '_' anywhere in a
+ * label when UNDERSCORE (EHLO names only, see parse.h). Labels are at most
  * SMTP_LABEL_MAX octets. Returns the end, or NULL. The total length is the
  * caller's to check.
  */
-static const char *parse_domain(const char *p, const char *end, bool utf8, bool *nonascii)
+static const char *parse_domain(const char *p, const char *end, bool utf8, bool underscore,
+                                bool *nonascii)
 {
 	for (;;) {
 		const char *label = p;
@@ -169,7 +171,7 @@ static const char *parse_domain(const char *p, const char *end, bool utf8, bool 
 		while (p < end) {
 			unsigned char c = (unsigned char)*p;
 			size_t n;
-			if (is_alnum(c)) {
+			if (is_alnum(c) || (underscore && c == '_')) {
 				p++;
 				last_ok = true;
 			} else if (c == '-' && p != label) {
@@ -313,7 +315,7 @@ enum smtp_rid smtp_parse_helo(const char *arg, size_t len)
 	if (arg[0] == '[')
 		p = parse_literal(arg, end);
 	else
-		p = parse_domain(arg, end, false, &nonascii);
+		p = parse_domain(arg, end, false, true, &nonascii);
 	return p == end ? SMTP_R_NONE : SMTP_R_HELO_SYNTAX;
 }
 
@@ -393,7 +395,7 @@ static enum path_status parse_path(const char *p, const char *end, bool rcpt, st
 		for (;;) {
 			if (p == end || *p != '@')
 				return PATH_SYNTAX;
-			if ((p = parse_domain(p + 1, end, true, &nonascii)) == NULL)
+			if ((p = parse_domain(p + 1, end, true, false, &nonascii)) == NULL)
 				return PATH_SYNTAX;
 			if (p < end && *p == ',') {
 				p++;
@@ -425,7 +427,7 @@ static enum path_status parse_path(const char *p, const char *end, bool rcpt, st
 			p = parse_literal(p, end);
 			out->literal = true;
 		} else {
-			p = parse_domain(p, end, true, &nonascii);
+			p = parse_domain(p, end, true, false, &nonascii);
 		}
 		if (p == NULL)
 			return PATH_SYNTAX;

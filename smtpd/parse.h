@@ -18,6 +18,10 @@
  *   '<' is accepted (Postfix and OpenSMTPD accept "MAIL FROM: <a@b>", many
  *   clients send it, and it cannot be read two ways). The angle brackets are
  *   required. Parameters are separated by one or more SP.
+ * - EHLO/HELO take a domain or an address literal (§4.1.1.1), except that '_'
+ *   is also accepted in domain labels: Windows hosts announce names like
+ *   DESKTOP-AB_12, Postfix and OpenSMTPD accept them, and the name is only
+ *   recorded (Received:), never routed on. Paths stay strict.
  * - Paths follow §4.1.2: dot-string or quoted-string local parts, domains,
  *   address literals (IPv4, IPv6 per §4.1.3, general literals; an "IPv6:" tag
  *   must hold a valid IPv6 address). A source route (@a,@b:) is checked and

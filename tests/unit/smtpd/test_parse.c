@@ -211,7 +211,14 @@ static void test_helo(void **state)
 		ROW(.in = "a..b", .ok = false),
 		ROW(.in = "a.", .ok = false),
 		ROW(.in = ".a", .ok = false),
-		ROW(.in = "a_b.example", .ok = false),
+		/* '_' in EHLO names (Windows hosts; Postfix accepts them) */
+		ROW(.in = "a_b.example", .ok = true),
+		ROW(.in = "DESKTOP-AB_12", .ok = true),
+		ROW(.in = "_a", .ok = true),
+		ROW(.in = "a_", .ok = true),
+		ROW(.in = "_.example", .ok = true),
+		ROW(.in = "a_b..example", .ok = false),
+		ROW(.in = "[tag_x:y]", .ok = false), /* literals stay strict */
 		ROW(.in = "exa mple", .ok = false),
 		ROW(.in = "example.org.", .ok = false),
 		ROW(.in = "example.org extra", .ok = false),
@@ -597,6 +604,7 @@ static void test_rcpt(void **state)
 		ROW(.in = "TO:<\"Postmaster\">", .want = SMTP_R_BAD_RCPT),
 		ROW(.in = "TO:<@a.example:Postmaster>", .want = SMTP_R_BAD_RCPT),
 		ROW(.in = "TO:<Postmaste>", .want = SMTP_R_BAD_RCPT),
+		ROW(.in = "TO:<u@a_b.example>", .want = SMTP_R_BAD_RCPT), /* '_': EHLO only */
 		ROW(.in = "TO:<user>", .want = SMTP_R_BAD_RCPT),
 		ROW(.in = "TO:<user@example.org>x", .want = SMTP_R_BAD_RCPT),
 		ROW(.in = "TO:user@example.org", .want = SMTP_R_BAD_RCPT),

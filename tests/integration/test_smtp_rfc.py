@@ -1,0 +1,167 @@
+"""triad-smtpd: RFC details found in an audit (each test names the rule it checks).
+
+- RFC 5321 §4.1.4: a refused EHLO/HELO leaves the session in the state it was in;
+- EHLO names with underscores (Windows hosts send them; Postfix accepts them);
+- RFC 4954 §4: AUTH PLAIN with an initial response may be followed by pipelined commands;
+  PLAIN with an authzid, LOGIN with an initial response, '*' cancels, bad base64;
+- RFC 3463 X.3.1 / interface.md: a full disk is 452 4.3.1 and leaves nothing in new/ or tmp/.
+"""
+
+import base64
+import os
+import re
+import ssl
+import subprocess
+
+import pytest
+
+import triad_harness as th
+from test_smtp_util import Smtp, mailbox, smtpd, stored, stored_names
+
+ESC = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}( |$)")
+
+
+def b64(s):
+    return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
+
+
+class TlsSmtp(Smtp):
+    def starttls(self, layout):
+        code, lines = self.command("STARTTLS")
+        assert code == 220, lines
+        ctx = ssl.create_default_context(cafile=str(layout.cert))
+        self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
+        return self.ehlo()
+
+
+def test_refused_ehlo_keeps_state(start_daemon, triad_root):
+    """RFC 5321 §4.1.4: after refusing an EHLO (501) "the SMTP server MUST stay in the same
+    state after transmitting these replies that it was in before the EHLO was received":
+    the open transaction and the EHLO (enhanced codes) survive."""
+    d = smtpd(start_daemon)
+    with Smtp(d.addr) as c:
+        c.ehlo()
+        assert c.command("MAIL FROM:<s@example.net>")[0] == 250
+        code, lines = c.command("EHLO bad..name")
+        assert code == 501, lines
+        code, lines = c.command("RCPT TO:<alice@example.org>")
+        assert code == 250 and ESC.match(lines[0]), lines
+        code, lines = c.command("HELO -bad")
+        assert code == 501, lines
+        assert c.command("DATA")[0] == 354
+        c.send(b"Subject: kept\r\n\r\nx\r\n.\r\n")
+        code, lines = c.read_reply()
+        assert code == 250 and ESC.match(lines[0]), lines
+    assert len(stored(triad_root)) == 1
+
+
+@pytest.mark.parametrize("name", ["DESKTOP-AB_12", "my_host.example.org", "_x.example"])
+def test_ehlo_underscore_accepted(name, start_daemon, triad_root):
+    """EHLO names with '_' (Windows machine names) are accepted, as Postfix does by
+    default: RFC 5321 §4.1.1.1 asks for a domain, but refusing these only loses mail."""
+    d = smtpd(start_daemon)
+    with Smtp(d.addr) as c:
+        c.ehlo(name)
+        code, lines = c.transaction("s@example.net", ["alice@example.org"], b"Subject: u\r\n\r\nx\r\n")
+        assert code == 250, lines
+    [msg] = stored(triad_root)
+    assert f"Received: from {name} ".encode() in msg
+
+
+def test_auth_plain_initial_response_pipelined(pam_user, start_daemon, triad_root):
+    """RFC 4954 §4: AUTH may be followed by pipelined commands when it carries an initial
+    response for a mechanism that completes in one step (PLAIN): the MAIL/RCPT/DATA sent in
+    the same write are answered in order after 235, not refused as improper pipelining."""
+    d = start_daemon("smtpd", env=pam_user.env)
+    with TlsSmtp(d.addr) as c:
+        c.ehlo()
+        c.starttls(triad_root)
+        c.send(("AUTH PLAIN " + b64("\0alice\0secret") + "\r\nMAIL FROM:<alice@example.org>\r\n"
+                "RCPT TO:<alice@example.org>\r\nDATA\r\n").encode())
+        for want in (235, 250, 250, 354):
+            code, lines = c.read_reply()
+            assert code == want, lines
+        c.send(b"Subject: p\r\n\r\nx\r\n.\r\n")
+        assert c.read_reply()[0] == 250
+    assert len(stored(triad_root)) == 1
+    # AUTH without an initial response still ends a group: the response line is next.
+    with TlsSmtp(d.addr) as c:
+        c.ehlo()
+        c.starttls(triad_root)
+        c.send(b"AUTH PLAIN\r\nMAIL FROM:<alice@example.org>\r\n")
+        code, lines = c.read_reply()
+        assert code == 503 and lines[0].startswith("503 5.5.0"), lines
+        assert c.at_eof()
+
+
+def test_auth_exchanges(pam_user, start_daemon, triad_root):
+    """RFC 4954 §4 / RFC 4616 §2: PLAIN with an authzid equal to the user; an authzid naming
+    someone else is refused (no proxy logins); LOGIN with an initial response (the user name);
+    '*' cancels at any step (501 5.7.0); undecodable base64 is 501 5.5.2; the exchange never
+    reaches the log."""
+    d = start_daemon("smtpd", env=pam_user.env, section_overrides={"max_errors": 30})
+    with TlsSmtp(d.addr) as c:
+        c.ehlo()
+        c.starttls(triad_root)
+        code, lines = c.command("AUTH PLAIN " + b64("bob\0alice\0secret"))
+        assert code == 535 and lines[0].startswith("535 5.7.8"), lines
+        code, lines = c.command("AUTH PLAIN " + "not*base64")
+        assert code == 501 and lines[0].startswith("501 5.5.2"), lines
+        code, lines = c.command("AUTH PLAIN " + b64("alice secret"))
+        assert code == 501 and lines[0].startswith("501 5.5.2"), lines
+        code, lines = c.command("AUTH LOGIN " + b64("alice"))
+        assert lines == ["334 UGFzc3dvcmQ6"], lines
+        code, lines = c.command("*")
+        assert code == 501 and lines[0].startswith("501 5.7.0"), lines
+        code, lines = c.command("AUTH LOGIN")
+        assert lines == ["334 VXNlcm5hbWU6"], lines
+        code, lines = c.command("%%%")
+        assert code == 501 and lines[0].startswith("501 5.5.2"), lines
+        code, lines = c.command("AUTH PLAIN " + b64("alice\0alice\0secret"))
+        assert code == 235 and lines[0].startswith("235 2.7.0"), lines
+    log = d.log_text()
+    assert "secret" not in log and b64("alice\0alice\0secret") not in log
+
+
+def _mount_tmpfs(path, size):
+    uid, gid = th.run_user_ids() if th.IS_ROOT else (os.getuid(), os.getgid())
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755,uid={uid},gid={gid}",
+                        "tmpfs", str(path)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: " + r.stderr.decode(errors="replace"))
+
+
+def test_full_disk_452(start_daemon, triad_root):
+    """RFC 3463 X.3.1 (interface.md errno mapping): a Maildir on a full file system gets
+    452 4.3.1 at the end of DATA and at BDAT LAST; with a second recipient on a healthy disk
+    nothing is left in either new/ or tmp/ (the copy failed, so no copy is delivered)."""
+    full = triad_root.mail / "example.org" / "full"
+    full.mkdir(parents=True)
+    _mount_tmpfs(full, "64k")
+    try:
+        mailbox(triad_root, "example.org", "full")
+        mailbox(triad_root, "example.org", "alice")
+        d = smtpd(start_daemon)
+        body = b"".join(b"%04d " % i + b"y" * 900 + b"\r\n" for i in range(100))
+        with Smtp(d.addr) as c:
+            c.ehlo()
+            code, lines = c.transaction("s@example.net", ["full@example.org"], body)
+            assert code == 452 and lines[0].startswith("452 4.3.1"), lines
+            code, lines = c.transaction("s@example.net", ["alice@example.org", "full@example.org"],
+                                        body)
+            assert code == 452 and lines[0].startswith("452 4.3.1"), lines
+            assert c.command("MAIL FROM:<s@example.net>")[0] == 250
+            assert c.command("RCPT TO:<alice@example.org>")[0] == 250
+            assert c.command("RCPT TO:<full@example.org>")[0] == 250
+            c.send(b"BDAT %d LAST\r\n" % len(body) + body)
+            code, lines = c.read_reply()
+            assert code == 452 and lines[0].startswith("452 4.3.1"), lines
+            # the session goes on: a message that fits is delivered
+            code, lines = c.transaction("s@example.net", ["full@example.org"], b"Subject: s\r\n\r\nx\r\n")
+            assert code == 250, lines
+        for box in ("alice", "full"):
+            assert stored_names(triad_root, "example.org", box, "tmp") == []
+        assert stored_names(triad_root, "example.org", "alice") == []
+        assert len(stored_names(triad_root, "example.org", "full")) == 1
+    finally:
+        subprocess.run(["umount", "-l", str(full)], capture_output=True)
