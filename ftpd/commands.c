@@ -352,6 +352,7 @@ static void stat_path(struct ftp_session *s, struct ftp_command *cmd)
 	} else {
 		DIR *d = fsroot_opendir(s->root, rel, rl);
 		struct dirent *e;
+		unsigned shown = 0;
 		while (d && (e = readdir(d))) {
 			struct stat est;
 			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
@@ -365,10 +366,20 @@ static void stat_path(struct ftp_session *s, struct ftp_command *cmd)
 			if (fsroot_stat(s->root, p, (size_t)pl, &est) < 0 &&
 			    fsroot_lstat(s->root, p, (size_t)pl, &est) < 0)
 				continue;
+			if (shown == FTP_STAT_ENTRIES_MAX) {
+				/* The control connection has no flow control of its own. */
+				static const char more[] = "More entries: use LIST";
+				n = (ssize_t)ftp_reply_line(line, sizeof(line), code, FTP_REPLY_MORE,
+				                            more, sizeof(more) - 1);
+				conn_write(s->c, line, (size_t)n);
+				break;
+			}
 			n = ftp_stat_line(line, sizeof(line), e->d_name, strlen(e->d_name), &est,
 			                  &o);
-			if (n > 0)
+			if (n > 0) {
 				conn_write(s->c, line, (size_t)n);
+				shown++;
+			}
 		}
 		if (d)
 			closedir(d);

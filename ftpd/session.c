@@ -8,7 +8,8 @@
  * Holding: while a transfer runs only ABOR, STAT and QUIT are executed (RFC
  * 959 §4.1.3); another command is parsed, held, and run when the transfer
  * has been answered, so replies keep their order. While PAM is asked,
- * nothing is read.
+ * nothing is read; nor while the replies already queued exceed the
+ * connection's high watermark (a client must read what it asked for).
  */
 #include "session.h"
 
@@ -158,6 +159,14 @@ static void read_commands(struct ftp_session *s)
 	struct conn *c = s->c;
 	while (!s->held && (s->state != FTP_STATE_AUTH) && s->state != FTP_STATE_CLOSING &&
 	       !conn_is_closing(c)) {
+		if (conn_output_full(c)) {
+			/* Replies nobody reads: stop reading commands until they drain
+			 * (on_drain), else a pipelining client makes us buffer without
+			 * bound (HELP turns 6 bytes into 400, even before login). */
+			s->output_wait = true;
+			conn_pause_read(c);
+			break;
+		}
 		size_t len;
 		enum conn_line r = conn_read_line(c, CONN_EOL_LF, s->line, sizeof(s->line), &len);
 		if (r == CONN_LINE_AGAIN)
@@ -210,6 +219,15 @@ void ftp_resume(struct ftp_session *s)
 static void on_read(struct conn *c)
 {
 	read_commands(c->proto);
+}
+
+static void on_drain(struct conn *c)
+{
+	struct ftp_session *s = c->proto;
+	if (!s || !s->output_wait)
+		return;
+	s->output_wait = false;
+	ftp_resume(s);
 }
 
 static void on_timeout(struct conn *c, bool writing)
@@ -274,6 +292,7 @@ static void on_free(struct conn *c)
 
 static const struct conn_ops control_ops = {
     .on_read = on_read,
+    .on_drain = on_drain,
     .on_timeout = on_timeout,
     .on_eof = on_eof,
     .on_tls = on_tls,

@@ -73,6 +73,7 @@ struct ftp_session {
 	bool pbsz, prot_p;  /* RFC 4217 §8, §9 */
 	bool epsv_all;      /* RFC 2428 §4 */
 	bool shutting_down; /* SIGTERM: close once the transfer ends */
+	bool output_wait;   /* reading paused until the replies drain */
 
 	/* data connection (data.c) */
 	enum ftp_data_mode dmode;
