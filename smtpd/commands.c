@@ -269,10 +269,9 @@ static void lower(char *p)
 			*p = (char)(*p - 'A' + 'a');
 }
 
-static bool is_dir(const struct fsroot *r, const char *path)
+static bool is_dir(const struct fsroot *r, const char *path, struct stat *st)
 {
-	struct stat st;
-	return fsroot_stat(r, path, strlen(path), &st) == 0 && S_ISDIR(st.st_mode);
+	return fsroot_stat(r, path, strlen(path), st) == 0 && S_ISDIR(st->st_mode);
 }
 
 /* interface.md: accepted when the domain is listed and <domain>/<local>/ is a
@@ -301,9 +300,14 @@ static enum smtp_rid accept_rcpt(struct smtp_session *s, struct smtp_rcpt_entry 
 	char path[SMTP_DOMAIN_MAX + sizeof(e->local) + 8];
 	static const char *const subs[] = {"", "/tmp", "/new", "/cur"};
 	for (size_t i = 0; i < 4; i++) {
+		struct stat st;
 		snprintf(path, sizeof(path), "%s/%s%s", e->domain, e->local, subs[i]);
-		if (!is_dir(&s->app->maildirs, path))
+		if (!is_dir(&s->app->maildirs, path, &st))
 			return SMTP_R_NO_MAILBOX;
+		if (i == 0) {
+			e->dev = st.st_dev;
+			e->ino = st.st_ino;
+		}
 	}
 	return SMTP_R_NONE;
 }
@@ -331,10 +335,12 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		smtp_send(s, r);
 		return;
 	}
+	/* One copy per Maildir, also when two addresses name the same directory
+	 * (a symbolic link aliasing a domain or a mailbox): two copies would
+	 * collide on their tmp/ name and fail the whole delivery. */
 	for (size_t i = 0; i < tx->nrcpts; i++)
-		if (!tx->rcpts[i].dup && strcmp(tx->rcpts[i].local, e.local) == 0 &&
-		    strcmp(tx->rcpts[i].domain, e.domain) == 0)
-			e.dup = true; /* one copy per Maildir */
+		if (!tx->rcpts[i].dup && tx->rcpts[i].dev == e.dev && tx->rcpts[i].ino == e.ino)
+			e.dup = true;
 	if (tx->nrcpts == tx->cap) {
 		size_t cap = tx->cap ? tx->cap * 2 : 4;
 		struct smtp_rcpt_entry *v = realloc(tx->rcpts, cap * sizeof(*v));

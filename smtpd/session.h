@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "triad/limits.h"
 #include "triad/server.h"
 
@@ -55,7 +56,9 @@ struct smtp_rcpt_entry {
 	struct smtp_rcpt r;
 	char local[SMTP_LOCAL_PART_MAX * 2 + 1]; /* mailbox key: lower-cased, +tag removed */
 	char domain[SMTP_DOMAIN_MAX + 1];
-	bool dup; /* same Maildir as an earlier recipient */
+	dev_t dev; /* the Maildir directory: recipients that resolve to the same one */
+	ino_t ino; /* (symbolic links, e.g. a domain alias) get one copy */
+	bool dup;  /* same Maildir as an earlier recipient */
 };
 
 struct smtp_delivery;

@@ -165,3 +165,25 @@ def test_full_disk_452(start_daemon, triad_root):
         assert len(stored_names(triad_root, "example.org", "full")) == 1
     finally:
         subprocess.run(["umount", "-l", str(full)], capture_output=True)
+
+
+def test_aliased_maildir_gets_one_copy(start_daemon, triad_root):
+    """interface.md (one Maildir per mailbox): two recipients whose Maildir is the same
+    directory through a symbolic link (example.net/bob -> ../example.org/bob, a domain
+    alias) get one copy and 250; two copies used to collide in tmp/ and fail the whole
+    message with 451 on every retry."""
+    mailbox(triad_root, "example.org", "bob")
+    mailbox(triad_root, "example.org", "alice")
+    (triad_root.mail / "example.net").mkdir(exist_ok=True)
+    os.symlink("../example.org/bob", triad_root.mail / "example.net" / "bob")
+    triad_root.give_to_run_user()
+    d = smtpd(start_daemon)
+    with Smtp(d.addr) as c:
+        c.ehlo()
+        code, lines = c.transaction("s@example.net", ["bob@example.org", "BOB@example.net",
+                                                      "alice@example.org"],
+                                    b"Subject: alias\r\n\r\nx\r\n")
+        assert code == 250, lines
+    assert len(stored(triad_root, "example.org", "bob")) == 1
+    assert len(stored(triad_root, "example.org", "alice")) == 1
+    assert stored_names(triad_root, "example.org", "bob", "tmp") == []
