@@ -8,8 +8,14 @@
 #include <stddef.h>
 #include <string.h>
 #include "triad/confcheck.h"
+#include "triad/limits.h"
 
 #define F(field) offsetof(struct ftpd_conf, field)
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* The limits.h value is the default of the key. */
+#define FTP_LOGIN_FAILURES_DEFAULT STR(FTP_LOGIN_FAILURES_MAX)
 
 static const char *const anonymous_choices[] = {"off", "read", NULL};
 static const char *const tls_choices[] = {"off", "optional", "required", NULL};
@@ -31,6 +37,7 @@ static const struct conf_key keys[] = {
 	{"data_connect_timeout", CONF_DURATION, F(data_connect_timeout), "30s", NULL, 1000, 0},
 	{"max_upload_size", CONF_SIZE, F(max_upload_size), "0", NULL, 0, 0},
 	{"tls_session_reuse", CONF_BOOL, F(tls_session_reuse), "on", NULL, 0, 0},
+	{"max_login_failures", CONF_UINT, F(max_login_failures), FTP_LOGIN_FAILURES_DEFAULT, NULL, 1, 100},
 };
 
 /* 1-4 octal digits, at most 0777; -1 otherwise. */

@@ -4,8 +4,8 @@
  * every other name is checked by PAM through the worker's auth client,
  * without blocking: nothing more is read until the answer arrives. The auth
  * library holds failures back (TRIAD_AUTH_FAIL_DELAY_MS) and throttles an
- * address; after FTP_LOGIN_FAILURES_MAX failures the session gets 421 and
- * is closed. One log line per login attempt: user, peer, TLS, result; the
+ * address; after max_login_failures failures (FTP_LOGIN_FAILURES_MAX by
+ * default) the session gets 421 and is closed. One log line per login attempt: user, peer, TLS, result; the
  * password is never logged and is wiped by the session after PASS.
  */
 #include "session.h"
@@ -65,7 +65,7 @@ static void login_failed(struct ftp_session *s, const char *result, const char *
 	log_login(s, result);
 	s->user[0] = '\0';
 	ftp_set_state(s, FTP_STATE_USER);
-	if (++s->failures >= FTP_LOGIN_FAILURES_MAX) {
+	if (++s->failures >= s->cf->max_login_failures) {
 		ftp_reply(s, 530, "%s", text);
 		ftp_close(s, 421, "Too many failed logins, closing control connection");
 		return;

@@ -88,3 +88,17 @@ def test_stat_of_a_huge_directory_is_bounded(ftpd, triad_root):
     assert "use LIST" in lines[-2] or "use LIST" in lines[-1], lines[-2:]
     assert lines[-1].startswith("212 ")
     assert c.command("NOOP")[0] == 200
+
+
+def test_max_login_failures_key(pam_user, start_daemon):
+    """max_login_failures: after that many failed PASS in one session, 530 then 421 and
+    the connection is closed (issue 4: a disconnect after repeated failures)."""
+    d = start_daemon("ftpd", env=pam_user.env, section_overrides={"max_login_failures": "1"})
+    c = raw(d)
+    assert c.command("USER alice")[0] == 331
+    assert c.command("PASS wrong")[0] == 530
+    code, lines = c.read_reply()
+    assert code == 421, lines
+    assert c.at_eof()
+    # A good password still works on a new connection.
+    assert raw_login(d).command("NOOP")[0] == 200

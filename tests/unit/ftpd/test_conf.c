@@ -1,7 +1,7 @@
 /*
  * Unit tests for ftpd/conf.c: the [ftpd] section through conf_load, with the
  * keys the protocol added (umask, data_timeout, data_connect_timeout,
- * max_upload_size, tls_session_reuse) and their defaults. Config files go to
+ * max_upload_size, tls_session_reuse, max_login_failures) and their defaults. Config files go to
  * a private mkdtemp() directory. Rows carry __LINE__.
  */
 #include <stdarg.h>
@@ -60,6 +60,7 @@ static void test_defaults(void **state)
 	assert_int_equal(f->data_connect_timeout, 30 * 1000);
 	assert_int_equal(f->max_upload_size, 0);
 	assert_true(f->tls_session_reuse);
+	assert_int_equal(f->max_login_failures, 3);
 	conf_unref(c);
 }
 
@@ -87,6 +88,11 @@ static const struct {
 	{__LINE__, "max_upload_size = lots\n", false, 0, "max_upload_size"},
 	{__LINE__, "tls_session_reuse = off\n", true, 022, NULL},
 	{__LINE__, "tls_session_reuse = maybe\n", false, 0, "tls_session_reuse"},
+	{__LINE__, "max_login_failures = 1\n", true, 022, NULL},
+	{__LINE__, "max_login_failures = 100\n", true, 022, NULL},
+	{__LINE__, "max_login_failures = 0\n", false, 0, "max_login_failures"},
+	{__LINE__, "max_login_failures = 101\n", false, 0, "max_login_failures"},
+	{__LINE__, "max_login_failures = many\n", false, 0, "max_login_failures"},
 };
 
 static void test_rows(void **state)
