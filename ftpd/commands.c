@@ -570,6 +570,13 @@ static void cmd_site(struct ftp_session *s, struct ftp_command *cmd)
 static void cmd_quit(struct ftp_session *s, struct ftp_command *cmd)
 {
 	(void)cmd;
+	if (ftp_in_transfer(s)) {
+		/* RFC 959 §4.1.1: the transfer completes and is answered first;
+		 * ftp_resume() then says 221 and closes. Nothing more is read. */
+		s->quit_pending = true;
+		conn_pause_read(s->c);
+		return;
+	}
 	ftp_close(s, 221, "Goodbye");
 }
 

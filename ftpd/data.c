@@ -1287,6 +1287,12 @@ void ftp_cmd_list(struct ftp_session *s, struct ftp_command *cmd)
 void ftp_cmd_abor(struct ftp_session *s, struct ftp_command *cmd)
 {
 	(void)cmd;
+	if (s->commit && s->commit->prefix) {
+		/* The old content is still being copied into the hidden file: the
+		 * job runs on into a file xfer_free() unlinks, as on REIN. */
+		s->commit->s = NULL;
+		s->commit = NULL;
+	}
 	if (s->commit) {
 		/* The upload is complete and being renamed: its 226 comes first. */
 		s->held = true;

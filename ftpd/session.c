@@ -10,6 +10,7 @@
  * has been answered, so replies keep their order. While PAM is asked,
  * nothing is read; nor while the replies already queued exceed the
  * connection's high watermark (a client must read what it asked for).
+ * QUIT during a transfer lets it finish: its reply, then 221 (RFC 959 §4.1.1).
  */
 #include "session.h"
 
@@ -134,7 +135,7 @@ int ftp_resolve(struct ftp_session *s, const char *arg, size_t len, struct ftp_v
 
 /* ---- reading commands --------------------------------------------------- */
 
-static bool in_transfer(const struct ftp_session *s)
+bool ftp_in_transfer(const struct ftp_session *s)
 {
 	return s->xfer != NULL || s->commit != NULL;
 }
@@ -157,8 +158,8 @@ static void run_held(struct ftp_session *s)
 static void read_commands(struct ftp_session *s)
 {
 	struct conn *c = s->c;
-	while (!s->held && (s->state != FTP_STATE_AUTH) && s->state != FTP_STATE_CLOSING &&
-	       !conn_is_closing(c)) {
+	while (!s->held && !s->quit_pending && s->state != FTP_STATE_AUTH &&
+	       s->state != FTP_STATE_CLOSING && !conn_is_closing(c)) {
 		if (conn_output_full(c)) {
 			/* Replies nobody reads: stop reading commands until they drain
 			 * (on_drain), else a pipelining client makes us buffer without
@@ -187,7 +188,7 @@ static void read_commands(struct ftp_session *s)
 			ftp_reply(s, 500, "%s", why[ps]);
 			continue;
 		}
-		if (in_transfer(s) && !(ftp_cmd_info(s->cmd.verb)->flags & FTP_CMDF_INXFER)) {
+		if (ftp_in_transfer(s) && !(ftp_cmd_info(s->cmd.verb)->flags & FTP_CMDF_INXFER)) {
 			/* RFC 959 §5.4: one reply per command, in order; this one waits. */
 			s->held = true;
 			conn_pause_read(c);
@@ -202,13 +203,17 @@ void ftp_resume(struct ftp_session *s)
 {
 	if (s->state == FTP_STATE_CLOSING || conn_is_closing(s->c))
 		return;
-	if (s->shutting_down && !in_transfer(s)) {
+	if (s->quit_pending && !ftp_in_transfer(s)) {
+		ftp_close(s, 221, "Goodbye");
+		return;
+	}
+	if (s->shutting_down && !ftp_in_transfer(s)) {
 		ftp_close(s, 421, "Service shutting down, closing control connection");
 		return;
 	}
-	if (s->held && !in_transfer(s))
+	if (s->held && !ftp_in_transfer(s))
 		run_held(s);
-	if (!s->held && s->state != FTP_STATE_AUTH) {
+	if (!s->held && !s->quit_pending && s->state != FTP_STATE_AUTH) {
 		conn_resume_read(s->c);
 		read_commands(s);
 	}
@@ -233,7 +238,7 @@ static void on_drain(struct conn *c)
 static void on_timeout(struct conn *c, bool writing)
 {
 	struct ftp_session *s = c->proto;
-	if (!writing && in_transfer(s)) {
+	if (!writing && ftp_in_transfer(s)) {
 		/* The control connection is quiet during a transfer by design. */
 		conn_resume_read(c);
 		return;
@@ -269,7 +274,7 @@ static void on_tls(struct conn *c, bool ok)
 static void on_shutdown(struct conn *c)
 {
 	struct ftp_session *s = c->proto;
-	if (in_transfer(s)) {
+	if (ftp_in_transfer(s)) {
 		s->shutting_down = true; /* finish the transfer first */
 		return;
 	}

@@ -74,6 +74,7 @@ struct ftp_session {
 	bool epsv_all;      /* RFC 2428 §4 */
 	bool shutting_down; /* SIGTERM: close once the transfer ends */
 	bool output_wait;   /* reading paused until the replies drain */
+	bool quit_pending;  /* QUIT during a transfer: 221 once it is answered */
 
 	/* data connection (data.c) */
 	enum ftp_data_mode dmode;
@@ -107,6 +108,8 @@ void ftp_reply_err(struct ftp_session *s, int err);
 void ftp_close(struct ftp_session *s, int code, const char *text);
 /* A transfer ended or a login was answered: run a held command, read on. */
 void ftp_resume(struct ftp_session *s);
+/* Whether a transfer (or the workq part of an upload) is under way. */
+bool ftp_in_transfer(const struct ftp_session *s);
 
 /*
  * Resolves a command argument against the cwd. Fails with -ENOENT when a

@@ -370,3 +370,49 @@ def test_sigterm_finishes_transfer(ftpd, triad_root):
     assert c.read_reply()[0] == 226
     assert c.read_reply()[0] == 421
     assert ftpd.wait_exit() == 0
+
+
+# ------------------------------------------------------------------ QUIT and ABOR edges
+
+def test_quit_during_download_lets_it_finish(ftpd, triad_root):
+    """RFC 959 §4.1.1 QUIT: "If file transfer is in progress, the connection will remain
+    open for result response and the server will then close it": the download completes,
+    226 comes, then 221 and the close."""
+    data = os.urandom(8 << 20)
+    (triad_root.www / "q.bin").write_bytes(data)
+    c = raw_login(ftpd)
+    assert c.command("TYPE I")[0] == 200
+    host, port = pasv_addr(c)
+    d = socket.create_connection((host, port), timeout=10)
+    assert c.command("RETR q.bin")[0] == 150
+    c.send_line("QUIT")
+    time.sleep(0.3)  # the QUIT is read while most of the file is still unsent
+    got = bytearray()
+    while chunk := d.recv(1 << 16):
+        got += chunk
+    d.close()
+    assert sha(got) == sha(data)
+    assert c.read_reply()[0] == 226
+    assert c.read_reply()[0] == 221
+    assert c.at_eof()
+    ftpd.wait_log(r"cmd=RETR .*path=\"/q\.bin\" result=complete")
+
+
+def test_abor_while_resume_prefix_is_copied(ftpd, triad_root):
+    """ABOR right after REST+STOR (RFC 959 §4.1.3), while the old content is still being
+    copied into the hidden file on the work queue: the STOR is answered 426 and the ABOR
+    226 at once (not after the data connection timed out), and nothing is left."""
+    (triad_root.www / "part.bin").write_bytes(os.urandom(4 << 20))
+    triad_root.give_to_run_user()
+    c = raw_login(ftpd)
+    assert c.command("TYPE I")[0] == 200
+    pasv_addr(c)  # never connected to
+    t0 = time.monotonic()
+    c.send(b"REST 4000000\r\nSTOR part.bin\r\nABOR\r\n")
+    assert c.read_reply()[0] == 350
+    assert c.read_reply()[0] == 426
+    assert c.read_reply()[0] == 226
+    assert time.monotonic() - t0 < 1.5 * th.timeout_scale()  # data_connect_timeout is 2s
+    assert c.command("NOOP")[0] == 200
+    th.wait_until(lambda: not temp_files(triad_root.www), 5, "the temp file to go")
+    assert (triad_root.www / "part.bin").stat().st_size == 4 << 20
