@@ -95,7 +95,8 @@ if [ "${BENCH_NO_TRIAD:-0}" = 1 ]; then
 	SKIP_triad="not built or BENCH_NO_TRIAD=1"
 else
 	mkdir -p "$T/triad"
-	TRIAD_FTP_PORT=$(free_port) TRIAD_PASV=$(free_port_range 200)
+	TRIAD_FTP_PORT=$(free_port)
+	TRIAD_PASV=$(free_port_range 200) || die "no free passive port range"
 	PORT[triad]=$TRIAD_FTP_PORT
 	if [ "$FTP_PAM" = system ]; then
 		# The same PAM stack and user as vsftpd (pam_unix); triad's PAM helper keeps root.
@@ -134,7 +135,7 @@ start_peer() { # name
 	[ -n "${!var:-}" ] && return
 	export PEER_DIR=$T/$n FTP_PORT FTPROOT PASV_LOW PASV_HIGH
 	FTP_PORT=$(free_port)
-	range=$(free_port_range 200)
+	range=$(free_port_range 200) || die "no free passive port range"
 	PASV_LOW=${range%-*} PASV_HIGH=${range#*-}
 	PORT[$n]=$FTP_PORT
 	mkdir -p "$PEER_DIR/empty"

@@ -177,16 +177,25 @@ print(s.getsockname()[1])
 EOF
 }
 
-# LOW-HIGH of N consecutive ports that were all free a moment ago (passive FTP ranges).
+# LOW-HIGH of N consecutive ports that were all free a moment ago (passive FTP ranges),
+# taken outside the kernel's ephemeral range so that clients' ports and TIME_WAIT
+# leftovers of earlier loads do not collide with it.
 free_port_range() {
 	$PY - "$1" <<'EOF'
 import random, socket, sys
 n = int(sys.argv[1])
-for _ in range(500):
-    low = random.randrange(40000, 60000 - n)
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    eph_low, eph_high = (int(x) for x in f.read().split())
+spans = [(lo, hi) for lo, hi in ((20000, eph_low - 1), (eph_high + 1, 65535)) if hi - lo >= n]
+if not spans:
+    spans = [(1024, 65535)]
+for _ in range(2000):
+    lo, hi = random.choice(spans)
+    low = random.randint(lo, hi - n + 1)
     socks, ok = [], True
     for p in range(low, low + n):
         s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", p))
             socks.append(s)
@@ -198,7 +207,7 @@ for _ in range(500):
     if ok:
         print(f"{low}-{low + n - 1}")
         sys.exit(0)
-sys.exit(1)
+sys.exit("free_port_range: no free range")
 EOF
 }
 
