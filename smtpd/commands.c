@@ -480,6 +480,7 @@ static void cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
 		        "command ip=%s",
 		        dropped, s->c->peer_ip);
 		s->errors++;
+		s->error_run++;
 	}
 }
 

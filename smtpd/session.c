@@ -86,7 +86,10 @@ void smtp_set_state(struct smtp_session *s, enum smtp_state st)
 
 /* Errors that count against max_errors: every 4xx/5xx except "too many
  * recipients", which RFC 5321 §4.5.3.1.10 tells clients to expect and
- * work around. */
+ * work around. The cap is on errors made without delivering mail (as
+ * Postfix's smtpd_hard_error_limit): a delivered message starts the count
+ * again, so a client reusing one connection for many messages, each with a
+ * stale recipient or two, is not cut off. */
 static void count_error(struct smtp_session *s, enum smtp_rid id)
 {
 	const struct smtp_reply_def *d = smtp_reply_def(id);
@@ -96,6 +99,7 @@ static void count_error(struct smtp_session *s, enum smtp_rid id)
 	    id == SMTP_R_EARLY_TALKER)
 		return;
 	s->errors++;
+	s->error_run++;
 }
 
 static void send_text(struct smtp_session *s, enum smtp_rid id, const char *text)
@@ -106,7 +110,7 @@ static void send_text(struct smtp_session *s, enum smtp_rid id, const char *text
 	if (n > 0)
 		conn_write(s->c, buf, (size_t)n);
 	count_error(s, id);
-	if (s->errors >= smtp_conf(s)->max_errors && s->state != SMTP_S_CLOSING) {
+	if (s->error_run >= smtp_conf(s)->max_errors && s->state != SMTP_S_CLOSING) {
 		log_msg(LOG_LEVEL_INFO, s->c->id, "too many errors (%u)", s->errors);
 		smtp_close(s, SMTP_R_TOO_MANY_ERRORS, "too-many-errors");
 	}

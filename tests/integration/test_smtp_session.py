@@ -92,8 +92,9 @@ def test_delivery_byte_exact(start_daemon, triad_root):
     assert m, name
     assert int(m.group(1)) == len(msg)
     assert stored_names(triad_root, sub="tmp") == []
-    assert re.search(r"message id=\S+ from=<sender@example.net> to=<alice@example.org> "
-                     r"nrcpt=1 size=\d+ .*result=250", d.log_text())
+    # the log writer is asynchronous: the line may land just after the reply
+    d.wait_log(r"message id=\S+ from=<sender@example.net> to=<alice@example.org> "
+               r"nrcpt=1 size=\d+ .*result=250")
 
 
 def test_null_sender_and_multiple_recipients(start_daemon, triad_root):

@@ -117,6 +117,7 @@ def test_auth_only_over_tls(pam_user, start_daemon, triad_root):
         assert code == 235, lines
     [msg] = stored(triad_root)
     assert b"with ESMTPSA id" in msg
+    d.wait_log(r'session ip=\S+ helo="client.example" tls="TLS.*user="alice"')
     log = d.log_text()
     assert "secret" not in log and plain_ok not in log and b64("secret") not in log
     assert 'user="alice"' in log
