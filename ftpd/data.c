@@ -18,12 +18,16 @@
  * cleanly; anything else (ABOR, reset, timeout, TLS without close_notify)
  * unlinks it, so the target only ever holds a complete file. The reply pair
  * 150 ... 226/4xx frames every transfer; one log line records it.
+ *
+ * LIST and NLST take a wildcard (fnmatch) in the last component of a path
+ * that does not exist, and NLST names entries as `ls ARG` would print them.
  */
 #include "session.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +70,9 @@ struct ftp_transfer {
 	bool single, single_done;
 	struct stat st;
 	char name[TRIAD_NAME_MAX + 1];
+	char pattern[TRIAD_NAME_MAX + 1]; /* "": every entry; else an fnmatch pattern */
+	char prefix[FTP_COMMAND_LINE_MAX]; /* NLST: put before each name (as given) */
+	size_t prefixlen;
 	struct ftp_list_opts lo;
 };
 
@@ -425,6 +432,18 @@ static void check_flushed(struct ftp_session *s)
 	}
 }
 
+/* An NLST line: the prefix the client's argument gave, then NAME. */
+static ssize_t nlst_line(struct ftp_transfer *x, char *out, size_t size, const char *name,
+                         size_t nl)
+{
+	char full[sizeof(x->prefix) + TRIAD_NAME_MAX + 1];
+	if (x->prefixlen + nl >= sizeof(full))
+		return 0;
+	memcpy(full, x->prefix, x->prefixlen);
+	memcpy(full + x->prefixlen, name, nl);
+	return ftp_nlst_line(out, size, full, x->prefixlen + nl);
+}
+
 /* The next listing line into OUT: its length, 0 at the end. */
 static ssize_t list_next(struct ftp_session *s, struct ftp_transfer *x, char *out, size_t size)
 {
@@ -435,7 +454,9 @@ static ssize_t list_next(struct ftp_session *s, struct ftp_transfer *x, char *ou
 		size_t nl = strlen(x->name);
 		switch (x->verb) {
 		case FTP_VERB_NLST:
-			return ftp_nlst_line(out, size, x->name, nl);
+			/* The argument as given, as `ls path` prints it. */
+			return x->prefixlen ? nlst_line(x, out, size, "", 0)
+			                    : ftp_nlst_line(out, size, x->name, nl);
 		case FTP_VERB_MLSD:
 			return ftp_mlsd_line(out, size, x->name, nl, &x->st, FTP_ENTRY_PLAIN,
 			                     &x->lo);
@@ -447,6 +468,8 @@ static ssize_t list_next(struct ftp_session *s, struct ftp_transfer *x, char *ou
 	while (x->dir && (e = readdir(x->dir))) {
 		const char *name = e->d_name;
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || fsroot_is_temp_name(name))
+			continue;
+		if (x->pattern[0] && fnmatch(x->pattern, name, FNM_PERIOD) != 0)
 			continue;
 		size_t nl = strlen(name);
 		char rel[TRIAD_PATH_MAX];
@@ -469,7 +492,7 @@ static ssize_t list_next(struct ftp_session *s, struct ftp_transfer *x, char *ou
 		ssize_t n;
 		switch (x->verb) {
 		case FTP_VERB_NLST:
-			n = ftp_nlst_line(out, size, name, nl);
+			n = nlst_line(x, out, size, name, nl);
 			break;
 		case FTP_VERB_MLSD:
 			n = ftp_mlsd_line(out, size, name, nl, &st, FTP_ENTRY_PLAIN, &x->lo);
@@ -1226,6 +1249,57 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 	}
 }
 
+/*
+ * LIST/NLST of a path that does not exist whose last component has a
+ * wildcard (* ? [): the pattern goes into PATTERN and VP becomes its
+ * directory, which must exist. Only the last component is a pattern, as in
+ * vsftpd. Returns 0, or -ENOENT when it is no pattern or has no directory.
+ */
+static int glob_parent(struct ftp_session *s, struct ftp_vpath *vp, char *pattern,
+                       const char **rel, size_t *rl, struct stat *st)
+{
+	size_t bl, dl;
+	const char *base = ftp_vpath_base(vp, &bl, &dl);
+	if (bl == 0 || bl > TRIAD_NAME_MAX || strcspn(base, "*?[") >= bl)
+		return -ENOENT;
+	memcpy(pattern, base, bl);
+	pattern[bl] = '\0';
+	vp->len = dl;
+	vp->path[dl] = '\0';
+	*rel = ftp_vpath_rel(vp, rl);
+	int rc = fsroot_stat(s->root, *rel, *rl, st);
+	if (rc == 0 && !S_ISDIR(st->st_mode))
+		rc = -ENOENT;
+	if (rc < 0)
+		pattern[0] = '\0';
+	return rc;
+}
+
+/*
+ * NLST names what it lists the way `ls ARG` prints it, so each name can be
+ * given back to RETR (RFC 959 §4.1.3): a directory's entries bare, a file as
+ * the argument was written, a pattern's matches after the argument's
+ * directory part ("sub/a?.txt" -> "sub/ab.txt").
+ */
+static void nlst_prefix(struct ftp_transfer *x, const struct ftp_list_args *la, bool dir,
+                        bool pattern)
+{
+	size_t n = la->pathlen;
+	if (dir)
+		return;
+	if (pattern) {
+		while (n > 0 && la->path[n - 1] != '/')
+			n--;
+	} else {
+		while (n > 1 && la->path[n - 1] == '/')
+			n--;
+	}
+	if (n >= sizeof(x->prefix))
+		return;
+	memcpy(x->prefix, la->path, n);
+	x->prefixlen = n;
+}
+
 void ftp_cmd_list(struct ftp_session *s, struct ftp_command *cmd)
 {
 	struct ftp_list_args la = {0};
@@ -1240,16 +1314,19 @@ void ftp_cmd_list(struct ftp_session *s, struct ftp_command *cmd)
 	size_t rl;
 	struct stat st;
 	bool is_link = false;
+	char pattern[TRIAD_NAME_MAX + 1] = "";
 	int rc = ftp_resolve(s, la.path, la.pathlen, &vp, &rel, &rl);
 	if (rc == 0 && fsroot_stat(s->root, rel, rl, &st) < 0) {
 		rc = fsroot_lstat(s->root, rel, rl, &st);
 		is_link = rc == 0;
+		if (rc == -ENOENT && cmd->verb != FTP_VERB_MLSD)
+			rc = glob_parent(s, &vp, pattern, &rel, &rl, &st);
 	}
 	if (rc < 0) {
 		ftp_reply_err(s, rc);
 		return;
 	}
-	bool dir = S_ISDIR(st.st_mode) && !is_link && !la.opt_d;
+	bool dir = (S_ISDIR(st.st_mode) && !is_link && !la.opt_d) || pattern[0];
 	if (cmd->verb == FTP_VERB_MLSD && !dir) {
 		ftp_reply(s, 501,
 		          "MLSD needs a directory: use MLST for a file"); /* RFC 3659 §7.2.1 */
@@ -1259,6 +1336,9 @@ void ftp_cmd_list(struct ftp_session *s, struct ftp_command *cmd)
 	if (!x)
 		return;
 	x->path = vp;
+	if (cmd->verb == FTP_VERB_NLST && la.pathlen > 0)
+		nlst_prefix(x, &la, dir && !pattern[0], pattern[0] != '\0');
+	memcpy(x->pattern, pattern, sizeof(pattern));
 	if (dir) {
 		x->dir = fsroot_opendir(s->root, rel, rl);
 		if (!x->dir) {

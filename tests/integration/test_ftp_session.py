@@ -276,6 +276,37 @@ def test_listing_forms(ftpd, triad_root):
     f.quit()
 
 
+def test_list_and_nlst_wildcards(ftpd, triad_root):
+    """A last path component with * ? [ that names nothing is a pattern, as in vsftpd,
+    ProFTPD and wu-ftpd (BSD ftp and Windows ftp.exe send "NLST *.txt" for mget): LIST and
+    NLST list the matching entries. NLST names each as the argument's directory part plus
+    the name, what `ls sub/*.txt` prints, so that RFC 959 §4.1.3's "to be used by a program
+    to further process the files" works: each can be handed to RETR. So does NLST of a
+    single file (the argument as given). A name that exists is taken literally; dot files
+    match only an explicit dot (FNM_PERIOD); nothing matching is an empty listing."""
+    for name in ("a.txt", "b.txt", ".hidden.txt", "lit*.txt", "sub/c.txt"):
+        (triad_root.www / name).write_bytes(name.encode())
+    triad_root.give_to_run_user()
+    f = login(ftpd)
+    assert sorted(f.nlst("*.txt")) == ["a.txt", "b.txt", "lit*.txt", "old.txt"]
+    assert sorted(f.nlst("sub/*.txt")) == ["sub/c.txt", "sub/inner.txt"]
+    assert sorted(f.nlst("/sub/?.txt")) == ["/sub/c.txt"]
+    assert sorted(f.nlst(".*.txt")) == [".hidden.txt"]
+    lines = []
+    f.dir("*.txt", lines.append)
+    assert sorted(ln.split()[-1] for ln in lines) == ["a.txt", "b.txt", "lit*.txt", "old.txt"]
+    assert f.nlst("lit*.txt") == ["lit*.txt"]  # exists: literal
+    assert f.nlst("sub/inner.txt") == ["sub/inner.txt"]
+    assert f.nlst("*.none") == []
+    with pytest.raises(ftplib.error_perm, match=r"^550"):
+        f.nlst("nodir/*.txt")
+    for name in f.nlst("sub/*.txt"):  # mget
+        buf = io.BytesIO()
+        f.retrbinary(f"RETR {name}", buf.write)
+        assert buf.getvalue() == (triad_root.www / name).read_bytes()
+    f.quit()
+
+
 def test_size_mdtm_mfmt_chmod_stat(ftpd, triad_root):
     """SIZE and MDTM (RFC 3659 §3, §4), MFMT sets the time, SITE CHMOD within ftp_root,
     SITE HELP, STAT with a path (RFC 959 §4.1.3: 212/213 multi-line)."""
