@@ -47,6 +47,11 @@ static int check(struct conf *c, char *err, size_t errlen)
 	if (s->tls == SMTPD_TLS_REQUIRED && (!c->g.tls_cert || !c->g.tls_key))
 		return conf_error_at(c, "tls", err, errlen,
 		                     "'required' needs tls_cert and tls_key in [global]");
+	/* The greeting delay runs while the read timeout does: a delay as long
+	 * as the timeout would cut every client off before it was greeted. */
+	if (s->greeting_delay > 0 && s->greeting_delay >= s->timeout)
+		return conf_error_at(c, "greeting_delay", err, errlen,
+		                     "must be shorter than timeout");
 	for (size_t i = 0; i < s->domains.n; i++)
 		if (strlen(s->domains.v[i]) > SMTP_DOMAIN_MAX || strchr(s->domains.v[i], '/') ||
 		    s->domains.v[i][0] == '.')

@@ -247,3 +247,17 @@ def test_error_cap_counts_errors_without_delivered_mail(start_daemon, triad_root
         assert c.at_eof()
     assert len(stored(triad_root)) == 3
     d.wait_log(r"messages=3 errors=9 result=too-many-errors")
+
+
+def test_greeting_delay_shorter_than_timeout(triad_config):
+    """greeting_delay runs while the read timeout does: one as long as `timeout` would cut
+    every client off with 421 before its greeting, so -t refuses it naming the key."""
+    triad_config.update("smtpd", {"timeout": "5s", "greeting_delay": "5s"})
+    conf = triad_config.write(triad_config.layout.etc / "gd.conf")
+    r = th.run_cli("smtpd", "-t", "-c", conf)
+    assert r.returncode == 1, r.stderr
+    assert f"{conf}:{triad_config.line('smtpd', 'greeting_delay')}" in r.stderr, r.stderr
+    assert "greeting_delay" in r.stderr
+    triad_config.update("smtpd", {"greeting_delay": "4s"})
+    triad_config.write()
+    assert th.run_cli("smtpd", "-t", "-c", conf).returncode == 0
