@@ -55,6 +55,7 @@ struct ftp_transfer {
 	uint64_t offset, end; /* RETR: the bytes [offset, end) */
 	uint64_t bytes;       /* data bytes moved (RETR: queued) */
 	uint64_t limit;       /* STOR: max_upload_size, 0: none */
+	uint64_t kept;        /* STOR: old bytes the file starts with (REST, APPE) */
 	bool ascii;
 	struct ftp_ascii conv;
 	bool started; /* 150 sent */
@@ -409,7 +410,8 @@ static void upload_read(struct ftp_session *s, struct conn *d)
 			out = ftp_ascii_to_lf(&x->conv, buf, (size_t)n, conv);
 			p = conv;
 		}
-		if (x->limit && x->bytes + out > x->limit) {
+		/* The limit is on the file left behind, old bytes included. */
+		if (x->limit && x->kept + x->bytes + out > x->limit) {
 			xfer_fail(s, 552, "Exceeded storage allocation (max_upload_size)");
 			return;
 		}
@@ -1220,6 +1222,7 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 		}
 	}
 	uint64_t len = cmd->verb == FTP_VERB_APPE ? (uint64_t)st.st_size : rest;
+	x->kept = src >= 0 ? len : 0;
 	if (src < 0 || len == 0) {
 		if (src >= 0)
 			close(src);

@@ -284,6 +284,30 @@ def test_max_upload_size(pam_user, start_daemon, triad_root):
     f.quit()
 
 
+def test_max_upload_size_counts_the_whole_file(pam_user, start_daemon, triad_root):
+    """max_upload_size bounds the file an upload leaves (docs/configuration.md), so APPE
+    and REST+STOR (RFC 3659 §5) count the old bytes kept as well as the new ones: over
+    the limit is 552 and the file stays as it was."""
+    d = start_daemon("ftpd", env=pam_user.env, section_overrides={"max_upload_size": "64K"})
+    old = os.urandom(60_000)
+    f = login(d)
+    f.storbinary("STOR grow.bin", io.BytesIO(old))
+    for cmd, rest in (("APPE grow.bin", None), ("STOR grow.bin", 60_000)):
+        with pytest.raises(ftplib.error_perm, match=r"^552"):
+            conn = f.transfercmd(cmd, rest)
+            try:
+                conn.sendall(b"y" * 10_000)
+            except OSError:
+                pass
+            conn.close()
+            f.voidresp()
+        assert (triad_root.www / "grow.bin").read_bytes() == old, cmd
+    f.storbinary("APPE grow.bin", io.BytesIO(b"z" * 5536))  # exactly 64K: fine
+    assert (triad_root.www / "grow.bin").stat().st_size == 65536
+    assert not temp_files(triad_root.www)
+    f.quit()
+
+
 def test_ipv6_epsv_and_eprt(pam_user, start_daemon, triad_root):
     """On an IPv6 control connection ftplib uses EPSV and EPRT |2|::1|port| (RFC 2428);
     PASV, which can only carry IPv4, is refused."""
