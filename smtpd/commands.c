@@ -366,7 +366,7 @@ static void cmd_data(struct smtp_session *s, const char *arg, size_t len)
 	}
 	int rc = smtp_receive_begin(s, SMTP_DATA_DOT);
 	if (rc < 0) {
-		smtp_send(s, rc == -ENOSPC || rc == -EDQUOT ? SMTP_R_NO_SPACE : SMTP_R_LOCAL_ERROR);
+		smtp_send(s, smtp_reply_for_errno(rc));
 		return;
 	}
 	smtp_set_state(s, SMTP_S_DATA);

@@ -443,7 +443,7 @@ static void run(void *arg)
 		log_msg(LOG_LEVEL_ERROR, d->conn_id, "delivery of %s failed: %s", d->name,
 		        strerror(-rc));
 		rollback(d);
-		d->result = (rc == -ENOSPC || rc == -EDQUOT) ? SMTP_R_NO_SPACE : SMTP_R_LOCAL_ERROR;
+		d->result = smtp_reply_for_errno(rc);
 	} else {
 		d->result = SMTP_R_QUEUED;
 		log_msg(LOG_LEVEL_DEBUG, d->conn_id,

@@ -109,11 +109,8 @@ static void end_of_message(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
 	enum smtp_rid r = smtp_data_result(&tx->data);
-	if (r == SMTP_R_LOCAL_ERROR) {
-		int e = smtp_maildir_errno(tx->dlv);
-		if (e == ENOSPC || e == EDQUOT)
-			r = SMTP_R_NO_SPACE;
-	}
+	if (r == SMTP_R_LOCAL_ERROR && smtp_maildir_errno(tx->dlv) != 0)
+		r = smtp_reply_for_errno(smtp_maildir_errno(tx->dlv));
 	if (r != SMTP_R_NONE) {
 		log_message(s, r);
 		smtp_send(s, r);
@@ -152,7 +149,7 @@ static void chunk_end(struct smtp_session *s)
 	if (tx->data.flags & SMTP_DATA_F_TOO_BIG)
 		r = SMTP_R_DATA_TOO_BIG;
 	else if (tx->data.flags & SMTP_DATA_F_SINK)
-		r = smtp_maildir_errno(tx->dlv) == ENOSPC ? SMTP_R_NO_SPACE : SMTP_R_LOCAL_ERROR;
+		r = smtp_reply_for_errno(smtp_maildir_errno(tx->dlv)); /* EDQUOT too */
 	if (r == SMTP_R_NONE && s->bdat_last) {
 		smtp_data_finish(&tx->data);
 		end_of_message(s);
@@ -182,8 +179,7 @@ void smtp_bdat_start(struct smtp_session *s, uint64_t size, bool last, enum smtp
 	if (refuse == SMTP_R_NONE && !s->tx->bdat) {
 		int rc = smtp_receive_begin(s, SMTP_DATA_BDAT);
 		if (rc < 0)
-			refuse = s->tx->failed =
-			    (rc == -ENOSPC || rc == -EDQUOT) ? SMTP_R_NO_SPACE : SMTP_R_LOCAL_ERROR;
+			refuse = s->tx->failed = smtp_reply_for_errno(rc);
 	}
 	if (s->tx && s->bdat_return == SMTP_S_RCPT)
 		s->tx->bdat = true;

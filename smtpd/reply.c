@@ -6,6 +6,7 @@
 #include "reply.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,6 +91,13 @@ static const struct smtp_reply_def table[SMTP_R__COUNT] = {
 	[SMTP_R_DATA_TOO_BIG] = {552, "5.3.4", "Message size exceeds fixed maximum message size"},
 };
 /* clang-format on */
+
+enum smtp_rid smtp_reply_for_errno(int err)
+{
+	if (err < 0)
+		err = -err;
+	return err == ENOSPC || err == EDQUOT ? SMTP_R_NO_SPACE : SMTP_R_LOCAL_ERROR;
+}
 
 const struct smtp_reply_def *smtp_reply_def(enum smtp_rid id)
 {

@@ -111,6 +111,11 @@ struct smtp_reply_def {
 	const char *text;
 };
 
+/* The reply for a failed delivery step (spool, copy, rename, fsync) with
+ * errno ERR (either sign): 452 4.3.1 for a full disk or quota (ENOSPC,
+ * EDQUOT), 451 4.3.0 otherwise. The one errno-to-reply map of smtpd. */
+enum smtp_rid smtp_reply_for_errno(int err);
+
 /* The definition of ID (a reply of the table), never NULL for a valid ID. */
 const struct smtp_reply_def *smtp_reply_def(enum smtp_rid id);
 

@@ -3,6 +3,7 @@
  * sanitising, multi-line replies, the reply table, and the assertion that
  * refuses a reply whose status class disagrees with its code.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -207,13 +208,30 @@ static void test_mismatch_asserts(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+static void test_errno_map(void **state)
+{
+	(void)state;
+	static const struct {
+		int line, err;
+		enum smtp_rid want;
+	} rows[] = {
+	    {__LINE__, ENOSPC, SMTP_R_NO_SPACE},   {__LINE__, -ENOSPC, SMTP_R_NO_SPACE},
+	    {__LINE__, EDQUOT, SMTP_R_NO_SPACE},   {__LINE__, -EDQUOT, SMTP_R_NO_SPACE},
+	    {__LINE__, EIO, SMTP_R_LOCAL_ERROR},   {__LINE__, -EACCES, SMTP_R_LOCAL_ERROR},
+	    {__LINE__, EEXIST, SMTP_R_LOCAL_ERROR}, {__LINE__, 0, SMTP_R_LOCAL_ERROR},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		if (smtp_reply_for_errno(rows[i].err) != rows[i].want)
+			fail_msg("row at line %d", rows[i].line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),       cmocka_unit_test(test_build),
 		cmocka_unit_test(test_format_and_cap), cmocka_unit_test(test_long_text_cut),
 		cmocka_unit_test(test_lines),       cmocka_unit_test(test_table),
-		cmocka_unit_test(test_mismatch_asserts),
+		cmocka_unit_test(test_mismatch_asserts), cmocka_unit_test(test_errno_map),
 	    /* clang-format on */
 	};
 	/* clang-format on */
