@@ -9,6 +9,13 @@
 #include "triad/confcheck.h"
 #include "triad/limits.h"
 
+#include "parse.h"
+
+/* [smtpd] hostname: it goes into every Maildir file name
+ * (<secs>.M<usec>P<pid>Q<n>.<hostname>,S=<size>, at most TRIAD_NAME_MAX octets,
+ * about 70 of them for the numbers), so it is bounded well below a domain's 255. */
+#define SMTPD_HOSTNAME_MAX 128
+
 #define F(field) offsetof(struct smtpd_conf, field)
 
 static const char *const tls_choices[] = {"off", "optional", "required", NULL};
@@ -47,6 +54,14 @@ static int check(struct conf *c, char *err, size_t errlen)
 	if (s->tls == SMTPD_TLS_REQUIRED && (!c->g.tls_cert || !c->g.tls_key))
 		return conf_error_at(c, "tls", err, errlen,
 		                     "'required' needs tls_cert and tls_key in [global]");
+	/* The greeting, Received: and the Maildir file names carry the hostname:
+	 * one that is not a domain name (a space, a '/') would fail every delivery. */
+	if (s->hostname && (strlen(s->hostname) > SMTPD_HOSTNAME_MAX || s->hostname[0] == '[' ||
+	                    strchr(s->hostname, '_') ||
+	                    smtp_parse_helo(s->hostname, strlen(s->hostname)) != SMTP_R_NONE))
+		return conf_error_at(c, "hostname", err, errlen,
+		                     "'%s' is not a domain name of at most %d octets", s->hostname,
+		                     SMTPD_HOSTNAME_MAX);
 	/* The greeting delay runs while the read timeout does: a delay as long
 	 * as the timeout would cut every client off before it was greeted. */
 	if (s->greeting_delay > 0 && s->greeting_delay >= s->timeout)

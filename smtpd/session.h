@@ -83,7 +83,7 @@ struct smtp_session {
 	bool esmtp; /* EHLO (enhanced status codes, parameters) */
 	bool tls_started;
 	char auth_user[TRIAD_AUTH_FIELD_MAX + 1]; /* "" until AUTH succeeded */
-	unsigned errors;        /* error replies in the session (logged) */
+	unsigned errors;                          /* error replies in the session (logged) */
 	unsigned error_run;     /* ... since the last delivered message: max_errors */
 	unsigned messages;      /* delivered in this session */
 	bool shutting_down;     /* SIGTERM: close after what is in flight */

@@ -261,3 +261,19 @@ def test_greeting_delay_shorter_than_timeout(triad_config):
     triad_config.update("smtpd", {"greeting_delay": "4s"})
     triad_config.write()
     assert th.run_cli("smtpd", "-t", "-c", conf).returncode == 0
+
+
+@pytest.mark.parametrize("hostname", ["mx example.org", "mx/example.org", "[192.0.2.1]",
+                                      "mx_1.example.org", "a" * 129, "mx..example.org"])
+def test_hostname_must_be_a_domain(hostname, triad_config):
+    """[smtpd] hostname goes into the greeting (RFC 5321 §4.3.1 domain), Received: (§4.4)
+    and every Maildir file name: one that is not a domain name, or too long for a file name,
+    made every delivery fail with 451. -t refuses it naming the key."""
+    triad_config.update("smtpd", {"hostname": hostname})
+    conf = triad_config.write(triad_config.layout.etc / "hn.conf")
+    r = th.run_cli("smtpd", "-t", "-c", conf)
+    assert r.returncode == 1, r.stderr
+    assert f"{conf}:{triad_config.line('smtpd', 'hostname')}" in r.stderr, r.stderr
+    triad_config.update("smtpd", {"hostname": "MX-1.example.org"})
+    triad_config.write()
+    assert th.run_cli("smtpd", "-t", "-c", conf).returncode == 0
