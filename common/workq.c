@@ -12,6 +12,7 @@
 
 struct job {
 	struct job *next;
+	struct job *posted_prev, *posted_next; /* on the posted list while its done waits */
 	struct event_base *base;
 	workq_fn run, done;
 	void *arg;
@@ -20,6 +21,9 @@ struct job {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ready = PTHREAD_COND_INITIALIZER;
 static struct job *head, *tail;
+/* Jobs whose done callback is posted to a loop but has not run: a loop that
+ * stopped first (shutdown) never runs it, and workq_stop() frees them. */
+static struct job *posted;
 static unsigned queued;
 static bool running;
 static pthread_t *threads;
@@ -30,6 +34,14 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct job *j = arg;
+	pthread_mutex_lock(&lock);
+	if (j->posted_prev)
+		j->posted_prev->posted_next = j->posted_next;
+	else if (posted == j)
+		posted = j->posted_next;
+	if (j->posted_next)
+		j->posted_next->posted_prev = j->posted_prev;
+	pthread_mutex_unlock(&lock);
 	if (j->done)
 		j->done(j->arg);
 	free(j);
@@ -52,6 +64,13 @@ static void *pool_main(void *unused)
 		pthread_mutex_unlock(&lock);
 
 		j->run(j->arg);
+		pthread_mutex_lock(&lock);
+		j->posted_prev = NULL;
+		j->posted_next = posted;
+		if (posted)
+			posted->posted_prev = j;
+		posted = j;
+		pthread_mutex_unlock(&lock);
 		static const struct timeval now = {0, 0};
 		if (event_base_once(j->base, -1, EV_TIMEOUT, done_cb, j, &now) < 0) {
 			/* The loop is gone (shutdown): finish here rather than leak. */
@@ -111,4 +130,12 @@ void workq_stop(void)
 	free(threads);
 	threads = NULL;
 	nthreads_started = 0;
+	/* Called after the loops stopped: completions never delivered are dropped. */
+	pthread_mutex_lock(&lock);
+	while (posted) {
+		struct job *j = posted;
+		posted = j->posted_next;
+		free(j);
+	}
+	pthread_mutex_unlock(&lock);
 }

@@ -19,7 +19,8 @@ typedef void (*workq_fn)(void *arg);
 int workq_start(unsigned nthreads);
 /* 0, or -1 when the queue is full or the pool is not running. */
 int workq_submit(struct event_base *base, workq_fn run, workq_fn done, void *arg);
-/* Runs what is queued, then joins the threads. */
+/* Runs what is queued, then joins the threads. Call it once the loops have
+ * stopped: completions still posted to them are dropped (freed, never run). */
 void workq_stop(void);
 
 #endif
