@@ -101,7 +101,7 @@ int workq_submit(struct event_base *base, workq_fn run, workq_fn done, void *arg
 	struct job *j = malloc(sizeof(*j));
 	if (!j)
 		return -1;
-	*j = (struct job){NULL, base, run, done, arg};
+	*j = (struct job){.base = base, .run = run, .done = done, .arg = arg};
 	pthread_mutex_lock(&lock);
 	if (!running || queued >= WORKQ_QUEUE_MAX) {
 		pthread_mutex_unlock(&lock);
