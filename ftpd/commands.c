@@ -76,11 +76,9 @@ static void cmd_mkd(struct ftp_session *s, struct ftp_command *cmd)
 	struct ftp_vpath vp;
 	const char *rel;
 	size_t rl;
-	int rc = ftp_resolve(s, cmd->arg, cmd->arglen, &vp, &rel, &rl);
+	int rc = ftp_resolve_target(s, cmd->arg, cmd->arglen, &vp, &rel, &rl);
 	if (rc == 0 && rl == 0)
 		rc = -EEXIST;
-	if (rc == 0 && fsroot_is_temp_name(ftp_vpath_base(&vp, &(size_t){0}, &(size_t){0})))
-		rc = -EACCES;
 	if (rc == 0)
 		rc = fsroot_mkdir(s->root, rel, rl, file_mode(s, true));
 	if (rc < 0) {
@@ -158,10 +156,8 @@ static void cmd_rnto(struct ftp_session *s, struct ftp_command *cmd)
 	struct ftp_vpath vp;
 	const char *rel, *from;
 	size_t rl, fl;
-	int rc = ftp_resolve(s, cmd->arg, cmd->arglen, &vp, &rel, &rl);
+	int rc = ftp_resolve_target(s, cmd->arg, cmd->arglen, &vp, &rel, &rl);
 	if (rc == 0 && rl == 0)
-		rc = -EACCES;
-	if (rc == 0 && fsroot_is_temp_name(ftp_vpath_base(&vp, &(size_t){0}, &(size_t){0})))
 		rc = -EACCES;
 	from = ftp_vpath_rel(&s->rnfr, &fl);
 	if (rc == 0)
@@ -369,8 +365,8 @@ static void stat_path(struct ftp_session *s, struct ftp_command *cmd)
 			if (shown == FTP_STAT_ENTRIES_MAX) {
 				/* The control connection has no flow control of its own. */
 				static const char more[] = "More entries: use LIST";
-				n = (ssize_t)ftp_reply_line(line, sizeof(line), code, FTP_REPLY_MORE,
-				                            more, sizeof(more) - 1);
+				n = (ssize_t)ftp_reply_line(line, sizeof(line), code,
+				                            FTP_REPLY_MORE, more, sizeof(more) - 1);
 				conn_write(s->c, line, (size_t)n);
 				break;
 			}

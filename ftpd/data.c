@@ -71,7 +71,7 @@ struct ftp_transfer {
 	bool single, single_done;
 	struct stat st;
 	char name[TRIAD_NAME_MAX + 1];
-	char pattern[TRIAD_NAME_MAX + 1]; /* "": every entry; else an fnmatch pattern */
+	char pattern[TRIAD_NAME_MAX + 1];  /* "": every entry; else an fnmatch pattern */
 	char prefix[FTP_COMMAND_LINE_MAX]; /* NLST: put before each name (as given) */
 	size_t prefixlen;
 	struct ftp_list_opts lo;
@@ -1170,8 +1170,9 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 	struct stat st;
 	uint64_t rest = cmd->verb == FTP_VERB_STOR ? s->rest : 0;
 	s->rest = 0;
-	int rc = cmd->verb == FTP_VERB_STOU ? unique_name(s, cmd, &vp)
-	                                    : ftp_resolve(s, cmd->arg, cmd->arglen, &vp, &rel, &rl);
+	int rc = cmd->verb == FTP_VERB_STOU
+	             ? unique_name(s, cmd, &vp)
+	             : ftp_resolve_target(s, cmd->arg, cmd->arglen, &vp, &rel, &rl);
 	if (rc == 0)
 		rel = ftp_vpath_rel(&vp, &rl);
 	if (rc == 0 && rl == 0)
@@ -1258,8 +1259,8 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
  * directory, which must exist. Only the last component is a pattern, as in
  * vsftpd. Returns 0, or -ENOENT when it is no pattern or has no directory.
  */
-static int glob_parent(struct ftp_session *s, struct ftp_vpath *vp, char *pattern,
-                       const char **rel, size_t *rl, struct stat *st)
+static int glob_parent(struct ftp_session *s, struct ftp_vpath *vp, char *pattern, const char **rel,
+                       size_t *rl, struct stat *st)
 {
 	size_t bl, dl;
 	const char *base = ftp_vpath_base(vp, &bl, &dl);

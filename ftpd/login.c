@@ -5,8 +5,8 @@
  * without blocking: nothing more is read until the answer arrives. The auth
  * library holds failures back (TRIAD_AUTH_FAIL_DELAY_MS) and throttles an
  * address; after max_login_failures failures (FTP_LOGIN_FAILURES_MAX by
- * default) the session gets 421 and is closed. One log line per login attempt: user, peer, TLS, result; the
- * password is never logged and is wiped by the session after PASS.
+ * default) the session gets 421 and is closed. One log line per login attempt: user, peer, TLS,
+ * result; the password is never logged and is wiped by the session after PASS.
  */
 #include "session.h"
 

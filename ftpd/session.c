@@ -133,6 +133,18 @@ int ftp_resolve(struct ftp_session *s, const char *arg, size_t len, struct ftp_v
 	return 0;
 }
 
+int ftp_resolve_target(struct ftp_session *s, const char *arg, size_t len, struct ftp_vpath *vp,
+                       const char **rel, size_t *rellen)
+{
+	int rc = ftp_resolve(s, arg, len, vp, rel, rellen);
+	if (rc == -ENOENT) {
+		size_t bl, dl;
+		if (fsroot_is_temp_name(ftp_vpath_base(vp, &bl, &dl)))
+			rc = -EINVAL; /* not "missing": a name clients may not use */
+	}
+	return rc;
+}
+
 /* ---- reading commands --------------------------------------------------- */
 
 bool ftp_in_transfer(const struct ftp_session *s)

@@ -119,6 +119,12 @@ bool ftp_in_transfer(const struct ftp_session *s);
 int ftp_resolve(struct ftp_session *s, const char *arg, size_t len, struct ftp_vpath *vp,
                 const char **rel, size_t *rellen);
 
+/* ftp_resolve for a name to be created (MKD, STOR, APPE, RNTO): a final
+ * component that is a temporary upload name fails with -EINVAL (553 File
+ * name not allowed) rather than -ENOENT. */
+int ftp_resolve_target(struct ftp_session *s, const char *arg, size_t len, struct ftp_vpath *vp,
+                       const char **rel, size_t *rellen);
+
 /* commands.c: runs CMD after the policy gate. */
 void ftp_execute(struct ftp_session *s, struct ftp_command *cmd);
 

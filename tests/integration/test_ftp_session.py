@@ -307,6 +307,31 @@ def test_list_and_nlst_wildcards(ftpd, triad_root):
     f.quit()
 
 
+def test_temporary_names_are_not_targets(ftpd, triad_root):
+    """The daemon's hidden upload names (.triad-tmp.*) cannot be created by a client:
+    MKD, STOR, APPE and RNTO to one get 553 (RFC 959 §4.2: "File name not allowed"), not a
+    misleading "No such file"; reading one is still 550, as for a name that does not
+    exist (they are never shown)."""
+    name = ".triad-tmp.00000000000000000000000000000000"
+    c = raw_login(ftpd)
+    assert c.command("TYPE I")[0] == 200
+    for cmd in (f"MKD {name}", f"MKD sub/{name}"):
+        code, lines = c.command(cmd)
+        assert code == 553, (cmd, lines)
+    for verb in ("STOR", "APPE"):
+        pasv = c.command("PASV")
+        assert pasv[0] == 227
+        code, lines = c.command(f"{verb} {name}")
+        assert code == 553, (verb, lines)
+    assert c.command("RNFR index.html")[0] == 350
+    code, lines = c.command(f"RNTO {name}")
+    assert code == 553, lines
+    assert c.command(f"SIZE {name}")[0] == 550
+    assert c.command(f"CWD {name}/x")[0] == 550
+    assert not list(triad_root.www.glob(".triad-tmp.*"))
+    assert (triad_root.www / "index.html").exists()
+
+
 def test_size_mdtm_mfmt_chmod_stat(ftpd, triad_root):
     """SIZE and MDTM (RFC 3659 §3, §4), MFMT sets the time, SITE CHMOD within ftp_root,
     SITE HELP, STAT with a path (RFC 959 §4.1.3: 212/213 multi-line)."""
