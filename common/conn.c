@@ -23,12 +23,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event_struct.h>
 #include <openssl/err.h>
 
 enum {
 	CONN_F_CLOSING = 1u << 0, /* conn_close: flushing, then free */
 	CONN_F_FREEING = 1u << 1, /* the deferred free is scheduled */
 	CONN_F_REFUSED = 1u << 2, /* over a connection limit */
+	CONN_F_QUEUED = 1u << 3,  /* in this thread's flush queue */
+	CONN_F_DIRECT = 1u << 4,  /* plain socket: output written directly (see flush_one) */
 };
 
 #define CONN_CLOSE_LINGER_MS 10000 /* flushing a closing conn never takes longer */
@@ -162,11 +165,15 @@ static void tls_close_notify(struct conn *c)
 	ERR_clear_error();
 }
 
+static void flushq_remove(struct conn *c);
+static void flushq_idle(struct worker *w);
+
 static void conn_free(struct conn *c)
 {
 	struct worker *w = c->worker;
 	if (c->ops && c->ops->on_free)
 		c->ops->on_free(c);
+	flushq_remove(c);
 	tls_close_notify(c);
 	if (c->bev)
 		bufferevent_free(c->bev); /* frees the SSL and the underlying bev too */
@@ -185,6 +192,7 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nconns--;
+	flushq_idle(w);
 	log_debug("c%06llu closed in=%llu out=%llu", (unsigned long long)c->id,
 	          (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
 	if (c->conf)
@@ -250,6 +258,141 @@ static size_t output_total(struct conn *c)
 	return n;
 }
 
+/* ---- direct writes --------------------------------------------------------- */
+
+/*
+ * A plain socket bufferevent would add its write event to epoll whenever
+ * output is queued and remove it once the output is empty: two epoll_ctl
+ * calls per response, and the write itself one loop iteration later. So a
+ * plain conn keeps EV_WRITE disabled while its output is empty. Output
+ * queued from any callback puts the conn on its thread's flush queue; the
+ * queue runs once the current callbacks are done (an active event, no
+ * syscall), so a response queued in several pieces leaves in one writev.
+ * Whatever the socket does not take is left to the bufferevent (EV_WRITE
+ * enabled, with the send timeout) until the output is empty again.
+ */
+struct flushq {
+	struct event ev;
+	struct event_base *base;
+	struct conn *head, *tail;
+	bool running;
+};
+static _Thread_local struct flushq fq;
+
+static void write_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void flush_one(struct conn *c)
+{
+	struct bufferevent *bev = c->bev;
+	if ((c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) || !(c->flags & CONN_F_DIRECT) ||
+	    (bufferevent_get_enabled(bev) & EV_WRITE))
+		return; /* the bufferevent writes (closing, TLS, or output left over) */
+	struct evbuffer *out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	evbuffer_unfreeze(out, 1);
+	int n = evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_freeze(out, 1);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		event_cb(bev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, c);
+		return;
+	}
+	size_t left = evbuffer_get_length(out);
+	if (left > 0)
+		bufferevent_enable(bev, EV_WRITE); /* the socket is full: wait for it */
+	size_t low = 0;
+	bufferevent_getwatermark(bev, EV_WRITE, &low, NULL);
+	if (n > 0 && left <= low)
+		write_cb(bev, c); /* what the bufferevent would have called */
+}
+
+static void flushq_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	struct conn *c = fq.head;
+	fq.head = fq.tail = NULL;
+	fq.running = true;
+	while (c) {
+		struct conn *next = c->flush_next;
+		c->flush_next = NULL;
+		c->flags &= ~CONN_F_QUEUED;
+		flush_one(c);
+		c = next;
+	}
+	fq.running = false;
+}
+
+static void flushq_add(struct conn *c)
+{
+	if (c->flags & CONN_F_QUEUED)
+		return;
+	if (fq.running && fq.base == c->base) {
+		/* Output produced by on_drain during a flush: a reader as fast as we
+		 * write would keep this loop from ever polling, so the bufferevent
+		 * sends it from the next iteration on. */
+		bufferevent_enable(c->bev, EV_WRITE);
+		return;
+	}
+	if (fq.base != c->base) {
+		/* first use on this thread, or a new loop (unit tests) */
+		event_assign(&fq.ev, c->base, -1, 0, flushq_cb, NULL);
+		fq.base = c->base;
+		fq.head = fq.tail = NULL;
+		fq.running = false;
+	}
+	c->flags |= CONN_F_QUEUED;
+	c->flush_next = NULL;
+	bool idle = fq.head == NULL;
+	if (fq.tail)
+		fq.tail->flush_next = c;
+	else
+		fq.head = c;
+	fq.tail = c;
+	if (idle)
+		event_active(&fq.ev, 0, 0);
+}
+
+static void flushq_remove(struct conn *c)
+{
+	if (!(c->flags & CONN_F_QUEUED))
+		return;
+	struct conn *prev = NULL;
+	for (struct conn *q = fq.head; q; prev = q, q = q->flush_next) {
+		if (q != c)
+			continue;
+		if (prev)
+			prev->flush_next = c->flush_next;
+		else
+			fq.head = c->flush_next;
+		if (fq.tail == c)
+			fq.tail = prev;
+		break;
+	}
+	c->flags &= ~CONN_F_QUEUED;
+}
+
+/* The worker's last conn is gone: its loop may end and be freed by another
+ * thread, so the flush event (in this thread's storage) must not stay in it. */
+static void flushq_idle(struct worker *w)
+{
+	if (w->nconns != 0 || fq.base != w->base)
+		return;
+	event_del(&fq.ev);
+	fq.base = NULL;
+	fq.head = fq.tail = NULL;
+}
+
+static void outbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	(void)buf;
+	struct conn *c = arg;
+	if (info->n_added && !(bufferevent_get_enabled(c->bev) & EV_WRITE))
+		flushq_add(c);
+}
+
 /* ---- bufferevent callbacks ----------------------------------------------- */
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -269,6 +412,9 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	if (c->flags & CONN_F_FREEING)
 		return;
+	if ((c->flags & CONN_F_DIRECT) && !(c->flags & CONN_F_CLOSING) &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		bufferevent_disable(c->bev, EV_WRITE); /* back to direct writes (no syscall) */
 	if (c->flags & CONN_F_CLOSING) {
 		if (output_total(c) == 0)
 			schedule_free(c);
@@ -334,7 +480,24 @@ static void setup_bev(struct conn *c)
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, TRIAD_CONN_READ_MAX);
 	bufferevent_setwatermark(c->bev, EV_WRITE, TRIAD_CONN_LOW_WATER, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (!c->ssl && evbuffer_add_cb(bufferevent_get_output(c->bev), outbuf_cb, c)) {
+		c->flags |= CONN_F_DIRECT;
+		bufferevent_disable(c->bev, EV_WRITE); /* a new bufferevent starts write-enabled */
+		bufferevent_enable(c->bev, EV_READ);
+	} else {
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	}
+}
+
+/* The bufferevent writes from now on (closing, or a TLS layer goes on top). */
+static void direct_off(struct conn *c)
+{
+	if (!(c->flags & CONN_F_DIRECT))
+		return;
+	c->flags &= ~CONN_F_DIRECT;
+	flushq_remove(c);
+	evbuffer_remove_cb(bufferevent_get_output(c->bev), outbuf_cb, c);
+	bufferevent_enable(c->bev, EV_WRITE);
 }
 
 /* The default until the protocol installs its own: close on anything. */
@@ -579,6 +742,7 @@ int conn_start_tls(struct conn *c, SSL_CTX *ctx)
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl)
 		return -1;
+	direct_off(c); /* the plaintext still queued leaves through the socket bufferevent */
 	struct bufferevent *filter = bufferevent_openssl_filter_new(
 		c->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (!filter) {
@@ -620,6 +784,18 @@ void conn_close(struct conn *c)
 		return;
 	c->flags |= CONN_F_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
+	if ((c->flags & CONN_F_DIRECT) && !(bufferevent_get_enabled(c->bev) & EV_WRITE) &&
+	    output_total(c) > 0) {
+		/* Most closes follow a response that the socket takes at once. */
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		evbuffer_unfreeze(out, 1);
+		int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+		evbuffer_freeze(out, 1);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			schedule_free(c); /* the peer is gone: nothing more can leave */
+			return;
+		}
+	}
 	if (output_total(c) == 0) {
 		schedule_free(c);
 		return;
@@ -628,6 +804,7 @@ void conn_close(struct conn *c)
 	struct timeval linger = {CONN_CLOSE_LINGER_MS / 1000, 0};
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(c->bev, NULL, &linger);
+	direct_off(c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && ensure_deferred(c))
 		deferred_cb(-1, 0, c); /* only the layer below is left: poll it */
 }

@@ -66,6 +66,7 @@ struct conn {
 	size_t discard_line;              /* an overlong line is being skipped */
 	uint64_t read_ms, write_ms;       /* timeouts, reapplied after a TLS upgrade */
 	unsigned flush_polls;             /* closing under TLS: polls of the layer below */
+	struct conn *flush_next;          /* the thread's queue of direct writes */
 };
 
 /*
