@@ -10,6 +10,10 @@
  * that is neither a regular file nor a directory: 404. Then: precompressed
  * sibling, Content-Type (table, else libmagic), validators, preconditions
  * (conditional.c, §13.2.2 order), Range (range.c), Cache-Control rules.
+ * Small regular files are also kept in the worker's cache (fcache.h), which
+ * a later request uses only after fstatat shows the same inode, size, mtime
+ * and ctime; a precompressed-eligible file requested with Accept-Encoding
+ * always takes the path above.
  */
 #include "session.h"
 #include "conf.h"
@@ -99,35 +103,50 @@ static void add_line(struct http_head *h, const char *name, const char *value)
 	http_head_add(h, "\r\n", 2);
 }
 
-/* Serves the open regular file FD (stat ST) named by s->path. */
-static void serve_file(struct http_session *s, int fd, const struct stat *orig)
+/*
+ * Serves the open regular file FD (stat ORIG) named by s->path, or with
+ * FD < 0 the cached entry E (a reference the exchange takes over).
+ */
+static void serve_file(struct http_session *s, int fd, const struct stat *orig,
+                       struct http_fentry *e)
 {
 	const struct http_request *r = &s->t->req;
 	struct http_exchange *x = &s->t->x;
+	int64_t now = s->w->date_sec >= 0 ? s->w->date_sec : (int64_t)time(NULL);
 
-	const char *type = http_mime_by_name(s->path, s->path_len + 1);
-	if (!type)
-		type = http_sniff(s->w, fd, orig);
-	snprintf(x->ctype, sizeof(x->ctype), "%s", type);
-
-	struct stat vst;
 	enum http_coding coding = HTTP_CODING_N;
 	const struct stat *st = orig;
-	int cfd = compressible(x->ctype) ? precompressed(s, orig, &vst, &coding) : -1;
-	if (cfd >= 0) {
-		close(fd);
-		fd = cfd;
-		st = &vst;
+	struct stat vst; /* a precompressed sibling's: st may point here */
+	char etag_buf[HTTP_ETAG_MAX], lastmod_buf[HTTP_DATE_LEN + 1];
+	const char *etag = etag_buf, *lastmod = lastmod_buf;
+	size_t etag_len;
+	if (e) {
+		x->mem = e;
+		st = orig = &e->st;
+		memcpy(x->ctype, e->ctype, sizeof(x->ctype));
+		etag = e->etag, etag_len = e->etag_len, lastmod = e->lastmod;
+	} else {
+		const char *type = http_mime_by_name(s->path, s->path_len + 1);
+		if (!type)
+			type = http_sniff(s->w, fd, orig);
+		snprintf(x->ctype, sizeof(x->ctype), "%s", type);
+
+		bool comp = compressible(x->ctype);
+		int cfd = comp ? precompressed(s, orig, &vst, &coding) : -1;
+		if (cfd >= 0) {
+			close(fd);
+			fd = cfd;
+			st = &vst;
+		} else {
+			http_fcache_put(s->w, s->app, s->path + 1, s->path_len, fd, orig, x->ctype,
+			                comp && s->app->h->precompressed, now);
+		}
+		etag_len = http_etag_format(etag_buf, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+		                            st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+		http_date_format(orig->st_mtim.tv_sec, lastmod_buf);
 	}
 	x->fd = fd;
 	x->size = (uint64_t)st->st_size;
-
-	char etag[HTTP_ETAG_MAX];
-	size_t etag_len = http_etag_format(etag, (uint64_t)st->st_ino, x->size, st->st_mtim.tv_sec,
-	                                   st->st_mtim.tv_nsec);
-	char lastmod[HTTP_DATE_LEN + 1];
-	http_date_format(orig->st_mtim.tv_sec, lastmod);
-	int64_t now = s->w->date_sec >= 0 ? s->w->date_sec : (int64_t)time(NULL);
 
 	bool range_applies = false;
 	struct http_cond_input in = {
@@ -253,7 +272,7 @@ static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 		if (fd >= 0 && S_ISREG(st.st_mode)) {
 			close(dirfd);
 			s->path_len = at + nl;
-			serve_file(s, fd, &st);
+			serve_file(s, fd, &st, NULL);
 			return;
 		}
 		if (fd >= 0)
@@ -283,6 +302,19 @@ static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 
 void http_serve_path(struct http_session *s, bool trailing_slash)
 {
+	const struct http_request *r = &s->t->req;
+	if (!trailing_slash && s->path_len > 0) {
+		struct http_fentry *e = http_fcache_get(s->w, s->app, s->path + 1, s->path_len);
+		/* A precompressed sibling may answer this client: take the long way. */
+		if (e && e->compressible && r->accept_encoding.n > 0) {
+			http_fentry_unref(e);
+			e = NULL;
+		}
+		if (e) {
+			serve_file(s, -1, NULL, e);
+			return;
+		}
+	}
 	struct stat st;
 	int fd = open_stat(s, s->path + 1, s->path_len, &st);
 	if (fd < 0) {
@@ -298,5 +330,5 @@ void http_serve_path(struct http_session *s, bool trailing_slash)
 		http_respond_status(s, 404, NULL);
 		return;
 	}
-	serve_file(s, fd, &st);
+	serve_file(s, fd, &st, NULL);
 }

@@ -229,6 +229,10 @@ void http_respond(struct http_session *s)
 
 void http_exchange_reset(struct http_session *s)
 {
+	if (s->t->x.mem) {
+		http_fentry_unref(s->t->x.mem);
+		s->t->x.mem = NULL;
+	}
 	if (s->t->x.seg) {
 		evbuffer_file_segment_free(s->t->x.seg); /* closes the fd with its last reference */
 		s->t->x.seg = NULL;
@@ -266,6 +270,8 @@ uint64_t http_multipart_length(struct http_exchange *x)
 static bool copy_piece(struct http_session *s, uint64_t off, size_t len)
 {
 	struct evbuffer *out = conn_output(s->c);
+	if (s->t->x.mem) /* within the cached body: ranges were checked against its size */
+		return evbuffer_add(out, s->t->x.mem->body + off, len) == 0;
 	struct evbuffer_iovec v;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) < 1)
 		return false;
@@ -301,7 +307,7 @@ bool http_body_pump(struct http_session *s)
 			x->left = x->ranges[x->ri].last - x->ranges[x->ri].first + 1;
 			x->part_started = true;
 		}
-		if (plain && x->left > COPY_MAX) {
+		if (plain && x->left > COPY_MAX && !x->mem) {
 			if (!x->seg) {
 				x->seg = evbuffer_file_segment_new(x->fd, 0, (ev_off_t)x->size,
 				                                   EVBUF_FS_CLOSE_ON_FREE);

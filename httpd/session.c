@@ -21,6 +21,7 @@
 #include "status.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +41,8 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 	struct http_app *app = calloc(1, sizeof(*app));
 	if (!app)
 		return conf_error_at(c, "docroot", err, errlen, "out of memory");
+	static atomic_ullong next_gen = 1;
+	app->gen = atomic_fetch_add(&next_gen, 1);
 	app->h = h;
 	app->lim = (struct http_limits){(size_t)h->max_request_line, (size_t)h->max_header_size,
 	                                HTTP_HEADER_FIELDS_MAX};
@@ -116,6 +119,8 @@ void http_worker_fini(struct worker *w)
 	struct http_worker *hw = w->app;
 	if (hw && hw->magic)
 		magic_close(hw->magic);
+	if (hw)
+		http_fcache_free(hw);
 	while (hw && hw->free_txn) {
 		struct http_txn *t = hw->free_txn;
 		hw->free_txn = t->next;

@@ -5,7 +5,8 @@
  *   struct http_app      one per configuration generation (prepare/release):
  *                        docroot, limits, header snippets, cache rules, access log
  *   struct http_worker   one per worker thread: the cached Date, libmagic and
- *                        its cache (libmagic handles are not thread-safe)
+ *                        its cache (libmagic handles are not thread-safe), the
+ *                        small-file cache (fcache.h), the request pool
  *   struct http_session  one per connection, reused for every request on it;
  *                        the per-request part (struct http_exchange) is reset
  *                        between requests, never freed.
@@ -27,6 +28,7 @@
 #include "chunked.h"
 #include "conditional.h"
 #include "date.h"
+#include "fcache.h"
 #include "parse.h"
 #include "range.h"
 
@@ -35,6 +37,7 @@ struct event;
 struct evbuffer_file_segment;
 
 struct http_app {
+	uint64_t gen; /* unique per generation: keys the file cache */
 	struct fsroot docroot;
 	const struct httpd_conf *h;
 	struct http_limits lim;
@@ -66,6 +69,7 @@ struct http_worker {
 	uint64_t rng; /* multipart boundaries */
 	struct http_txn *free_txn;
 	unsigned nfree;
+	struct http_fentry *fcache[HTTP_FCACHE_SLOTS];
 	/* Scratch for the path of the request being answered: responses are built
 	 * synchronously on the worker's thread, so one buffer serves them all. */
 	char path[PATH_MAX];
@@ -92,6 +96,7 @@ struct http_exchange {
 	struct timespec start;
 	/* file body */
 	int fd;
+	struct http_fentry *mem; /* the body from the file cache (a reference), else fd */
 	struct evbuffer_file_segment *seg;
 	uint64_t size; /* of the file */
 	struct http_range ranges[HTTP_RANGES_MAX];

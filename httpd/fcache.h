@@ -1,0 +1,61 @@
+/*
+ * httpd/fcache.h: a per-worker cache of small hot files (content, type,
+ * validators), so a repeated GET costs one fstatat instead of
+ * open + fstat + pread + close.
+ *
+ * Consistency: every use revalidates with fstatat() on the path: the device,
+ * inode, size, mtime and ctime must all be what they were when the content
+ * was read through the confined open (fsroot). A file replaced by rename,
+ * deleted, rewritten, truncated or chmod-ed is therefore never served from
+ * the cache by a request that starts after the change; such a request goes
+ * the normal way (fsroot open). Files modified less than 2 s before they
+ * would be cached are not cached (a write within the same timestamp tick
+ * could otherwise leave mtime and size unchanged). The fstatat follows
+ * symlinks without the kernel's RESOLVE_BENEATH, but it only ever confirms
+ * an inode that was opened beneath docroot: it never yields new content.
+ */
+#ifndef HTTPD_FCACHE_H
+#define HTTPD_FCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "conditional.h"
+#include "date.h"
+
+struct http_app;
+struct http_worker;
+
+#define HTTP_FCACHE_SLOTS 128      /* per worker, direct-mapped by path hash */
+#define HTTP_FCACHE_MAX_BODY 16384 /* larger files are sent from their fd */
+#define HTTP_FCACHE_PATH_MAX 256
+
+struct http_fentry {
+	unsigned refs; /* the cache's own, plus one per response using the body */
+	uint64_t gen;  /* http_app generation id: docroot and settings */
+	uint32_t hash;
+	struct stat st;
+	bool compressible; /* a precompressed sibling may apply */
+	char ctype[112];
+	char etag[HTTP_ETAG_MAX];
+	size_t etag_len;
+	char lastmod[HTTP_DATE_LEN + 1];
+	size_t path_len;
+	char path[HTTP_FCACHE_PATH_MAX];
+	unsigned char body[]; /* st.st_size bytes */
+};
+
+/* The valid entry for PATH (no leading '/') under APP, with a reference, or NULL. */
+struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_app *app,
+                                    const char *path, size_t len);
+/* Caches the regular file FD (stat ST, just opened through fsroot) if it is small
+ * and not freshly modified. NOW: the current time (seconds). */
+void http_fcache_put(struct http_worker *w, const struct http_app *app, const char *path,
+                     size_t len, int fd, const struct stat *st, const char *ctype,
+                     bool compressible, int64_t now);
+void http_fentry_unref(struct http_fentry *e);
+void http_fcache_free(struct http_worker *w);
+
+#endif
