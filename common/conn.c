@@ -21,8 +21,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event_struct.h>
 #include <openssl/err.h>
 
@@ -374,6 +376,73 @@ static void flushq_remove(struct conn *c)
 	c->flags &= ~CONN_F_QUEUED;
 }
 
+/*
+ * Reading a plain socket: libevent's own read callback asks FIONREAD before
+ * every read and reads at most 4 KiB. This one, installed as the callback
+ * of the bufferevent's own read event (so enable/disable, the read timeout
+ * and the watermarks all still apply), reads once into the input's free
+ * space plus a per-thread spill buffer, then does what libevent does: run
+ * the bufferevent's read callback, or its event callback on EOF, error or
+ * timeout. After STARTTLS those are the TLS filter's, which reads from here.
+ */
+#define CONN_READ_RESERVE 2048
+#define CONN_READ_SPILL (64 * 1024)
+static _Thread_local unsigned char spill[CONN_READ_SPILL];
+
+static void direct_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bufferevent *bev = arg;
+	bufferevent_incref(bev);
+	if (what == EV_TIMEOUT) {
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
+		goto done;
+	}
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t room = CONN_READ_RESERVE + CONN_READ_SPILL, high = 0;
+	bufferevent_getwatermark(bev, EV_READ, NULL, &high);
+	size_t have = evbuffer_get_length(in);
+	if (high) {
+		if (have >= high)
+			goto done; /* the watermark callback suspends reading */
+		if (high - have < room)
+			room = high - have;
+	}
+	evbuffer_unfreeze(in, 0);
+	struct evbuffer_iovec v;
+	size_t want = room < CONN_READ_RESERVE ? room : CONN_READ_RESERVE;
+	if (evbuffer_reserve_space(in, (ev_ssize_t)want, &v, 1) < 1) {
+		evbuffer_freeze(in, 0);
+		goto done;
+	}
+	if (v.iov_len > room)
+		v.iov_len = room;
+	struct iovec iov[2] = {{v.iov_base, v.iov_len}, {spill, room - v.iov_len}};
+	ssize_t n;
+	do
+		n = readv(fd, iov, iov[1].iov_len ? 2 : 1);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		size_t first = (size_t)n < v.iov_len ? (size_t)n : v.iov_len;
+		v.iov_len = first;
+		evbuffer_commit_space(in, &v, 1);
+		if ((size_t)n > first)
+			evbuffer_add(in, spill, (size_t)n - first);
+	}
+	evbuffer_freeze(in, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		goto done;
+	if (n <= 0) {
+		bufferevent_disable(bev, EV_READ);
+		short why = n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR;
+		bufferevent_trigger_event(bev, BEV_EVENT_READING | why, 0);
+		goto done;
+	}
+	bufferevent_trigger(bev, EV_READ, 0);
+done:
+	bufferevent_decref(bev);
+}
+
 /* The worker's last conn is gone: its loop may end and be freed by another
  * thread, so the flush event (in this thread's storage) must not stay in it. */
 static void flushq_idle(struct worker *w)
@@ -482,6 +551,9 @@ static void setup_bev(struct conn *c)
 	bufferevent_setwatermark(c->bev, EV_WRITE, TRIAD_CONN_LOW_WATER, 0);
 	if (!c->ssl && evbuffer_add_cb(bufferevent_get_output(c->bev), outbuf_cb, c)) {
 		c->flags |= CONN_F_DIRECT;
+		/* Not yet enabled, so not pending: the read event can take our callback. */
+		event_assign(&c->bev->ev_read, c->base, bufferevent_getfd(c->bev),
+		             EV_READ | EV_PERSIST | EV_FINALIZE, direct_read_cb, c->bev);
 		bufferevent_disable(c->bev, EV_WRITE); /* a new bufferevent starts write-enabled */
 		bufferevent_enable(c->bev, EV_READ);
 	} else {
