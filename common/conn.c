@@ -623,7 +623,10 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, soc
 	/* FTP clients (ftplib, RFC 959 §4.1.3) send ABOR's Telnet Synch as urgent
 	 * data: keep that byte in the stream or the command line never completes. */
 	setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
-	evutil_make_socket_nonblocking(fd);
+	/* Counted conns come from server.c's listeners, which accept with
+	 * SOCK_NONBLOCK: one fcntl per connection saved. */
+	if (!counted)
+		evutil_make_socket_nonblocking(fd);
 
 	if (tls_ctx && !(c->flags & CONN_F_REFUSED)) {
 		SSL *ssl = SSL_new(tls_ctx);

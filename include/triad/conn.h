@@ -72,7 +72,8 @@ struct conn {
 /*
  * Wraps an accepted or connected socket FD. TLS_CTX non-NULL: implicit TLS,
  * handshake as server. COUNTED: subject to and counted in the connection
- * limits (control connections yes, FTP data connections no).
+ * limits (control connections yes, FTP data connections no); a counted FD
+ * must already be non-blocking (server.c's listeners accept with SOCK_NONBLOCK).
  * Returns NULL (fd closed) on failure.
  */
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
