@@ -566,6 +566,7 @@ static void cmd_site(struct ftp_session *s, struct ftp_command *cmd)
 static void cmd_quit(struct ftp_session *s, struct ftp_command *cmd)
 {
 	(void)cmd;
+	ftp_data_drop_unstarted(s); /* nothing in progress there to wait for */
 	if (ftp_in_transfer(s)) {
 		/* RFC 959 §4.1.1: the transfer completes and is answered first;
 		 * ftp_resume() then says 221 and closes. Nothing more is read. */

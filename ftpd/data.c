@@ -263,6 +263,14 @@ void ftp_data_reset(struct ftp_session *s)
 	data_setup_close(s, false);
 }
 
+bool ftp_data_drop_unstarted(struct ftp_session *s)
+{
+	if (!s->xfer || s->xfer->started || s->commit)
+		return false;
+	xfer_end(s, false, 425, "Cannot open data connection: none arrived");
+	return true;
+}
+
 void ftp_data_free(struct ftp_session *s)
 {
 	if (s->commit)

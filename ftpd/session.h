@@ -143,6 +143,9 @@ void ftp_cmd_retr(struct ftp_session *s, struct ftp_command *cmd);
 void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd); /* STOR, APPE, STOU */
 void ftp_cmd_list(struct ftp_session *s, struct ftp_command *cmd); /* LIST, NLST, MLSD */
 void ftp_cmd_abor(struct ftp_session *s, struct ftp_command *cmd);
+/* A transfer command still waiting for its data connection (no 150 yet) is
+ * answered 425 and dropped; returns whether there was one. */
+bool ftp_data_drop_unstarted(struct ftp_session *s);
 /* Status of the transfer in flight for STAT ("" when none). */
 void ftp_data_status(struct ftp_session *s, char *buf, size_t len);
 /* Drops the data setup and any transfer without replying (REIN, QUIT, free). */

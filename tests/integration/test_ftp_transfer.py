@@ -422,6 +422,21 @@ def test_quit_during_download_lets_it_finish(ftpd, triad_root):
     ftpd.wait_log(r"cmd=RETR .*path=\"/q\.bin\" result=complete")
 
 
+def test_quit_before_the_data_connection_came(pam_user, start_daemon):
+    """QUIT while a transfer command still waits for its data connection (no 150 yet):
+    nothing is in progress to finish, so the command gets 425 and QUIT 221 at once, not
+    after data_connect_timeout."""
+    d = start_daemon("ftpd", env=pam_user.env, section_overrides={"data_connect_timeout": "30s"})
+    c = raw_login(d)
+    pasv_addr(c)  # never connected to
+    t0 = time.monotonic()
+    c.send(b"LIST\r\nQUIT\r\n")
+    assert c.read_reply()[0] == 425
+    assert c.read_reply()[0] == 221
+    assert c.at_eof()
+    assert time.monotonic() - t0 < 5
+
+
 def test_abor_while_resume_prefix_is_copied(ftpd, triad_root):
     """ABOR right after REST+STOR (RFC 959 §4.1.3), while the old content is still being
     copied into the hidden file on the work queue: the STOR is answered 426 and the ABOR
