@@ -162,7 +162,8 @@ start_peer() { # name
 
 for p in $PEERS; do start_peer "$p"; done
 BENCH_VERSIONS="triad $(triad_version); vsftpd $(deb_version vsftpd); pure-ftpd $(deb_file_version pure-ftpd)"
-BENCH_VERSIONS+="; curl $(deb_version curl); big file $BIG_MIB MiB; triad workers $BENCH_WORKERS"
+BENCH_VERSIONS+="; clients python3 $(deb_version python3) ftplib; big file $BIG_MIB MiB"
+BENCH_VERSIONS+="; triad workers $BENCH_WORKERS"
 BENCH_VERSIONS+=" (vsftpd and pure-ftpd: a process per session)"
 
 # ---------------------------------------------------------------- loads
