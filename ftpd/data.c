@@ -1386,14 +1386,22 @@ void ftp_cmd_abor(struct ftp_session *s, struct ftp_command *cmd)
 		s->commit = NULL;
 	}
 	if (s->commit) {
-		/* The upload is complete and being renamed: its 226 comes first. */
-		s->held = true;
+		/* The upload is complete and being renamed: its 226 comes first,
+		 * then any command held behind it; this ABOR waits its turn. */
+		if (s->held) {
+			s->have_next = true;
+			s->next_status = FTP_PARSE_OK;
+		} else {
+			s->held = true;
+		}
 		conn_pause_read(s->c);
 		return;
 	}
 	if (s->xfer) {
-		/* RFC 959 §4.1.3: 426 for the aborted command, then 226 for ABOR. */
+		/* RFC 959 §4.1.3: 426 for the aborted command, the reply to a
+		 * command sent before the ABOR, then 226 for ABOR. */
 		xfer_end(s, false, 426, "Connection closed; transfer aborted");
+		ftp_run_held(s);
 		ftp_reply(s, 226, "ABOR successful");
 		return;
 	}

@@ -7,7 +7,10 @@
  *
  * Holding: while a transfer runs only ABOR, STAT and QUIT are executed (RFC
  * 959 §4.1.3); another command is parsed, held, and run when the transfer
- * has been answered, so replies keep their order. While PAM is asked,
+ * has been answered, so replies keep their order. Reading goes on behind a
+ * held command so that an ABOR still gets through (it answers the held
+ * command between its 426 and 226); any other line waits in a second slot
+ * and reading pauses. While PAM is asked,
  * nothing is read; nor while the replies already queued exceed the
  * connection's high watermark (a client must read what it asked for).
  * QUIT during a transfer lets it finish: its reply, then 221 (RFC 959 §4.1.1).
@@ -152,25 +155,43 @@ bool ftp_in_transfer(const struct ftp_session *s)
 	return s->xfer != NULL || s->commit != NULL;
 }
 
-static void wipe_line(struct ftp_session *s)
+static void wipe(struct ftp_session *s, struct ftp_command *cmd)
 {
-	if (s->cmd.verb == FTP_VERB_PASS) {
-		explicit_bzero(s->cmd.arg, sizeof(s->cmd.arg));
+	if (cmd->verb == FTP_VERB_PASS) {
+		explicit_bzero(cmd->arg, sizeof(cmd->arg));
 		explicit_bzero(s->line, sizeof(s->line));
 	}
 }
 
-static void run_held(struct ftp_session *s)
+/* Executes CMD, or answers the line it came from 500 (status PS). */
+static void run(struct ftp_session *s, struct ftp_command *cmd, enum ftp_parse_status ps)
 {
+	static const char *const why[] = {
+	    [FTP_PARSE_EMPTY] = "Empty command line",
+	    [FTP_PARSE_TOO_LONG] = "Command line too long",
+	    [FTP_PARSE_BAD_BYTE] = "Control characters are not allowed",
+	    [FTP_PARSE_TELNET] = "Bad Telnet sequence",
+	    [FTP_PARSE_VERB] = "Syntax error in command",
+	};
+	if (ps != FTP_PARSE_OK)
+		ftp_reply(s, 500, "%s", why[ps]);
+	else
+		ftp_execute(s, cmd);
+	wipe(s, cmd);
+}
+
+void ftp_run_held(struct ftp_session *s)
+{
+	if (!s->held)
+		return;
 	s->held = false;
-	ftp_execute(s, &s->cmd);
-	wipe_line(s);
+	run(s, &s->cmd, FTP_PARSE_OK);
 }
 
 static void read_commands(struct ftp_session *s)
 {
 	struct conn *c = s->c;
-	while (!s->held && !s->quit_pending && s->state != FTP_STATE_AUTH &&
+	while (!s->have_next && !s->quit_pending && s->state != FTP_STATE_AUTH &&
 	       s->state != FTP_STATE_CLOSING && !conn_is_closing(c)) {
 		if (conn_output_full(c)) {
 			/* Replies nobody reads: stop reading commands until they drain
@@ -180,34 +201,34 @@ static void read_commands(struct ftp_session *s)
 			conn_pause_read(c);
 			break;
 		}
+		/* Behind a held command the line goes to NEXT: only an ABOR runs now. */
+		struct ftp_command *cmd = s->held ? &s->next : &s->cmd;
 		size_t len;
+		enum ftp_parse_status ps;
 		enum conn_line r = conn_read_line(c, CONN_EOL_LF, s->line, sizeof(s->line), &len);
 		if (r == CONN_LINE_AGAIN)
 			break;
 		if (r == CONN_LINE_TOO_LONG) {
-			ftp_reply(s, 500, "Command line too long");
-			continue;
+			cmd->verb = FTP_VERB_UNKNOWN;
+			ps = FTP_PARSE_TOO_LONG;
+		} else {
+			ps = ftp_parse_command(s->line, len, cmd);
 		}
-		enum ftp_parse_status ps = ftp_parse_command(s->line, len, &s->cmd);
-		if (ps != FTP_PARSE_OK) {
-			static const char *const why[] = {
-			    [FTP_PARSE_EMPTY] = "Empty command line",
-			    [FTP_PARSE_TOO_LONG] = "Command line too long",
-			    [FTP_PARSE_BAD_BYTE] = "Control characters are not allowed",
-			    [FTP_PARSE_TELNET] = "Bad Telnet sequence",
-			    [FTP_PARSE_VERB] = "Syntax error in command",
-			};
-			ftp_reply(s, 500, "%s", why[ps]);
-			continue;
-		}
-		if (ftp_in_transfer(s) && !(ftp_cmd_info(s->cmd.verb)->flags & FTP_CMDF_INXFER)) {
-			/* RFC 959 §5.4: one reply per command, in order; this one waits. */
-			s->held = true;
+		bool inxfer =
+		    ps == FTP_PARSE_OK && (ftp_cmd_info(cmd->verb)->flags & FTP_CMDF_INXFER);
+		if (s->held && !(inxfer && cmd->verb == FTP_VERB_ABOR)) {
+			/* RFC 959 §5.4: one reply per command, in order: both wait. */
+			s->have_next = true;
+			s->next_status = ps;
 			conn_pause_read(c);
 			break;
 		}
-		ftp_execute(s, &s->cmd);
-		wipe_line(s);
+		if (ps == FTP_PARSE_OK && ftp_in_transfer(s) && !inxfer) {
+			/* This one waits for the transfer; reading goes on for an ABOR. */
+			s->held = true;
+			continue;
+		}
+		run(s, cmd, ps);
 	}
 }
 
@@ -224,8 +245,12 @@ void ftp_resume(struct ftp_session *s)
 		return;
 	}
 	if (s->held && !ftp_in_transfer(s))
-		run_held(s);
-	if (!s->held && !s->quit_pending && s->state != FTP_STATE_AUTH) {
+		ftp_run_held(s);
+	if (s->have_next && !s->held && !ftp_in_transfer(s)) {
+		s->have_next = false;
+		run(s, &s->next, s->next_status);
+	}
+	if (!s->held && !s->have_next && !s->quit_pending && s->state != FTP_STATE_AUTH) {
 		conn_resume_read(s->c);
 		read_commands(s);
 	}
@@ -303,6 +328,7 @@ static void on_free(struct conn *c)
 	ftp_data_free(s);
 	explicit_bzero(s->line, sizeof(s->line));
 	explicit_bzero(s->cmd.arg, sizeof(s->cmd.arg));
+	explicit_bzero(s->next.arg, sizeof(s->next.arg));
 	free(s);
 	c->proto = NULL;
 }

@@ -7,6 +7,8 @@
  * ftp_set_state(); a transfer is orthogonal to it (s->xfer). While a transfer
  * runs, only the commands RFC 959 §4.1.3 allows in its middle (ABOR, STAT,
  * QUIT) are executed; any other is held and runs when the transfer ends.
+ * Behind a held command only ABOR is executed at once (it answers the held
+ * command before its own 226); the next other line waits its turn.
  *
  * Files: session.c (state, I/O glue, dispatch, prepare/accept), commands.c
  * (the handler table and most handlers), login.c (USER/PASS), data.c
@@ -89,9 +91,13 @@ struct ftp_session {
 	struct ftp_transfer *xfer;
 	struct ftp_commit *commit; /* upload being made durable on the workq */
 
-	/* the command being run, or held while a transfer runs */
+	/* the command being run, or held while a transfer runs; while one is held
+	 * reading goes on for an ABOR, and the next other line waits in NEXT */
 	bool held;
 	struct ftp_command cmd;
+	bool have_next;
+	enum ftp_parse_status next_status; /* of NEXT: a bad line is answered in turn too */
+	struct ftp_command next;
 	char line[FTP_COMMAND_LINE_MAX];
 };
 
@@ -108,6 +114,9 @@ void ftp_reply_err(struct ftp_session *s, int err);
 void ftp_close(struct ftp_session *s, int code, const char *text);
 /* A transfer ended or a login was answered: run a held command, read on. */
 void ftp_resume(struct ftp_session *s);
+/* Runs the command held behind a transfer now (ABOR answers it before its
+ * own 226). */
+void ftp_run_held(struct ftp_session *s);
 /* Whether a transfer (or the workq part of an upload) is under way. */
 bool ftp_in_transfer(const struct ftp_session *s);
 

@@ -422,6 +422,36 @@ def test_quit_during_download_lets_it_finish(ftpd, triad_root):
     ftpd.wait_log(r"cmd=RETR .*path=\"/q\.bin\" result=complete")
 
 
+def test_abor_after_a_held_command(ftpd, triad_root):
+    """A command sent during a transfer waits for it (RFC 959 §5.4: replies in order), but
+    must not keep a later ABOR from being read (§4.1.3): the transfer is aborted (426), the
+    waiting command answered, then ABOR (226), in the order they were sent."""
+    (triad_root.www / "big.bin").write_bytes(os.urandom(32 << 20))
+    c = raw_login(ftpd)
+    assert c.command("TYPE I")[0] == 200
+    host, port = pasv_addr(c)
+    d = socket.create_connection((host, port), timeout=10)
+    d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    assert c.command("RETR big.bin")[0] == 150
+    d.recv(1000)  # started, and the client now stops reading
+    c.send(b"PWD\r\nABOR\r\n")
+    assert c.read_reply()[0] == 426
+    code, lines = c.read_reply()
+    assert code == 257 and '"/"' in lines[0], lines
+    assert c.read_reply()[0] == 226
+    d.close()
+    assert c.command("NOOP")[0] == 200
+    # Two commands held behind a transfer still run in order once it ends.
+    host, port = pasv_addr(c)
+    d = socket.create_connection((host, port), timeout=10)
+    assert c.command("NLST")[0] == 150
+    c.send(b"PWD\r\nSYST\r\nNOOP\r\n")
+    while d.recv(65536):
+        pass
+    d.close()
+    assert [c.read_reply()[0] for _ in range(4)] == [226, 257, 215, 200]
+
+
 def test_quit_before_the_data_connection_came(pam_user, start_daemon):
     """QUIT while a transfer command still waits for its data connection (no 150 yet):
     nothing is in progress to finish, so the command gets 425 and QUIT 221 at once, not
