@@ -533,8 +533,10 @@ static void cmd_site(struct ftp_session *s, struct ftp_command *cmd)
 	struct ftp_site site;
 	int rc = ftp_parse_site(cmd->arg, cmd->arglen, &site);
 	if (rc) {
-		ftp_reply(s, rc,
-		          rc == 500 ? "Unknown SITE command" : "Syntax: SITE CHMOD mode path");
+		ftp_reply(s, rc, "%s",
+		          rc == 500   ? "Unknown SITE command"
+		          : rc == 504 ? "SITE CHMOD takes permission bits only (0000-0777)"
+		                      : "Syntax: SITE CHMOD mode path");
 		return;
 	}
 	if (site.cmd == FTP_SITE_HELP) {

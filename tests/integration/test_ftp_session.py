@@ -332,6 +332,18 @@ def test_temporary_names_are_not_targets(ftpd, triad_root):
     assert (triad_root.www / "index.html").exists()
 
 
+def test_site_chmod_refusals_say_why(ftpd, triad_root):
+    """SITE CHMOD with set-id or sticky bits is 504 (RFC 959 §4.2: command not implemented
+    for that parameter) and says so, not "Syntax"; a malformed one is 501 with the syntax.
+    The mode is unchanged."""
+    c = raw_login(ftpd)
+    code, lines = c.command("SITE CHMOD 4755 index.html")
+    assert code == 504 and "Syntax" not in lines[0] and "0777" in lines[0], lines
+    code, lines = c.command("SITE CHMOD 9 index.html")
+    assert code == 501 and "Syntax" in lines[0], lines
+    assert (triad_root.www / "index.html").stat().st_mode & 0o7777 == 0o644
+
+
 def test_size_mdtm_mfmt_chmod_stat(ftpd, triad_root):
     """SIZE and MDTM (RFC 3659 §3, §4), MFMT sets the time, SITE CHMOD within ftp_root,
     SITE HELP, STAT with a path (RFC 959 §4.1.3: 212/213 multi-line)."""
