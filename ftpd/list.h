@@ -94,10 +94,7 @@ ssize_t ftp_mlst_opts_reply(char *out, size_t size, unsigned facts);
  * ftp_stat_line a LIST line (indented by a space should it begin with a
  * digit, RFC 959 §4.2). CODE is 212 or 213.
  */
-/* STAT lists at most this many entries of a directory, then a line saying
- * "More entries: use LIST": its reply is queued on the control connection
- * at once, and a huge directory must not queue megabytes. */
-#define FTP_STAT_ENTRIES_MAX 2000
+/* FTP_STAT_ENTRIES_MAX (limits.h) bounds a STAT of a directory. */
 
 ssize_t ftp_stat_begin(char *out, size_t size, int code, const char *path, size_t pathlen);
 ssize_t ftp_stat_line(char *out, size_t size, const char *name, size_t namelen,

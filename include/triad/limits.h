@@ -50,6 +50,7 @@
 #define FTP_VERB_MAX                4        /* §5.3.1: command codes are 3 or 4 letters */
 #define FTP_REPLY_LINE_MAX  (2 * TRIAD_PATH_MAX + 128) /* a 257 path, '"' doubled (App. II) */
 #define FTP_LIST_LINE_MAX   (TRIAD_PATH_MAX + 256)  /* one LIST/NLST/MLSD line or MLST entry */
+#define FTP_STAT_ENTRIES_MAX     2000        /* STAT dir (§4.1.3) is queued at once; then "use LIST" */
 
 /* ---- SMTP (RFC 5321 §4.5.3.1) ----------------------------------------- */
 #define SMTP_COMMAND_LINE_MAX     512        /* §4.5.3.1.4, including CRLF */
