@@ -473,6 +473,12 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	c->ops->on_read(c);
+	/* The answer leaves now, not after every other conn this loop iteration
+	 * woke up: the client can start on it while we serve the others. */
+	if (c->flags & CONN_F_QUEUED) {
+		flushq_remove(c);
+		flush_one(c);
+	}
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
