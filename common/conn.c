@@ -852,6 +852,12 @@ bool conn_tls_resumed(const struct conn *c)
 	return c->ssl && SSL_session_reused(c->ssl);
 }
 
+void conn_tls_set_tickets(struct conn *c, unsigned n)
+{
+	if (c->ssl)
+		SSL_set_num_tickets(c->ssl, n);
+}
+
 SSL_SESSION *conn_tls_session(const struct conn *c)
 {
 	return c->ssl ? SSL_get_session(c->ssl) : NULL;

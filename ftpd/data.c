@@ -774,6 +774,9 @@ static void data_attach(struct ftp_session *s, int fd, const struct sockaddr *pe
 			xfer_fail(s, 425, "Cannot open data connection");
 		return;
 	}
+	/* It resumes the control session: a ticket here is never used, and one the
+	 * client leaves unread makes its close a reset that can cut an upload. */
+	conn_tls_set_tickets(d, 0);
 	if (s->data) { /* a second one replaces the first */
 		s->data->proto = NULL;
 		conn_abort(s->data);

@@ -121,6 +121,14 @@ bool conn_is_tls(const struct conn *c);
 const char *conn_tls_describe(const struct conn *c, char *buf, size_t len);
 /* Whether the TLS session was resumed (FTP data connections must be). */
 bool conn_tls_resumed(const struct conn *c);
+/*
+ * TLS 1.3 session tickets this connection's server sends after the
+ * handshake (OpenSSL's default is 2). FTP data connections set 0: they
+ * resume the control connection's session and never need one, and a ticket
+ * the client never reads turns its close into a reset that can cut the tail
+ * of an upload. Call right after conn_new(), before the handshake ends.
+ */
+void conn_tls_set_tickets(struct conn *c, unsigned n);
 /* The SSL_SESSION the control connection negotiated, for data connections. */
 SSL_SESSION *conn_tls_session(const struct conn *c);
 
