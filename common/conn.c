@@ -53,7 +53,11 @@ struct ip_count {
 static pthread_mutex_t ip_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ip_count *ip_table[TRIAD_PERIP_BUCKETS];
 
-/* IPv4 as v4-mapped IPv6, so both families share one key space. */
+/*
+ * IPv4 as v4-mapped IPv6, so both families share one key space. Native IPv6
+ * counts per /64: one host owns a whole /64 and could otherwise take every
+ * slot by rotating its interface identifier.
+ */
 static void ip_key(const struct sockaddr_storage *ss, unsigned char key[16])
 {
 	memset(key, 0, 16);
@@ -61,7 +65,8 @@ static void ip_key(const struct sockaddr_storage *ss, unsigned char key[16])
 		key[10] = key[11] = 0xff;
 		memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 	} else if (ss->ss_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		memcpy(key, a, IN6_IS_ADDR_V4MAPPED(a) ? 16 : 8);
 	}
 }
 

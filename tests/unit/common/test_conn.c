@@ -216,6 +216,41 @@ static void test_limits_per_ip(void **state)
 	conn_limits_set(0, 0);
 }
 
+/* IPv6 peers count per /64; a v4-mapped address counts as its IPv4 address. */
+static void test_limits_ipv6_prefix(void **state)
+{
+	(void)state;
+	struct worker w = {0};
+	w.base = event_base_new();
+	struct sockaddr_in6 p[4] = {{.sin6_family = AF_INET6}, {.sin6_family = AF_INET6},
+	                            {.sin6_family = AF_INET6}, {.sin6_family = AF_INET6}};
+	inet_pton(AF_INET6, "2001:db8:1:2::1", &p[0].sin6_addr);
+	inet_pton(AF_INET6, "2001:db8:1:2:ffff::9", &p[1].sin6_addr); /* same /64 */
+	inet_pton(AF_INET6, "2001:db8:1:3::1", &p[2].sin6_addr);      /* another /64 */
+	inet_pton(AF_INET6, "::ffff:192.0.2.7", &p[3].sin6_addr);     /* mapped IPv4 */
+	struct conn *c[4];
+	int fds[4][2];
+	conn_limits_set(0, 1);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
+		c[i] = conn_new(&w, fds[i][0], (const struct sockaddr *)&p[i], sizeof(p[i]), NULL,
+		                true);
+		assert_non_null(c[i]);
+	}
+	assert_false(conn_is_refused(c[0]));
+	assert_true(conn_is_refused(c[1]));
+	assert_false(conn_is_refused(c[2]));
+	assert_false(conn_is_refused(c[3]));
+	for (int i = 0; i < 4; i++) {
+		conn_abort(c[i]);
+		close(fds[i][1]);
+	}
+	event_base_loop(w.base, EVLOOP_NONBLOCK);
+	assert_int_equal(conn_count(), 0);
+	event_base_free(w.base);
+	conn_limits_set(0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_start_tls_discards_buffered_plaintext, setup,
 		                                teardown),
 		cmocka_unit_test(test_limits_per_ip),
+		cmocka_unit_test(test_limits_ipv6_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
