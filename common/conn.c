@@ -34,6 +34,7 @@ enum {
 	CONN_F_REFUSED = 1u << 2, /* over a connection limit */
 	CONN_F_QUEUED = 1u << 3,  /* in this thread's flush queue */
 	CONN_F_DIRECT = 1u << 4,  /* plain socket: output written directly (see flush_one) */
+	CONN_F_HOLD = 1u << 5,    /* on_eof asked to keep the conn: a reply is still owed */
 };
 
 #define CONN_CLOSE_LINGER_MS 10000 /* flushing a closing conn never takes longer */
@@ -546,7 +547,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 				c->ops->on_eof(c, error);
 		}
 		/* A peer that only half-closed (RFC 9112 §9.6, RFC 9293 §3.6) still reads:
-		 * what was queued before its EOF is sent, then the conn is freed. */
+		 * what was queued before its EOF is sent, then the conn is freed; or,
+		 * when on_eof held it (conn_hold), once the protocol closes it. */
+		if (!error && (c->flags & CONN_F_HOLD) && !(c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
+			return;
 		if (!error && !(c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) && output_total(c) > 0) {
 			conn_close(c);
 			return;
@@ -899,6 +903,11 @@ void conn_close(struct conn *c)
 	direct_off(c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && ensure_deferred(c))
 		deferred_cb(-1, 0, c); /* only the layer below is left: poll it */
+}
+
+void conn_hold(struct conn *c)
+{
+	c->flags |= CONN_F_HOLD;
 }
 
 void conn_abort(struct conn *c)

@@ -102,6 +102,13 @@ static void delivered(struct smtp_session *s, enum smtp_rid r)
 		return;
 	}
 	smtp_process(s);
+	if (s->peer_eof && !conn_is_closing(s->c)) {
+		/* Half-closed during delivery: what it had pipelined (QUIT) is answered;
+		 * nothing more can come. */
+		s->result = "disconnect";
+		smtp_set_state(s, SMTP_S_CLOSING);
+		conn_close(s->c);
+	}
 }
 
 /* The whole message is in: refuse it or deliver it. */

@@ -268,6 +268,14 @@ static void on_timeout(struct conn *c, bool writing)
 static void on_eof(struct conn *c, bool error)
 {
 	struct smtp_session *s = c->proto;
+	if (!error && s->state == SMTP_S_DELIVERING) {
+		/* The client half-closed after its final dot: it still reads, and it
+		 * must learn whether its message was taken, else it retries and the
+		 * message is stored twice. receive.c closes once the reply is out. */
+		s->peer_eof = true;
+		conn_hold(c);
+		return;
+	}
 	if (s->state != SMTP_S_CLOSING && (!s->result || strcmp(s->result, "ok") == 0))
 		s->result = error ? "error"
 		            : (s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT)

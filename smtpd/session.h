@@ -87,6 +87,7 @@ struct smtp_session {
 	unsigned error_run;     /* ... since the last delivered message: max_errors */
 	unsigned messages;      /* delivered in this session */
 	bool shutting_down;     /* SIGTERM: close after what is in flight */
+	bool peer_eof;          /* the client half-closed while its message was delivered */
 	bool in_process, again; /* re-entrancy guard of smtp_process() */
 	const char *result;     /* for the session log line */
 	struct event *greet_timer;

@@ -134,6 +134,13 @@ SSL_SESSION *conn_tls_session(const struct conn *c);
 
 /* Flushes pending output, then frees. Idempotent. */
 void conn_close(struct conn *c);
+/*
+ * From on_eof (a clean EOF only): keep the conn although the peer stopped
+ * sending, because a reply is still owed (smtpd: the 250 of a message whose
+ * delivery is in flight; a half-closed peer still reads, RFC 9293 §3.6).
+ * The protocol must conn_close() it later; reading stays off.
+ */
+void conn_hold(struct conn *c);
 /* Frees without flushing (the peer misbehaved). Idempotent. */
 void conn_abort(struct conn *c);
 bool conn_is_closing(const struct conn *c);

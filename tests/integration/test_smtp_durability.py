@@ -142,3 +142,28 @@ def test_sigkill_under_load(start_daemon, triad_root):
             found[tag] = p.name
         missing = [t for t in acked if t not in found]
         assert missing == [], f"{local}: acknowledged but not in new/: {missing}"
+
+
+def test_half_close_after_final_dot_still_gets_replies(start_daemon, triad_root):
+    """RFC 5321 §4.1.1.4 / §3.8 and RFC 9293 §3.6: a client that sends its message, QUIT,
+    and then shuts down its sending side still reads. It must get the 250 for the message
+    it just had stored (else it retries and the message is stored twice) and the 221."""
+    import socket
+    d = smtpd(start_daemon)
+    with Smtp(d.addr) as c:
+        c.ehlo()
+        assert c.command("MAIL FROM:<s@example.net>")[0] == 250
+        assert c.command("RCPT TO:<alice@example.org>")[0] == 250
+        assert c.command("DATA")[0] == 354
+        c.send(b"Subject: half\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        rest = b""
+        c.sock.settimeout(10 * th.timeout_scale())
+        while True:
+            chunk = c.sock.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+    text = rest.decode()
+    assert "250 2.0.0" in text and "221 2.0.0" in text, text
+    assert len(stored(triad_root)) == 1
