@@ -635,9 +635,6 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, soc
 
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* FTP clients (ftplib, RFC 959 §4.1.3) send ABOR's Telnet Synch as urgent
-	 * data: keep that byte in the stream or the command line never completes. */
-	setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
 	/* Counted conns come from server.c's listeners, which accept with
 	 * SOCK_NONBLOCK: one fcntl per connection saved. */
 	if (!counted)
@@ -903,6 +900,12 @@ void conn_close(struct conn *c)
 	direct_off(c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && ensure_deferred(c))
 		deferred_cb(-1, 0, c); /* only the layer below is left: poll it */
+}
+
+void conn_keep_urgent_inline(struct conn *c)
+{
+	int one = 1;
+	setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
 }
 
 void conn_hold(struct conn *c)

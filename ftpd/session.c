@@ -365,6 +365,7 @@ void ftp_accept(struct conn *c, int tag)
 	ftp_vpath_root(&s->cwd);
 	c->proto = s;
 	c->ops = &control_ops;
+	conn_keep_urgent_inline(c); /* ABOR's Telnet Synch */
 	conn_set_timeouts(c, s->cf->idle_timeout, s->cf->idle_timeout);
 	conn_printf(c, "220 triad-ftpd ready\r\n");
 }

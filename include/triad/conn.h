@@ -141,6 +141,10 @@ void conn_close(struct conn *c);
  * The protocol must conn_close() it later; reading stays off.
  */
 void conn_hold(struct conn *c);
+/* FTP control connections: clients (ftplib, RFC 959 §4.1.3) send ABOR's Telnet
+ * Synch as TCP urgent data; keep that byte in the stream (SO_OOBINLINE) or the
+ * command line never completes. Call from accept, before anything is read. */
+void conn_keep_urgent_inline(struct conn *c);
 /* Frees without flushing (the peer misbehaved). Idempotent. */
 void conn_abort(struct conn *c);
 bool conn_is_closing(const struct conn *c);
