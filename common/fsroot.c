@@ -221,16 +221,23 @@ DIR *fsroot_opendir(const struct fsroot *r, const char *path, size_t len)
 	return d;
 }
 
+/* path_copy + split_open for the name operations (mkdir, rmdir, unlink...). */
+static int open_parent(const struct fsroot *r, const char *path, size_t len, struct cpath *p,
+                       int *parent, const char **name, int *dironly)
+{
+	int rc = path_copy(path, len, p);
+	if (rc < 0)
+		return rc;
+	return split_open(r, p, O_PATH | O_DIRECTORY, SPLIT_STRIP, parent, name, dironly);
+}
+
 int fsroot_mkdir(const struct fsroot *r, const char *path, size_t len, mode_t mode)
 {
 	struct cpath p;
 	const char *name;
 	int parent, dironly, rc;
 
-	if ((rc = path_copy(path, len, &p)) < 0)
-		return rc;
-	if ((rc = split_open(r, &p, O_PATH | O_DIRECTORY, SPLIT_STRIP, &parent, &name, &dironly)) <
-	    0)
+	if ((rc = open_parent(r, path, len, &p, &parent, &name, &dironly)) < 0)
 		return rc;
 	rc = mkdirat(parent, name, mode) < 0 ? -errno : 0;
 	close(parent);
@@ -243,10 +250,7 @@ int fsroot_rmdir(const struct fsroot *r, const char *path, size_t len)
 	const char *name;
 	int parent, dironly, rc;
 
-	if ((rc = path_copy(path, len, &p)) < 0)
-		return rc;
-	if ((rc = split_open(r, &p, O_PATH | O_DIRECTORY, SPLIT_STRIP, &parent, &name, &dironly)) <
-	    0)
+	if ((rc = open_parent(r, path, len, &p, &parent, &name, &dironly)) < 0)
 		return rc;
 	rc = unlinkat(parent, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 	close(parent);
@@ -259,10 +263,7 @@ int fsroot_unlink(const struct fsroot *r, const char *path, size_t len)
 	const char *name;
 	int parent, dironly, rc;
 
-	if ((rc = path_copy(path, len, &p)) < 0)
-		return rc;
-	if ((rc = split_open(r, &p, O_PATH | O_DIRECTORY, SPLIT_STRIP, &parent, &name, &dironly)) <
-	    0)
+	if ((rc = open_parent(r, path, len, &p, &parent, &name, &dironly)) < 0)
 		return rc;
 	/* unlink("x/") never removes anything: EISDIR for a directory, else ENOTDIR. */
 	if (dironly) {
@@ -308,10 +309,7 @@ int fsroot_utimens(const struct fsroot *r, const char *path, size_t len,
 	const char *name;
 	int parent, dironly, rc;
 
-	if ((rc = path_copy(path, len, &p)) < 0)
-		return rc;
-	if ((rc = split_open(r, &p, O_PATH | O_DIRECTORY, SPLIT_STRIP, &parent, &name, &dironly)) <
-	    0)
+	if ((rc = open_parent(r, path, len, &p, &parent, &name, &dironly)) < 0)
 		return rc;
 	if (!dironly || (rc = check_dironly(parent, name)) == 0)
 		rc = utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
@@ -327,10 +325,7 @@ int fsroot_chmod(const struct fsroot *r, const char *path, size_t len, mode_t mo
 	const char *name;
 	int parent, dironly, rc;
 
-	if ((rc = path_copy(path, len, &p)) < 0)
-		return rc;
-	if ((rc = split_open(r, &p, O_PATH | O_DIRECTORY, SPLIT_STRIP, &parent, &name, &dironly)) <
-	    0)
+	if ((rc = open_parent(r, path, len, &p, &parent, &name, &dironly)) < 0)
 		return rc;
 	if (!dironly || (rc = check_dironly(parent, name)) == 0)
 		rc = fchmodat(parent, name, mode, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
