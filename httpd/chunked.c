@@ -50,17 +50,6 @@ static enum http_chunked_status fail(struct http_chunked *d, int status, const c
 	return HTTP_CHUNKED_ERROR;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_ows(unsigned char c)
 {
 	return c == ' ' || c == '\t';
@@ -121,7 +110,7 @@ enum http_chunked_status http_chunked_decode(struct http_chunked *d, const char 
 		switch (d->state) {
 		case S_SIZE_FIRST:
 		case S_SIZE:
-			h = hexval(c);
+			h = http_hexval(c);
 			if (h < 0) {
 				if (d->state == S_SIZE_FIRST)
 					return fail(d, 400, "invalid chunk size", i, consumed);

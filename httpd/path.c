@@ -9,22 +9,13 @@
 
 #include <string.h>
 
+#include "slice.h"
+
 static int fail(struct http_path *res, int status, const char *reason)
 {
 	res->len = 0;
 	res->reason = reason;
 	return status;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* A strict UTF-8 checker (RFC 3629 §4): no overlongs, surrogates or > U+10FFFF. */
@@ -116,8 +107,8 @@ int http_path_normalize(const char *in, size_t inlen, char *out, size_t outsize,
 			unsigned char c = (unsigned char)in[i];
 			if (c == '%') {
 				int hi, lo;
-				if (inlen - i < 3 || (hi = hexval((unsigned char)in[i + 1])) < 0 ||
-				    (lo = hexval((unsigned char)in[i + 2])) < 0)
+				if (inlen - i < 3 || (hi = http_hexval((unsigned char)in[i + 1])) < 0 ||
+				    (lo = http_hexval((unsigned char)in[i + 2])) < 0)
 					return fail(res, 400, "invalid percent-encoding");
 				c = (unsigned char)(hi * 16 + lo);
 				i += 3;

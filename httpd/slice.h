@@ -36,6 +36,18 @@ struct http_list {
 	unsigned n;
 };
 
+/* A hex digit's value (chunk sizes, %XX escapes), or -1. */
+static inline int http_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static inline bool http_slice_present(struct http_slice s)
 {
 	return s.p != NULL;
