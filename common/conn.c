@@ -566,6 +566,9 @@ static void setup_bev(struct conn *c)
 	bufferevent_setwatermark(c->bev, EV_WRITE, TRIAD_CONN_LOW_WATER, 0);
 	if (!c->ssl && evbuffer_add_cb(bufferevent_get_output(c->bev), outbuf_cb, c)) {
 		c->flags |= CONN_F_DIRECT;
+		/* libevent writes at most 16 KiB per call once the socket was full:
+		 * 64 sendfile() calls per MiB of a file body. */
+		bufferevent_set_max_single_write(c->bev, TRIAD_CONN_WRITE_MAX);
 		/* Not yet enabled, so not pending: the read event can take our callback. */
 		event_assign(&c->bev->ev_read, c->base, bufferevent_getfd(c->bev),
 		             EV_READ | EV_PERSIST | EV_FINALIZE, direct_read_cb, c->bev);

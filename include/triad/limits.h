@@ -19,6 +19,7 @@
 #define TRIAD_CONN_HIGH_WATER  (256 * 1024) /* output buffered before a producer pauses */
 #define TRIAD_CONN_LOW_WATER    (64 * 1024) /* ... and resumes */
 #define TRIAD_CONN_READ_MAX     (64 * 1024) /* input buffered before reading pauses */
+#define TRIAD_CONN_WRITE_MAX  (1024 * 1024) /* most one write()/sendfile() call sends */
 #define TRIAD_PERIP_BUCKETS       4096   /* per-IP connection counter table */
 
 /* ---- auth (PAM helper) ------------------------------------------------ */
