@@ -185,6 +185,11 @@ static void conn_free(struct conn *c)
 	tls_close_notify(c);
 	if (c->bev)
 		bufferevent_free(c->bev); /* frees the SSL and the underlying bev too */
+	if (c->parked) {
+		int fd = event_get_fd(c->parked);
+		event_free(c->parked);
+		close(fd);
+	}
 	if (c->deferred)
 		event_free(c->deferred);
 	if (c->counted) {
@@ -259,6 +264,8 @@ static void schedule_free(struct conn *c)
 /* Bytes still to leave: the top buffer and, under a TLS filter, the socket's. */
 static size_t output_total(struct conn *c)
 {
+	if (!c->bev)
+		return 0; /* parked */
 	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
 	struct bufferevent *under = bufferevent_get_underlying(c->bev);
 	if (under)
@@ -705,14 +712,14 @@ bool conn_output_full(struct conn *c)
 
 int conn_write(struct conn *c, const void *data, size_t len)
 {
-	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING))
+	if ((c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) || !c->bev)
 		return -1;
 	return bufferevent_write(c->bev, data, len);
 }
 
 int conn_printf(struct conn *c, const char *fmt, ...)
 {
-	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING))
+	if ((c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) || !c->bev)
 		return -1;
 	va_list ap;
 	va_start(ap, fmt);
@@ -805,25 +812,89 @@ void conn_set_timeouts(struct conn *c, uint64_t read_ms, uint64_t write_ms)
 	struct timeval w = {(time_t)(write_ms / 1000), (suseconds_t)(write_ms % 1000) * 1000};
 	c->read_ms = read_ms;
 	c->write_ms = write_ms;
-	bufferevent_set_timeouts(c->bev, read_ms ? &r : NULL, write_ms ? &w : NULL);
+	if (c->bev) /* parked: applied when the bufferevent is rebuilt */
+		bufferevent_set_timeouts(c->bev, read_ms ? &r : NULL, write_ms ? &w : NULL);
 }
 
 void conn_pause_read(struct conn *c)
 {
-	bufferevent_disable(c->bev, EV_READ);
+	if (c->bev)
+		bufferevent_disable(c->bev, EV_READ);
 }
 
 void conn_resume_read(struct conn *c)
 {
-	if (!(c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
+	if (c->bev && !(c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
 		bufferevent_enable(c->bev, EV_READ);
+}
+
+/* ---- parking ---------------------------------------------------------------- */
+
+static void parked_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	event_free(c->parked);
+	c->parked = NULL;
+	if (what & EV_TIMEOUT) {
+		log_debug("c%06llu idle timeout (parked)", (unsigned long long)c->id);
+		close(fd);
+		schedule_free(c);
+		return;
+	}
+	c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		log_error("c%06llu cannot resume the connection: out of memory",
+		          (unsigned long long)c->id);
+		close(fd);
+		schedule_free(c);
+		return;
+	}
+	setup_bev(c);
+	conn_set_timeouts(c, c->read_ms, c->write_ms);
+	direct_read_cb(fd, EV_READ, c->bev); /* what woke us is waiting: read it now */
+}
+
+int conn_park(struct conn *c, uint64_t idle_ms)
+{
+	if (c->parked)
+		return 0;
+	if (!c->bev || c->ssl || !(c->flags & CONN_F_DIRECT) || c->discard_line ||
+	    (c->flags & (CONN_F_CLOSING | CONN_F_FREEING | CONN_F_HOLD | CONN_F_QUEUED)) ||
+	    output_total(c) > 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+	    !(bufferevent_get_enabled(c->bev) & EV_READ))
+		return -1;
+	int fd = bufferevent_getfd(c->bev);
+	struct event *ev = event_new(c->base, fd, EV_READ, parked_cb, c);
+	if (!ev)
+		return -1;
+	struct timeval tv = {(time_t)(idle_ms / 1000), (suseconds_t)(idle_ms % 1000) * 1000};
+	/* The bufferevent lets go of the socket first (it would close it), then
+	 * the bare event takes it over. */
+	bufferevent_setfd(c->bev, -1);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->flags &= ~CONN_F_DIRECT;
+	if (event_add(ev, idle_ms ? &tv : NULL) < 0) {
+		event_free(ev);
+		close(fd);
+		schedule_free(c);
+		return 0; /* the conn is gone either way: the caller must not use it for I/O */
+	}
+	c->parked = ev;
+	log_debug("c%06llu parked", (unsigned long long)c->id);
+	return 0;
+}
+
+bool conn_is_parked(const struct conn *c)
+{
+	return c->parked != NULL;
 }
 
 /* ---- TLS ----------------------------------------------------------------- */
 
 int conn_start_tls(struct conn *c, SSL_CTX *ctx)
 {
-	if (c->ssl || !ctx || (c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
+	if (c->ssl || !ctx || !c->bev || (c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
 		return -1;
 	struct evbuffer *in = conn_input(c);
 	size_t discarded = evbuffer_get_length(in);
@@ -879,6 +950,10 @@ void conn_close(struct conn *c)
 	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING))
 		return;
 	c->flags |= CONN_F_CLOSING;
+	if (!c->bev) {
+		schedule_free(c); /* parked: nothing to flush */
+		return;
+	}
 	bufferevent_disable(c->bev, EV_READ);
 	if ((c->flags & CONN_F_DIRECT) && !(bufferevent_get_enabled(c->bev) & EV_WRITE) &&
 	    output_total(c) > 0) {
@@ -908,7 +983,9 @@ void conn_close(struct conn *c)
 void conn_keep_urgent_inline(struct conn *c)
 {
 	int one = 1;
-	setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
+	if (c->bev)
+		setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_OOBINLINE, &one,
+		           sizeof(one));
 }
 
 void conn_hold(struct conn *c)
@@ -933,7 +1010,9 @@ void conn_shutdown_all(struct worker *w)
 		next = c->next;
 		if (conn_is_closing(c))
 			continue;
-		if (c->ops->on_shutdown)
+		if (c->parked)
+			conn_close(c); /* idle: the protocol has nothing in flight */
+		else if (c->ops->on_shutdown)
 			c->ops->on_shutdown(c);
 		else
 			conn_close(c);

@@ -146,9 +146,16 @@ static void set_state(struct http_session *s, enum http_state st)
 		        state_names[st]);
 	s->st = st;
 	uint64_t ms = 0;
+	s->park_due = false;
 	switch (st) {
 	case HTTP_ST_IDLE:
 		ms = h->keepalive_timeout;
+		/* A conn idle for a while is parked: it then costs its struct conn
+		 * only, until the next request or the rest of the keep-alive time. */
+		if (!conn_is_tls(s->c) && (ms == 0 || ms > HTTP_PARK_AFTER_MS)) {
+			ms = HTTP_PARK_AFTER_MS;
+			s->park_due = true;
+		}
 		break;
 	case HTTP_ST_HEAD:
 		ms = h->header_timeout;
@@ -433,8 +440,13 @@ static void process(struct http_session *s)
 
 /* ---- conn callbacks -------------------------------------------------------- */
 
+static bool session_new(struct conn *c);
+
 static void on_read(struct conn *c)
 {
+	/* A parked conn has no session: the request that woke it gets a new one. */
+	if (!c->proto && !session_new(c))
+		return;
 	process(c->proto);
 }
 
@@ -466,6 +478,31 @@ static void on_timeout(struct conn *c, bool writing)
 	conn_abort(c);
 }
 
+static void session_free(struct http_session *s);
+
+/* Idle for HTTP_PARK_AFTER_MS: the conn and session give their memory back
+ * for the rest of the keep-alive time (conn_park). */
+static void park(struct http_session *s)
+{
+	struct conn *c = s->c;
+	uint64_t keep = s->app->h->keepalive_timeout;
+	uint64_t left = keep ? keep - HTTP_PARK_AFTER_MS : 0;
+	if (conn_park(c, left) < 0) {
+		/* Something is buffered after all: keep waiting the usual way. */
+		set_state(s, HTTP_ST_IDLE);
+		s->park_due = false;
+		if (left) {
+			struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+			event_add(s->timer, &tv);
+		} else {
+			event_del(s->timer);
+		}
+		return;
+	}
+	session_free(s);
+	c->proto = NULL;
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -474,6 +511,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = s->c;
 	if (conn_is_closing(c))
 		return;
+	if (s->st == HTTP_ST_IDLE && s->park_due) {
+		park(s);
+		return;
+	}
 	switch (s->st) {
 	case HTTP_ST_HEAD:
 		if (evbuffer_get_length(conn_input(c)) > 0 && txn_get(s)) {
@@ -506,19 +547,24 @@ static void on_shutdown(struct conn *c)
 	}
 }
 
-static void on_free(struct conn *c)
+static void session_free(struct http_session *s)
 {
-	struct http_session *s = c->proto;
-	if (!s)
-		return;
-	/* A response cut short (client gone, send timeout) is still logged, with
-	 * the bytes queued so far. */
-	if (s->t && s->t->x.status)
-		http_accesslog_write(s);
 	txn_put(s);
 	if (s->timer)
 		event_free(s->timer);
 	free(s);
+}
+
+static void on_free(struct conn *c)
+{
+	struct http_session *s = c->proto;
+	if (!s)
+		return; /* parked */
+	/* A response cut short (client gone, send timeout) is still logged, with
+	 * the bytes queued so far. */
+	if (s->t && s->t->x.status)
+		http_accesslog_write(s);
+	session_free(s);
 	c->proto = NULL;
 }
 
@@ -530,14 +576,14 @@ static const struct conn_ops ops = {
     .on_free = on_free,
 };
 
-void http_accept(struct conn *c, int tag)
+/* The session of a new conn, or of a parked one that input woke up: waits
+ * for a head within header_timeout. False: the conn is aborted. */
+static bool session_new(struct conn *c)
 {
-	(void)tag;
 	struct http_session *s = calloc(1, sizeof(*s));
-	c->ops = &ops;
 	if (!s) {
 		conn_abort(c);
-		return;
+		return false;
 	}
 	s->c = c;
 	s->app = server_rt(c->conf)->app;
@@ -546,10 +592,20 @@ void http_accept(struct conn *c, int tag)
 	c->proto = s;
 	if (!s->timer || !s->w) {
 		conn_abort(c);
-		return;
+		return false;
 	}
-	conn_set_timeouts(c, 0, s->app->h->send_timeout);
 	s->path = s->w->path;
 	s->st = HTTP_ST_IDLE;
 	set_state(s, HTTP_ST_HEAD);
+	return true;
+}
+
+void http_accept(struct conn *c, int tag)
+{
+	(void)tag;
+	c->ops = &ops;
+	if (session_new(c)) {
+		struct http_session *s = c->proto;
+		conn_set_timeouts(c, 0, s->app->h->send_timeout);
+	}
 }

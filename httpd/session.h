@@ -127,6 +127,7 @@ struct http_session {
 	struct http_app *app;
 	struct http_worker *w;
 	enum http_state st;
+	bool park_due;       /* IDLE: the timer first fires to park the conn */
 	bool shutdown;       /* SIGTERM: close once this response is queued */
 	struct event *timer; /* header / keep-alive / body deadline */
 	struct http_parser parser;

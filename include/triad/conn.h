@@ -67,6 +67,7 @@ struct conn {
 	uint64_t read_ms, write_ms;       /* timeouts, reapplied after a TLS upgrade */
 	unsigned flush_polls;             /* closing under TLS: polls of the layer below */
 	struct conn *flush_next;          /* the thread's queue of direct writes */
+	struct event *parked;             /* conn_park: the socket's read event, no bufferevent */
 };
 
 /*
@@ -145,6 +146,19 @@ void conn_hold(struct conn *c);
  * Synch as TCP urgent data; keep that byte in the stream (SO_OOBINLINE) or the
  * command line never completes. Call from accept, before anything is read. */
 void conn_keep_urgent_inline(struct conn *c);
+/*
+ * Parking: an idle plain connection gives back its bufferevent (about 1 KiB
+ * with its buffers) and waits on a bare read event. Allowed only with
+ * nothing buffered either way, reading enabled, no TLS (the SSL object holds
+ * the session) and not closing: otherwise -1 and nothing changes.
+ * While parked the protocol must not touch the conn's I/O (conn_input,
+ * conn_write...). When input arrives the bufferevent is rebuilt and
+ * ops->on_read runs as usual; after IDLE_MS (0: never) without input the
+ * conn is closed; conn_shutdown_all closes it. httpd parks keep-alive
+ * connections that stay idle (nginx frees its buffers the same way).
+ */
+int conn_park(struct conn *c, uint64_t idle_ms);
+bool conn_is_parked(const struct conn *c);
 /* Frees without flushing (the peer misbehaved). Idempotent. */
 void conn_abort(struct conn *c);
 bool conn_is_closing(const struct conn *c);

@@ -44,6 +44,7 @@
 #define HTTP_CHUNK_SIZE_DIGITS_MAX 16        /* RFC 9112 §7.1: hex digits of chunk-size; 400 */
 #define HTTP_CHUNK_EXT_MAX      4096         /* RFC 9112 §7.1.1: chunk-ext bytes per chunk; 400 */
 #define HTTP_CHUNK_TRAILER_MAX  (8 * 1024)   /* RFC 9112 §7.1.2: trailer section bytes; 431 */
+#define HTTP_PARK_AFTER_MS       1000        /* keep-alive idle this long: conn_park (memory) */
 
 /* ---- FTP (RFC 959, RFC 3659) ------------------------------------------ */
 #define FTP_COMMAND_LINE_MAX     1024        /* RFC 959 sets none; vsftpd uses 4K */
@@ -66,5 +67,7 @@
 #define SMTP_ENVID_MAX            100        /* RFC 3461 §4.4: ENVID value as sent */
 #define SMTP_ORCPT_MAX            500        /* RFC 3461 §4.2: ORCPT value as sent */
 #define SMTP_HEADER_FOLD           78        /* RFC 5322 §2.1.1: fold added headers here */
+#define SMTP_SPOOL_BATCH   (64 * 1024)      /* message data held per connection before a spool
+                                               write (workq); one more batch may be in flight */
 
 #endif
