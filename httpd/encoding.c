@@ -119,10 +119,17 @@ invalid:
 
 unsigned http_encoding_rank(const struct http_ae *ae, enum http_coding order[HTTP_CODING_N])
 {
+	bool ok[HTTP_CODING_N];
 	unsigned n = 0;
-	for (int c = 0; c < HTTP_CODING_N; c++)
-		if (ae->q[c] > 0 && (!ae->identity_weighed || ae->q[c] >= ae->identity))
+	for (int c = 0; c < HTTP_CODING_N; c++) {
+		ok[c] = ae->q[c] > 0 && (!ae->identity_weighed || ae->q[c] >= ae->identity);
+		if (ok[c])
 			order[n++] = (enum http_coding)c;
+	}
+	unsigned rest = n;
+	for (int c = 0; c < HTTP_CODING_N; c++)
+		if (!ok[c])
+			order[rest++] = (enum http_coding)c;
 	/* Stable insertion sort by q, descending: equal q keeps br > zstd > gzip. */
 	for (unsigned i = 1; i < n; i++)
 		for (unsigned j = i; j > 0 && ae->q[order[j]] > ae->q[order[j - 1]]; j--) {

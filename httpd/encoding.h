@@ -16,7 +16,11 @@
  * q, ties broken by br > zstd > gzip (smallest first). Identity competes only
  * when the client weighed it ("identity;q=..." or "*;q=..."): then a coding
  * needs q >= identity's q. A client that lists only "gzip;q=0.9" asks for
- * gzip; an implicit identity does not outrank it.
+ * gzip; an implicit identity does not outrank it. The codings that are not
+ * acceptable follow in order[n..HTTP_CODING_N-1] (br, zstd, gzip order), so a
+ * caller can still ask whether their siblings exist: a resource with any
+ * usable sibling varies on Accept-Encoding (§12.5.5) whichever variant one
+ * client gets, identity included.
  */
 #ifndef TRIAD_HTTPD_ENCODING_H
 #define TRIAD_HTTPD_ENCODING_H
@@ -36,7 +40,8 @@ struct http_ae {
 /* False when the field does not parse (out then says "identity only"). */
 bool http_accept_encoding(const struct http_list *l, struct http_ae *out);
 
-/* Fills order[] with the acceptable codings, best first; returns how many. */
+/* Fills order[] with every coding, the acceptable ones first and best first;
+ * returns how many are acceptable. */
 unsigned http_encoding_rank(const struct http_ae *ae, enum http_coding order[HTTP_CODING_N]);
 
 /* "br", "zstd", "gzip" (Content-Encoding) and ".br", ".zst", ".gz" (file suffix). */

@@ -14,6 +14,9 @@
  * a later request uses only after fstatat shows the same inode, size, mtime
  * and ctime; a precompressed-eligible file requested with Accept-Encoding
  * always takes the path above.
+ * Every response for a file that has a usable precompressed sibling (200,
+ * 206, 304, 412, 416, whichever variant it carries) says
+ * "Vary: Accept-Encoding"; a file without one never does.
  */
 #include "session.h"
 #include "conf.h"
@@ -30,6 +33,7 @@
 #include <event2/buffer.h>
 
 #define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+#define VARY "Vary: Accept-Encoding\r\n"
 
 static int open_stat(struct http_session *s, const char *path, size_t len, struct stat *st)
 {
@@ -61,34 +65,56 @@ static bool compressible(const char *type)
 	return false;
 }
 
+/* A sibling counts when it is a regular file not older than the original. */
+static bool usable_sibling(const struct stat *st, const struct stat *orig)
+{
+	return S_ISREG(st->st_mode) && (st->st_mtim.tv_sec > orig->st_mtim.tv_sec ||
+	                                (st->st_mtim.tv_sec == orig->st_mtim.tv_sec &&
+	                                 st->st_mtim.tv_nsec >= orig->st_mtim.tv_nsec));
+}
+
 /*
- * The best precompressed sibling the client accepts that is a regular file
- * not older than the original: its fd (and *ST, *CODING), or -1.
+ * Content negotiation over the precompressed siblings (RFC 9110 §12.5.3):
+ * the best usable sibling the client accepts, as its fd (and *ST, *CODING),
+ * or -1 for identity. *VARY says whether any usable sibling exists: then
+ * what this URI answers depends on Accept-Encoding whichever variant this
+ * client gets, and every response for it says so (§12.5.5), or a shared
+ * cache would hand one client's variant to the next. The acceptable
+ * siblings are opened in order; once identity is the answer the others are
+ * only stat-ed, stopping at the first.
  */
 static int precompressed(struct http_session *s, const struct stat *orig, struct stat *st,
-                         enum http_coding *coding)
+                         enum http_coding *coding, bool *vary)
 {
 	const struct http_request *r = &s->t->req;
-	if (!s->app->h->precompressed || r->accept_encoding.n == 0)
+	*vary = false;
+	if (!s->app->h->precompressed)
 		return -1;
 	struct http_ae ae;
-	if (!http_accept_encoding(&r->accept_encoding, &ae))
-		return -1;
+	/* An unreadable field leaves every q at 0: identity, still with Vary. */
+	(void)http_accept_encoding(r->accept_encoding.n ? &r->accept_encoding : NULL, &ae);
 	enum http_coding order[HTTP_CODING_N];
 	unsigned n = http_encoding_rank(&ae, order);
 	char name[PATH_MAX];
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < HTTP_CODING_N; i++) {
 		int len =
 		    snprintf(name, sizeof(name), "%s%s", s->path + 1, http_coding_suffix(order[i]));
 		if (len < 0 || (size_t)len >= sizeof(name))
-			return -1;
+			return -1; /* no sibling can have this name */
+		if (i >= n) {
+			if (fsroot_stat(&s->app->docroot, name, (size_t)len, st) == 0 &&
+			    usable_sibling(st, orig)) {
+				*vary = true;
+				return -1;
+			}
+			continue;
+		}
 		int fd = open_stat(s, name, (size_t)len, st);
 		if (fd < 0)
 			continue;
-		if (S_ISREG(st->st_mode) && (st->st_mtim.tv_sec > orig->st_mtim.tv_sec ||
-		                             (st->st_mtim.tv_sec == orig->st_mtim.tv_sec &&
-		                              st->st_mtim.tv_nsec >= orig->st_mtim.tv_nsec))) {
+		if (usable_sibling(st, orig)) {
 			*coding = order[i];
+			*vary = true;
 			return fd;
 		}
 		close(fd);
@@ -120,11 +146,21 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 	char etag_buf[HTTP_ETAG_MAX], lastmod_buf[HTTP_DATE_LEN + 1];
 	const char *etag = etag_buf, *lastmod = lastmod_buf;
 	size_t etag_len;
+	bool vary = false; /* Vary: Accept-Encoding */
 	if (e) {
 		x->mem = e;
 		st = orig = &e->st;
 		memcpy(x->ctype, e->ctype, sizeof(x->ctype));
 		etag = e->etag, etag_len = e->etag_len, lastmod = e->lastmod;
+		/* Only a request without Accept-Encoding gets here for a compressible
+		 * entry (http_serve_path): identity, but siblings may still exist. */
+		if (e->compressible) {
+			int cfd = precompressed(s, orig, &vst, &coding, &vary);
+			if (cfd >= 0) { /* unreachable without Accept-Encoding */
+				close(cfd);
+				coding = HTTP_CODING_N;
+			}
+		}
 	} else {
 		const char *type = http_mime_by_name(s->path, s->path_len + 1);
 		if (!type)
@@ -132,7 +168,7 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 		snprintf(x->ctype, sizeof(x->ctype), "%s", type);
 
 		bool comp = compressible(x->ctype);
-		int cfd = comp ? precompressed(s, orig, &vst, &coding) : -1;
+		int cfd = comp ? precompressed(s, orig, &vst, &coding, &vary) : -1;
 		if (cfd >= 0) {
 			close(fd);
 			fd = cfd;
@@ -163,7 +199,8 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 	};
 	enum http_cond cond = http_cond_evaluate(&in, &range_applies);
 	if (cond == HTTP_COND_PRECONDITION_FAILED) {
-		http_respond_status(s, 412, NULL);
+		/* If-Match compared the chosen variant's ETag: the answer varies too. */
+		http_respond_status(s, 412, vary ? VARY : NULL);
 		return;
 	}
 
@@ -180,9 +217,9 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 			memcpy(x->ranges, rs, n * sizeof(rs[0]));
 		switch (rst) {
 		case HTTP_RANGE_UNSATISFIABLE: {
-			char cr[64];
-			snprintf(cr, sizeof(cr), "Content-Range: bytes */%llu\r\n",
-			         (unsigned long long)x->size);
+			char cr[64 + sizeof(VARY)];
+			snprintf(cr, sizeof(cr), "Content-Range: bytes */%llu\r\n%s",
+			         (unsigned long long)x->size, vary ? VARY : "");
 			http_respond_status(s, 416, cr);
 			return;
 		}
@@ -235,11 +272,10 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 	http_head_str(&h, "\r\nETag: ");
 	http_head_add(&h, etag, etag_len);
 	http_head_add(&h, "\r\n", 2);
-	if (coding != HTTP_CODING_N) {
-		if (cond != HTTP_COND_NOT_MODIFIED)
-			add_line(&h, "Content-Encoding: ", http_coding_name(coding));
-		http_head_str(&h, "Vary: Accept-Encoding\r\n");
-	}
+	if (coding != HTTP_CODING_N && cond != HTTP_COND_NOT_MODIFIED)
+		add_line(&h, "Content-Encoding: ", http_coding_name(coding));
+	if (vary) /* 304 too: RFC 9110 §15.4.5, RFC 9111 §4.1 */
+		http_head_str(&h, VARY);
 	const char *cc = http_cachectl_match(&s->app->cache, s->path);
 	if (cc)
 		add_line(&h, "Cache-Control: ", cc);

@@ -18,45 +18,45 @@ struct row {
 	const char *in; /* one field line; "|" separates several lines */
 	int valid;
 	int br, zstd, gzip, identity;
-	const char *order; /* e.g. "br,gzip" or "" */
+	const char *order; /* acceptable codings, '/', the others: "br,gzip/zstd" */
 };
 
 #define R(in, valid, br, zstd, gzip, id, order) {__LINE__, in, valid, br, zstd, gzip, id, order}
 
 /* clang-format off */
 static const struct row rows[] = {
-	R("", 1, 0, 0, 0, 1000, ""),
-	R("gzip", 1, 0, 0, 1000, 1000, "gzip"),
-	R("x-gzip", 1, 0, 0, 1000, 1000, "gzip"),
-	R("GZIP", 1, 0, 0, 1000, 1000, "gzip"),
-	R("gzip, deflate, br, zstd", 1, 1000, 1000, 1000, 1000, "br,zstd,gzip"),
-	R("gzip, br;q=0.5", 1, 500, 0, 1000, 1000, "gzip,br"),
-	R("gzip;q=0.8, br;q=0.9, zstd;q=0.95", 1, 900, 950, 800, 1000, "zstd,br,gzip"),
-	R("br;q=0.1, gzip;q=0.9", 1, 100, 0, 900, 1000, "gzip,br"),
-	R("gzip;q=0.5, identity", 1, 0, 0, 500, 1000, ""),
-	R("gzip;q=0.5, *;q=0.6", 1, 600, 600, 500, 600, "br,zstd"),
+	R("", 1, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R("gzip", 1, 0, 0, 1000, 1000, "gzip/br,zstd"),
+	R("x-gzip", 1, 0, 0, 1000, 1000, "gzip/br,zstd"),
+	R("GZIP", 1, 0, 0, 1000, 1000, "gzip/br,zstd"),
+	R("gzip, deflate, br, zstd", 1, 1000, 1000, 1000, 1000, "br,zstd,gzip/"),
+	R("gzip, br;q=0.5", 1, 500, 0, 1000, 1000, "gzip,br/zstd"),
+	R("gzip;q=0.8, br;q=0.9, zstd;q=0.95", 1, 900, 950, 800, 1000, "zstd,br,gzip/"),
+	R("br;q=0.1, gzip;q=0.9", 1, 100, 0, 900, 1000, "gzip,br/zstd"),
+	R("gzip;q=0.5, identity", 1, 0, 0, 500, 1000, "/br,zstd,gzip"),
+	R("gzip;q=0.5, *;q=0.6", 1, 600, 600, 500, 600, "br,zstd/gzip"),
 	R("gzip;q=0.8, br;q=0.9, zstd;q=0.95, identity;q=0.5", 1, 900, 950, 800, 500,
-	  "zstd,br,gzip"),
-	R("*", 1, 1000, 1000, 1000, 1000, "br,zstd,gzip"),
-	R("*;q=0.5, gzip", 1, 500, 500, 1000, 500, "gzip,br,zstd"),
-	R("br;q=0", 1, 0, 0, 0, 1000, ""),
-	R("gzip;q=0, *", 1, 1000, 1000, 0, 1000, "br,zstd"),
-	R("identity;q=0, gzip;q=0.001", 1, 0, 0, 1, 0, "gzip"),
-	R("gzip ; q=1.000", 1, 0, 0, 1000, 1000, "gzip"),
-	R("gzip;Q=0.5,identity;q=0.4", 1, 0, 0, 500, 400, "gzip"),
-	R("gzip;q=0.3,identity;q=0.4", 1, 0, 0, 300, 400, ""),
-	R("gzip;q=1, gzip;q=0", 1, 0, 0, 0, 1000, ""),
-	R(" , gzip ,, ", 1, 0, 0, 1000, 1000, "gzip"),
-	R("gzip|br", 1, 1000, 0, 1000, 1000, "br,gzip"),
+	  "zstd,br,gzip/"),
+	R("*", 1, 1000, 1000, 1000, 1000, "br,zstd,gzip/"),
+	R("*;q=0.5, gzip", 1, 500, 500, 1000, 500, "gzip,br,zstd/"),
+	R("br;q=0", 1, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R("gzip;q=0, *", 1, 1000, 1000, 0, 1000, "br,zstd/gzip"),
+	R("identity;q=0, gzip;q=0.001", 1, 0, 0, 1, 0, "gzip/br,zstd"),
+	R("gzip ; q=1.000", 1, 0, 0, 1000, 1000, "gzip/br,zstd"),
+	R("gzip;Q=0.5,identity;q=0.4", 1, 0, 0, 500, 400, "gzip/br,zstd"),
+	R("gzip;q=0.3,identity;q=0.4", 1, 0, 0, 300, 400, "/br,zstd,gzip"),
+	R("gzip;q=1, gzip;q=0", 1, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R(" , gzip ,, ", 1, 0, 0, 1000, 1000, "gzip/br,zstd"),
+	R("gzip|br", 1, 1000, 0, 1000, 1000, "br,gzip/zstd"),
 	/* invalid: identity only */
-	R("gzip;q=1.5", 0, 0, 0, 0, 1000, ""),
-	R("gzip;q=1.01", 0, 0, 0, 0, 1000, ""),
-	R("gzip;q=0.0001", 0, 0, 0, 0, 1000, ""),
-	R("gzip;q=", 0, 0, 0, 0, 1000, ""),
-	R("gzip;level=9", 0, 0, 0, 0, 1000, ""),
-	R("gzip q=1", 0, 0, 0, 0, 1000, ""),
-	R("gz(ip)", 0, 0, 0, 0, 1000, ""),
-	R(";q=1", 0, 0, 0, 0, 1000, ""),
+	R("gzip;q=1.5", 0, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R("gzip;q=1.01", 0, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R("gzip;q=0.0001", 0, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R("gzip;q=", 0, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R("gzip;level=9", 0, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R("gzip q=1", 0, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R("gz(ip)", 0, 0, 0, 0, 1000, "/br,zstd,gzip"),
+	R(";q=1", 0, 0, 0, 0, 1000, "/br,zstd,gzip"),
 };
 /* clang-format on */
 
@@ -82,11 +82,15 @@ static void test_rows(void **state)
 		enum http_coding order[HTTP_CODING_N];
 		unsigned n = http_encoding_rank(&ae, order);
 		char got[32] = "";
-		for (unsigned k = 0; k < n; k++) {
-			if (k)
+		for (unsigned k = 0; k < HTTP_CODING_N; k++) {
+			if (k && k != n)
 				strcat(got, ",");
+			if (k == n)
+				strcat(got, "/");
 			strcat(got, http_coding_name(order[k]));
 		}
+		if (n == HTTP_CODING_N)
+			strcat(got, "/");
 		if (ok != (bool)r->valid || ae.q[HTTP_CODING_BR] != r->br ||
 		    ae.q[HTTP_CODING_ZSTD] != r->zstd || ae.q[HTTP_CODING_GZIP] != r->gzip ||
 		    ae.identity != r->identity || strcmp(got, r->order) != 0)
@@ -103,6 +107,10 @@ static void test_absent(void **state)
 	assert_true(http_accept_encoding(NULL, &ae));
 	enum http_coding order[HTTP_CODING_N];
 	assert_int_equal(http_encoding_rank(&ae, order), 0);
+	/* No field: nothing is acceptable, but every sibling is still listed (Vary). */
+	assert_int_equal(order[0], HTTP_CODING_BR);
+	assert_int_equal(order[1], HTTP_CODING_ZSTD);
+	assert_int_equal(order[2], HTTP_CODING_GZIP);
 	assert_string_equal(http_coding_suffix(HTTP_CODING_ZSTD), ".zst");
 	assert_string_equal(http_coding_name(HTTP_CODING_ZSTD), "zstd");
 }
