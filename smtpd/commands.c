@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include "triad/log.h"
 
@@ -46,7 +45,6 @@ struct cmd_def {
 static void cmd_helo(struct smtp_session *s, const char *arg, size_t len);
 static void cmd_ehlo(struct smtp_session *s, const char *arg, size_t len);
 static void cmd_mail(struct smtp_session *s, const char *arg, size_t len);
-static void cmd_rcpt(struct smtp_session *s, const char *arg, size_t len);
 static void cmd_data(struct smtp_session *s, const char *arg, size_t len);
 static void cmd_rset(struct smtp_session *s, const char *arg, size_t len);
 static void cmd_noop(struct smtp_session *s, const char *arg, size_t len);
@@ -62,7 +60,7 @@ static const struct cmd_def table[SMTP_CMD__COUNT] = {
 	[SMTP_CMD_EHLO]     = {cmd_ehlo, CMD_STATES, F_LAST | F_PRE_TLS},
 	[SMTP_CMD_HELO]     = {cmd_helo, CMD_STATES, F_LAST | F_PRE_TLS},
 	[SMTP_CMD_MAIL]     = {cmd_mail, SMTP_ST(SMTP_S_READY), 0},
-	[SMTP_CMD_RCPT]     = {cmd_rcpt, SMTP_ST(SMTP_S_MAIL) | SMTP_ST(SMTP_S_RCPT), 0},
+	[SMTP_CMD_RCPT]     = {smtp_cmd_rcpt, SMTP_ST(SMTP_S_MAIL) | SMTP_ST(SMTP_S_RCPT), 0},
 	[SMTP_CMD_DATA]     = {cmd_data, SMTP_ST(SMTP_S_RCPT), F_LAST},
 	[SMTP_CMD_RSET]     = {cmd_rset, CMD_STATES, F_PRE_TLS},
 	[SMTP_CMD_NOOP]     = {cmd_noop, CMD_STATES, F_LAST | F_PRE_TLS},
@@ -252,108 +250,6 @@ static void cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 	s->tx = tx;
 	smtp_set_state(s, SMTP_S_MAIL);
 	smtp_send(s, SMTP_R_MAIL_OK);
-}
-
-static bool domain_listed(const struct smtpd_conf *conf, const char *domain)
-{
-	for (size_t i = 0; i < conf->domains.n; i++)
-		if (strcasecmp(conf->domains.v[i], domain) == 0)
-			return true;
-	return false;
-}
-
-static void lower(char *p)
-{
-	for (; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-}
-
-static bool is_dir(const struct fsroot *r, const char *path, struct stat *st)
-{
-	return fsroot_stat(r, path, strlen(path), st) == 0 && S_ISDIR(st->st_mode);
-}
-
-/* interface.md: accepted when the domain is listed and <domain>/<local>/ is a
- * Maildir; unlisted domains are never relayed, authenticated or not. */
-static enum smtp_rid accept_rcpt(struct smtp_session *s, struct smtp_rcpt_entry *e)
-{
-	const struct smtpd_conf *conf = smtp_conf(s);
-	const struct smtp_path *p = &e->r.path;
-	if (p->postmaster) {
-		/* §4.1.1.3: <Postmaster> without a domain is ours: the first listed one. */
-		if (conf->domains.n == 0)
-			return SMTP_R_NO_MAILBOX;
-		snprintf(e->domain, sizeof(e->domain), "%s", conf->domains.v[0]);
-	} else {
-		snprintf(e->domain, sizeof(e->domain), "%.*s", (int)(p->len - p->local_len - 1),
-		         p->addr + p->local_len + 1);
-		if (p->literal || !domain_listed(conf, e->domain))
-			return SMTP_R_RELAY_DENIED;
-	}
-	lower(e->domain);
-	char dom[SMTP_DOMAIN_MAX + 1];
-	size_t base;
-	if (smtp_mailbox_key(p, e->local, sizeof(e->local), dom, sizeof(dom), &base) < 0)
-		return SMTP_R_NO_MAILBOX;
-	e->local[base] = '\0';
-	char path[SMTP_DOMAIN_MAX + sizeof(e->local) + 8];
-	static const char *const subs[] = {"", "/tmp", "/new", "/cur"};
-	for (size_t i = 0; i < 4; i++) {
-		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s%s", e->domain, e->local, subs[i]);
-		if (!is_dir(&s->app->maildirs, path, &st))
-			return SMTP_R_NO_MAILBOX;
-		if (i == 0) {
-			e->dev = st.st_dev;
-			e->ino = st.st_ino;
-		}
-	}
-	return SMTP_R_NONE;
-}
-
-static void cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
-{
-	struct smtp_tx *tx = s->tx;
-	if (tx->bdat) {
-		smtp_send(s, SMTP_R_BAD_SEQUENCE);
-		return;
-	}
-	struct smtp_parse_opts o = {.esmtp = s->esmtp, .smtputf8 = tx->mail.smtputf8};
-	struct smtp_rcpt_entry e;
-	memset(&e, 0, sizeof(e));
-	enum smtp_rid r = smtp_parse_rcpt(arg, len, &o, &e.r);
-	if (r == SMTP_R_NONE && tx->nrcpts >= smtp_conf(s)->max_recipients)
-		r = SMTP_R_TOO_MANY_RCPTS; /* §4.5.3.1.10 */
-	if (r == SMTP_R_NONE)
-		r = accept_rcpt(s, &e);
-	if (r != SMTP_R_NONE) {
-		char addr[128];
-		log_escape(addr, sizeof(addr), e.r.path.addr, e.r.path.len);
-		log_msg(LOG_LEVEL_INFO, s->c->id, "rcpt refused id=%s to=<%s> reply=%u", tx->id,
-		        addr, smtp_reply_def(r)->code);
-		smtp_send(s, r);
-		return;
-	}
-	/* One copy per Maildir, also when two addresses name the same directory
-	 * (a symbolic link aliasing a domain or a mailbox): two copies would
-	 * collide on their tmp/ name and fail the whole delivery. */
-	for (size_t i = 0; i < tx->nrcpts; i++)
-		if (!tx->rcpts[i].dup && tx->rcpts[i].dev == e.dev && tx->rcpts[i].ino == e.ino)
-			e.dup = true;
-	if (tx->nrcpts == tx->cap) {
-		size_t cap = tx->cap ? tx->cap * 2 : 4;
-		struct smtp_rcpt_entry *v = realloc(tx->rcpts, cap * sizeof(*v));
-		if (!v) {
-			smtp_send(s, SMTP_R_LOCAL_ERROR);
-			return;
-		}
-		tx->rcpts = v;
-		tx->cap = cap;
-	}
-	tx->rcpts[tx->nrcpts++] = e;
-	smtp_set_state(s, SMTP_S_RCPT);
-	smtp_send(s, SMTP_R_RCPT_OK);
 }
 
 static void cmd_data(struct smtp_session *s, const char *arg, size_t len)

@@ -2,13 +2,20 @@
  * maildir: durable delivery of one message into every recipient's Maildir
  * (interface.md; the Maildir convention: tmp/, then new/).
  *
- * Spool: when DATA (or the first BDAT chunk) starts, the file is created in
- * tmp/ of the first recipient's Maildir, Return-Path: and Received: are
- * written, and the message body follows through smtp_maildir_write() (the
- * assembler's sink) in 64 KiB writes from the loop thread, which only touch
- * the page cache. Nothing is visible in new/ yet.
+ * Spool: no file work runs on the loop thread. When DATA (or the first BDAT
+ * chunk) starts, Return-Path: and Received: are built in memory and the
+ * message follows through smtp_maildir_write() (the assembler's sink) into a
+ * buffer. A full batch (SMTP_SPOOL_BATCH) goes to a workq thread, which
+ * creates the spool file in tmp/ of the first recipient's Maildir on its
+ * first write; the loop fills the next batch meanwhile. When that one is
+ * full too and the write is still in flight, smtp_maildir_full() tells the
+ * session to stop feeding (and reading) until the write is done: at most
+ * two batches per connection. A message smaller than a batch never needs a
+ * write of its own: the delivery creates and writes the file. Nothing is
+ * visible in new/ yet.
  *
- * Delivery runs on a workq thread: fsync the spool; for every further
+ * Delivery runs on a workq thread, after any write in flight: write the
+ * last batch and fsync the spool; for every further
  * Maildir copy it into that Maildir's tmp/ and fsync the copy; rename each
  * tmp/ file to new/<unique>,S=<size>; then fsync every new/ directory
  * (group commit, below). Only then does the session answer 250. Any failure
@@ -22,11 +29,11 @@
  * fsyncs instead of paying one each.
  *
  * The delivery holds a reference to its configuration generation (which
- * owns the maildir fsroot), so a session that goes away while a delivery is
- * in flight only detaches from it; the done callback then frees it. Detached
- * deliveries are listed per worker (w->app): when the process stops, a
- * worker's loop may have ended before their done callback ran, and
- * smtp_worker_fini() frees them then.
+ * owns the maildir fsroot), so a session that goes away while a write or the
+ * delivery is in flight only detaches from it; the done callback then frees
+ * it, unlinking the tmp/ file. Every delivery is a tracked job (session.h):
+ * when the process stops with a session cut at shutdown_timeout, or a done
+ * callback never ran, smtp_worker_fini() frees it, and its tmp/ file goes.
  */
 #include "session.h"
 
@@ -45,7 +52,7 @@
 
 #include "headers.h"
 
-#define SPOOL_BUF (64 * 1024)
+#define SPOOL_FIRST (8 * 1024) /* first buffer: trace headers and a small message */
 #define DIR_MAX (SMTP_DOMAIN_MAX + 2 * SMTP_LOCAL_PART_MAX + 4)
 
 struct box {
@@ -54,11 +61,10 @@ struct box {
 };
 
 struct smtp_delivery {
-	struct conf *conf; /* a reference: keeps the maildir fsroot open */
+	struct smtp_job job; /* first: the worker's list */
+	struct conf *conf;   /* a reference: keeps the maildir fsroot open */
 	const struct fsroot *root;
 	struct smtp_session *s; /* NULL once the session went away */
-	struct worker *w;
-	struct smtp_delivery *dnext, *dprev; /* the worker's detached list */
 	void (*done)(struct smtp_session *, enum smtp_rid);
 	uint64_t conn_id;
 	int fd;         /* the spool: tmp/<name> of boxes[0] */
@@ -66,11 +72,15 @@ struct smtp_delivery {
 	char final[288];
 	struct box *boxes;
 	size_t nboxes;
-	char *buf;
-	size_t buflen;
-	uint64_t size; /* octets in the file (headers + body) */
-	int werr;      /* errno of a failed write on the loop thread */
-	bool running;  /* a workq thread owns it */
+	char *buf; /* the batch being filled (the loop's; the delivery job's at the end) */
+	size_t buflen, bufcap;
+	char *wbuf; /* the batch being written (the write job's) */
+	size_t wlen, wcap;
+	uint64_t size;      /* octets of the message file (headers + body) */
+	int werr;           /* errno of a failed spool write (loop thread) */
+	int jerr;           /* ... as the write job saw it (handed over by its done) */
+	bool running;       /* a workq thread owns it (a write, or the delivery) */
+	bool commit_wanted; /* the message ended while a write was in flight */
 	enum smtp_rid result;
 };
 
@@ -99,6 +109,7 @@ static int write_all(int fd, const char *p, size_t len)
 
 static void free_delivery(struct smtp_delivery *d)
 {
+	smtp_job_untrack(&d->job);
 	if (d->fd >= 0)
 		close(d->fd);
 	for (size_t i = 0; i < d->nboxes; i++) {
@@ -110,14 +121,39 @@ static void free_delivery(struct smtp_delivery *d)
 	conf_unref(d->conf);
 	free(d->boxes);
 	free(d->buf);
+	free(d->wbuf);
 	free(d);
+}
+
+/* The process stops: the session (if any) is never run again. */
+static void release(struct smtp_job *j)
+{
+	struct smtp_delivery *d = (struct smtp_delivery *)j;
+	if (d->s && d->s->tx && d->s->tx->dlv == d)
+		d->s->tx->dlv = NULL;
+	free_delivery(d);
+}
+
+/* Workq thread: the spool file, tmp/<name> of the first Maildir. */
+static int open_spool(struct smtp_delivery *d)
+{
+	char p[DIR_MAX + sizeof(d->name) + 8];
+	int rc = path_of(p, sizeof(p), d->boxes[0].dir, "tmp", d->name);
+	if (rc >= 0)
+		rc = fsroot_openat(d->root, p, strlen(p),
+		                   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (rc < 0)
+		return rc;
+	d->fd = rc;
+	d->boxes[0].in_tmp = true;
+	return 0;
 }
 
 struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_t errlen)
 {
 	const struct smtp_tx *tx = s->tx;
 	struct smtp_delivery *d = calloc(1, sizeof(*d));
-	if (!d || !(d->buf = malloc(SPOOL_BUF)) ||
+	if (!d || !(d->buf = malloc(SPOOL_FIRST)) ||
 	    !(d->boxes = calloc(tx->nrcpts ? tx->nrcpts : 1, sizeof(*d->boxes)))) {
 		if (d)
 			free(d->buf);
@@ -127,10 +163,13 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 		return NULL;
 	}
 	d->fd = -1;
+	d->bufcap = SPOOL_FIRST;
 	d->conf = conf_ref(s->c->conf);
 	d->root = &s->app->maildirs;
 	d->conn_id = s->c->id;
-	d->w = s->c->worker;
+	d->s = s;
+	d->job.release = release;
+	smtp_job_track(s->c->worker, &d->job);
 	for (size_t i = 0; i < tx->nrcpts; i++) {
 		if (tx->rcpts[i].dup)
 			continue;
@@ -151,20 +190,6 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 	}
 	*comma = '\0'; /* the size goes on when the message moves to new/ */
 
-	char p[DIR_MAX + sizeof(d->name) + 8];
-	int rc = path_of(p, sizeof(p), d->boxes[0].dir, "tmp", d->name);
-	if (rc >= 0)
-		rc = fsroot_openat(d->root, p, strlen(p),
-		                   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: %s", p, strerror(-rc));
-		free_delivery(d);
-		errno = -rc;
-		return NULL;
-	}
-	d->fd = rc;
-	d->boxes[0].in_tmp = true;
-
 	/* RFC 5321 §4.4: Return-Path: and Received: lead the stored message. */
 	char desc[128] = "";
 	if (conn_is_tls(s->c))
@@ -182,8 +207,8 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 	    .rcpt = tx->nrcpts == 1 ? tx->rcpts[0].r.path.addr : NULL,
 	    .when = ts.tv_sec,
 	};
-	int h1 = smtp_return_path(d->buf, SPOOL_BUF, tx->mail.path.addr);
-	int h2 = h1 < 0 ? -1 : smtp_received(d->buf + h1, SPOOL_BUF - (size_t)h1, &t);
+	int h1 = smtp_return_path(d->buf, d->bufcap, tx->mail.path.addr);
+	int h2 = h1 < 0 ? -1 : smtp_received(d->buf + h1, d->bufcap - (size_t)h1, &t);
 	if (h2 < 0) {
 		snprintf(err, errlen, "cannot build the trace headers");
 		free_delivery(d);
@@ -195,28 +220,59 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 	return d;
 }
 
+static void write_run(void *arg);
+static void write_done(void *arg);
+
+/* Hands the full batch to a write job; the loop goes on with an empty one. */
+static void start_write(struct smtp_delivery *d)
+{
+	char *b = d->wbuf;
+	size_t cap = d->wcap;
+	d->wbuf = d->buf;
+	d->wcap = d->bufcap;
+	d->wlen = d->buflen;
+	d->buf = b;
+	d->bufcap = cap;
+	d->buflen = 0;
+	d->running = true;
+	if (workq_submit(d->job.w->base, write_run, write_done, d) < 0) {
+		/* The queue is full: the message fails (451), as a failed write would. */
+		d->running = false;
+		d->werr = EAGAIN;
+		d->wlen = 0;
+	}
+}
+
 int smtp_maildir_write(void *arg, const char *buf, size_t len)
 {
 	struct smtp_delivery *d = arg;
 	if (d->werr)
 		return -1;
 	d->size += len;
-	while (len > 0) {
-		if (d->buflen == SPOOL_BUF) {
-			int rc = write_all(d->fd, d->buf, d->buflen);
-			if (rc < 0) {
-				d->werr = -rc;
-				return -1;
-			}
-			d->buflen = 0;
+	if (d->buflen + len > d->bufcap) {
+		/* Grows to a batch (or a little past it: the session stops feeding once
+		 * a batch is full, and one feed adds at most what it was offered). */
+		size_t cap = d->bufcap ? d->bufcap : SPOOL_FIRST;
+		while (cap < d->buflen + len)
+			cap = cap < SMTP_SPOOL_BATCH ? cap * 2 : d->buflen + len;
+		char *nb = d->buf ? realloc(d->buf, cap) : malloc(cap);
+		if (!nb) {
+			d->werr = ENOMEM;
+			return -1;
 		}
-		size_t n = SPOOL_BUF - d->buflen < len ? SPOOL_BUF - d->buflen : len;
-		memcpy(d->buf + d->buflen, buf, n);
-		d->buflen += n;
-		buf += n;
-		len -= n;
+		d->buf = nb;
+		d->bufcap = cap;
 	}
-	return 0;
+	memcpy(d->buf + d->buflen, buf, len);
+	d->buflen += len;
+	if (d->buflen >= SMTP_SPOOL_BATCH && !d->running)
+		start_write(d);
+	return d->werr ? -1 : 0;
+}
+
+bool smtp_maildir_full(const struct smtp_delivery *d)
+{
+	return d && !d->werr && d->buflen >= SMTP_SPOOL_BATCH;
 }
 
 int smtp_maildir_errno(const struct smtp_delivery *d)
@@ -340,11 +396,13 @@ static int copy_to(struct smtp_delivery *d, struct box *b)
 	if (out < 0)
 		return out;
 	b->in_tmp = true;
-	char *buf = d->buf; /* the spool buffer is free once flushed */
+	/* Both batches are free once written: the larger serves as the copy buffer. */
+	char *buf = d->bufcap >= d->wcap ? d->buf : d->wbuf;
+	size_t cap = d->bufcap >= d->wcap ? d->bufcap : d->wcap;
 	off_t off = 0;
 	rc = 0;
 	for (;;) {
-		ssize_t n = pread(d->fd, buf, SPOOL_BUF, off);
+		ssize_t n = pread(d->fd, buf, cap, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -366,7 +424,10 @@ static int copy_to(struct smtp_delivery *d, struct box *b)
 
 static int deliver(struct smtp_delivery *d)
 {
-	int rc = write_all(d->fd, d->buf, d->buflen);
+	int rc = d->fd < 0 ? open_spool(d) : 0;
+	if (rc < 0)
+		return rc;
+	rc = write_all(d->fd, d->buf, d->buflen);
 	d->buflen = 0;
 	if (rc < 0)
 		return rc;
@@ -455,22 +516,68 @@ static void run(void *arg)
 	}
 }
 
+/* Workq thread: one batch. */
+static void write_run(void *arg)
+{
+	struct smtp_delivery *d = arg;
+	int rc = d->fd < 0 ? open_spool(d) : 0;
+	if (rc == 0)
+		rc = write_all(d->fd, d->wbuf, d->wlen);
+	if (rc < 0) {
+		log_msg(LOG_LEVEL_ERROR, d->conn_id, "spool write of %s failed: %s", d->name,
+		        strerror(-rc));
+		d->jerr = -rc;
+	}
+	d->wlen = 0;
+}
+
+static int start_delivery(struct smtp_delivery *d);
+
+static void write_done(void *arg)
+{
+	struct smtp_delivery *d = arg;
+	d->running = false;
+	if (d->jerr && !d->werr)
+		d->werr = d->jerr;
+	if (!d->s) {
+		free_delivery(d); /* the session went away meanwhile: tmp/ is cleaned */
+		return;
+	}
+	if (d->commit_wanted) {
+		if (d->werr) {
+			d->done(d->s, smtp_reply_for_errno(-d->werr));
+			return;
+		}
+		if (start_delivery(d) < 0)
+			d->done(d->s, SMTP_R_LOCAL_ERROR);
+		return;
+	}
+	if (d->werr)
+		d->buflen = 0; /* the message fails at its end; its data goes nowhere */
+	else if (d->buflen >= SMTP_SPOOL_BATCH)
+		start_write(d);
+	smtp_receive_resume(d->s);
+}
+
 static void done_cb(void *arg)
 {
 	struct smtp_delivery *d = arg;
 	d->running = false;
 	if (!d->s) {
-		/* the session went away meanwhile */
-		if (d->dprev)
-			d->dprev->dnext = d->dnext;
-		else
-			d->w->app = d->dnext;
-		if (d->dnext)
-			d->dnext->dprev = d->dprev;
-		free_delivery(d);
+		free_delivery(d); /* the session went away meanwhile */
 		return;
 	}
 	d->done(d->s, d->result);
+}
+
+static int start_delivery(struct smtp_delivery *d)
+{
+	d->running = true;
+	if (workq_submit(d->job.w->base, run, done_cb, d) < 0) {
+		d->running = false;
+		return -1;
+	}
+	return 0;
 }
 
 int smtp_maildir_commit(struct smtp_session *s, void (*done)(struct smtp_session *, enum smtp_rid))
@@ -478,35 +585,18 @@ int smtp_maildir_commit(struct smtp_session *s, void (*done)(struct smtp_session
 	struct smtp_delivery *d = s->tx->dlv;
 	d->s = s;
 	d->done = done;
-	d->running = true;
-	if (workq_submit(s->c->base, run, done_cb, d) < 0) {
-		d->running = false;
-		return -1;
+	if (d->running) {
+		d->commit_wanted = true; /* after the write in flight (write_done) */
+		return 0;
 	}
-	return 0;
+	return start_delivery(d);
 }
 
 void smtp_maildir_discard(struct smtp_delivery *d)
 {
 	if (d->running) {
-		d->s = NULL;
-		d->dprev = NULL;
-		d->dnext = d->w->app;
-		if (d->dnext)
-			d->dnext->dprev = d;
-		d->w->app = d;
+		d->s = NULL; /* the job's done callback frees it */
 		return;
 	}
 	free_delivery(d);
-}
-
-void smtp_worker_fini(struct worker *w)
-{
-	/* The workq has been stopped: no job runs any more, and the done
-	 * callbacks still pending on this worker's loop never will. */
-	while (w->app) {
-		struct smtp_delivery *d = w->app;
-		w->app = d->dnext;
-		free_delivery(d);
-	}
 }

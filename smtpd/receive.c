@@ -9,6 +9,12 @@
  * announced octets are consumed, also when the chunk is refused, so chunk
  * contents are never read as commands. A failed chunk fails the transaction:
  * later chunks get the same reply until BDAT LAST or RSET ends it.
+ *
+ * Backpressure: the spool takes the data in batches written on the workq
+ * (maildir.c). While one batch is being written and the next is full, the
+ * session feeds nothing more (spool_wait) and stops reading the connection;
+ * the write's completion resumes it (smtp_receive_resume). So a connection
+ * holds at most two batches and TRIAD_CONN_READ_MAX of input.
  */
 #include "session.h"
 #include "conf.h"
@@ -17,6 +23,10 @@
 #include <stdio.h>
 #include <string.h>
 #include "triad/log.h"
+
+/* Input handed to the assembler at once: bounds how far past a full batch one
+ * feed can fill the spool buffer. */
+#define FEED_MAX (16 * 1024)
 
 int smtp_receive_begin(struct smtp_session *s, enum smtp_data_mode mode)
 {
@@ -116,7 +126,8 @@ static void end_of_message(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
 	enum smtp_rid r = smtp_data_result(&tx->data);
-	if (r == SMTP_R_LOCAL_ERROR && smtp_maildir_errno(tx->dlv) != 0)
+	/* A spool write may have failed after the sink last ran. */
+	if ((r == SMTP_R_LOCAL_ERROR || r == SMTP_R_NONE) && smtp_maildir_errno(tx->dlv) != 0)
 		r = smtp_reply_for_errno(smtp_maildir_errno(tx->dlv));
 	if (r != SMTP_R_NONE) {
 		log_message(s, r);
@@ -155,7 +166,7 @@ static void chunk_end(struct smtp_session *s)
 	enum smtp_rid r = SMTP_R_NONE;
 	if (tx->data.flags & SMTP_DATA_F_TOO_BIG)
 		r = SMTP_R_DATA_TOO_BIG;
-	else if (tx->data.flags & SMTP_DATA_F_SINK)
+	else if ((tx->data.flags & SMTP_DATA_F_SINK) || smtp_maildir_errno(tx->dlv) != 0)
 		r = smtp_reply_for_errno(smtp_maildir_errno(tx->dlv)); /* EDQUOT too */
 	if (r == SMTP_R_NONE && s->bdat_last) {
 		smtp_data_finish(&tx->data);
@@ -194,16 +205,52 @@ void smtp_bdat_start(struct smtp_session *s, uint64_t size, bool last, enum smtp
 	smtp_set_state(s, SMTP_S_BDAT);
 }
 
+/* Whether the spool cannot take more now: then wait for its write, unread. */
+static bool spool_full(struct smtp_session *s)
+{
+	if (!smtp_maildir_full(s->tx->dlv))
+		return false;
+	if (!s->spool_wait) {
+		s->spool_wait = true;
+		conn_pause_read(s->c);
+	}
+	return true;
+}
+
+void smtp_receive_resume(struct smtp_session *s)
+{
+	if (!s->spool_wait || smtp_maildir_full(s->tx->dlv))
+		return;
+	s->spool_wait = false;
+	if (!s->peer_eof)
+		conn_resume_read(s->c);
+	smtp_process(s);
+	if (s->peer_eof && !conn_is_closing(s->c) && !s->spool_wait &&
+	    s->state != SMTP_S_DELIVERING) {
+		/* It half-closed while its input waited for the spool: what it sent
+		 * has been answered, and nothing more can come. */
+		s->result = s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT
+		                ? "disconnect-in-data"
+		                : "disconnect";
+		smtp_set_state(s, SMTP_S_CLOSING);
+		conn_close(s->c);
+	}
+}
+
 bool smtp_receive_input(struct smtp_session *s)
 {
 	struct evbuffer *in = conn_input(s->c);
 	struct smtp_tx *tx = s->tx;
 	if (s->state == SMTP_S_BDAT) {
 		while (s->bdat_left > 0 && evbuffer_get_length(in) > 0) {
+			if (s->bdat_refuse == SMTP_R_NONE && spool_full(s))
+				return false;
 			struct evbuffer_iovec v;
 			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 				break;
 			size_t n = v.iov_len < s->bdat_left ? v.iov_len : (size_t)s->bdat_left;
+			if (n > FEED_MAX)
+				n = FEED_MAX;
 			if (s->bdat_refuse == SMTP_R_NONE)
 				smtp_data_feed(&tx->data, v.iov_base, n);
 			evbuffer_drain(in, n);
@@ -216,10 +263,13 @@ bool smtp_receive_input(struct smtp_session *s)
 		return true;
 	}
 	while (evbuffer_get_length(in) > 0) {
+		if (spool_full(s))
+			return false;
 		struct evbuffer_iovec v;
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
-		size_t n = smtp_data_feed(&tx->data, v.iov_base, v.iov_len);
+		size_t n = smtp_data_feed(&tx->data, v.iov_base,
+		                          v.iov_len < FEED_MAX ? v.iov_len : FEED_MAX);
 		evbuffer_drain(in, n);
 		s->c->bytes_in += n;
 		if (smtp_data_done(&tx->data)) {

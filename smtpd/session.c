@@ -3,8 +3,8 @@
  *
  * Input is processed in order, one command at a time: smtp_process() reads
  * a line, dispatches it (commands.c) and goes on until the input runs out or
- * the session waits for something (delivery on the workq, PAM, the TLS
- * handshake). Replies are written as each command finishes, so pipelined
+ * the session waits for something (a mailbox check, a spool write or the
+ * delivery on the workq, PAM, the TLS handshake). Replies are written as each command finishes, so pipelined
  * commands (RFC 2920) are answered in order; work that completes later calls
  * smtp_process() again for what is still buffered.
  *
@@ -31,6 +31,7 @@ static const char *const state_names[SMTP_S__COUNT] = {
     [SMTP_S_READY] = "ready",
     [SMTP_S_MAIL] = "mail",
     [SMTP_S_RCPT] = "rcpt",
+    [SMTP_S_RCPT_WAIT] = "rcpt-wait",
     [SMTP_S_DATA] = "data",
     [SMTP_S_BDAT] = "bdat",
     [SMTP_S_DELIVERING] = "delivering",
@@ -82,6 +83,42 @@ void smtp_set_state(struct smtp_session *s, enum smtp_state st)
 	log_msg(LOG_LEVEL_DEBUG, s->c->id, "state %s -> %s", state_names[s->state],
 	        state_names[st]);
 	s->state = st;
+}
+
+/* ---- jobs ------------------------------------------------------------------ */
+
+void smtp_job_track(struct worker *w, struct smtp_job *j)
+{
+	j->w = w;
+	j->prev = NULL;
+	j->next = w->app;
+	if (j->next)
+		j->next->prev = j;
+	w->app = j;
+}
+
+void smtp_job_untrack(struct smtp_job *j)
+{
+	if (!j->w)
+		return;
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		j->w->app = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	j->w = NULL;
+}
+
+void smtp_worker_fini(struct worker *w)
+{
+	/* The loop has stopped and so has the workq: no job runs any more, the
+	 * done callbacks still pending never will, and sessions cut at
+	 * shutdown_timeout are never freed. Release what they left. */
+	while (w->app) {
+		struct smtp_job *j = w->app;
+		j->release(j); /* untracks it */
+	}
 }
 
 /* Errors that count against max_errors: every 4xx/5xx except "too many
@@ -186,6 +223,7 @@ static void process_once(struct smtp_session *s)
 				return;
 			continue;
 		case SMTP_S_DELIVERING:
+		case SMTP_S_RCPT_WAIT:
 		case SMTP_S_TLS:
 		case SMTP_S_AUTH_WAIT:
 		case SMTP_S_CLOSING:
@@ -248,7 +286,8 @@ static void on_read(struct conn *c)
 static void on_timeout(struct conn *c, bool writing)
 {
 	struct smtp_session *s = c->proto;
-	if (!writing && (s->state == SMTP_S_DELIVERING || s->state == SMTP_S_AUTH_WAIT)) {
+	if (!writing && (s->state == SMTP_S_DELIVERING || s->state == SMTP_S_AUTH_WAIT ||
+	                 s->state == SMTP_S_RCPT_WAIT || s->spool_wait)) {
 		/* We owe the client a reply: its silence is no timeout. */
 		conn_resume_read(c);
 		return;
@@ -268,10 +307,12 @@ static void on_timeout(struct conn *c, bool writing)
 static void on_eof(struct conn *c, bool error)
 {
 	struct smtp_session *s = c->proto;
-	if (!error && s->state == SMTP_S_DELIVERING) {
+	if (!error && (s->state == SMTP_S_DELIVERING || s->spool_wait)) {
 		/* The client half-closed after its final dot: it still reads, and it
 		 * must learn whether its message was taken, else it retries and the
-		 * message is stored twice. receive.c closes once the reply is out. */
+		 * message is stored twice. receive.c closes once the reply is out.
+		 * (spool_wait: its input is still buffered behind a spool write; if
+		 * the message turns out incomplete, receive.c closes then.) */
 		s->peer_eof = true;
 		conn_hold(c);
 		return;
@@ -356,6 +397,7 @@ static void on_free(struct conn *c)
 	if (!s)
 		return;
 	smtp_auth_abort(s);
+	smtp_rcpt_abort(s);
 	smtp_tx_free(s);
 	if (s->greet_timer)
 		event_free(s->greet_timer);

@@ -8,8 +8,12 @@
  *
  * Files: session.c (state, I/O glue, prepare/accept), commands.c (the command
  * table and handlers), receive.c (DATA/BDAT glue), auth.c (AUTH PLAIN/LOGIN),
- * maildir.c (durable delivery with group commit). Everything runs on the
- * conn's worker loop except smtp_maildir_run(), which runs on a workq thread.
+ * rcpt.c (the RCPT mailbox check), maildir.c (spool and durable delivery
+ * with group commit). Everything runs on the conn's worker loop except the
+ * file work (the mailbox stat()s, spool writes, fsyncs and renames), which
+ * runs on workq threads: a session waits for it (SMTP_S_RCPT_WAIT,
+ * SMTP_S_DELIVERING, spool_wait) and processes no further input meanwhile,
+ * so pipelined commands (RFC 2920) are still answered in order.
  */
 #ifndef SMTPD_SESSION_H
 #define SMTPD_SESSION_H
@@ -41,6 +45,7 @@ enum smtp_state {
 	SMTP_S_READY,      /* after EHLO/HELO, no transaction */
 	SMTP_S_MAIL,       /* MAIL accepted */
 	SMTP_S_RCPT,       /* at least one RCPT accepted (BDAT chunks may have come) */
+	SMTP_S_RCPT_WAIT,  /* a RCPT's mailbox check is on the workq */
 	SMTP_S_DATA,       /* reading DATA up to CRLF.CRLF */
 	SMTP_S_BDAT,       /* reading the octets of one BDAT chunk */
 	SMTP_S_DELIVERING, /* the message is being written and fsynced (workq) */
@@ -62,6 +67,21 @@ struct smtp_rcpt_entry {
 };
 
 struct smtp_delivery;
+struct smtp_lookup;
+
+/*
+ * A workq job of a session that can outlive it (a spool write or delivery, a
+ * mailbox check). Tracked per worker (w->app) from start to free: when the
+ * session goes away first the job is detached and its done callback frees it;
+ * when the process stops (shutdown_timeout cut, or done callbacks dropped by
+ * workq_stop()) smtp_worker_fini() releases what is left, so no spool file
+ * stays in tmp/.
+ */
+struct smtp_job {
+	struct smtp_job *next, *prev;
+	struct worker *w;
+	void (*release)(struct smtp_job *j); /* detach from the session if any; free */
+};
 
 /* One mail transaction: MAIL .. end of DATA / BDAT LAST. */
 struct smtp_tx {
@@ -89,6 +109,8 @@ struct smtp_session {
 	bool shutting_down;     /* SIGTERM: close after what is in flight */
 	bool peer_eof;          /* the client half-closed while its message was delivered */
 	bool in_process, again; /* re-entrancy guard of smtp_process() */
+	bool spool_wait;        /* DATA/BDAT: the spool buffer is full, a write is in flight */
+	struct smtp_lookup *lookup; /* the RCPT check in flight (SMTP_S_RCPT_WAIT) */
 	const char *result;     /* for the session log line */
 	struct event *greet_timer;
 	struct smtp_tx *tx;
@@ -121,12 +143,26 @@ const struct smtpd_conf *smtp_conf(const struct smtp_session *s);
 /* commands.c: one complete command line. */
 void smtp_command(struct smtp_session *s, const char *line, size_t len);
 
+/* session.c: jobs (see struct smtp_job) */
+void smtp_job_track(struct worker *w, struct smtp_job *j);
+void smtp_job_untrack(struct smtp_job *j);
+/* server_ops.worker_fini: releases the jobs whose session or loop is gone. */
+void smtp_worker_fini(struct worker *w);
+
+/* rcpt.c: the RCPT command: checks the domain at once and the mailbox on the
+ * workq, then answers (the session waits in SMTP_S_RCPT_WAIT meanwhile). */
+void smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len);
+/* The session goes away or the transaction ends: the check's answer is dropped. */
+void smtp_rcpt_abort(struct smtp_session *s);
+
 /* receive.c */
 int smtp_receive_begin(struct smtp_session *s, enum smtp_data_mode mode);
 /* Feeds buffered input to DATA / a BDAT chunk; false when more input is needed. */
 bool smtp_receive_input(struct smtp_session *s);
 /* A BDAT command with a valid size: reads (or skips) its chunk. */
 void smtp_bdat_start(struct smtp_session *s, uint64_t size, bool last, enum smtp_rid refuse);
+/* maildir.c: a spool write finished; the session may read on (spool_wait). */
+void smtp_receive_resume(struct smtp_session *s);
 
 /* auth.c */
 void smtp_auth_start(struct smtp_session *s, const char *arg, size_t len);
@@ -136,12 +172,14 @@ void smtp_auth_abort(struct smtp_session *s);
 /* maildir.c: durable delivery (see maildir.c for the protocol). */
 struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *errbuf, size_t errlen);
 int smtp_maildir_write(void *dlv, const char *buf, size_t len); /* a smtp_data_sink */
+/* Whether the sink must not be fed now: a batch is full and the previous one is
+ * still being written (smtp_receive_resume() follows when it is done). */
+bool smtp_maildir_full(const struct smtp_delivery *d);
 /* Starts the delivery on the workq; DONE(s, rid) runs later on the loop. */
 int smtp_maildir_commit(struct smtp_session *s, void (*done)(struct smtp_session *, enum smtp_rid));
-/* Drops the spool (no delivery) or detaches a delivery in flight from its session. */
+/* Drops the spool (no delivery) or detaches a job in flight from its session;
+ * either way the tmp/ file goes once no job uses it. */
 void smtp_maildir_discard(struct smtp_delivery *d);
-/* server_ops.worker_fini: frees deliveries whose session and loop are gone. */
-void smtp_worker_fini(struct worker *w);
 /* errno of the last spool write failure (0: none). */
 int smtp_maildir_errno(const struct smtp_delivery *d);
 /* Group commit: fsyncs the directories FDS[0..n) (blocking: workq threads only), sharing

@@ -1,0 +1,206 @@
+/*
+ * rcpt: RCPT TO (RFC 5321 §4.1.1.3) and the recipient check of interface.md:
+ * accepted when the domain is listed and <maildir_root>/<domain>/<local>/ is
+ * a Maildir (tmp/ new/ cur/).
+ *
+ * The domain is checked on the loop thread (configuration only). The
+ * Maildir's stat()s are file work, which never runs on a loop thread: they
+ * go to a workq thread, and the session waits in SMTP_S_RCPT_WAIT, reading
+ * no further command, until the answer is sent. Replies to pipelined
+ * commands (RFC 2920 §3) therefore keep their order. A session that goes
+ * away meanwhile detaches from the check, whose done callback frees it; one
+ * whose loop stopped first is released by smtp_worker_fini().
+ */
+#include "session.h"
+#include "conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include "triad/log.h"
+#include "triad/workq.h"
+
+struct smtp_lookup {
+	struct smtp_job job; /* first: the worker's list */
+	struct conf *conf;   /* a reference: keeps the maildir fsroot open */
+	const struct fsroot *root;
+	struct smtp_session *s; /* NULL once the session went away */
+	struct smtp_rcpt_entry e;
+	enum smtp_rid result;
+};
+
+static void free_lookup(struct smtp_lookup *l)
+{
+	smtp_job_untrack(&l->job);
+	conf_unref(l->conf);
+	free(l);
+}
+
+static void release(struct smtp_job *j)
+{
+	struct smtp_lookup *l = (struct smtp_lookup *)j;
+	if (l->s && l->s->lookup == l)
+		l->s->lookup = NULL;
+	free_lookup(l);
+}
+
+static bool domain_listed(const struct smtpd_conf *conf, const char *domain)
+{
+	for (size_t i = 0; i < conf->domains.n; i++)
+		if (strcasecmp(conf->domains.v[i], domain) == 0)
+			return true;
+	return false;
+}
+
+static void lower(char *p)
+{
+	for (; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+}
+
+/* The loop thread's part: the domain and the mailbox key. Unlisted domains are
+ * never relayed, authenticated or not. */
+static enum smtp_rid check_domain(struct smtp_session *s, struct smtp_rcpt_entry *e)
+{
+	const struct smtpd_conf *conf = smtp_conf(s);
+	const struct smtp_path *p = &e->r.path;
+	if (p->postmaster) {
+		/* §4.1.1.3: <Postmaster> without a domain is ours: the first listed one. */
+		if (conf->domains.n == 0)
+			return SMTP_R_NO_MAILBOX;
+		snprintf(e->domain, sizeof(e->domain), "%s", conf->domains.v[0]);
+	} else {
+		snprintf(e->domain, sizeof(e->domain), "%.*s", (int)(p->len - p->local_len - 1),
+		         p->addr + p->local_len + 1);
+		if (p->literal || !domain_listed(conf, e->domain))
+			return SMTP_R_RELAY_DENIED;
+	}
+	lower(e->domain);
+	char dom[SMTP_DOMAIN_MAX + 1];
+	size_t base;
+	if (smtp_mailbox_key(p, e->local, sizeof(e->local), dom, sizeof(dom), &base) < 0)
+		return SMTP_R_NO_MAILBOX;
+	e->local[base] = '\0';
+	return SMTP_R_NONE;
+}
+
+/* Workq thread: <domain>/<local>/ and its tmp/ new/ cur/ are directories. */
+static void lookup_run(void *arg)
+{
+	struct smtp_lookup *l = arg;
+	struct smtp_rcpt_entry *e = &l->e;
+	char path[SMTP_DOMAIN_MAX + sizeof(e->local) + 8];
+	static const char *const subs[] = {"", "/tmp", "/new", "/cur"};
+	l->result = SMTP_R_NONE;
+	for (size_t i = 0; i < 4; i++) {
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s%s", e->domain, e->local, subs[i]);
+		if (fsroot_stat(l->root, path, strlen(path), &st) != 0 || !S_ISDIR(st.st_mode)) {
+			l->result = SMTP_R_NO_MAILBOX;
+			return;
+		}
+		if (i == 0) {
+			e->dev = st.st_dev;
+			e->ino = st.st_ino;
+		}
+	}
+}
+
+/* The answer to one RCPT: refused with R, or E joins the transaction. */
+static void answer(struct smtp_session *s, struct smtp_rcpt_entry *e, enum smtp_rid r)
+{
+	struct smtp_tx *tx = s->tx;
+	if (r != SMTP_R_NONE) {
+		char addr[128];
+		log_escape(addr, sizeof(addr), e->r.path.addr, e->r.path.len);
+		log_msg(LOG_LEVEL_INFO, s->c->id, "rcpt refused id=%s to=<%s> reply=%u", tx->id,
+		        addr, smtp_reply_def(r)->code);
+		smtp_send(s, r);
+		return;
+	}
+	/* One copy per Maildir, also when two addresses name the same directory
+	 * (a symbolic link aliasing a domain or a mailbox): two copies would
+	 * collide on their tmp/ name and fail the whole delivery. */
+	for (size_t i = 0; i < tx->nrcpts; i++)
+		if (!tx->rcpts[i].dup && tx->rcpts[i].dev == e->dev && tx->rcpts[i].ino == e->ino)
+			e->dup = true;
+	if (tx->nrcpts == tx->cap) {
+		size_t cap = tx->cap ? tx->cap * 2 : 4;
+		struct smtp_rcpt_entry *v = realloc(tx->rcpts, cap * sizeof(*v));
+		if (!v) {
+			smtp_send(s, SMTP_R_LOCAL_ERROR);
+			return;
+		}
+		tx->rcpts = v;
+		tx->cap = cap;
+	}
+	tx->rcpts[tx->nrcpts++] = *e;
+	smtp_set_state(s, SMTP_S_RCPT);
+	smtp_send(s, SMTP_R_RCPT_OK);
+}
+
+static void lookup_done(void *arg)
+{
+	struct smtp_lookup *l = arg;
+	struct smtp_session *s = l->s;
+	if (!s) {
+		free_lookup(l); /* the session went away meanwhile */
+		return;
+	}
+	s->lookup = NULL;
+	smtp_set_state(s, s->tx->nrcpts > 0 ? SMTP_S_RCPT : SMTP_S_MAIL);
+	answer(s, &l->e, l->result);
+	free_lookup(l);
+	smtp_process(s); /* what the client pipelined after this RCPT */
+}
+
+void smtp_rcpt_abort(struct smtp_session *s)
+{
+	if (s->lookup) {
+		s->lookup->s = NULL;
+		s->lookup = NULL;
+	}
+}
+
+void smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct smtp_tx *tx = s->tx;
+	if (tx->bdat) {
+		smtp_send(s, SMTP_R_BAD_SEQUENCE);
+		return;
+	}
+	struct smtp_parse_opts o = {.esmtp = s->esmtp, .smtputf8 = tx->mail.smtputf8};
+	struct smtp_rcpt_entry e;
+	memset(&e, 0, sizeof(e));
+	enum smtp_rid r = smtp_parse_rcpt(arg, len, &o, &e.r);
+	if (r == SMTP_R_NONE && tx->nrcpts >= smtp_conf(s)->max_recipients)
+		r = SMTP_R_TOO_MANY_RCPTS; /* §4.5.3.1.10 */
+	if (r == SMTP_R_NONE)
+		r = check_domain(s, &e);
+	if (r != SMTP_R_NONE) {
+		answer(s, &e, r);
+		return;
+	}
+	struct smtp_lookup *l = calloc(1, sizeof(*l));
+	if (!l) {
+		smtp_send(s, SMTP_R_LOCAL_ERROR);
+		return;
+	}
+	l->conf = conf_ref(s->c->conf);
+	l->root = &s->app->maildirs;
+	l->s = s;
+	l->e = e;
+	l->job.release = release;
+	smtp_job_track(s->c->worker, &l->job);
+	if (workq_submit(s->c->base, lookup_run, lookup_done, l) < 0) {
+		/* The queue is full: try again later. */
+		free_lookup(l);
+		smtp_send(s, SMTP_R_LOCAL_ERROR);
+		return;
+	}
+	s->lookup = l;
+	smtp_set_state(s, SMTP_S_RCPT_WAIT);
+}
