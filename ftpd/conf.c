@@ -38,6 +38,7 @@ static const struct conf_key keys[] = {
 	{"max_upload_size", CONF_SIZE, F(max_upload_size), "0", NULL, 0, 0},
 	{"tls_session_reuse", CONF_BOOL, F(tls_session_reuse), "on", NULL, 0, 0},
 	{"max_login_failures", CONF_UINT, F(max_login_failures), FTP_LOGIN_FAILURES_DEFAULT, NULL, 1, 100},
+	{"sync_uploads", CONF_BOOL, F(sync_uploads), "on", NULL, 0, 0},
 };
 
 /* 1-4 octal digits, at most 0777; -1 otherwise. */

@@ -29,6 +29,7 @@ struct ftpd_conf {
 	uint64_t max_upload_size;        /* bytes, 0: none */
 	bool tls_session_reuse;          /* PROT P data connections must resume the control's */
 	uint64_t max_login_failures;     /* failed PASS per session before 421 */
+	bool sync_uploads;               /* fsync an upload and its directory before 226 */
 };
 
 /* The umask key's value (validated by the section check). */

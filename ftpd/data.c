@@ -13,10 +13,13 @@
  * A transfer (struct ftp_transfer) runs on the loop: RETR in binary mode on
  * a plain connection is one sendfile segment; TLS or TYPE A is read in
  * chunks as the output drains. STOR, APPE, STOU and REST+STOR write a hidden
- * fsroot temp file in the target's directory, which is fsynced and renamed
- * over the target on the workq once the client closed the data connection
- * cleanly; anything else (ABOR, reset, timeout, TLS without close_notify)
- * unlinks it, so the target only ever holds a complete file. The reply pair
+ * fsroot temp file in the target's directory (binary: straight from the
+ * input's chains), which is renamed over the target once the client closed
+ * the data connection cleanly: with sync_uploads fsynced first, its
+ * writeback started every few MiB meanwhile, and renamed on the workq;
+ * without, renamed on the loop when the target is new. Anything else (ABOR,
+ * reset, timeout, TLS without close_notify) unlinks it, so the target only
+ * ever holds a complete file. The reply pair
  * 150 ... 226/4xx frames every transfer; one log line records it.
  *
  * LIST and NLST take a wildcard (fnmatch) in the last component of a path
@@ -42,6 +45,13 @@
 #include "triad/workq.h"
 
 #define DATA_CHUNK (64 * 1024)
+/* Input an upload's data connection may buffer. Each read is written out at
+ * once, so this only has to stay above what one read brings: at the conn's
+ * default (TRIAD_CONN_READ_MAX, 64 KiB, as much as one read) reading paused
+ * and resumed around every read, two epoll_ctl calls per 64 KiB. */
+#define UPLOAD_READ_MAX (1024 * 1024)
+/* sync_uploads: writeback of an upload starts every this many bytes. */
+#define UPLOAD_WRITEBACK (8 * 1024 * 1024)
 
 enum xfer_kind { XFER_RETR, XFER_STOR, XFER_LIST };
 
@@ -56,12 +66,14 @@ struct ftp_transfer {
 	uint64_t bytes;       /* data bytes moved (RETR: queued) */
 	uint64_t limit;       /* STOR: max_upload_size, 0: none */
 	uint64_t kept;        /* STOR: old bytes the file starts with (REST, APPE) */
+	uint64_t flushed;     /* STOR, sync_uploads: bytes whose writeback was started */
 	bool ascii;
 	struct ftp_ascii conv;
 	bool started; /* 150 sent */
 	bool streaming;
 	bool flushing; /* everything queued: waiting for the output to drain */
 	bool committing;
+	bool fresh; /* STOR: the target did not exist when the upload began */
 	bool tls; /* the data connection is TLS (PROT P) */
 	struct timespec t0;
 	/* listings */
@@ -84,6 +96,7 @@ struct ftp_commit {
 	struct ftp_session *s; /* NULL once the session is gone */
 	bool prefix;
 	struct fsroot_temp tmp; /* commit: the file to rename into place */
+	bool durable;           /* commit: fsync file and directory (sync_uploads) */
 	int src, dst;           /* prefix: copy src[0, len) to dst (a dup of the temp fd) */
 	uint64_t len;
 	int rc;
@@ -301,7 +314,7 @@ void ftp_data_status(struct ftp_session *s, char *buf, size_t len)
 static void commit_run(void *arg)
 {
 	struct ftp_commit *cm = arg;
-	cm->rc = fsroot_temp_commit(&cm->tmp, 1);
+	cm->rc = fsroot_temp_commit(&cm->tmp, cm->durable);
 }
 
 static void commit_done(void *arg)
@@ -327,6 +340,47 @@ static void commit_done(void *arg)
 		xfer_end(s, false, code, text);
 	}
 	ftp_resume(s);
+}
+
+/* Writeback of a durable upload, started while it is still arriving so that
+ * the final fsync finds little left to write. */
+struct ftp_writeback {
+	int fd; /* a dup of the temp file's */
+	uint64_t off, len;
+};
+
+static void writeback_run(void *arg)
+{
+	struct ftp_writeback *wb = arg;
+	/* Only a hint: failure shows at fsync. */
+	sync_file_range(wb->fd, (off64_t)wb->off, (off64_t)wb->len, SYNC_FILE_RANGE_WRITE);
+	close(wb->fd);
+}
+
+static void writeback_done(void *arg)
+{
+	free(arg);
+}
+
+/* Starts writing out what a durable upload wrote since the last time, every
+ * UPLOAD_WRITEBACK bytes. */
+static void upload_writeback(struct ftp_session *s, struct ftp_transfer *x)
+{
+	uint64_t end = x->kept + x->bytes;
+	if (!s->cf->sync_uploads || end - x->flushed < UPLOAD_WRITEBACK)
+		return;
+	struct ftp_writeback *wb = malloc(sizeof(*wb));
+	int fd = wb ? fcntl(x->tmp.fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (fd < 0) {
+		free(wb);
+		return;
+	}
+	*wb = (struct ftp_writeback){fd, x->flushed, end - x->flushed};
+	x->flushed = end;
+	if (workq_submit(s->c->base, writeback_run, writeback_done, wb) < 0) {
+		close(fd);
+		free(wb);
+	}
 }
 
 static int copy_prefix(int src, int dst, uint64_t len);
@@ -390,14 +444,41 @@ static void upload_complete(struct ftp_session *s)
 	}
 	cm->s = s;
 	cm->tmp = x->tmp;
+	cm->durable = s->cf->sync_uploads;
 	x->have_tmp = false;
 	x->committing = true;
 	s->commit = cm;
-	/* fsync and rename block: off the loop when the pool takes it. */
-	if (workq_submit(s->c->base, commit_run, commit_done, cm) < 0) {
+	/*
+	 * fsync blocks, and so may a rename over an existing file (ext4 starts
+	 * writing the new file out first, auto_da_alloc, and the old inode is
+	 * freed): off the loop when the pool takes it. A rename to a new name
+	 * alone costs less than the round trip through the pool (two thread
+	 * wake-ups), which small uploads (sync_uploads off) would wait for.
+	 */
+	if (!cm->durable && x->fresh) {
+		commit_run(cm);
+		commit_done(cm);
+	} else if (workq_submit(s->c->base, commit_run, commit_done, cm) < 0) {
 		commit_run(cm);
 		commit_done(cm);
 	}
+}
+
+/* Writes all of IN (binary: no conversion) into FD straight from its chains
+ * (writev), without a copy through a buffer of ours. */
+static int write_evbuffer(int fd, struct evbuffer *in)
+{
+	while (evbuffer_get_length(in) > 0) {
+		int w = evbuffer_write_atmost(in, fd, -1);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+	}
+	return 0;
 }
 
 /* Moves what the data connection delivered into the temp file. */
@@ -405,31 +486,44 @@ static void upload_read(struct ftp_session *s, struct conn *d)
 {
 	struct ftp_transfer *x = s->xfer;
 	struct evbuffer *in = conn_input(d);
-	char buf[DATA_CHUNK], conv[DATA_CHUNK + 1];
 	size_t len;
+	if (!x->ascii) {
+		if ((len = evbuffer_get_length(in)) == 0)
+			return;
+		d->bytes_in += len;
+		/* The limit is on the file left behind, old bytes included. */
+		if (x->limit && x->kept + x->bytes + len > x->limit) {
+			xfer_fail(s, 552, "Exceeded storage allocation (max_upload_size)");
+			return;
+		}
+		int rc = write_evbuffer(x->tmp.fd, in);
+		if (rc < 0) {
+			xfer_fail_errno(s, rc);
+			return;
+		}
+		x->bytes += len;
+		upload_writeback(s, x);
+		return;
+	}
+	char buf[DATA_CHUNK], conv[DATA_CHUNK + 1];
 	while ((len = evbuffer_get_length(in)) > 0) {
 		int n = evbuffer_remove(in, buf, sizeof(buf));
 		if (n <= 0)
 			break;
 		d->bytes_in += (uint64_t)n;
-		const char *p = buf;
-		size_t out = (size_t)n;
-		if (x->ascii) {
-			out = ftp_ascii_to_lf(&x->conv, buf, (size_t)n, conv);
-			p = conv;
-		}
-		/* The limit is on the file left behind, old bytes included. */
+		size_t out = ftp_ascii_to_lf(&x->conv, buf, (size_t)n, conv);
 		if (x->limit && x->kept + x->bytes + out > x->limit) {
 			xfer_fail(s, 552, "Exceeded storage allocation (max_upload_size)");
 			return;
 		}
-		int rc = write_all(x->tmp.fd, p, out);
+		int rc = write_all(x->tmp.fd, conv, out);
 		if (rc < 0) {
 			xfer_fail_errno(s, rc);
 			return;
 		}
 		x->bytes += out;
 	}
+	upload_writeback(s, x);
 }
 
 /* ---- downloads and listings ----------------------------------------------- */
@@ -579,6 +673,7 @@ static void stream_start(struct ftp_session *s)
 	uint64_t t = s->cf->data_timeout;
 	if (x->kind == XFER_STOR) {
 		conn_set_timeouts(d, t, t);
+		bufferevent_setwatermark(d->bev, EV_READ, 0, UPLOAD_READ_MAX);
 		conn_resume_read(d);
 		upload_read(s, d);
 		return;
@@ -1188,7 +1283,8 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 		rel = ftp_vpath_rel(&vp, &rl);
 	if (rc == 0 && rl == 0)
 		rc = -EISDIR;
-	if (rc == 0 && fsroot_lstat(s->root, rel, rl, &st) == 0 && S_ISDIR(st.st_mode))
+	int exists = rc == 0 ? fsroot_lstat(s->root, rel, rl, &st) : -1;
+	if (exists == 0 && S_ISDIR(st.st_mode))
 		rc = -EISDIR;
 	if (rc < 0) {
 		ftp_reply_err(s, rc);
@@ -1198,6 +1294,7 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 	if (!x)
 		return;
 	x->path = vp;
+	x->fresh = exists == -ENOENT;
 	x->limit = s->cf->max_upload_size;
 	mode_t mode = 0666 & ~ftpd_conf_umask(s->cf);
 	rc = fsroot_temp_create(s->root, rel, rl, mode, &x->tmp);
@@ -1235,6 +1332,7 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 	}
 	uint64_t len = cmd->verb == FTP_VERB_APPE ? (uint64_t)st.st_size : rest;
 	x->kept = src >= 0 ? len : 0;
+	x->flushed = x->kept;
 	if (src < 0 || len == 0) {
 		if (src >= 0)
 			close(src);

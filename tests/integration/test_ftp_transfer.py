@@ -308,6 +308,26 @@ def test_max_upload_size_counts_the_whole_file(pam_user, start_daemon, triad_roo
     f.quit()
 
 
+def test_sync_uploads_off(pam_user, start_daemon, triad_root):
+    """sync_uploads = off (docs/configuration.md): no fsync, but uploads still appear at
+    their name only when complete, new names (renamed on the loop) and replaced files
+    (renamed on the workq) alike, and a cut upload leaves the old file."""
+    d = start_daemon("ftpd", env=pam_user.env, section_overrides={"sync_uploads": "off"})
+    f = login(d)
+    big = os.urandom(9 << 20)
+    for name, data in (("new.bin", b"a" * 4096), ("new.bin", big), ("other.bin", b"")):
+        f.storbinary(f"STOR {name}", io.BytesIO(data))
+        assert (triad_root.www / name).read_bytes() == data, name
+    conn = f.transfercmd("STOR new.bin")
+    conn.sendall(b"partial")
+    rst_close(conn)
+    with pytest.raises(ftplib.error_temp, match=r"^426"):
+        f.voidresp()
+    assert sha((triad_root.www / "new.bin").read_bytes()) == sha(big)
+    th.wait_until(lambda: not temp_files(triad_root.www), 5, "the temp file to go")
+    f.quit()
+
+
 def test_ipv6_epsv_and_eprt(pam_user, start_daemon, triad_root):
     """On an IPv6 control connection ftplib uses EPSV and EPRT |2|::1|port| (RFC 2428);
     PASV, which can only carry IPv4, is refused."""

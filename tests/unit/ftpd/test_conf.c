@@ -1,7 +1,7 @@
 /*
  * Unit tests for ftpd/conf.c: the [ftpd] section through conf_load, with the
  * keys the protocol added (umask, data_timeout, data_connect_timeout,
- * max_upload_size, tls_session_reuse, max_login_failures) and their defaults. Config files go to
+ * max_upload_size, tls_session_reuse, max_login_failures, sync_uploads) and their defaults. Config files go to
  * a private mkdtemp() directory. Rows carry __LINE__.
  */
 #include <stdarg.h>
@@ -61,6 +61,7 @@ static void test_defaults(void **state)
 	assert_int_equal(f->max_upload_size, 0);
 	assert_true(f->tls_session_reuse);
 	assert_int_equal(f->max_login_failures, 3);
+	assert_true(f->sync_uploads);
 	conf_unref(c);
 }
 
@@ -93,6 +94,9 @@ static const struct {
 	{__LINE__, "max_login_failures = 0\n", false, 0, "max_login_failures"},
 	{__LINE__, "max_login_failures = 101\n", false, 0, "max_login_failures"},
 	{__LINE__, "max_login_failures = many\n", false, 0, "max_login_failures"},
+	{__LINE__, "sync_uploads = off\n", true, 022, NULL},
+	{__LINE__, "sync_uploads = on\n", true, 022, NULL},
+	{__LINE__, "sync_uploads = later\n", false, 0, "t.conf:4: sync_uploads"},
 };
 
 static void test_rows(void **state)
@@ -116,13 +120,14 @@ static void test_sizes_and_bools(void **state)
 	(void)state;
 	char err[512] = "";
 	struct conf *c = load("max_upload_size = 2G\ntls_session_reuse = off\n"
-	                      "data_timeout = 90s\n",
+	                      "data_timeout = 90s\nsync_uploads = off\n",
 	                      err, sizeof(err));
 	assert_non_null(c);
 	const struct ftpd_conf *f = c->own;
 	assert_int_equal(f->max_upload_size, 2ull << 30);
 	assert_false(f->tls_session_reuse);
 	assert_int_equal(f->data_timeout, 90 * 1000);
+	assert_false(f->sync_uploads);
 	conf_unref(c);
 }
 
