@@ -97,4 +97,55 @@ install: all
 clean:
 	rm -rf build
 
+# Fuzzing: every tests/fuzz/fuzz_<proto>_*.c is a libFuzzer target linked with
+# clang-built, sanitizer-instrumented copies of lib<proto>d.a and libtriad.a
+# under build/fuzz/ (the gcc-built archives do not link with clang's runtimes).
+# `make fuzz` builds them; `make fuzz-run [FUZZ_SECONDS=30]` runs each in turn
+# for that long, growing build/fuzz/corpus/<target>/; a target that crashes
+# leaves its reproducer in build/fuzz/crash/<target>/, the others still run,
+# and the run fails at the end. Never part of `make test`.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_ARGS    ?=
+FUZZ_DIR     := build/fuzz
+FUZZ_CFLAGS  := -std=c17 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) \
+                -DTRIAD_VERSION='"$(VERSION)"' -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+fuzz_obj      = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
+fuzz_lib      = $(FUZZ_DIR)/lib$(firstword $(subst _, ,$(1)))d.a
+
+.PHONY: fuzz fuzz-run fuzz-deps
+fuzz: $(FUZZ_BINS)
+
+fuzz-deps:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || ./tools/deps.sh fuzz
+
+$(FUZZ_DIR)/obj/%.o: %.c | fuzz-deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/libtriad.a: $(call fuzz_obj,$(COMMON_SRC))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/lib%.a: $$(call fuzz_obj,$$(call daemon_src,%))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $$(call fuzz_lib,%) $(FUZZ_DIR)/libtriad.a | fuzz-deps
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< \
+	    $(call fuzz_lib,$*) $(FUZZ_DIR)/libtriad.a $(LIBS)
+
+fuzz-run: $(FUZZ_BINS)
+	@failed=; for t in $(FUZZ_BINS); do n=$$(basename $$t); \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$n $(FUZZ_DIR)/crash/$$n; \
+	    echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/crash/$$n/ $(FUZZ_ARGS) $(FUZZ_DIR)/corpus/$$n \
+	        || failed="$$failed $$n"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in$$failed (see $(FUZZ_DIR)/crash/)"; exit 1; fi
+
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,10 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages that building, running and testing triad need.
 # As root it runs apt-get when something is missing; otherwise it prints the line.
+# `deps.sh fuzz` also wants clang, its libFuzzer/sanitizer runtimes and
+# llvm-symbolizer (for `make fuzz`, which `make test` never needs).
 set -e
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmagic-dev libinih-dev
 libpam0g-dev libcmocka-dev libpam-wrapper python3 python3-pytest curl lftp swaks
 openssl procps"
+[ "$1" = fuzz ] && PKGS="$PKGS clang libclang-rt-dev llvm"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
