@@ -604,8 +604,26 @@ static void noop_read(struct conn *c)
 }
 static const struct conn_ops default_ops = {.on_read = noop_read};
 
+static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr *peer,
+                                socklen_t peer_len, const struct sockaddr_storage *local,
+                                socklen_t local_len, SSL_CTX *tls_ctx, bool counted);
+
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
                       SSL_CTX *tls_ctx, bool counted)
+{
+	return conn_create(w, fd, peer, peer_len, NULL, 0, tls_ctx, counted);
+}
+
+struct conn *conn_new_accepted(struct worker *w, int fd, const struct sockaddr *peer,
+                               socklen_t peer_len, const struct sockaddr_storage *local,
+                               socklen_t local_len, SSL_CTX *tls_ctx)
+{
+	return conn_create(w, fd, peer, peer_len, local, local_len, tls_ctx, true);
+}
+
+static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr *peer,
+                                socklen_t peer_len, const struct sockaddr_storage *local,
+                                socklen_t local_len, SSL_CTX *tls_ctx, bool counted)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -621,9 +639,14 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, soc
 		peer_len = sizeof(c->peer);
 	memcpy(&c->peer, peer, peer_len);
 	c->peer_len = peer_len;
-	c->local_len = sizeof(c->local);
-	if (getsockname(fd, (struct sockaddr *)&c->local, &c->local_len) < 0)
-		c->local_len = 0;
+	if (local && local_len <= sizeof(c->local)) {
+		memcpy(&c->local, local, local_len);
+		c->local_len = local_len;
+	} else {
+		c->local_len = sizeof(c->local);
+		if (getsockname(fd, (struct sockaddr *)&c->local, &c->local_len) < 0)
+			c->local_len = 0;
+	}
 	addr_text(&c->peer, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
 	addr_text(&c->local, c->local_ip, sizeof(c->local_ip), &c->local_port);
 	c->conf = server_current_conf();
@@ -643,12 +666,14 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, soc
 		}
 	}
 
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Counted conns come from server.c's listeners, which accept with
-	 * SOCK_NONBLOCK: one fcntl per connection saved. */
-	if (!counted)
+	 * SOCK_NONBLOCK and set TCP_NODELAY on the listening socket (inherited):
+	 * a fcntl and a setsockopt per connection saved. */
+	if (!counted) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		evutil_make_socket_nonblocking(fd);
+	}
 
 	if (tls_ctx && !(c->flags & CONN_F_REFUSED)) {
 		SSL *ssl = SSL_new(tls_ctx);
@@ -883,6 +908,13 @@ int conn_park(struct conn *c, uint64_t idle_ms)
 	c->parked = ev;
 	log_debug("c%06llu parked", (unsigned long long)c->id);
 	return 0;
+}
+
+void conn_read_now(struct conn *c)
+{
+	if (c->bev && (c->flags & CONN_F_DIRECT) && !conn_is_closing(c) &&
+	    (bufferevent_get_enabled(c->bev) & EV_READ))
+		direct_read_cb(bufferevent_getfd(c->bev), EV_READ, c->bev);
 }
 
 bool conn_is_parked(const struct conn *c)

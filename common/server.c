@@ -18,7 +18,10 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,7 +42,29 @@ struct bound {
 	int tag;
 	bool tls;
 	const char *addr; /* text, for logs */
+	const struct conf_addr *ca;
 };
+
+/* One listening socket of a worker. */
+struct worker_listener {
+	struct worker *w;
+	struct evconnlistener *l;
+	int tag;
+	bool tls;
+	/* The bound address when it names one (not 0.0.0.0 or [::]): every
+	 * connection's local address, so accept needs no getsockname(). */
+	socklen_t local_len; /* 0: a wildcard, ask the socket */
+	struct sockaddr_storage local;
+};
+
+static bool is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return true;
+}
 
 static const struct server_ops *ops;
 static const char *conf_path = DEFAULT_CONF;
@@ -151,7 +176,7 @@ static int check_extra(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-static int bind_one(const struct conf_addr *a, char *err, size_t errlen)
+static int bind_one(const struct conf_addr *a, bool tls, char *err, size_t errlen)
 {
 	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -166,6 +191,13 @@ static int bind_one(const struct conf_addr *a, char *err, size_t errlen)
 	if (a->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;
+	/* Accepted sockets inherit TCP_NODELAY: one setsockopt() here instead of
+	 * one per connection (every protocol here answers at once). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ops->client_speaks_first && !tls) {
+		int secs = TRIAD_DEFER_ACCEPT_S;
+		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+	}
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
 		goto fail;
 	if (listen(fd, TRIAD_BACKLOG) < 0)
@@ -199,7 +231,7 @@ static int bind_all(struct conf *c, struct bound **out, size_t *nout, char *err,
 			for (size_t j = 0; want[i].addrs && j < want[i].addrs->n; j++) {
 				const struct conf_addr *a = &want[i].addrs->v[j];
 				char why[512];
-				int fd = bind_one(a, why, sizeof(why));
+				int fd = bind_one(a, want[i].tls, why, sizeof(why));
 				if (fd < 0) {
 					conf_error_at(c, want[i].tls ? "listen_tls" : "listen", err,
 					              errlen, "%s", why);
@@ -208,7 +240,7 @@ static int bind_all(struct conf *c, struct bound **out, size_t *nout, char *err,
 					free(b);
 					return -1;
 				}
-				b[n++] = (struct bound){fd, want[i].tag, want[i].tls, a->text};
+				b[n++] = (struct bound){fd, want[i].tag, want[i].tls, a->text, a};
 			}
 	*out = b;
 	*nout = n;
@@ -251,32 +283,36 @@ static int drop_privileges(const struct conf *c, char *err, size_t errlen)
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                       int len, void *arg)
 {
-	struct worker *w = arg;
-	int idx = -1;
-	for (size_t i = 0; i < w->nlisteners; i++)
-		if (w->listeners[i] == l)
-			idx = (int)i;
-	if (idx < 0 || w->draining) {
+	struct worker_listener *wl = arg;
+	struct worker *w = wl->w;
+	(void)l;
+	if (w->draining) {
 		close(fd);
 		return;
 	}
-	struct conf *c = server_current_conf();
-	SSL_CTX *tls = w->listener_tls[idx] ? server_rt(c)->tls : NULL;
-	conf_unref(c);
-	struct conn *conn = conn_new(w, fd, addr, (socklen_t)len, tls, true);
+	SSL_CTX *tls = NULL;
+	if (wl->tls) {
+		struct conf *c = server_current_conf();
+		tls = server_rt(c)->tls;
+		conf_unref(c);
+	}
+	struct conn *conn = conn_new_accepted(w, fd, addr, (socklen_t)len,
+	                                      wl->local_len ? &wl->local : NULL, wl->local_len, tls);
 	if (!conn)
 		return;
-	conn->listener_tag = w->listener_tags[idx];
+	conn->listener_tag = wl->tag;
 	if (conn_is_refused(conn)) {
 		log_info("c%06llu refused peer=%s: connection limit", (unsigned long long)conn->id,
 		         conn->peer_ip);
 		/* A TLS client cannot read a plaintext refusal: just close. */
-		if (!w->listener_tls[idx] && ops->refusal)
+		if (!wl->tls && ops->refusal)
 			conn_write(conn, ops->refusal, strlen(ops->refusal));
 		conn_close(conn);
 		return;
 	}
 	ops->accept(conn, conn->listener_tag);
+	if (ops->client_speaks_first && !wl->tls)
+		conn_read_now(conn);
 }
 
 static void accept_error_cb(struct evconnlistener *l, void *arg)
@@ -299,9 +335,9 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct worker *w = arg;
 	for (size_t i = 0; i < w->nlisteners; i++)
-		if (w->listeners[i]) {
-			evconnlistener_free(w->listeners[i]);
-			w->listeners[i] = NULL;
+		if (w->listeners[i].l) {
+			evconnlistener_free(w->listeners[i].l);
+			w->listeners[i].l = NULL;
 		}
 	w->draining = true;
 	conn_shutdown_all(w);
@@ -322,32 +358,41 @@ static void *worker_main(void *arg)
 static int worker_setup(struct worker *w, const struct bound *b, size_t nb, char *err,
                         size_t errlen)
 {
-	w->base = event_base_new();
+	/* The changelist folds the epoll_ctl() calls of one loop iteration into
+	 * the next epoll_wait(): a connection accepted, answered and closed in
+	 * one iteration (Connection: close) never registers with epoll at all.
+	 * Safe here: no descriptor in a loop is ever dup()ed (libevent's caveat). */
+	struct event_config *cfg = event_config_new();
+	if (cfg)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	w->base = cfg ? event_base_new_with_config(cfg) : NULL;
+	if (cfg)
+		event_config_free(cfg);
 	if (!w->base) {
 		snprintf(err, errlen, "cannot create an event loop");
 		return -1;
 	}
 	w->listeners = calloc(nb, sizeof(*w->listeners));
-	w->listener_tags = calloc(nb, sizeof(int));
-	w->listener_tls = calloc(nb, sizeof(bool));
 	w->wake = event_new(w->base, -1, 0, drain_cb, w);
-	if (!w->listeners || !w->listener_tags || !w->listener_tls || !w->wake) {
+	if (!w->listeners || !w->wake) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < nb; i++) {
+		struct worker_listener *wl = &w->listeners[w->nlisteners];
+		*wl = (struct worker_listener){.w = w, .tag = b[i].tag, .tls = b[i].tls};
+		if (!is_wildcard(&b[i].ca->ss) && b[i].ca->len <= sizeof(wl->local)) {
+			memcpy(&wl->local, &b[i].ca->ss, b[i].ca->len);
+			wl->local_len = b[i].ca->len;
+		}
 		/* backlog 0: the socket is already listening. */
-		struct evconnlistener *l = evconnlistener_new(
-			w->base, accept_cb, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-			b[i].fd);
-		if (!l) {
+		wl->l = evconnlistener_new(w->base, accept_cb, wl,
+		                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, b[i].fd);
+		if (!wl->l) {
 			snprintf(err, errlen, "cannot watch %s", b[i].addr);
 			return -1;
 		}
-		evconnlistener_set_error_cb(l, accept_error_cb);
-		w->listeners[w->nlisteners] = l;
-		w->listener_tags[w->nlisteners] = b[i].tag;
-		w->listener_tls[w->nlisteners] = b[i].tls;
+		evconnlistener_set_error_cb(wl->l, accept_error_cb);
 		w->nlisteners++;
 	}
 	if (ops->needs_auth) {
@@ -366,16 +411,14 @@ static void worker_teardown(struct worker *w)
 	if (ops->worker_fini)
 		ops->worker_fini(w);
 	for (size_t i = 0; i < w->nlisteners; i++)
-		if (w->listeners[i])
-			evconnlistener_free(w->listeners[i]);
+		if (w->listeners[i].l)
+			evconnlistener_free(w->listeners[i].l);
 	if (w->auth)
 		auth_client_free(w->auth);
 	if (w->wake)
 		event_free(w->wake);
 	/* Connections still open after shutdown_timeout die with the process. */
 	free(w->listeners);
-	free(w->listener_tags);
-	free(w->listener_tls);
 	if (w->base && w->nconns == 0)
 		event_base_free(w->base);
 }
@@ -530,6 +573,10 @@ static void listen_summary(const struct bound *b, size_t nb, char *buf, size_t l
 int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 {
 	ops = daemon_ops;
+	/* Connection state is allocated and freed as load rises and falls; with
+	 * glibc's default 128 KiB trim threshold each fall shrinks a worker's
+	 * heap and the next rise grows it back (an mprotect per few connections). */
+	mallopt(M_TRIM_THRESHOLD, TRIAD_HEAP_TRIM_THRESHOLD);
 	char name[32];
 	snprintf(name, sizeof(name), "%s", ops->name);
 	log_init(ops->name);

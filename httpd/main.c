@@ -40,6 +40,7 @@ static const struct server_ops httpd_ops = {
 	.worker_fini = http_worker_fini,
 	.refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
 	           "Connection: close\r\nRetry-After: 5\r\n\r\n",
+	.client_speaks_first = true,
 };
 
 int main(int argc, char **argv)

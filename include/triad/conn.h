@@ -80,6 +80,17 @@ struct conn {
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
                       SSL_CTX *tls_ctx, bool counted);
 
+/* An accepted socket from server.c's listeners (counted, non-blocking,
+ * TCP_NODELAY inherited from the listener). LOCAL: the listener's own
+ * address when it names one, else NULL (getsockname() tells). */
+struct conn *conn_new_accepted(struct worker *w, int fd, const struct sockaddr *peer,
+                               socklen_t peer_len, const struct sockaddr_storage *local,
+                               socklen_t local_len, SSL_CTX *tls_ctx);
+
+/* Reads what a plain conn's socket already holds, as if epoll had said so
+ * (accept on a TCP_DEFER_ACCEPT listener: the request is there). */
+void conn_read_now(struct conn *c);
+
 /* Output: queued on the bufferevent; 0 or -1 when the conn is closing. */
 int conn_write(struct conn *c, const void *data, size_t len);
 int conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

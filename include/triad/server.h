@@ -50,10 +50,8 @@ struct worker {
 	bool draining;
 	void *app;                   /* the daemon's per-thread state */
 	/* private to server.c */
-	struct evconnlistener **listeners;
+	struct worker_listener *listeners;
 	size_t nlisteners;
-	int *listener_tags;
-	bool *listener_tls;
 	struct event *wake;
 };
 
@@ -76,6 +74,10 @@ struct server_ops {
 	void (*accept)(struct conn *c, int tag);
 	/* Sent, then closed, to a connection over the connection limits. */
 	const char *refusal;
+	/* The client speaks first (HTTP): plain listeners accept a connection only
+	 * once its first bytes are in (TCP_DEFER_ACCEPT), and accept reads them at
+	 * once, with no trip through epoll. */
+	bool client_speaks_first;
 };
 
 /* Runs a daemon; returns the process exit status. */
