@@ -65,7 +65,7 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_app
 
 void http_fcache_put(struct http_worker *w, const struct http_app *app, const char *path,
                      size_t len, int fd, const struct stat *st, const char *ctype,
-                     bool compressible, int64_t now)
+                     bool compressible, bool vary, int64_t now)
 {
 	if (len >= HTTP_FCACHE_PATH_MAX || !S_ISREG(st->st_mode) || st->st_size < 0 ||
 	    st->st_size > HTTP_FCACHE_MAX_BODY || st->st_mtim.tv_sec > now - FRESH_SECONDS ||
@@ -97,6 +97,8 @@ void http_fcache_put(struct http_worker *w, const struct http_app *app, const ch
 	e->hash = path_hash(app->gen, path, len);
 	e->st = *st;
 	e->compressible = compressible;
+	e->vary = vary;
+	e->vary_checked = now;
 	snprintf(e->ctype, sizeof(e->ctype), "%s", ctype);
 	e->etag_len = http_etag_format(e->etag, (uint64_t)st->st_ino, (uint64_t)st->st_size,
 	                               st->st_mtim.tv_sec, st->st_mtim.tv_nsec);

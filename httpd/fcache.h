@@ -13,6 +13,10 @@
  * could otherwise leave mtime and size unchanged). The fstatat follows
  * symlinks without the kernel's RESOLVE_BENEATH, but it only ever confirms
  * an inode that was opened beneath docroot: it never yields new content.
+ * Precompressed siblings (.br, .zst, .gz) of a cached file are looked for at
+ * most once per HTTP_FCACHE_SIBLING_RECHECK seconds for clients that accept
+ * identity only: a sibling added or removed shows in Vary within that time
+ * (like nginx's open_file_cache_valid, lighttpd's stat cache).
  */
 #ifndef HTTPD_FCACHE_H
 #define HTTPD_FCACHE_H
@@ -31,6 +35,7 @@ struct http_worker;
 #define HTTP_FCACHE_SLOTS 128      /* per worker, direct-mapped by path hash */
 #define HTTP_FCACHE_MAX_BODY 16384 /* larger files are sent from their fd */
 #define HTTP_FCACHE_PATH_MAX 256
+#define HTTP_FCACHE_SIBLING_RECHECK 1 /* seconds a sibling lookup is reused */
 
 struct http_fentry {
 	unsigned refs; /* the cache's own, plus one per response using the body */
@@ -38,6 +43,11 @@ struct http_fentry {
 	uint32_t hash;
 	struct stat st;
 	bool compressible; /* a precompressed sibling may apply */
+	/* Whether a usable sibling existed (Vary: Accept-Encoding) when last
+	 * looked for, at vary_checked (seconds): reused for a second, so a hot
+	 * file costs no sibling lookups per request. */
+	bool vary;
+	int64_t vary_checked;
 	char ctype[112];
 	char etag[HTTP_ETAG_MAX];
 	size_t etag_len;
@@ -54,7 +64,7 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_app
  * and not freshly modified. NOW: the current time (seconds). */
 void http_fcache_put(struct http_worker *w, const struct http_app *app, const char *path,
                      size_t len, int fd, const struct stat *st, const char *ctype,
-                     bool compressible, int64_t now);
+                     bool compressible, bool vary, int64_t now);
 void http_fentry_unref(struct http_fentry *e);
 void http_fcache_free(struct http_worker *w);
 

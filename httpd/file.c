@@ -154,12 +154,17 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 		etag = e->etag, etag_len = e->etag_len, lastmod = e->lastmod;
 		/* Only a request without Accept-Encoding gets here for a compressible
 		 * entry (http_serve_path): identity, but siblings may still exist. */
-		if (e->compressible) {
+		if (e->compressible && now - e->vary_checked < HTTP_FCACHE_SIBLING_RECHECK &&
+		    now >= e->vary_checked) {
+			vary = e->vary;
+		} else if (e->compressible) {
 			int cfd = precompressed(s, orig, &vst, &coding, &vary);
 			if (cfd >= 0) { /* unreachable without Accept-Encoding */
 				close(cfd);
 				coding = HTTP_CODING_N;
 			}
+			e->vary = vary;
+			e->vary_checked = now;
 		}
 	} else {
 		const char *type = http_mime_by_name(s->path, s->path_len + 1);
@@ -175,7 +180,7 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 			st = &vst;
 		} else {
 			http_fcache_put(s->w, s->app, s->path + 1, s->path_len, fd, orig, x->ctype,
-			                comp && s->app->h->precompressed, now);
+			                comp && s->app->h->precompressed, vary, now);
 		}
 		etag_len = http_etag_format(etag_buf, (uint64_t)st->st_ino, (uint64_t)st->st_size,
 		                            st->st_mtim.tv_sec, st->st_mtim.tv_nsec);

@@ -65,3 +65,32 @@ def test_cached_file_replaced_deleted_rewritten(triad_root, start_daemon):
         assert k.request("/d.bin").body == b"\x00\x01" * 100
         os.unlink(other)
         assert k.request("/d.bin").status == 404
+
+
+def test_cached_file_sibling_lookup_reused_for_a_second(triad_root, start_daemon):
+    """RFC 9110 §12.5.5: a cached text file without precompressed siblings answers
+    without Vary; a .gz sibling added later shows (Vary: Accept-Encoding, and gzip to a
+    client that asks) within HTTP_FCACHE_SIBLING_RECHECK (1 s), and disappears as fast."""
+    import gzip
+    www = triad_root.www
+    cached_file(www, "v.txt", b"V" * 2000)
+    triad_root.give_to_run_user()
+    wait_cacheable()
+    d = httpd(start_daemon)
+    with KeepAlive(d.addr) as k:
+        for _ in range(3):
+            r = k.request("/v.txt")
+            assert r.status == 200 and r.h("vary") is None
+        sib = cached_file(www, "v.txt.gz", gzip.compress(b"V" * 2000))
+        os.utime(sib, None)
+        triad_root.give_to_run_user()
+        # a client that accepts gzip takes the long way at once
+        r = k.request("/v.txt", {"Accept-Encoding": "gzip"})
+        assert r.h("content-encoding") == "gzip" and r.h("vary") == "Accept-Encoding"
+        time.sleep(1.2)
+        r = k.request("/v.txt")
+        assert r.body == b"V" * 2000 and r.h("vary") == "Accept-Encoding"
+        sib.unlink()
+        time.sleep(1.2)
+        r = k.request("/v.txt")
+        assert r.body == b"V" * 2000 and r.h("vary") is None

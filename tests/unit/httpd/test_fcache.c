@@ -73,7 +73,7 @@ static void put(struct fx *f, const char *name, int64_t now)
 	assert_true(fd >= 0);
 	struct stat st;
 	assert_int_equal(fstat(fd, &st), 0);
-	http_fcache_put(f->w, &f->app, name, strlen(name), fd, &st, "text/plain", false, now);
+	http_fcache_put(f->w, &f->app, name, strlen(name), fd, &st, "text/plain", false, false, now);
 	close(fd);
 }
 
