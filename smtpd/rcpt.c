@@ -118,6 +118,8 @@ static void answer(struct smtp_session *s, struct smtp_rcpt_entry *e, enum smtp_
 		log_escape(addr, sizeof(addr), e->r.path.addr, e->r.path.len);
 		log_msg(LOG_LEVEL_INFO, s->c->id, "rcpt refused id=%s to=<%s> reply=%u", tx->id,
 		        addr, smtp_reply_def(r)->code);
+		if (r == SMTP_R_NO_MAILBOX || r == SMTP_R_RELAY_DENIED)
+			tx->nrefused++; /* before the reply: max_errors looks at it */
 		smtp_send(s, r);
 		return;
 	}

@@ -99,6 +99,7 @@ static void delivered(struct smtp_session *s, enum smtp_rid r)
 	if (r == SMTP_R_QUEUED) {
 		s->messages++;
 		s->error_run = 0; /* max_errors counts errors without delivering mail */
+		s->tx->nexcused = 0;
 		smtp_sendf(s, SMTP_R_QUEUED, "Message accepted for delivery: queued as %s",
 		           s->tx->id);
 	} else {

@@ -126,7 +126,17 @@ void smtp_worker_fini(struct worker *w)
  * work around. The cap is on errors made without delivering mail (as
  * Postfix's smtpd_hard_error_limit): a delivered message starts the count
  * again, so a client reusing one connection for many messages, each with a
- * stale recipient or two, is not cut off. */
+ * stale recipient or two, is not cut off.
+ * A refused recipient (550 5.1.1 unknown mailbox, 550 5.7.1 relaying) counts
+ * at once while the transaction's refused recipients outnumber its accepted
+ * ones: RFC 5321 §7.8 lets a server close a session whose RCPTs are "most or
+ * all" invalid (address harvesting, relay probing). The others wait for the
+ * transaction's end: a delivered message forgives them with the rest, a
+ * transaction that ends without delivering (RSET, a refused message...)
+ * counts them then. So a sender whose list has a few stale addresses among
+ * good ones is never cut off before its message (Postfix would count each
+ * one toward smtpd_hard_error_limit), and a harvester cannot hide behind one
+ * good recipient per transaction. */
 static void count_error(struct smtp_session *s, enum smtp_rid id)
 {
 	const struct smtp_reply_def *d = smtp_reply_def(id);
@@ -136,6 +146,11 @@ static void count_error(struct smtp_session *s, enum smtp_rid id)
 	    id == SMTP_R_EARLY_TALKER)
 		return;
 	s->errors++;
+	if ((id == SMTP_R_NO_MAILBOX || id == SMTP_R_RELAY_DENIED) && s->tx &&
+	    s->tx->nrefused <= s->tx->nrcpts) {
+		s->tx->nexcused++;
+		return;
+	}
 	s->error_run++;
 }
 
@@ -196,6 +211,7 @@ void smtp_tx_free(struct smtp_session *s)
 		return;
 	if (tx->dlv)
 		smtp_maildir_discard(tx->dlv);
+	s->error_run += tx->nexcused; /* ended without delivering: see count_error() */
 	free(tx->rcpts);
 	free(tx);
 	s->tx = NULL;

@@ -88,6 +88,8 @@ struct smtp_tx {
 	struct smtp_mail mail;
 	struct smtp_rcpt_entry *rcpts;
 	size_t nrcpts, cap;
+	unsigned nrefused;         /* RCPTs refused 550 5.1.1 / 5.7.1 (max_errors rule) */
+	unsigned nexcused;         /* ... not counted yet: they count unless mail is delivered */
 	char id[24];               /* message id for Received: and logs */
 	bool bdat;                 /* BDAT chunks have been received */
 	enum smtp_rid failed;      /* a BDAT chunk failed: later chunks get this too */

@@ -4,7 +4,9 @@
 - EHLO names with underscores (Windows hosts send them; Postfix accepts them);
 - RFC 4954 §4: AUTH PLAIN with an initial response may be followed by pipelined commands;
   PLAIN with an authzid, LOGIN with an initial response, '*' cancels, bad base64;
-- RFC 3463 X.3.1 / interface.md: a full disk is 452 4.3.1 and leaves nothing in new/ or tmp/.
+- RFC 3463 X.3.1 / interface.md: a full disk is 452 4.3.1 and leaves nothing in new/ or tmp/;
+- RFC 5321 §7.8 and max_errors: refused recipients cut a session only when they are most of
+  its RCPTs, or when their transaction ends without delivering mail.
 """
 
 import base64
@@ -247,6 +249,73 @@ def test_error_cap_counts_errors_without_delivered_mail(start_daemon, triad_root
         assert c.at_eof()
     assert len(stored(triad_root)) == 3
     d.wait_log(r"messages=3 errors=9 result=too-many-errors")
+
+
+def test_stale_recipients_among_good_ones_are_not_cut(start_daemon, triad_root):
+    """RFC 5321 §7.8 lets a server close a session whose RCPTs are "most or all" invalid; a
+    list with a few stale addresses among good ones is not that. With max_errors = 3, four
+    550 5.1.1 among four accepted recipients (never more refused than accepted) do not end
+    the session: the message is delivered to the four, and the session goes on."""
+    for local in ("bob", "carol", "dave"):
+        mailbox(triad_root, "example.org", local)
+    d = smtpd(start_daemon, max_errors=3)
+    with Smtp(d.addr) as c:
+        c.ehlo()
+        assert c.command("MAIL FROM:<list@example.net>")[0] == 250
+        order = ["alice", "gone1", "bob", "gone2", "carol", "gone3", "dave", "gone4"]
+        codes = [c.command(f"RCPT TO:<{r}@example.org>") for r in order]
+        assert [code for code, _ in codes] == [250, 550] * 4, codes
+        assert all(lines[0].startswith("550 5.1.1") for code, lines in codes if code == 550)
+        assert c.command("DATA")[0] == 354
+        c.send(b"Subject: list\r\n\r\nx\r\n.\r\n")
+        code, lines = c.read_reply()
+        assert code == 250, lines
+        # the next transaction starts with a clean count
+        code, lines = c.transaction("list@example.net", ["alice@example.org"],
+                                    b"Subject: again\r\n\r\ny\r\n")
+        assert code == 250, lines
+        assert c.command("QUIT")[0] == 221
+    for local in ("alice", "bob", "carol", "dave"):
+        assert len(stored(triad_root, "example.org", local)) >= 1
+    d.wait_log(r"messages=2 errors=4 result=ok")
+
+
+def test_harvesting_behind_a_good_recipient_is_cut(start_daemon, triad_root):
+    """RFC 5321 §7.8 ("a large number of RCPT TO commands ... most or all with invalid
+    addresses": closing "after generating an appropriate number of 5yz" replies): one good
+    recipient does not hide a run of guesses. Refusals count once they outnumber the
+    accepted recipients: with max_errors = 3 the fourth guess is followed by 421 4.7.0."""
+    d = smtpd(start_daemon, max_errors=3)
+    with Smtp(d.addr) as c:
+        c.ehlo()
+        assert c.command("MAIL FROM:<s@example.net>")[0] == 250
+        assert c.command("RCPT TO:<alice@example.org>")[0] == 250
+        codes = [c.command(f"RCPT TO:<guess{n}@example.org>")[0] for n in range(4)]
+        assert codes == [550] * 4
+        code, lines = c.read_reply()
+        assert code == 421 and lines[0].startswith("421 4.7.0"), lines
+        assert c.at_eof()
+    d.wait_log(r"result=too-many-errors")
+
+
+def test_refusals_count_when_their_transaction_delivers_nothing(start_daemon, triad_root):
+    """max_errors counts errors made without delivering mail (Postfix's
+    smtpd_hard_error_limit; RFC 5321 §7.8): a refusal forgiven while its transaction had as
+    many good recipients counts once that transaction ends undelivered (RSET, §4.1.1.5), so
+    one good recipient and one guess per transaction still reaches the cap (3 here)."""
+    d = smtpd(start_daemon, max_errors=3)
+    with Smtp(d.addr) as c:
+        c.ehlo()
+        for n in range(3):
+            assert c.command("MAIL FROM:<s@example.net>")[0] == 250
+            assert c.command("RCPT TO:<alice@example.org>")[0] == 250
+            assert c.command(f"RCPT TO:<guess{n}@example.org>")[0] == 550
+            assert c.command("RSET")[0] == 250
+        code, lines = c.read_reply()
+        assert code == 421 and lines[0].startswith("421 4.7.0"), lines
+        assert c.at_eof()
+    assert stored(triad_root) == []
+    d.wait_log(r"messages=0 errors=3 result=too-many-errors")
 
 
 def test_greeting_delay_shorter_than_timeout(triad_config):
