@@ -44,7 +44,8 @@ static void drop(struct http_worker *w, unsigned slot)
 }
 
 struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_app *app,
-                                    const char *path, size_t len)
+                                    const char *path, size_t len,
+                                    const struct timeval *iteration)
 {
 	if (len >= HTTP_FCACHE_PATH_MAX)
 		return NULL;
@@ -54,11 +55,16 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_app
 	if (!e || e->hash != h || e->gen != app->gen || e->path_len != len ||
 	    memcmp(e->path, path, len) != 0)
 		return NULL;
+	bool checked = iteration && e->checked.tv_sec == iteration->tv_sec &&
+	               e->checked.tv_usec == iteration->tv_usec;
 	struct stat st;
-	if (fstatat(app->docroot.fd, e->path, &st, 0) < 0 || !same_file(&e->st, &st)) {
+	if (!checked &&
+	    (fstatat(app->docroot.fd, e->path, &st, 0) < 0 || !same_file(&e->st, &st))) {
 		drop(w, slot); /* changed or gone: the confined open decides */
 		return NULL;
 	}
+	if (iteration)
+		e->checked = *iteration;
 	e->refs++;
 	return e;
 }
@@ -96,6 +102,7 @@ void http_fcache_put(struct http_worker *w, const struct http_app *app, const ch
 	e->gen = app->gen;
 	e->hash = path_hash(app->gen, path, len);
 	e->st = *st;
+	e->checked = (struct timeval){0, 0}; /* read this iteration, checked by the next use */
 	e->compressible = compressible;
 	e->vary = vary;
 	e->vary_checked = now;

@@ -3,12 +3,16 @@
  * validators), so a repeated GET costs one fstatat instead of
  * open + fstat + pread + close.
  *
- * Consistency: every use revalidates with fstatat() on the path: the device,
- * inode, size, mtime and ctime must all be what they were when the content
- * was read through the confined open (fsroot). A file replaced by rename,
- * deleted, rewritten, truncated or chmod-ed is therefore never served from
- * the cache by a request that starts after the change; such a request goes
- * the normal way (fsroot open). Files modified less than 2 s before they
+ * Consistency: an entry is revalidated with fstatat() on the path, by its
+ * first use in each event-loop iteration: the device, inode, size, mtime and
+ * ctime must all be what they were when the content was read through the
+ * confined open (fsroot). Every request answered in one iteration was sent
+ * before that iteration's epoll_wait() returned (a client pipelining more
+ * requests into a connection being read is the one exception), so a file
+ * replaced by rename, deleted, rewritten, truncated or chmod-ed is never
+ * served from the cache by a request that starts after the change; such a
+ * request goes the normal way (fsroot open). Under load one fstatat then
+ * serves every request for the file that one iteration answers. Files modified less than 2 s before they
  * would be cached are not cached (a write within the same timestamp tick
  * could otherwise leave mtime and size unchanged). The fstatat follows
  * symlinks without the kernel's RESOLVE_BENEATH, but it only ever confirms
@@ -25,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include "conditional.h"
 #include "date.h"
@@ -42,6 +47,7 @@ struct http_fentry {
 	uint64_t gen;  /* http_app generation id: docroot and settings */
 	uint32_t hash;
 	struct stat st;
+	struct timeval checked; /* the loop iteration that last revalidated it */
 	bool compressible; /* a precompressed sibling may apply */
 	/* Whether a usable sibling existed (Vary: Accept-Encoding) when last
 	 * looked for, at vary_checked (seconds): reused for a second, so a hot
@@ -57,9 +63,12 @@ struct http_fentry {
 	unsigned char body[]; /* st.st_size bytes */
 };
 
-/* The valid entry for PATH (no leading '/') under APP, with a reference, or NULL. */
+/* The valid entry for PATH (no leading '/') under APP, with a reference, or NULL.
+ * ITERATION: the loop's cached time (event_base_gettimeofday_cached), which
+ * names the current iteration; NULL revalidates on every call. */
 struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_app *app,
-                                    const char *path, size_t len);
+                                    const char *path, size_t len,
+                                    const struct timeval *iteration);
 /* Caches the regular file FD (stat ST, just opened through fsroot) if it is small
  * and not freshly modified. NOW: the current time (seconds). */
 void http_fcache_put(struct http_worker *w, const struct http_app *app, const char *path,

@@ -345,7 +345,10 @@ void http_serve_path(struct http_session *s, bool trailing_slash)
 {
 	const struct http_request *r = &s->t->req;
 	if (!trailing_slash && s->path_len > 0) {
-		struct http_fentry *e = http_fcache_get(s->w, s->app, s->path + 1, s->path_len);
+		struct timeval iteration;
+		bool named = event_base_gettimeofday_cached(s->c->base, &iteration) == 0;
+		struct http_fentry *e = http_fcache_get(s->w, s->app, s->path + 1, s->path_len,
+		                                        named ? &iteration : NULL);
 		/* A precompressed sibling may answer this client: take the long way. */
 		if (e && e->compressible && r->accept_encoding.n > 0) {
 			http_fentry_unref(e);

@@ -79,7 +79,7 @@ static void put(struct fx *f, const char *name, int64_t now)
 
 static struct http_fentry *get(struct fx *f, const char *name)
 {
-	return http_fcache_get(f->w, &f->app, name, strlen(name));
+	return http_fcache_get(f->w, &f->app, name, strlen(name), NULL);
 }
 
 #define LATER ((int64_t)time(NULL) + 10) /* the file is old enough to cache */
@@ -138,6 +138,25 @@ static void test_replaced_by_rename(void **state)
 	http_fentry_unref(held);
 }
 
+/* One revalidation per loop iteration: a second use with the same iteration
+ * stamp trusts the first one's fstatat; the next iteration looks again. */
+static void test_revalidated_once_per_iteration(void **state)
+{
+	struct fx *f = *state;
+	write_file(f, "a.txt", "hello", 5);
+	put(f, "a.txt", LATER);
+	struct timeval it1 = {100, 1}, it2 = {100, 2};
+	struct http_fentry *e = http_fcache_get(f->w, &f->app, "a.txt", 5, &it1);
+	assert_non_null(e);
+	http_fentry_unref(e);
+	write_file(f, "a.txt", "hello!", 6); /* changed within iteration 1 */
+	e = http_fcache_get(f->w, &f->app, "a.txt", 5, &it1);
+	assert_non_null(e); /* requests of iteration 1 were all sent before the change */
+	assert_memory_equal(e->body, "hello", 5);
+	http_fentry_unref(e);
+	assert_null(http_fcache_get(f->w, &f->app, "a.txt", 5, &it2));
+}
+
 static void test_rewritten_or_deleted(void **state)
 {
 	struct fx *f = *state;
@@ -170,6 +189,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hit_and_content, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fresh_not_cached, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_not_cached, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revalidated_once_per_iteration, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replaced_by_rename, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rewritten_or_deleted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_generation, setup, teardown),
