@@ -404,24 +404,32 @@ fail:
 	return rc;
 }
 
-int fsroot_temp_commit(struct fsroot_temp *t, int durable)
+int fsroot_temp_commit(struct fsroot_temp *t, unsigned flags)
 {
 	int rc = 0;
 
 	if (t->fd < 0 || t->dirfd < 0)
 		return -EBADF;
 	/* The data must be on disk before the name points at it, else a crash shows a hole. */
-	if (durable && fsync(t->fd) < 0) {
+	if ((flags & FSROOT_COMMIT_DURABLE) && fsync(t->fd) < 0) {
 		rc = -errno;
 		fsroot_temp_abort(t);
 		return rc;
 	}
-	if (renameat(t->dirfd, t->name, t->dirfd, t->target) < 0) {
+	if (flags & FSROOT_COMMIT_NOREPLACE) {
+		/* The kernel checks and renames at once: nothing created meanwhile is replaced. */
+		if (renameat2(t->dirfd, t->name, t->dirfd, t->target, RENAME_NOREPLACE) < 0) {
+			rc = -errno;
+			if (rc != -EEXIST)
+				fsroot_temp_abort(t);
+			return rc; /* -EEXIST: t is intact, for another target */
+		}
+	} else if (renameat(t->dirfd, t->name, t->dirfd, t->target) < 0) {
 		rc = -errno;
 		fsroot_temp_abort(t);
 		return rc;
 	}
-	if (durable && fsync(t->dirfd) < 0)
+	if ((flags & FSROOT_COMMIT_DURABLE) && fsync(t->dirfd) < 0)
 		rc = -errno;
 	close(t->fd);
 	close(t->dirfd);

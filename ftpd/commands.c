@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +119,12 @@ static void cmd_dele(struct ftp_session *s, struct ftp_command *cmd)
 	int rc = ftp_resolve(s, cmd->arg, cmd->arglen, &vp, &rel, &rl);
 	if (rc == 0 && rl == 0)
 		rc = -EISDIR;
+	/* Held open across the unlink, the file loses only its name here; its
+	 * blocks are freed when this last reference is closed, on the workq. */
+	int fd = rc == 0 ? fsroot_openat(s->root, rel, rl, O_PATH | O_NOFOLLOW, 0) : -1;
 	if (rc == 0)
 		rc = fsroot_unlink(s->root, rel, rl);
+	ftp_close_later(s, fd);
 	if (rc < 0)
 		ftp_reply_err(s, rc);
 	else

@@ -52,6 +52,8 @@
 #define UPLOAD_READ_MAX (1024 * 1024)
 /* sync_uploads: writeback of an upload starts every this many bytes. */
 #define UPLOAD_WRITEBACK (8 * 1024 * 1024)
+/* STOU: names tried (stem, stem.1 ... stem.999) before 450. */
+#define STOU_ATTEMPTS 1000
 
 enum xfer_kind { XFER_RETR, XFER_STOR, XFER_LIST };
 
@@ -74,6 +76,8 @@ struct ftp_transfer {
 	bool flushing; /* everything queued: waiting for the output to drain */
 	bool committing;
 	bool fresh; /* STOR: the target did not exist when the upload began */
+	unsigned stou_seq;                 /* STOU: the name is stem, stem.1, stem.2 ... */
+	char stou_stem[TRIAD_NAME_MAX + 1]; /* STOU: "" for the other uploads */
 	bool tls; /* the data connection is TLS (PROT P) */
 	struct timespec t0;
 	/* listings */
@@ -97,6 +101,9 @@ struct ftp_commit {
 	bool prefix;
 	struct fsroot_temp tmp; /* commit: the file to rename into place */
 	bool durable;           /* commit: fsync file and directory (sync_uploads) */
+	bool unique;            /* commit (STOU): never replace, try stem.N on a clash */
+	unsigned seq;           /* STOU: N of the name tried; changed when it clashed */
+	char stem[TRIAD_NAME_MAX + 1];
 	int src, dst;           /* prefix: copy src[0, len) to dst (a dup of the temp fd) */
 	uint64_t len;
 	int rc;
@@ -182,12 +189,31 @@ static void log_transfer(struct ftp_session *s, struct ftp_transfer *x, bool ok)
 	        x->tls ? "yes" : "no", path, ok ? "complete" : "aborted");
 }
 
-static void xfer_free(struct ftp_transfer *x)
+static void close_run(void *arg)
+{
+	close((int)(intptr_t)arg);
+}
+
+void ftp_close_later(struct ftp_session *s, int fd)
+{
+	if (fd < 0)
+		return;
+	if (workq_submit(s->c->base, close_run, NULL, (void *)(intptr_t)fd) < 0)
+		close(fd);
+}
+
+static void xfer_free(struct ftp_session *s, struct ftp_transfer *x)
 {
 	if (x->fd >= 0)
 		close(x->fd);
-	if (x->have_tmp)
+	if (x->have_tmp) {
+		/* Unlinked here while our fd keeps the inode: only the name goes;
+		 * the blocks are freed by the last close, on the workq. */
+		int fd = x->tmp.fd;
+		x->tmp.fd = -1;
 		fsroot_temp_abort(&x->tmp);
+		ftp_close_later(s, fd);
+	}
 	if (x->dir)
 		closedir(x->dir);
 	free(x);
@@ -236,7 +262,7 @@ static void xfer_end(struct ftp_session *s, bool ok, int code, const char *text)
 	if (x) {
 		log_transfer(s, x, ok);
 		s->xfer = NULL;
-		xfer_free(x);
+		xfer_free(s, x);
 	}
 	data_setup_close(s, ok);
 	ftp_reply(s, code, "%s", text);
@@ -270,7 +296,7 @@ void ftp_data_reset(struct ftp_session *s)
 		/* A received upload whose rename is under way counts as complete
 		 * (commit_done logs it should the rename fail). */
 		log_transfer(s, s->xfer, received);
-		xfer_free(s->xfer);
+		xfer_free(s, s->xfer);
 		s->xfer = NULL;
 	}
 	data_setup_close(s, false);
@@ -311,10 +337,48 @@ void ftp_data_status(struct ftp_session *s, char *buf, size_t len)
 
 /* ---- uploads: commit on the workq ------------------------------------------ */
 
+/* STOU's candidate names: STEM, then STEM.SEQ. */
+static int stou_name(char *out, size_t size, const char *stem, unsigned seq)
+{
+	int n = seq ? snprintf(out, size, "%s.%u", stem, seq) : snprintf(out, size, "%s", stem);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
+}
+
 static void commit_run(void *arg)
 {
 	struct ftp_commit *cm = arg;
-	cm->rc = fsroot_temp_commit(&cm->tmp, cm->durable);
+	unsigned flags = cm->durable ? FSROOT_COMMIT_DURABLE : 0;
+	if (!cm->unique) {
+		cm->rc = fsroot_temp_commit(&cm->tmp, flags);
+		return;
+	}
+	/* STOU: a file of the chosen name may have appeared since STOR looked;
+	 * RENAME_NOREPLACE never replaces it, the next free name is taken. */
+	for (unsigned i = 0; i < STOU_ATTEMPTS; i++) {
+		cm->rc = fsroot_temp_commit(&cm->tmp, flags | FSROOT_COMMIT_NOREPLACE);
+		if (cm->rc != -EEXIST)
+			return;
+		cm->seq++;
+		int rc = stou_name(cm->tmp.target, sizeof(cm->tmp.target), cm->stem, cm->seq);
+		if (rc < 0) {
+			cm->rc = rc;
+			break;
+		}
+	}
+	fsroot_temp_abort(&cm->tmp);
+}
+
+/* The path X's upload ended up at: STOU's may have changed its last component. */
+static void stou_rename_path(struct ftp_transfer *x, const char *name)
+{
+	size_t bl, dl, nl = strlen(name);
+	ftp_vpath_base(&x->path, &bl, &dl);
+	if (dl + nl + 1 >= sizeof(x->path.path))
+		return;
+	if (dl > 0 && x->path.path[dl - 1] != '/')
+		x->path.path[dl++] = '/';
+	memcpy(x->path.path + dl, name, nl + 1);
+	x->path.len = dl + nl;
 }
 
 static void commit_done(void *arg)
@@ -322,6 +386,9 @@ static void commit_done(void *arg)
 	struct ftp_commit *cm = arg;
 	struct ftp_session *s = cm->s;
 	int rc = cm->rc;
+	unsigned cm_seq = cm->seq;
+	char cm_target[sizeof(cm->tmp.target)];
+	memcpy(cm_target, cm->tmp.target, sizeof(cm_target));
 	if (!s && rc < 0) {
 		char name[sizeof(cm->tmp.target) * 4 + 8];
 		log_escape(name, sizeof(name), cm->tmp.target, strlen(cm->tmp.target));
@@ -332,7 +399,13 @@ static void commit_done(void *arg)
 	if (!s)
 		return;
 	s->commit = NULL;
-	if (rc == 0) {
+	if (rc == 0 && s->xfer && s->xfer->stou_seq != cm_seq) {
+		stou_rename_path(s->xfer, cm_target);
+		char msg[sizeof(s->xfer->path.path) + 64];
+		snprintf(msg, sizeof(msg), "Transfer complete; FILE: %s (the first name was taken)",
+		         s->xfer->path.path);
+		xfer_end(s, true, 226, msg);
+	} else if (rc == 0) {
 		xfer_end(s, true, 226, "Transfer complete");
 	} else {
 		const char *text;
@@ -445,6 +518,9 @@ static void upload_complete(struct ftp_session *s)
 	cm->s = s;
 	cm->tmp = x->tmp;
 	cm->durable = s->cf->sync_uploads;
+	cm->unique = x->verb == FTP_VERB_STOU;
+	cm->seq = x->stou_seq;
+	memcpy(cm->stem, x->stou_stem, sizeof(cm->stem));
 	x->have_tmp = false;
 	x->committing = true;
 	s->commit = cm;
@@ -455,7 +531,7 @@ static void upload_complete(struct ftp_session *s)
 	 * alone costs less than the round trip through the pool (two thread
 	 * wake-ups), which small uploads (sync_uploads off) would wait for.
 	 */
-	if (!cm->durable && x->fresh) {
+	if (!cm->durable && x->fresh && !cm->unique) {
 		commit_run(cm);
 		commit_done(cm);
 	} else if (workq_submit(s->c->base, commit_run, commit_done, cm) < 0) {
@@ -949,8 +1025,9 @@ static int open_passive(struct ftp_session *s)
 				continue;
 			return -e;
 		}
+		/* Backlog 0: listening already (libevent would listen() again). */
 		s->pasv = evconnlistener_new(s->c->base, pasv_accept, s,
-		                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 		if (!s->pasv) {
 			close(fd);
 			return -ENOMEM;
@@ -1236,23 +1313,26 @@ static int copy_prefix(int src, int dst, uint64_t len)
 	return 0;
 }
 
-/* STOU: NAME, NAME.1, NAME.2 ... the first that does not exist. */
-static int unique_name(struct ftp_session *s, struct ftp_command *cmd, struct ftp_vpath *vp)
+/* STOU: NAME, NAME.1, NAME.2 ... the first that does not exist (the rename
+ * at the end checks again, atomically: commit_run). */
+static int unique_name(struct ftp_session *s, struct ftp_command *cmd, struct ftp_vpath *vp,
+                       char base[TRIAD_NAME_MAX + 1], unsigned *seq)
 {
-	char base[TRIAD_NAME_MAX + 1] = "ftp";
+	strcpy(base, "ftp");
 	if (cmd->arglen > 0) {
 		const char *slash = memrchr(cmd->arg, '/', cmd->arglen);
 		const char *b = slash ? slash + 1 : cmd->arg;
 		size_t bl = cmd->arglen - (size_t)(b - cmd->arg);
-		if (bl > 0 && bl < sizeof(base) - 8 && !fsroot_is_temp_name(b)) {
+		if (bl > 0 && bl < TRIAD_NAME_MAX + 1 - 8 && !fsroot_is_temp_name(b)) {
 			memcpy(base, b, bl);
 			base[bl] = '\0';
 		}
 	}
-	for (unsigned i = 0; i < 1000; i++) {
+	for (unsigned i = 0; i < STOU_ATTEMPTS; i++) {
 		char name[TRIAD_NAME_MAX + 16];
-		int n = i ? snprintf(name, sizeof(name), "%s.%u", base, i)
-		          : snprintf(name, sizeof(name), "%s", base);
+		int n = stou_name(name, sizeof(name), base, i);
+		if (n < 0)
+			return n;
 		const char *rel;
 		size_t rl;
 		struct stat st;
@@ -1260,8 +1340,10 @@ static int unique_name(struct ftp_session *s, struct ftp_command *cmd, struct ft
 		if (rc < 0)
 			return rc;
 		rc = fsroot_lstat(s->root, rel, rl, &st);
-		if (rc == -ENOENT)
+		if (rc == -ENOENT) {
+			*seq = i;
 			return 0;
+		}
 		if (rc < 0)
 			return rc;
 	}
@@ -1275,9 +1357,11 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 	size_t rl = 0;
 	struct stat st;
 	uint64_t rest = cmd->verb == FTP_VERB_STOR ? s->rest : 0;
+	char stem[TRIAD_NAME_MAX + 1] = "";
+	unsigned seq = 0;
 	s->rest = 0;
 	int rc = cmd->verb == FTP_VERB_STOU
-	             ? unique_name(s, cmd, &vp)
+	             ? unique_name(s, cmd, &vp, stem, &seq)
 	             : ftp_resolve_target(s, cmd->arg, cmd->arglen, &vp, &rel, &rl);
 	if (rc == 0)
 		rel = ftp_vpath_rel(&vp, &rl);
@@ -1293,13 +1377,15 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 	struct ftp_transfer *x = xfer_new(s, XFER_STOR, cmd);
 	if (!x)
 		return;
+	memcpy(x->stou_stem, stem, sizeof(stem));
+	x->stou_seq = seq;
 	x->path = vp;
 	x->fresh = exists == -ENOENT;
 	x->limit = s->cf->max_upload_size;
 	mode_t mode = 0666 & ~ftpd_conf_umask(s->cf);
 	rc = fsroot_temp_create(s->root, rel, rl, mode, &x->tmp);
 	if (rc < 0) {
-		xfer_free(x);
+		xfer_free(s, x);
 		ftp_reply_err(s, rc);
 		return;
 	}
@@ -1322,7 +1408,7 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 		if (rc < 0) {
 			if (src >= 0)
 				close(src);
-			xfer_free(x);
+			xfer_free(s, x);
 			if (rc == -ERANGE)
 				ftp_reply(s, 554, "Restart position beyond the end of the file");
 			else
@@ -1345,7 +1431,7 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 	if (dst < 0) {
 		free(cm);
 		close(src);
-		xfer_free(x);
+		xfer_free(s, x);
 		ftp_reply(s, 451, "Local error: out of resources");
 		return;
 	}
@@ -1456,7 +1542,7 @@ void ftp_cmd_list(struct ftp_session *s, struct ftp_command *cmd)
 		x->dir = fsroot_opendir(s->root, rel, rl);
 		if (!x->dir) {
 			int e = errno;
-			xfer_free(x);
+			xfer_free(s, x);
 			ftp_reply_err(s, e);
 			return;
 		}

@@ -4,6 +4,7 @@
  */
 #include "conf.h"
 #include "session.h"
+#include "sweep.h"
 
 #include "triad/server.h"
 
@@ -33,9 +34,11 @@ static const struct server_ops ftpd_ops = {
 	.listeners = listeners,
 	.limits = limits,
 	.needs_auth = true,
-	.blocking_threads = 2, /* fsync + rename of finished uploads */
+	.blocking_threads = 2, /* fsync + rename of uploads, closes of deleted files, sweeps */
 	.prepare = ftp_prepare,
 	.release = ftp_release,
+	.worker_init = ftp_sweep_worker_init,
+	.worker_fini = ftp_sweep_worker_fini,
 	.accept = ftp_accept,
 	.refusal = "421 Service not available, closing control connection.\r\n",
 };

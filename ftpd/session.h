@@ -161,6 +161,10 @@ void ftp_data_status(struct ftp_session *s, char *buf, size_t len);
 void ftp_data_reset(struct ftp_session *s);
 /* The session is going away: detach what outlives it (the workq commit). */
 void ftp_data_free(struct ftp_session *s);
+/* Closes FD on the workq: the last reference to an unlinked file frees its
+ * blocks, which for a large file on ext4 can block for long (DELE, aborted
+ * uploads). Inline when the pool refuses. */
+void ftp_close_later(struct ftp_session *s, int fd);
 /* The list options of this session for entries in a directory with DIRST. */
 void ftp_list_opts_for(struct ftp_session *s, const struct stat *dirst, struct ftp_list_opts *o);
 

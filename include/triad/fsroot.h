@@ -56,8 +56,12 @@ int fsroot_chmod(const struct fsroot *r, const char *path, size_t len, mode_t mo
  * Create-temp-then-rename, for uploads that must appear whole or not at all.
  * fsroot_temp_create() makes a hidden file FSROOT_TEMP_PREFIX... in the
  * directory of PATH and returns its fd; fsroot_temp_commit() renames it over
- * PATH (optionally fsyncing file and directory first); fsroot_temp_abort()
- * unlinks it. The temp name is kept in t.
+ * PATH; fsroot_temp_abort() unlinks it. The temp name is kept in t.
+ * Commit flags: FSROOT_COMMIT_DURABLE fsyncs the file before and the
+ * directory after the rename; FSROOT_COMMIT_NOREPLACE renames only if the
+ * target does not exist (renameat2 RENAME_NOREPLACE, atomic): -EEXIST then
+ * leaves t as it was, so the caller may set another t->target and retry.
+ * Any other failure unlinks the temp file.
  */
 #define FSROOT_TEMP_PREFIX ".triad-tmp."
 struct fsroot_temp {
@@ -68,7 +72,9 @@ struct fsroot_temp {
 };
 int fsroot_temp_create(const struct fsroot *r, const char *path, size_t len, mode_t mode,
                        struct fsroot_temp *t);
-int fsroot_temp_commit(struct fsroot_temp *t, int durable);
+#define FSROOT_COMMIT_DURABLE   1u
+#define FSROOT_COMMIT_NOREPLACE 2u
+int fsroot_temp_commit(struct fsroot_temp *t, unsigned flags);
 void fsroot_temp_abort(struct fsroot_temp *t);
 /* Whether a directory entry name is one of our temp files (listings hide them). */
 int fsroot_is_temp_name(const char *name);

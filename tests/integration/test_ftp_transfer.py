@@ -105,6 +105,29 @@ def test_resume_download_and_upload(ftpd, triad_root):
     f.quit()
 
 
+@pytest.mark.parametrize("sync", ["on", "off"])
+def test_stou_never_replaces_a_file_made_meanwhile(pam_user, start_daemon, triad_root, sync):
+    """STOU (RFC 959 §4.1.3, RFC 1123 §4.1.2.9) must not overwrite: a file created under
+    the announced name while the upload runs stays, and the upload takes the next free
+    name (renameat2 RENAME_NOREPLACE), which the 226 names."""
+    d = start_daemon("ftpd", env=pam_user.env, section_overrides={"sync_uploads": sync})
+    f = login(d)
+    f.voidcmd("TYPE I")
+    (triad_root.www / "race.bin.1").write_bytes(b"taken too")
+    conn, _ = f.ntransfercmd("STOU race.bin")
+    (triad_root.www / "race.bin").write_bytes(b"someone else")
+    conn.sendall(b"unique")
+    conn.close()
+    resp = f.voidresp()
+    assert resp.startswith("226") and "FILE: /race.bin.2" in resp, resp
+    assert (triad_root.www / "race.bin").read_bytes() == b"someone else"
+    assert (triad_root.www / "race.bin.1").read_bytes() == b"taken too"
+    assert (triad_root.www / "race.bin.2").read_bytes() == b"unique"
+    assert not temp_files(triad_root.www)
+    f.quit()
+    d.wait_log(r'transfer .*cmd=STOU .*path="/race.bin.2" result=complete')
+
+
 def test_active_mode(ftpd, triad_root):
     """PORT and EPRT to the client's own address: the server connects (RFC 959 §3.2)."""
     f = login(ftpd)
@@ -326,6 +349,37 @@ def test_sync_uploads_off(pam_user, start_daemon, triad_root):
     assert sha((triad_root.www / "new.bin").read_bytes()) == sha(big)
     th.wait_until(lambda: not temp_files(triad_root.www), 5, "the temp file to go")
     f.quit()
+
+
+def test_stale_temp_files_swept_at_start(pam_user, start_daemon, triad_root):
+    """Temp files of uploads cut by a killed daemon are removed shortly after start (on
+    the workq) once older than an hour; recent ones and other files stay."""
+    sub = triad_root.www / "sub"
+    sub.mkdir(exist_ok=True)
+    old = time.time() - 3 * 3600
+    stale = [triad_root.www / ".triad-tmp.0123456789abcdef0123456789abcdef",
+             sub / ".triad-tmp.fedcba9876543210fedcba9876543210"]
+    keep = [triad_root.www / ".triad-tmp.recent", triad_root.www / "old.txt"]
+    for p in stale + keep:
+        p.write_bytes(b"x")
+    for p in stale + keep[1:]:
+        os.utime(p, (old, old))
+    # "ours": owned by the user the daemon runs as (it made them); a root's stays
+    foreign = triad_root.www / ".triad-tmp.someone-elses"
+    foreign.write_bytes(b"x")
+    os.utime(foreign, (old, old))
+    if os.geteuid() == 0:
+        import pwd
+        run = pwd.getpwnam(th.RUN_USER)
+        for p in stale + keep + [sub]:
+            os.chown(p, run.pw_uid, run.pw_gid)
+        keep.append(foreign)
+    else:
+        stale.append(foreign)
+    d = start_daemon("ftpd", env=pam_user.env)
+    d.wait_log(rf"removed {len(stale)} stale upload temporary files")
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in keep)
 
 
 def test_ipv6_epsv_and_eprt(pam_user, start_daemon, triad_root):

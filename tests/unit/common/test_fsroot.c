@@ -788,7 +788,7 @@ static void test_temp_commit(void **state)
 	assert_false(exists(adir, "upload.txt"));
 	assert_int_equal(write(fd, "payload", 7), 7);
 	assert_false(exists(adir, "upload.txt"));
-	assert_int_equal(fsroot_temp_commit(&tmp, 1), 0);
+	assert_int_equal(fsroot_temp_commit(&tmp, FSROOT_COMMIT_DURABLE), 0);
 	assert_int_equal(tmp.fd, -1);
 	assert_int_equal(tmp.dirfd, -1);
 	assert_string_equal(slurp(adir, "upload.txt"), "payload");
@@ -813,18 +813,33 @@ static void test_temp_commit(void **state)
 	assert_int_equal(count_temps(t->root), 2);
 	assert_int_equal(write(tmp.fd, "one", 3), 3);
 	assert_int_equal(write(t2.fd, "two", 3), 3);
-	assert_int_equal(fsroot_temp_commit(&tmp, 1), 0);
-	assert_int_equal(fsroot_temp_commit(&t2, 1), 0);
+	assert_int_equal(fsroot_temp_commit(&tmp, FSROOT_COMMIT_DURABLE), 0);
+	assert_int_equal(fsroot_temp_commit(&t2, FSROOT_COMMIT_DURABLE), 0);
 	assert_string_equal(slurp(t->root, "file"), "two");
 	assert_int_equal(count_temps(t->root), 0);
 
 	/* commit onto a directory fails and leaves no temp file behind */
 	assert_true(fsroot_temp_create(&t->r, "empty", 5, 0644, &tmp) >= 0);
-	assert_int_equal(fsroot_temp_commit(&tmp, 1), -EISDIR);
+	assert_int_equal(fsroot_temp_commit(&tmp, FSROOT_COMMIT_DURABLE), -EISDIR);
 	assert_int_equal(tmp.fd, -1);
 	assert_int_equal(count_temps(t->root), 0);
-	assert_int_equal(fsroot_temp_commit(&tmp, 1), -EBADF);
+	assert_int_equal(fsroot_temp_commit(&tmp, FSROOT_COMMIT_DURABLE), -EBADF);
 	fsroot_temp_abort(&tmp); /* harmless after the fact */
+
+	/* NOREPLACE: an existing target stays, the temp file stays for another name */
+	assert_true(fsroot_temp_create(&t->r, "file", 4, 0644, &tmp) >= 0);
+	assert_int_equal(write(tmp.fd, "unique", 6), 6);
+	assert_int_equal(fsroot_temp_commit(&tmp, FSROOT_COMMIT_NOREPLACE), -EEXIST);
+	assert_string_equal(slurp(t->root, "file"), "two");
+	assert_true(tmp.fd >= 0);
+	assert_int_equal(count_temps(t->root), 1);
+	strcpy(tmp.target, "file.1");
+	assert_int_equal(
+	    fsroot_temp_commit(&tmp, FSROOT_COMMIT_NOREPLACE | FSROOT_COMMIT_DURABLE), 0);
+	assert_string_equal(slurp(t->root, "file.1"), "unique");
+	assert_string_equal(slurp(t->root, "file"), "two");
+	assert_int_equal(count_temps(t->root), 0);
+	assert_int_equal(tmp.fd, -1);
 }
 
 static void test_temp_abort(void **state)
