@@ -39,6 +39,8 @@ static const struct conf_key keys[] = {
 	{"tls_session_reuse", CONF_BOOL, F(tls_session_reuse), "on", NULL, 0, 0},
 	{"max_login_failures", CONF_UINT, F(max_login_failures), FTP_LOGIN_FAILURES_DEFAULT, NULL, 1, 100},
 	{"sync_uploads", CONF_BOOL, F(sync_uploads), "on", NULL, 0, 0},
+	{"login_timeout", CONF_DURATION, F(login_timeout), "60s", NULL, 1000, 0},
+	{"data_min_rate", CONF_SIZE, F(data_min_rate), "1K", NULL, 0, 0},
 };
 
 /* 1-4 octal digits, at most 0777; -1 otherwise. */

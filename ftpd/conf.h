@@ -30,6 +30,8 @@ struct ftpd_conf {
 	bool tls_session_reuse;          /* PROT P data connections must resume the control's */
 	uint64_t max_login_failures;     /* failed PASS per session before 421 */
 	bool sync_uploads;               /* fsync an upload and its directory before 226 */
+	uint64_t login_timeout;          /* ms from the greeting (or REIN) to a login */
+	uint64_t data_min_rate;          /* bytes/s a transfer keeps up over each data_timeout */
 };
 
 /* The umask key's value (validated by the section check). */

@@ -53,13 +53,42 @@ void ftp_release(struct server_runtime *rt)
 
 static const char *const state_names[] = {"user", "pass", "auth", "ready", "closing"};
 
+static void login_timer_start(struct ftp_session *s)
+{
+	uint64_t ms = s->cf->login_timeout;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	if (s->login_timer)
+		evtimer_add(s->login_timer, &tv);
+}
+
 void ftp_set_state(struct ftp_session *s, enum ftp_state st)
 {
 	if (s->state == st)
 		return;
 	log_msg(LOG_LEVEL_DEBUG, s->c->id, "state %s -> %s", state_names[s->state],
 	        state_names[st]);
+	/* The login deadline runs while not logged in: from the greeting, and
+	 * again from REIN. */
+	if (st == FTP_STATE_READY || st == FTP_STATE_CLOSING) {
+		if (s->login_timer)
+			evtimer_del(s->login_timer);
+	} else if (s->state == FTP_STATE_READY) {
+		login_timer_start(s);
+	}
 	s->state = st;
+}
+
+/* login_timeout: USER/PASS must succeed within a fixed time, whatever the
+ * client sends meanwhile (NOOP would reset idle_timeout for ever). */
+static void login_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct ftp_session *s = arg;
+	if (s->state == FTP_STATE_READY || s->state == FTP_STATE_CLOSING)
+		return;
+	log_msg(LOG_LEVEL_INFO, s->c->id, "login timeout peer=%s", s->c->peer_ip);
+	ftp_close(s, 421, "Login timed out, closing control connection");
 }
 
 /* ---- replies ---------------------------------------------------------- */
@@ -323,6 +352,9 @@ static void on_free(struct conn *c)
 	struct ftp_session *s = c->proto;
 	if (!s)
 		return;
+	if (s->login_timer)
+		event_free(s->login_timer);
+	s->login_timer = NULL;
 	ftp_login_reset(s);
 	ftp_data_reset(s);
 	ftp_data_free(s);
@@ -367,5 +399,7 @@ void ftp_accept(struct conn *c, int tag)
 	c->ops = &control_ops;
 	conn_keep_urgent_inline(c); /* ABOR's Telnet Synch */
 	conn_set_timeouts(c, s->cf->idle_timeout, s->cf->idle_timeout);
+	s->login_timer = evtimer_new(c->base, login_timeout, s);
+	login_timer_start(s);
 	conn_printf(c, "220 triad-ftpd ready\r\n");
 }

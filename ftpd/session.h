@@ -64,6 +64,7 @@ struct ftp_session {
 	bool anonymous; /* logged in as anonymous/ftp: read-only */
 	unsigned failures;
 	struct auth_req *auth;
+	struct event *login_timer; /* login_timeout: pending until READY */
 
 	/* per-session settings */
 	struct ftp_vpath cwd;

@@ -431,6 +431,32 @@ def test_idle_timeout(pam_user, start_daemon):
     assert c.at_eof()
 
 
+def test_login_timeout(pam_user, start_daemon):
+    """login_timeout: NOOP keeps idle_timeout at bay, but not the login deadline (USER/PASS
+    must succeed within it): 421 and close. Logged-in sessions are not bound by it; REIN
+    (RFC 959 §4.1.1) starts it again."""
+    d = start_daemon("ftpd", env=pam_user.env, section_overrides={"login_timeout": "2s"})
+    c = raw(d)
+    t0 = time.monotonic()
+    for _ in range(20):
+        code, lines = c.command("NOOP")
+        if code != 200:
+            break
+        time.sleep(0.25)
+    assert code == 421 and "Login timed out" in lines[0], lines
+    assert 1.7 <= time.monotonic() - t0 < 4
+    assert c.at_eof()
+    d.wait_log(r"login timeout peer=127.0.0.1")
+
+    c = raw_login(d)
+    time.sleep(2.5)
+    assert c.command("NOOP")[0] == 200
+    assert c.command("REIN")[0] == 220
+    time.sleep(2.5)
+    code, lines = c.read_reply()
+    assert code == 421, lines
+
+
 # A golden transcript (RFC 959 §4.2 reply formats): command -> the exact reply lines.
 TRANSCRIPT = [
     (None, ["220 triad-ftpd ready"]),

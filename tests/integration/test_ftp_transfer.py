@@ -10,6 +10,7 @@ import ftplib
 import hashlib
 import io
 import os
+import select
 import socket
 import struct
 import time
@@ -435,6 +436,56 @@ def test_data_timeout(pam_user, start_daemon, triad_root):
     assert code == 426, lines
     data.close()
     d.wait_log(r"cmd=RETR .*result=aborted")
+
+
+def readable(c, timeout):
+    """Whether the raw client C has a reply waiting (within TIMEOUT seconds)."""
+    return bool(c.buf) or bool(select.select([c.sock], [], [], timeout)[0])
+
+
+def test_data_min_rate(pam_user, start_daemon, triad_root):
+    """data_min_rate: an upload trickling a byte at a time, which data_timeout alone would
+    let run for ever, is aborted with 426 after a data_timeout period and leaves nothing;
+    a download the client reads too slowly likewise."""
+    (triad_root.www / "big.bin").write_bytes(os.urandom(8 << 20))
+    d = start_daemon("ftpd", env=pam_user.env,
+                     section_overrides={"data_timeout": "2s", "data_min_rate": "1K"})
+    c = raw_login(d)
+    assert c.command("TYPE I")[0] == 200
+    host, port = pasv_addr(c)
+    data = socket.create_connection((host, port), timeout=5)
+    assert c.command("STOR slow.bin")[0] == 150
+    t0 = time.monotonic()
+    for _ in range(40):
+        try:
+            data.sendall(b"x")
+        except OSError:
+            break
+        if readable(c, 0.25):
+            break
+    code, lines = c.read_reply()
+    assert code == 426 and "data_min_rate" in lines[0], lines
+    assert 1.5 <= time.monotonic() - t0 < 6
+    data.close()
+    assert not (triad_root.www / "slow.bin").exists()
+    th.wait_until(lambda: not temp_files(triad_root.www), 5, "the temp file to go")
+    d.wait_log(r"transfer too slow: \d+ bytes in 2000 ms, data_min_rate 1024/s")
+
+    host, port = pasv_addr(c)
+    data = socket.create_connection((host, port), timeout=5)
+    data.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    assert c.command("RETR big.bin")[0] == 150
+    for _ in range(40):
+        data.recv(64)
+        if readable(c, 0.25):
+            break
+    code, lines = c.read_reply()
+    assert code == 426, lines
+    data.close()
+
+    f = login(d)  # a transfer at speed is not affected
+    f.storbinary("STOR fast.bin", io.BytesIO(os.urandom(1 << 20)))
+    f.quit()
 
 
 def test_passive_address_announced(pam_user, start_daemon):

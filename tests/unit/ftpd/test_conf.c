@@ -1,7 +1,8 @@
 /*
  * Unit tests for ftpd/conf.c: the [ftpd] section through conf_load, with the
  * keys the protocol added (umask, data_timeout, data_connect_timeout,
- * max_upload_size, tls_session_reuse, max_login_failures, sync_uploads) and their defaults. Config files go to
+ * max_upload_size, tls_session_reuse, max_login_failures, sync_uploads, login_timeout,
+ * data_min_rate) and their defaults. Config files go to
  * a private mkdtemp() directory. Rows carry __LINE__.
  */
 #include <stdarg.h>
@@ -62,6 +63,8 @@ static void test_defaults(void **state)
 	assert_true(f->tls_session_reuse);
 	assert_int_equal(f->max_login_failures, 3);
 	assert_true(f->sync_uploads);
+	assert_int_equal(f->login_timeout, 60 * 1000);
+	assert_int_equal(f->data_min_rate, 1024);
 	conf_unref(c);
 }
 
@@ -97,6 +100,12 @@ static const struct {
 	{__LINE__, "sync_uploads = off\n", true, 022, NULL},
 	{__LINE__, "sync_uploads = on\n", true, 022, NULL},
 	{__LINE__, "sync_uploads = later\n", false, 0, "t.conf:4: sync_uploads"},
+	{__LINE__, "login_timeout = 30s\n", true, 022, NULL},
+	{__LINE__, "login_timeout = 0\n", false, 0, "t.conf:4: login_timeout"},
+	{__LINE__, "login_timeout = soon\n", false, 0, "login_timeout"},
+	{__LINE__, "data_min_rate = 0\n", true, 022, NULL},
+	{__LINE__, "data_min_rate = 10K\n", true, 022, NULL},
+	{__LINE__, "data_min_rate = fast\n", false, 0, "t.conf:4: data_min_rate"},
 };
 
 static void test_rows(void **state)
