@@ -107,17 +107,34 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static void free_delivery(struct smtp_delivery *d)
+/* Blocking: a workq thread, or the main thread once the loops have stopped. */
+static void unlink_tmp(struct smtp_delivery *d)
 {
-	smtp_job_untrack(&d->job);
-	if (d->fd >= 0)
+	if (d->fd >= 0) {
 		close(d->fd);
+		d->fd = -1;
+	}
 	for (size_t i = 0; i < d->nboxes; i++) {
 		char p[DIR_MAX + sizeof(d->name) + 8];
 		if (d->boxes[i].in_tmp &&
 		    path_of(p, sizeof(p), d->boxes[i].dir, "tmp", d->name) > 0)
 			fsroot_unlink(d->root, p, strlen(p));
+		d->boxes[i].in_tmp = false;
 	}
+}
+
+static bool has_tmp(const struct smtp_delivery *d)
+{
+	for (size_t i = 0; i < d->nboxes; i++)
+		if (d->boxes[i].in_tmp)
+			return true;
+	return false;
+}
+
+static void free_delivery(struct smtp_delivery *d)
+{
+	smtp_job_untrack(&d->job);
+	unlink_tmp(d); /* mostly nothing left: see drop_delivery() */
 	conf_unref(d->conf);
 	free(d->boxes);
 	free(d->buf);
@@ -131,6 +148,27 @@ static void release(struct smtp_job *j)
 	struct smtp_delivery *d = (struct smtp_delivery *)j;
 	if (d->s && d->s->tx && d->s->tx->dlv == d)
 		d->s->tx->dlv = NULL;
+	free_delivery(d);
+}
+
+static void cleanup_run(void *arg)
+{
+	unlink_tmp(arg);
+}
+
+static void cleanup_done(void *arg)
+{
+	free_delivery(arg);
+}
+
+/* Loop thread: an abandoned message's tmp/ file is unlinked on the workq
+ * (file work never runs on a loop thread), then the delivery is freed. Only
+ * when the queue refuses the job is it unlinked here; at exit (after the
+ * loops and the workq stopped) smtp_worker_fini() does it on the main thread. */
+static void drop_delivery(struct smtp_delivery *d)
+{
+	if (has_tmp(d) && workq_submit(d->job.w->base, cleanup_run, cleanup_done, d) == 0)
+		return; /* still tracked: released at exit if its done never runs */
 	free_delivery(d);
 }
 
@@ -493,7 +531,7 @@ static void rollback(struct smtp_delivery *d)
 			d->boxes[i].in_new = false;
 		}
 	}
-	/* tmp/ files go in free_delivery(). */
+	unlink_tmp(d);
 }
 
 static void run(void *arg)
@@ -507,6 +545,7 @@ static void run(void *arg)
 		d->result = smtp_reply_for_errno(rc);
 	} else {
 		d->result = SMTP_R_QUEUED;
+		unlink_tmp(d); /* only closes the spool: every copy is in new/ */
 		log_msg(LOG_LEVEL_DEBUG, d->conn_id,
 		        "delivered %s to %zu Maildir(s); group commit batches=%llu "
 		        "dir-fsyncs=%llu requests=%llu",
@@ -540,7 +579,7 @@ static void write_done(void *arg)
 	if (d->jerr && !d->werr)
 		d->werr = d->jerr;
 	if (!d->s) {
-		free_delivery(d); /* the session went away meanwhile: tmp/ is cleaned */
+		drop_delivery(d); /* the session went away meanwhile: tmp/ is cleaned */
 		return;
 	}
 	if (d->commit_wanted) {
@@ -564,7 +603,7 @@ static void done_cb(void *arg)
 	struct smtp_delivery *d = arg;
 	d->running = false;
 	if (!d->s) {
-		free_delivery(d); /* the session went away meanwhile */
+		drop_delivery(d); /* the session went away meanwhile */
 		return;
 	}
 	d->done(d->s, d->result);
@@ -598,5 +637,5 @@ void smtp_maildir_discard(struct smtp_delivery *d)
 		d->s = NULL; /* the job's done callback frees it */
 		return;
 	}
-	free_delivery(d);
+	drop_delivery(d);
 }

@@ -6,7 +6,8 @@
   PLAIN with an authzid, LOGIN with an initial response, '*' cancels, bad base64;
 - RFC 3463 X.3.1 / interface.md: a full disk is 452 4.3.1 and leaves nothing in new/ or tmp/;
 - RFC 5321 §7.8 and max_errors: refused recipients cut a session only when they are most of
-  its RCPTs, or when their transaction ends without delivering mail.
+  its RCPTs, or when their transaction ends without delivering mail;
+- RFC 2920 §3.1: pipelined RCPTs are answered in order although their checks run off the loop.
 """
 
 import base64
@@ -316,6 +317,33 @@ def test_refusals_count_when_their_transaction_delivers_nothing(start_daemon, tr
         assert c.at_eof()
     assert stored(triad_root) == []
     d.wait_log(r"messages=0 errors=3 result=too-many-errors")
+
+
+def test_pipelined_recipients_answered_in_order(start_daemon, triad_root):
+    """RFC 2920 §3.1 ("the server MUST send the responses in the same order as the
+    commands"): each RCPT's mailbox check runs on a pool thread, and the session reads
+    nothing more until it is answered, so 60 RCPTs in one write, good, unknown (5.1.1)
+    and unlisted (5.7.1) mixed, get their replies in order, then DATA its 354."""
+    mailbox(triad_root, "example.org", "bob")
+    d = smtpd(start_daemon, max_recipients=100, max_errors=1000)  # the cap: tests above
+    kinds = [("alice@example.org", 250), ("bob@example.org", 250),
+             ("nobody@example.org", 550), ("x@elsewhere.example", 550)]
+    rcpts = [kinds[(n * 7) % 4] for n in range(60)]
+    with Smtp(d.addr) as c:
+        c.ehlo()
+        c.send(b"MAIL FROM:<s@example.net>\r\n"
+               + b"".join(b"RCPT TO:<%s>\r\n" % r.encode() for r, _ in rcpts) + b"DATA\r\n")
+        assert c.read_reply()[0] == 250
+        got = [c.read_reply() for _ in rcpts]
+        assert [code for code, _ in got] == [code for _, code in rcpts], got
+        for (r, _), (code, lines) in zip(rcpts, got):
+            if code == 550:
+                assert lines[0].startswith("550 5.7.1" if "elsewhere" in r else "550 5.1.1")
+        assert c.read_reply()[0] == 354
+        c.send(b"Subject: p\r\n\r\nx\r\n.\r\n")
+        assert c.read_reply()[0] == 250
+    assert len(stored(triad_root)) == 1
+    assert len(stored(triad_root, "example.org", "bob")) == 1
 
 
 def test_greeting_delay_shorter_than_timeout(triad_config):
