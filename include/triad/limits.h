@@ -46,7 +46,7 @@
 #define HTTP_CHUNK_SIZE_DIGITS_MAX 16        /* RFC 9112 §7.1: hex digits of chunk-size; 400 */
 #define HTTP_CHUNK_EXT_MAX      4096         /* RFC 9112 §7.1.1: chunk-ext bytes per chunk; 400 */
 #define HTTP_CHUNK_TRAILER_MAX  (8 * 1024)   /* RFC 9112 §7.1.2: trailer section bytes; 431 */
-#define HTTP_PARK_AFTER_MS       1000        /* keep-alive idle this long: conn_park (memory) */
+#define HTTP_PARK_AFTER_MS        250        /* keep-alive idle this long: conn_park (memory) */
 
 /* ---- FTP (RFC 959, RFC 3659) ------------------------------------------ */
 #define FTP_COMMAND_LINE_MAX     1024        /* RFC 959 sets none; vsftpd uses 4K */
