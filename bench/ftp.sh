@@ -230,11 +230,9 @@ l_small() {
 		return 1
 	}
 	got=$(find "$dir" -maxdepth 1 -type f -name 'f*.bin' -size "${SMALL_SIZE}c" | wc -l)
-	rm -rf "$dir"
-	# Written back now, the 500 inodes just freed are not "recently deleted" for the next
-	# server's run: ext4 without a journal (as here) skips such inodes one by one when it
-	# allocates (find_inode_bit), which made whoever ran next pay for this run's cleanup.
-	sync
+	# Deleted only once every run is done (small_cleanup): ext4 without a journal (as
+	# here) skips inodes freed in the last minute one at a time when it allocates
+	# (find_inode_bit -> recently_deleted), so whoever ran next paid for this cleanup.
 	[ "$got" = "$SMALL_COUNT" ] || { say "  $n: $got of $SMALL_COUNT files stored"; return 1; }
 	record "small-$SMALL_COUNT x 4KiB upload" s lo "$(label "$n")" "$secs"
 }
@@ -257,6 +255,7 @@ say "up-big: ${BIG_MIB} MiB upload"
 interleave l_up "up-big ${BIG_MIB}MiB" "${SERVERS[@]}"
 say "small: $SMALL_COUNT files of $SMALL_SIZE bytes in one session"
 interleave l_small "small-$SMALL_COUNT x 4KiB upload" "${SERVERS[@]}"
+rm -rf "$FTPROOT"/up/*/small-* # small_cleanup: every run's files at once, after the runs
 say "par: $PARALLEL clients downloading 10 MiB each"
 interleave l_par "par$PARALLEL x 10MiB down (aggregate)" "${SERVERS[@]}"
 
