@@ -59,14 +59,14 @@ static struct ip_count *ip_table[TRIAD_PERIP_BUCKETS];
  * counts per /64: one host owns a whole /64 and could otherwise take every
  * slot by rotating its interface identifier.
  */
-static void ip_key(const struct sockaddr_storage *ss, unsigned char key[16])
+static void ip_key(const union conn_addr *ca, unsigned char key[16])
 {
 	memset(key, 0, 16);
-	if (ss->ss_family == AF_INET) {
+	if (ca->sa.sa_family == AF_INET) {
 		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		memcpy(key + 12, &ca->sin.sin_addr, 4);
+	} else if (ca->sa.sa_family == AF_INET6) {
+		const struct in6_addr *a = &ca->sin6.sin6_addr;
 		memcpy(key, a, IN6_IS_ADDR_V4MAPPED(a) ? 16 : 8);
 	}
 }
@@ -136,16 +136,16 @@ unsigned conn_count(void)
 
 /* ---- lifetime ------------------------------------------------------------- */
 
-static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, uint16_t *port)
+static void addr_text(const union conn_addr *ca, char *ip, size_t iplen, uint16_t *port)
 {
 	ip[0] = '\0';
 	*port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	if (ca->sa.sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = &ca->sin;
 		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
 		*port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	} else if (ca->sa.sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = &ca->sin6;
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
 			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
 		else
@@ -402,31 +402,15 @@ static void flushq_remove(struct conn *c)
 #define CONN_READ_SPILL (64 * 1024)
 static _Thread_local unsigned char spill[CONN_READ_SPILL];
 
-static void direct_read_cb(evutil_socket_t fd, short what, void *arg)
+/* Reads into the input's free space plus the spill buffer: one readv,
+ * however little the input has reserved. */
+static ssize_t read_small(int fd, struct evbuffer *in, size_t room)
 {
-	struct bufferevent *bev = arg;
-	bufferevent_incref(bev);
-	if (what == EV_TIMEOUT) {
-		bufferevent_disable(bev, EV_READ);
-		bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
-		goto done;
-	}
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t room = CONN_READ_RESERVE + CONN_READ_SPILL, high = 0;
-	bufferevent_getwatermark(bev, EV_READ, NULL, &high);
-	size_t have = evbuffer_get_length(in);
-	if (high) {
-		if (have >= high)
-			goto done; /* the watermark callback suspends reading */
-		if (high - have < room)
-			room = high - have;
-	}
-	evbuffer_unfreeze(in, 0);
 	struct evbuffer_iovec v;
 	size_t want = room < CONN_READ_RESERVE ? room : CONN_READ_RESERVE;
 	if (evbuffer_reserve_space(in, (ev_ssize_t)want, &v, 1) < 1) {
-		evbuffer_freeze(in, 0);
-		goto done;
+		errno = ENOMEM;
+		return -1;
 	}
 	if (v.iov_len > room)
 		v.iov_len = room;
@@ -442,8 +426,63 @@ static void direct_read_cb(evutil_socket_t fd, short what, void *arg)
 		if ((size_t)n > first)
 			evbuffer_add(in, spill, (size_t)n - first);
 	}
+	return n;
+}
+
+/* A bulk receiver's read: straight into the input's own chains, no copy. */
+static ssize_t read_bulk(int fd, struct evbuffer *in, size_t room)
+{
+	struct evbuffer_iovec v[2];
+	int nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2);
+	if (nv < 1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	struct iovec iov[2];
+	for (int i = 0; i < nv; i++)
+		iov[i] = (struct iovec){v[i].iov_base, v[i].iov_len};
+	ssize_t n;
+	do
+		n = readv(fd, iov, nv);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		size_t left = (size_t)n;
+		int used = 0;
+		while (used < nv && left > 0) {
+			if (v[used].iov_len > left)
+				v[used].iov_len = left;
+			left -= v[used].iov_len;
+			used++;
+		}
+		evbuffer_commit_space(in, v, used);
+	}
+	return n;
+}
+
+static void direct_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bufferevent *bev = arg;
+	bufferevent_incref(bev);
+	if (what == EV_TIMEOUT) {
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
+		goto done;
+	}
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t high = 0;
+	bufferevent_getwatermark(bev, EV_READ, NULL, &high);
+	size_t have = evbuffer_get_length(in);
+	if (high && have >= high)
+		goto done; /* the watermark callback suspends reading */
+	bool bulk = high > TRIAD_CONN_READ_BULK;
+	size_t room = bulk ? TRIAD_CONN_READ_BULK : CONN_READ_RESERVE + CONN_READ_SPILL;
+	if (high && high - have < room)
+		room = high - have;
+	evbuffer_unfreeze(in, 0);
+	ssize_t n = bulk ? read_bulk(fd, in, room) : read_small(fd, in, room);
+	int err = errno;
 	evbuffer_freeze(in, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
 		goto done;
 	if (n <= 0) {
 		bufferevent_disable(bev, EV_READ);
@@ -605,7 +644,7 @@ static void noop_read(struct conn *c)
 static const struct conn_ops default_ops = {.on_read = noop_read};
 
 static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr *peer,
-                                socklen_t peer_len, const struct sockaddr_storage *local,
+                                socklen_t peer_len, const struct sockaddr *local,
                                 socklen_t local_len, SSL_CTX *tls_ctx, bool counted);
 
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
@@ -615,14 +654,14 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, soc
 }
 
 struct conn *conn_new_accepted(struct worker *w, int fd, const struct sockaddr *peer,
-                               socklen_t peer_len, const struct sockaddr_storage *local,
+                               socklen_t peer_len, const struct sockaddr *local,
                                socklen_t local_len, SSL_CTX *tls_ctx)
 {
 	return conn_create(w, fd, peer, peer_len, local, local_len, tls_ctx, true);
 }
 
 static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr *peer,
-                                socklen_t peer_len, const struct sockaddr_storage *local,
+                                socklen_t peer_len, const struct sockaddr *local,
                                 socklen_t local_len, SSL_CTX *tls_ctx, bool counted)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -643,9 +682,14 @@ static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr 
 		memcpy(&c->local, local, local_len);
 		c->local_len = local_len;
 	} else {
-		c->local_len = sizeof(c->local);
-		if (getsockname(fd, (struct sockaddr *)&c->local, &c->local_len) < 0)
-			c->local_len = 0;
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			len = 0;
+		if (len > sizeof(c->local))
+			len = sizeof(c->local); /* not IP (unit tests' socketpairs) */
+		memcpy(&c->local, &ss, len);
+		c->local_len = len;
 	}
 	addr_text(&c->peer, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
 	addr_text(&c->local, c->local_ip, sizeof(c->local_ip), &c->local_port);
@@ -839,6 +883,12 @@ void conn_set_timeouts(struct conn *c, uint64_t read_ms, uint64_t write_ms)
 	c->write_ms = write_ms;
 	if (c->bev) /* parked: applied when the bufferevent is rebuilt */
 		bufferevent_set_timeouts(c->bev, read_ms ? &r : NULL, write_ms ? &w : NULL);
+}
+
+void conn_set_read_max(struct conn *c, size_t bytes)
+{
+	if (c->bev)
+		bufferevent_setwatermark(c->bev, EV_READ, 0, bytes);
 }
 
 void conn_pause_read(struct conn *c)

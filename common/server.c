@@ -296,8 +296,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		tls = server_rt(c)->tls;
 		conf_unref(c);
 	}
-	struct conn *conn = conn_new_accepted(w, fd, addr, (socklen_t)len,
-	                                      wl->local_len ? &wl->local : NULL, wl->local_len, tls);
+	struct conn *conn =
+	    conn_new_accepted(w, fd, addr, (socklen_t)len,
+	                      wl->local_len ? (const struct sockaddr *)&wl->local : NULL,
+	                      wl->local_len, tls);
 	if (!conn)
 		return;
 	conn->listener_tag = wl->tag;

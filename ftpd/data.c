@@ -153,7 +153,8 @@ static void sa_set_port(struct sockaddr_storage *ss, uint16_t port)
 /* Whether the control connection's local address is IPv4 (or v4-mapped). */
 static bool local_is_v4(const struct ftp_session *s)
 {
-	const struct sockaddr_storage *l = &s->c->local;
+	const struct sockaddr_storage local = conn_addr_storage(&s->c->local);
+	const struct sockaddr_storage *l = &local;
 	return l->ss_family == AF_INET ||
 	       (l->ss_family == AF_INET6 &&
 	        IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)l)->sin6_addr));
@@ -799,7 +800,7 @@ static void stream_start(struct ftp_session *s)
 	uint64_t t = s->cf->data_timeout;
 	if (x->kind == XFER_STOR) {
 		conn_set_timeouts(d, t, t);
-		bufferevent_setwatermark(d->bev, EV_READ, 0, UPLOAD_READ_MAX);
+		conn_set_read_max(d, UPLOAD_READ_MAX);
 		conn_resume_read(d);
 		upload_read(s, d);
 		return;
@@ -1021,7 +1022,8 @@ static void pasv_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, sa, (size_t)salen < sizeof(ss) ? (size_t)salen : sizeof(ss));
-	if (!same_ip(&ss, &s->c->peer)) {
+	struct sockaddr_storage peer = conn_addr_storage(&s->c->peer);
+	if (!same_ip(&ss, &peer)) {
 		char ip[INET6_ADDRSTRLEN] = "?";
 		if (ss.ss_family == AF_INET)
 			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
@@ -1058,7 +1060,7 @@ static int open_passive(struct ftp_session *s)
 	unsigned span = high - low + 1, start = 0;
 	if (getrandom(&start, sizeof(start), 0) < 0)
 		start = (unsigned)s->c->id;
-	struct sockaddr_storage ss = s->c->local;
+	struct sockaddr_storage ss = conn_addr_storage(&s->c->local);
 	for (unsigned i = 0; i < span; i++) {
 		uint16_t port = (uint16_t)(low + (start + i) % span);
 		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1159,7 +1161,8 @@ static void set_port_target(struct ftp_session *s, const struct sockaddr_storage
 	}
 	/* RFC 2577 §3: a server must not be a bounce to third hosts or
 	 * privileged ports. */
-	if (!same_ip(ss, &s->c->peer) || sa_port(ss) < 1024) {
+	struct sockaddr_storage peer = conn_addr_storage(&s->c->peer);
+	if (!same_ip(ss, &peer) || sa_port(ss) < 1024) {
 		log_msg(LOG_LEVEL_WARN, s->c->id,
 		        "active data target refused (bounce): not %s or port %u < 1024",
 		        s->c->peer_ip, sa_port(ss));
@@ -1229,8 +1232,8 @@ static void start_connect(struct ftp_session *s)
 		return;
 	}
 	/* From the address the client talks to, as it expects. */
-	if (s->c->local.ss_family == s->port_addr.ss_family) {
-		struct sockaddr_storage src = s->c->local;
+	if (s->c->local.sa.sa_family == s->port_addr.ss_family) {
+		struct sockaddr_storage src = conn_addr_storage(&s->c->local);
 		sa_set_port(&src, 0);
 		bind(fd, (struct sockaddr *)&src, s->c->local_len);
 	}

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
@@ -26,6 +27,23 @@
 struct conn;
 struct conf;
 struct worker;
+
+/* A peer or local address: IPv4 or IPv6 (28 bytes, not sockaddr_storage's 128:
+ * every idle connection carries two). */
+union conn_addr {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+/* A copy as sockaddr_storage, for code that wants one. */
+static inline struct sockaddr_storage conn_addr_storage(const union conn_addr *a)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, a, sizeof(*a));
+	return ss;
+}
 
 struct conn_ops {
 	void (*on_read)(struct conn *c);            /* input arrived */
@@ -47,7 +65,7 @@ struct conn {
 	struct event_base *base;
 	struct bufferevent *bev;          /* the top bufferevent (TLS filter when upgraded) */
 	struct conf *conf;                /* the configuration generation at accept (a ref) */
-	struct sockaddr_storage peer, local;
+	union conn_addr peer, local;
 	socklen_t peer_len, local_len;
 	char peer_ip[48];                 /* "192.0.2.1", "2001:db8::1" (v4-mapped shown as v4) */
 	char local_ip[48];
@@ -84,7 +102,7 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, soc
  * TCP_NODELAY inherited from the listener). LOCAL: the listener's own
  * address when it names one, else NULL (getsockname() tells). */
 struct conn *conn_new_accepted(struct worker *w, int fd, const struct sockaddr *peer,
-                               socklen_t peer_len, const struct sockaddr_storage *local,
+                               socklen_t peer_len, const struct sockaddr *local,
                                socklen_t local_len, SSL_CTX *tls_ctx);
 
 /* Reads what a plain conn's socket already holds, as if epoll had said so
@@ -117,6 +135,10 @@ enum conn_line conn_read_line(struct conn *c, enum conn_eol eol, char *buf, size
 
 /* Read / send timeouts in ms (0: none). The read timeout is the idle timeout. */
 void conn_set_timeouts(struct conn *c, uint64_t read_ms, uint64_t write_ms);
+/* Input buffered before reading pauses (default TRIAD_CONN_READ_MAX). Above
+ * TRIAD_CONN_READ_BULK a plain socket is read straight into the input's own
+ * chains, up to 256 KiB per readv (bulk receivers: FTP uploads). */
+void conn_set_read_max(struct conn *c, size_t bytes);
 void conn_pause_read(struct conn *c);
 void conn_resume_read(struct conn *c);
 
