@@ -307,7 +307,7 @@ static void flush_one(struct conn *c)
 	if (evbuffer_get_length(out) == 0)
 		return;
 	evbuffer_unfreeze(out, 1);
-	int n = evbuffer_write(out, bufferevent_getfd(bev));
+	int n = evbuffer_write_atmost(out, bufferevent_getfd(bev), TRIAD_CONN_WRITE_MAX);
 	evbuffer_freeze(out, 1);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 		event_cb(bev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, c);
