@@ -584,6 +584,11 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 	 * glibc's default 128 KiB trim threshold each fall shrinks a worker's
 	 * heap and the next rise grows it back (an mprotect per few connections). */
 	mallopt(M_TRIM_THRESHOLD, TRIAD_HEAP_TRIM_THRESHOLD);
+	/* Setting one threshold freezes glibc's adaptive mmap threshold at
+	 * 128 KiB: every 256 KiB bulk-read chain (conn_set_read_max) would then
+	 * be an mmap + munmap with its page faults (an FTP upload ran at a
+	 * tenth of its speed). Buffers up to this size come from the heap. */
+	mallopt(M_MMAP_THRESHOLD, TRIAD_HEAP_MMAP_THRESHOLD);
 	char name[32];
 	snprintf(name, sizeof(name), "%s", ops->name);
 	log_init(ops->name);

@@ -23,6 +23,7 @@
 #define TRIAD_CONN_WRITE_MAX  (1024 * 1024) /* most one write()/sendfile() call sends */
 #define TRIAD_DEFER_ACCEPT_S       1         /* client-speaks-first listeners: TCP_DEFER_ACCEPT */
 #define TRIAD_HEAP_TRIM_THRESHOLD (8 * 1024 * 1024) /* free heap top kept (mallopt) */
+#define TRIAD_HEAP_MMAP_THRESHOLD (4 * 1024 * 1024) /* smaller allocations: from the heap */
 #define TRIAD_PERIP_BUCKETS       4096   /* per-IP connection counter table */
 
 /* ---- auth (PAM helper) ------------------------------------------------ */
