@@ -35,6 +35,7 @@ enum {
 	CONN_F_QUEUED = 1u << 3,  /* in this thread's flush queue */
 	CONN_F_DIRECT = 1u << 4,  /* plain socket: output written directly (see flush_one) */
 	CONN_F_HOLD = 1u << 5,    /* on_eof asked to keep the conn: a reply is still owed */
+	CONN_F_CORK = 1u << 6,    /* conn_cork: the next direct write sends head and body together */
 };
 
 #define CONN_CLOSE_LINGER_MS 10000 /* flushing a closing conn never takes longer */
@@ -307,7 +308,24 @@ static void flush_one(struct conn *c)
 	if (evbuffer_get_length(out) == 0)
 		return;
 	evbuffer_unfreeze(out, 1);
-	int n = evbuffer_write_atmost(out, bufferevent_getfd(bev), TRIAD_CONN_WRITE_MAX);
+	int fd = bufferevent_getfd(bev);
+	int n;
+	if (c->flags & CONN_F_CORK) {
+		/* A head, then a file body: one write stops where they meet. Corked,
+		 * the head leaves in the body's first full segments, not alone. */
+		c->flags &= ~CONN_F_CORK;
+		int on = 1, off = 0;
+		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+		n = evbuffer_write_atmost(out, fd, TRIAD_CONN_WRITE_MAX);
+		if (n > 0 && evbuffer_get_length(out) > 0) {
+			int m = evbuffer_write_atmost(out, fd, TRIAD_CONN_WRITE_MAX);
+			if (m > 0)
+				n += m;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+	} else {
+		n = evbuffer_write_atmost(out, fd, TRIAD_CONN_WRITE_MAX);
+	}
 	evbuffer_freeze(out, 1);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 		event_cb(bev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, c);
@@ -958,6 +976,12 @@ int conn_park(struct conn *c, uint64_t idle_ms)
 	c->parked = ev;
 	log_debug("c%06llu parked", (unsigned long long)c->id);
 	return 0;
+}
+
+void conn_cork(struct conn *c)
+{
+	if (c->flags & CONN_F_DIRECT)
+		c->flags |= CONN_F_CORK;
 }
 
 void conn_read_now(struct conn *c)

@@ -321,6 +321,7 @@ bool http_body_pump(struct http_session *s)
 				conn_abort(s->c);
 				return false;
 			}
+			conn_cork(s->c);
 			x->sent += x->left;
 			x->left = 0;
 		}

@@ -109,6 +109,11 @@ struct conn *conn_new_accepted(struct worker *w, int fd, const struct sockaddr *
  * (accept on a TCP_DEFER_ACCEPT listener: the request is there). */
 void conn_read_now(struct conn *c);
 
+/* The output queued now is a head followed by a file body (sendfile): the
+ * next write sends them corked together (TCP_CORK), as one stream of full
+ * segments rather than a lone small head first. Plain sockets only. */
+void conn_cork(struct conn *c);
+
 /* Output: queued on the bufferevent; 0 or -1 when the conn is closing. */
 int conn_write(struct conn *c, const void *data, size_t len);
 int conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
