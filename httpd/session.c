@@ -133,6 +133,15 @@ void http_worker_fini(struct worker *w)
 
 /* ---- the state machine ----------------------------------------------------- */
 
+/* Input a connection buffers: a whole head of max_header_size must fit, or a
+ * large setting could never be reached (431 at the conn's default 64 KiB). */
+static size_t head_read_max(const struct http_app *app)
+{
+	size_t line = (size_t)app->h->max_request_line, head = (size_t)app->h->max_header_size;
+	size_t want = (line > head ? line : head) + 4;
+	return want > TRIAD_CONN_READ_MAX ? want : TRIAD_CONN_READ_MAX;
+}
+
 static const char *const state_names[] = {"idle", "head", "body", "send", "drain", "closed"};
 
 static void process(struct http_session *s);
@@ -406,7 +415,7 @@ static void process(struct http_session *s)
 			if (r == HTTP_PARSE_AGAIN) {
 				/* The input buffer is full and still no head: the conn reads no
 				 * more. */
-				if (len >= TRIAD_CONN_READ_MAX) {
+				if (len >= head_read_max(s->app)) {
 					log_raw_line(s, buf, len);
 					error_close(s, 431);
 				}
@@ -596,6 +605,8 @@ static bool session_new(struct conn *c)
 	}
 	s->path = s->w->path;
 	s->st = HTTP_ST_IDLE;
+	if (head_read_max(s->app) > TRIAD_CONN_READ_MAX)
+		conn_set_read_max(c, head_read_max(s->app));
 	set_state(s, HTTP_ST_HEAD);
 	return true;
 }

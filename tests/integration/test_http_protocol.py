@@ -227,6 +227,27 @@ def test_limits(site, start_daemon):
     assert r.status == 200
 
 
+def test_large_max_header_size_is_honoured(site, start_daemon):
+    """RFC 6585 §5: max_header_size above the conn's default 64 KiB input buffer holds as
+    set: a 100 KiB head passes with 128K (also after the connection was parked idle), a
+    130 KiB one is 431; with the default 32K a 100 KiB head is 431."""
+    d = httpd(start_daemon, max_header_size="128K")
+    big = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n" + b"".join(
+        b"X-%d: %s\r\n" % (i, b"v" * 2000) for i in range(50))
+    assert 100_000 < len(big) < 128 * 1024
+    r = one(d, big + b"Connection: close\r\n\r\n", timeout=10)
+    assert r.status == 200 and r.body == b"alpha\n"
+    with KeepAlive(d.addr, timeout=10) as k:
+        assert k.request("/a.txt").status == 200
+        time.sleep(1)  # parked: the rebuilt connection gets the large buffer again
+        k.send(big + b"\r\n")
+        assert k.read().status == 200
+    huge = big + b"X-more: " + b"w" * (30 * 1024) + b"\r\n\r\n"
+    assert one(d, huge, timeout=10).status == 431
+    d2 = httpd(start_daemon)
+    assert one(d2, big + b"Connection: close\r\n\r\n", timeout=10).status == 431
+
+
 def test_header_timeout_drops_slow_client(site, start_daemon):
     """Issue 3: a client that does not complete its head within header_timeout is
     dropped (408, RFC 9110 §15.5.9), even when it trickles bytes to look alive."""
