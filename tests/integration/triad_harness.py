@@ -102,19 +102,23 @@ def _bindable(family, host, port):
 
 # Below the kernel's ephemeral range (32768-60999 by default), so neither the
 # clients' own source ports nor a machine full of TIME_WAIT sockets (a benchmark
-# just ran) can crowd the daemons' ports out.
-PORT_LOW, PORT_HIGH = 20000, 32700
+# just ran) can crowd the daemons' ports out. Single ports are picked at random
+# from the lower band; ftpd's passive ranges are cut in turn from the upper band
+# (random picks of 10 consecutive ports among hundreds of handed-out ones
+# failed once a session had run ~400 tests).
+PORT_LOW, PORT_SPLIT, PORT_HIGH = 20000, 26000, 32700
+_range_cursor = [PORT_SPLIT]
 
 
 def free_port(also_v6=False):
     """A loopback TCP port that is free now and was not handed out before.
 
-    A random port below the ephemeral range that binds on 127.0.0.1 (and on [::1] with
+    A random port below PORT_SPLIT that binds on 127.0.0.1 (and on [::1] with
     ALSO_V6, for dual-stack listeners). A later bind by the daemon can still lose a race
     with another process; ``start_daemon`` retries with new ports on EADDRINUSE.
     """
     for _ in range(2000):
-        port = random.randrange(PORT_LOW, PORT_HIGH)
+        port = random.randrange(PORT_LOW, PORT_SPLIT)
         if port in _handed_out:
             continue
         if not _bindable(socket.AF_INET, "127.0.0.1", port):
@@ -127,14 +131,17 @@ def free_port(also_v6=False):
 
 
 def free_port_range(count=10):
-    """LOW, HIGH of COUNT consecutive free loopback ports (ftpd passive_ports)."""
-    for _ in range(200):
-        low = free_port()
-        rest = range(low + 1, low + count)
-        if low + count <= PORT_HIGH and all(
-                p not in _handed_out and _bindable(socket.AF_INET, "127.0.0.1", p)
-                for p in rest):
-            _handed_out.update(rest)
+    """LOW, HIGH of COUNT consecutive free loopback ports (ftpd passive_ports).
+
+    Blocks are cut in turn from [PORT_SPLIT, PORT_HIGH); after a whole lap the
+    oldest blocks are handed out again (their tests ended long before), still only
+    when every port of the block binds."""
+    blocks = (PORT_HIGH - PORT_SPLIT) // count
+    for _ in range(blocks):
+        low = _range_cursor[0]
+        _range_cursor[0] = low + count if low + 2 * count <= PORT_HIGH else PORT_SPLIT
+        ports = range(low, low + count)
+        if all(_bindable(socket.AF_INET, "127.0.0.1", p) for p in ports):
             return low, low + count - 1
     raise RuntimeError("no free port range found")
 
