@@ -534,12 +534,44 @@ static void outbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 
 /* ---- bufferevent callbacks ----------------------------------------------- */
 
+/*
+ * TLS on a socket: OpenSSL's bufferevent writes each chain the moment it is
+ * added, one record and one write() per chain (a response head, then its
+ * body). Writing is held while the protocol answers; what it queued then
+ * leaves as one record (up to TRIAD_TLS_RECORD_MAX) in one write().
+ */
+static bool tls_hold_writes(struct conn *c)
+{
+	if (!c->ssl || bufferevent_get_underlying(c->bev) || !SSL_is_init_finished(c->ssl) ||
+	    !(bufferevent_get_enabled(c->bev) & EV_WRITE))
+		return false;
+	bufferevent_disable(c->bev, EV_WRITE);
+	return true;
+}
+
+static void tls_release_writes(struct conn *c)
+{
+	if (c->flags & CONN_F_FREEING)
+		return;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t len = evbuffer_get_length(out);
+	if (len > 1)
+		evbuffer_pullup(out, (ev_ssize_t)(len < TRIAD_TLS_RECORD_MAX ? len
+		                                                          : TRIAD_TLS_RECORD_MAX));
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	struct conn *c = arg;
 	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) {
 		evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+		return;
+	}
+	if (tls_hold_writes(c)) {
+		c->ops->on_read(c);
+		tls_release_writes(c);
 		return;
 	}
 	c->ops->on_read(c);

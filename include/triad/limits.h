@@ -20,6 +20,7 @@
 #define TRIAD_CONN_LOW_WATER    (64 * 1024) /* ... and resumes */
 #define TRIAD_CONN_READ_MAX     (64 * 1024) /* input buffered before reading pauses */
 #define TRIAD_CONN_READ_BULK   (256 * 1024) /* larger read_max: readv straight into the input */
+#define TRIAD_TLS_RECORD_MAX    (16 * 1024) /* RFC 8446 §5.1: one record's plaintext */
 #define TRIAD_CONN_WRITE_MAX  (1024 * 1024) /* most one write()/sendfile() call sends */
 #define TRIAD_DEFER_ACCEPT_S       1         /* client-speaks-first listeners: TCP_DEFER_ACCEPT */
 #define TRIAD_HEAP_TRIM_THRESHOLD (8 * 1024 * 1024) /* free heap top kept (mallopt) */
