@@ -114,7 +114,9 @@ FUZZ_CFLAGS  := -std=c17 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE -Iinclude $(
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 fuzz_obj      = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
-fuzz_lib      = $(FUZZ_DIR)/lib$(firstword $(subst _, ,$(1)))d.a
+# fuzz_<proto>_*: proto http, ftp or smtp links lib<proto>d.a; common links libtriad.a alone.
+fuzz_proto    = $(firstword $(subst _, ,$(1)))
+fuzz_lib      = $(if $(filter common,$(call fuzz_proto,$(1))),$(FUZZ_DIR)/libtriad.a,$(FUZZ_DIR)/lib$(call fuzz_proto,$(1))d.a)
 
 .PHONY: fuzz fuzz-run fuzz-deps
 fuzz: $(FUZZ_BINS)
