@@ -298,17 +298,13 @@ static _Thread_local struct flushq fq;
 static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 
-static void flush_one(struct conn *c)
+/* Writes what a plain conn queued straight to its socket: the bytes sent,
+ * or -1 with errno. The output stays frozen for libevent's own writer. */
+static int direct_write(struct conn *c)
 {
-	struct bufferevent *bev = c->bev;
-	if ((c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) || !(c->flags & CONN_F_DIRECT) ||
-	    (bufferevent_get_enabled(bev) & EV_WRITE))
-		return; /* the bufferevent writes (closing, TLS, or output left over) */
-	struct evbuffer *out = bufferevent_get_output(bev);
-	if (evbuffer_get_length(out) == 0)
-		return;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	int fd = bufferevent_getfd(c->bev);
 	evbuffer_unfreeze(out, 1);
-	int fd = bufferevent_getfd(bev);
 	int n;
 	if (c->flags & CONN_F_CORK) {
 		/* A head, then a file body: one write stops where they meet. Corked,
@@ -322,12 +318,32 @@ static void flush_one(struct conn *c)
 			if (m > 0)
 				n += m;
 		}
+		int err = errno;
 		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+		errno = err;
 	} else {
 		n = evbuffer_write_atmost(out, fd, TRIAD_CONN_WRITE_MAX);
 	}
 	evbuffer_freeze(out, 1);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+	return n;
+}
+
+static bool write_failed(int n)
+{
+	return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+static void flush_one(struct conn *c)
+{
+	struct bufferevent *bev = c->bev;
+	if ((c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) || !(c->flags & CONN_F_DIRECT) ||
+	    (bufferevent_get_enabled(bev) & EV_WRITE))
+		return; /* the bufferevent writes (closing, TLS, or output left over) */
+	struct evbuffer *out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	int n = direct_write(c);
+	if (write_failed(n)) {
 		event_cb(bev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, c);
 		return;
 	}
@@ -1096,11 +1112,7 @@ void conn_close(struct conn *c)
 	if ((c->flags & CONN_F_DIRECT) && !(bufferevent_get_enabled(c->bev) & EV_WRITE) &&
 	    output_total(c) > 0) {
 		/* Most closes follow a response that the socket takes at once. */
-		struct evbuffer *out = bufferevent_get_output(c->bev);
-		evbuffer_unfreeze(out, 1);
-		int n = evbuffer_write(out, bufferevent_getfd(c->bev));
-		evbuffer_freeze(out, 1);
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		if (write_failed(direct_write(c))) {
 			schedule_free(c); /* the peer is gone: nothing more can leave */
 			return;
 		}
