@@ -1,8 +1,9 @@
 /*
  * config: loads the one INI file (../shared/interface.md) for one daemon.
  *
- * conf_load() reads [global] and the daemon's own section, ignores every
- * other section, and refuses the whole file on the first error, reported as
+ * conf_load() reads [global], the daemon's own section and the named
+ * sections ("[site shop]") of the kinds it lists, ignores every other
+ * section, and refuses the whole file on the first error, reported as
  * "FILE:LINE: key: message" (or "FILE: key: message" for a key that was not
  * written). The result is immutable and reference counted.
  *
@@ -72,6 +73,31 @@ const struct conf_section conf_global_section = {
 };
 
 /* ---- value parsers ------------------------------------------------------- */
+
+static int vformat_error(const struct conf *c, unsigned line, const char *key, char *err,
+                         size_t errlen, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+
+/* "FILE:LINE: key: message", leaving out LINE or key when 0 or NULL. */
+static int vformat_error(const struct conf *c, unsigned line, const char *key, char *err,
+                         size_t errlen, const char *fmt, va_list ap)
+{
+	char msg[TRIAD_CONF_VALUE_MAX + 256];
+
+	if (!err || !errlen)
+		return -1;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line && key)
+		snprintf(err, errlen, "%s:%u: %s: %s", c->path, line, key, msg);
+	else if (line)
+		snprintf(err, errlen, "%s:%u: %s", c->path, line, msg);
+	else if (key)
+		snprintf(err, errlen, "%s: %s: %s", c->path, key, msg);
+	else
+		snprintf(err, errlen, "%s: %s", c->path, msg);
+	return -1;
+}
+
 
 static int fail_msg(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -580,6 +606,9 @@ static int set_value(const struct conf_key *k, void *base, const char *dir, cons
 
 /* ---- loading --------------------------------------------------------------- */
 
+/* Where the keys being read go: the reader decides at each header. */
+enum load_target { LOAD_NONE, LOAD_GLOBAL, LOAD_OWN, LOAD_ITEM, LOAD_OTHER };
+
 struct load {
 	struct conf *c;
 	FILE *f;
@@ -589,6 +618,9 @@ struct load {
 	bool failed;
 	char *err;
 	size_t errlen;
+	enum load_target target;
+	struct conf_items *items;    /* LOAD_ITEM: the kind, its last item is current */
+	char header[2 * TRIAD_CONF_NAME_MAX + 4]; /* "[site shop]", for messages */
 };
 
 static void load_fail(struct load *ld, unsigned line, const char *key, const char *fmt, ...)
@@ -597,25 +629,14 @@ static void load_fail(struct load *ld, unsigned line, const char *key, const cha
 /* Keeps the first error only: later ones are usually consequences. */
 static void load_fail(struct load *ld, unsigned line, const char *key, const char *fmt, ...)
 {
-	char msg[TRIAD_CONF_VALUE_MAX + 256];
 	va_list ap;
 
 	if (ld->failed)
 		return;
 	ld->failed = true;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vformat_error(ld->c, line, key, ld->err, ld->errlen, fmt, ap);
 	va_end(ap);
-	if (!ld->err || !ld->errlen)
-		return;
-	if (line && key)
-		snprintf(ld->err, ld->errlen, "%s:%u: %s: %s", ld->c->path, line, key, msg);
-	else if (line)
-		snprintf(ld->err, ld->errlen, "%s:%u: %s", ld->c->path, line, msg);
-	else if (key)
-		snprintf(ld->err, ld->errlen, "%s: %s: %s", ld->c->path, key, msg);
-	else
-		snprintf(ld->err, ld->errlen, "%s: %s", ld->c->path, msg);
 }
 
 static bool is_name_char(char ch)
@@ -627,6 +648,105 @@ static bool is_name_char(char ch)
 static bool is_blank(char ch)
 {
 	return ch == ' ' || ch == '\t';
+}
+
+/* NAME of "[kind NAME]": [a-z0-9_-]{1,32} (interface.md, "Extensions"). */
+static bool valid_item_name(const char *s, size_t n)
+{
+	if (n == 0 || n > TRIAD_CONF_ITEM_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int apply_defaults(struct load *ld, const struct conf_key *keys, size_t nkeys,
+                          void *base);
+
+static struct conf_items *find_items(const struct conf *c, const struct conf_kind *k)
+{
+	for (size_t i = 0; i < c->nitems; i++)
+		if (c->items[i].kind == k)
+			return &c->items[i];
+	return NULL;
+}
+
+/* Appends one section to IT, with its defaults and NAME. */
+static int add_item(struct load *ld, struct conf_items *it, const char *name)
+{
+	const struct conf_kind *k = it->kind;
+	size_t row = 1 + k->nkeys;
+	void *base;
+
+	if (it->n == TRIAD_CONF_ITEMS_MAX) {
+		load_fail(ld, ld->lineno, NULL, "more than %d [%s] sections", TRIAD_CONF_ITEMS_MAX,
+		          k->name);
+		return -1;
+	}
+	if (it->n == it->cap) {
+		size_t cap = it->cap ? it->cap * 2 : 8;
+		void *v = realloc(it->v, cap * k->size);
+		unsigned *lines = v ? realloc(it->lines, cap * row * sizeof(unsigned)) : NULL;
+		if (v)
+			it->v = v;
+		if (!lines) {
+			load_fail(ld, ld->lineno, NULL, "out of memory");
+			return -1;
+		}
+		it->lines = lines;
+		it->cap = cap;
+	}
+	base = (char *)it->v + it->n * k->size;
+	memset(base, 0, k->size);
+	memset(it->lines + it->n * row, 0, row * sizeof(unsigned));
+	it->n++;
+	if (!(*(char **)((char *)base + k->name_offset) = strdup(name))) {
+		load_fail(ld, ld->lineno, NULL, "out of memory");
+		return -1;
+	}
+	it->lines[(it->n - 1) * row] = ld->lineno;
+	return apply_defaults(ld, k->keys, k->nkeys, base);
+}
+
+/* A header was read: decide where the keys that follow go. */
+static int begin_section(struct load *ld, const char *kind, const char *item)
+{
+	struct conf *c = ld->c;
+	const struct conf_section *own = c->section;
+	bool plain = strcmp(kind, conf_global_section.name) == 0 ||
+	             (own && strcmp(kind, own->name) == 0);
+	struct conf_items *it = NULL;
+
+	if (item)
+		snprintf(ld->header, sizeof(ld->header), "[%s %s]", kind, item);
+	else
+		snprintf(ld->header, sizeof(ld->header), "[%s]", kind);
+	for (size_t i = 0; i < c->nitems && !it; i++)
+		if (strcmp(c->items[i].kind->name, kind) == 0)
+			it = &c->items[i];
+	if (plain && item) {
+		load_fail(ld, ld->lineno, NULL, "[%s] takes no name", kind);
+		return -1;
+	}
+	if (it && !item) {
+		load_fail(ld, ld->lineno, NULL, "[%s] needs a name, as in [%s NAME]", kind, kind);
+		return -1;
+	}
+	ld->items = it;
+	if (it) {
+		ld->target = LOAD_ITEM;
+		return add_item(ld, it, item);
+	}
+	if (!plain)
+		ld->target = LOAD_OTHER;
+	else if (strcmp(kind, conf_global_section.name) == 0)
+		ld->target = LOAD_GLOBAL;
+	else
+		ld->target = LOAD_OWN;
+	return 0;
 }
 
 /*
@@ -673,14 +793,27 @@ static char *read_line(char *str, int num, void *stream)
 	}
 
 	if (*p == '[') {
+		char *item = NULL;
+		size_t itemlen = 0;
+
 		name = ++p;
 		while (is_name_char(*p))
 			p++;
 		namelen = (size_t)(p - name);
-		if (*p != ']' || namelen == 0) {
+		if (namelen && is_blank(*p)) {
+			while (is_blank(*p))
+				p++;
+			item = p;
+			while (is_name_char(*p))
+				p++;
+			itemlen = (size_t)(p - item);
+			while (is_blank(*p))
+				p++;
+		}
+		if (*p != ']' || namelen == 0 || (item && itemlen == 0)) {
 			load_fail(ld, ld->lineno, NULL,
-			          "invalid section header (expected [name] with letters, digits, "
-			          "'_', '-' or '.')");
+			          "invalid section header (expected [name] or [kind NAME] with "
+			          "letters, digits, '_', '-' or '.')");
 			return NULL;
 		}
 		for (p++; is_blank(*p); p++)
@@ -694,7 +827,21 @@ static char *read_line(char *str, int num, void *stream)
 			          TRIAD_CONF_NAME_MAX);
 			return NULL;
 		}
-		snprintf(str, (size_t)num, "[%.*s]\n", (int)namelen, name);
+		if (item && !valid_item_name(item, itemlen)) {
+			load_fail(ld, ld->lineno, NULL,
+			          "invalid section name '%.*s' (expected 1 to %d of a-z, 0-9, "
+			          "'_' and '-')",
+			          (int)(itemlen > TRIAD_CONF_NAME_MAX ? TRIAD_CONF_NAME_MAX : itemlen),
+			          item, TRIAD_CONF_ITEM_NAME_MAX);
+			return NULL;
+		}
+		name[namelen] = '\0';
+		if (item)
+			item[itemlen] = '\0';
+		if (begin_section(ld, name, item) < 0)
+			return NULL;
+		/* inih only needs to see a header; which section it is, the reader knows. */
+		snprintf(str, (size_t)num, "[%s]\n", name);
 		return str;
 	}
 
@@ -742,24 +889,30 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
-static const struct conf_key *find_key(const struct conf_section *sec, const char *name,
-                                       size_t *index)
+static const struct conf_key *find_key_in(const struct conf_key *keys, size_t nkeys,
+                                          const char *name, size_t *index)
 {
-	for (size_t i = 0; sec && i < sec->nkeys; i++) {
-		if (strcmp(sec->keys[i].name, name) == 0) {
+	for (size_t i = 0; i < nkeys; i++) {
+		if (strcmp(keys[i].name, name) == 0) {
 			*index = i;
-			return &sec->keys[i];
+			return &keys[i];
 		}
 	}
 	return NULL;
+}
+
+static const struct conf_key *find_key(const struct conf_section *sec, const char *name,
+                                       size_t *index)
+{
+	return sec ? find_key_in(sec->keys, sec->nkeys, name, index) : NULL;
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct load *ld = user;
 	struct conf *c = ld->c;
-	const struct conf_section *sec;
-	const struct conf_key *k;
+	const struct conf_key *keys, *k;
+	size_t nkeys;
 	void *base;
 	unsigned *lines;
 	size_t i;
@@ -767,27 +920,40 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 	if (ld->failed)
 		return 0;
-	if (*section == '\0') {
+	(void)section; /* the reader's target says where the key goes */
+	switch (ld->target) {
+	case LOAD_NONE:
 		load_fail(ld, ld->lineno, name, "set before any [section]");
 		return 0;
-	}
-	if (strcmp(section, conf_global_section.name) == 0) {
-		sec = &conf_global_section;
+	case LOAD_GLOBAL:
+		keys = conf_global_section.keys;
+		nkeys = conf_global_section.nkeys;
 		base = &c->g;
 		lines = c->lines_g;
-	} else if (c->section && strcmp(section, c->section->name) == 0) {
-		sec = c->section;
+		break;
+	case LOAD_OWN:
+		keys = c->section->keys;
+		nkeys = c->section->nkeys;
 		base = c->own;
 		lines = c->lines_own;
-	} else {
+		break;
+	case LOAD_ITEM: {
+		struct conf_items *it = ld->items;
+		keys = it->kind->keys;
+		nkeys = it->kind->nkeys;
+		base = (char *)it->v + (it->n - 1) * it->kind->size;
+		lines = it->lines + (it->n - 1) * (1 + nkeys) + 1;
+		break;
+	}
+	default:
 		return 1; /* another daemon's section (or a stray one): not ours to judge */
 	}
-	if (!(k = find_key(sec, name, &i))) {
-		load_fail(ld, ld->lineno, name, "unknown key in [%s]", section);
+	if (!(k = find_key_in(keys, nkeys, name, &i))) {
+		load_fail(ld, ld->lineno, name, "unknown key in %s", ld->header);
 		return 0;
 	}
 	if (lines[i]) {
-		load_fail(ld, ld->lineno, name, "set twice in [%s] (first at line %u)", section,
+		load_fail(ld, ld->lineno, name, "set twice in %s (first at line %u)", ld->header,
 		          lines[i]);
 		return 0;
 	}
@@ -799,18 +965,51 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	return 1;
 }
 
-static int apply_defaults(struct load *ld, const struct conf_section *sec, void *base)
+static int apply_defaults(struct load *ld, const struct conf_key *keys, size_t nkeys,
+                          void *base)
 {
 	char msg[TRIAD_CONF_VALUE_MAX + 256];
 
-	for (size_t i = 0; i < sec->nkeys; i++) {
-		const struct conf_key *k = &sec->keys[i];
+	for (size_t i = 0; i < nkeys; i++) {
+		const struct conf_key *k = &keys[i];
 		if (!k->dflt)
 			continue;
 		if (set_value(k, base, ld->c->dir, k->dflt, msg, sizeof(msg)) < 0) {
 			load_fail(ld, 0, k->name, "bad built-in default: %s", msg);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* Two sections of one kind with one NAME: the later header is the error. */
+static int check_item_names(struct load *ld)
+{
+	for (size_t j = 0; j < ld->c->nitems; j++) {
+		struct conf_items *it = &ld->c->items[j];
+		struct conf_claim *v;
+		const struct conf_claim *dup, *first;
+		size_t row = 1 + it->kind->nkeys;
+
+		if (it->n < 2)
+			continue;
+		if (!(v = calloc(it->n, sizeof(*v)))) {
+			load_fail(ld, 0, NULL, "out of memory");
+			return -1;
+		}
+		for (size_t i = 0; i < it->n; i++) {
+			v[i].text = *(char **)((char *)it->v + i * it->kind->size +
+			                       it->kind->name_offset);
+			v[i].line = it->lines[i * row];
+			v[i].owner = i;
+		}
+		dup = conf_claims_dup(v, it->n, &first);
+		if (dup)
+			load_fail(ld, dup->line, NULL, "[%s %s] is already defined at line %u",
+			          it->kind->name, dup->text, first->line);
+		free(v);
+		if (dup)
+			return -1;
 	}
 	return 0;
 }
@@ -846,6 +1045,18 @@ static void conf_free(struct conf *c)
 			free_value(&c->section->keys[i], c->own);
 		free(c->own);
 	}
+	for (size_t j = 0; j < c->nitems; j++) {
+		struct conf_items *it = &c->items[j];
+		for (size_t n = 0; n < it->n; n++) {
+			void *base = (char *)it->v + n * it->kind->size;
+			for (size_t i = 0; i < it->kind->nkeys; i++)
+				free_value(&it->kind->keys[i], base);
+			free(*(char **)((char *)base + it->kind->name_offset));
+		}
+		free(it->v);
+		free(it->lines);
+	}
+	free(c->items);
 	free(c->lines_g);
 	free(c->lines_own);
 	free(c->path);
@@ -876,10 +1087,16 @@ struct conf *conf_load(const char *path, const struct conf_section *section, cha
 	c->lines_own = calloc(section && section->nkeys ? section->nkeys : 1, sizeof(unsigned));
 	if (section)
 		c->own = calloc(1, section->size ? section->size : 1);
-	if (!c->lines_g || !c->lines_own || (section && !c->own)) {
+	for (const struct conf_kind *const *k = section ? section->kinds : NULL; k && *k; k++)
+		c->nitems++;
+	if (c->nitems)
+		c->items = calloc(c->nitems, sizeof(*c->items));
+	if (!c->lines_g || !c->lines_own || (section && !c->own) || (c->nitems && !c->items)) {
 		load_fail(&ld, 0, NULL, "out of memory");
 		goto fail;
 	}
+	for (size_t i = 0; i < c->nitems; i++)
+		c->items[i].kind = section->kinds[i];
 	if (!(ld.f = fopen(path, "re"))) {
 		load_fail(&ld, 0, NULL, "cannot open: %s", strerror(errno));
 		goto fail;
@@ -888,8 +1105,8 @@ struct conf *conf_load(const char *path, const struct conf_section *section, cha
 		load_fail(&ld, 0, NULL, "cannot resolve its directory: %s", strerror(errno));
 		goto fail;
 	}
-	if (apply_defaults(&ld, &conf_global_section, &c->g) < 0 ||
-	    (section && apply_defaults(&ld, section, c->own) < 0))
+	if (apply_defaults(&ld, conf_global_section.keys, conf_global_section.nkeys, &c->g) < 0 ||
+	    (section && apply_defaults(&ld, section->keys, section->nkeys, c->own) < 0))
 		goto fail;
 
 	/* Debian's inih reads into a 200-byte buffer by default; values may be longer. */
@@ -900,11 +1117,15 @@ struct conf *conf_load(const char *path, const struct conf_section *section, cha
 		load_fail(&ld, 0, NULL, "out of memory");
 	else if (!ld.failed && r != 0)
 		load_fail(&ld, r > 0 ? (unsigned)r : 0, NULL, "syntax error");
-	if (ld.failed)
+	if (ld.failed || check_item_names(&ld) < 0)
 		goto fail;
 
-	if (conf_global_section.check(c, err, errlen) < 0 ||
-	    (section && section->check && section->check(c, err, errlen) < 0))
+	if (conf_global_section.check(c, err, errlen) < 0)
+		goto fail_checked;
+	for (size_t i = 0; i < c->nitems; i++)
+		if (c->items[i].kind->check && c->items[i].kind->check(c, err, errlen) < 0)
+			goto fail_checked;
+	if (section && section->check && section->check(c, err, errlen) < 0)
 		goto fail_checked;
 	fclose(ld.f);
 	free(ld.buf);
@@ -972,18 +1193,100 @@ unsigned conf_line(const struct conf *c, const char *key)
 int conf_error_at(const struct conf *c, const char *key, char *err, size_t errlen,
                   const char *fmt, ...)
 {
-	char msg[TRIAD_CONF_VALUE_MAX + 256];
-	unsigned line = conf_line(c, key);
 	va_list ap;
 
-	if (!err || !errlen)
-		return -1;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vformat_error(c, conf_line(c, key), key, err, errlen, fmt, ap);
 	va_end(ap);
-	if (line)
-		snprintf(err, errlen, "%s:%u: %s: %s", c->path, line, key, msg);
-	else
-		snprintf(err, errlen, "%s: %s: %s", c->path, key, msg);
 	return -1;
+}
+
+/* ---- named sections ------------------------------------------------------------ */
+
+size_t conf_count(const struct conf *c, const struct conf_kind *k)
+{
+	const struct conf_items *it = find_items(c, k);
+
+	return it ? it->n : 0;
+}
+
+void *conf_item(const struct conf *c, const struct conf_kind *k, size_t i)
+{
+	const struct conf_items *it = find_items(c, k);
+
+	return it && i < it->n ? (char *)it->v + i * k->size : NULL;
+}
+
+unsigned conf_item_line(const struct conf *c, const struct conf_kind *k, size_t i,
+                        const char *key)
+{
+	const struct conf_items *it = find_items(c, k);
+	size_t j;
+
+	if (!it || i >= it->n)
+		return 0;
+	if (!key)
+		return it->lines[i * (1 + k->nkeys)];
+	if (!find_key_in(k->keys, k->nkeys, key, &j))
+		return 0;
+	return it->lines[i * (1 + k->nkeys) + 1 + j];
+}
+
+int conf_error_line(const struct conf *c, unsigned line, const char *key, char *err,
+                    size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat_error(c, line, key, err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int conf_item_error_at(const struct conf *c, const struct conf_kind *k, size_t i,
+                       const char *key, char *err, size_t errlen, const char *fmt, ...)
+{
+	unsigned line = key ? conf_item_line(c, k, i, key) : 0;
+	va_list ap;
+
+	if (!line)
+		line = conf_item_line(c, k, i, NULL);
+	va_start(ap, fmt);
+	vformat_error(c, line, key, err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int claim_cmp(const void *a, const void *b)
+{
+	const struct conf_claim *x = a, *y = b;
+	int r = strcmp(x->text, y->text);
+
+	if (r)
+		return r;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+const struct conf_claim *conf_claims_dup(struct conf_claim *v, size_t n,
+                                         const struct conf_claim **first)
+{
+	const struct conf_claim *best = NULL;
+	size_t start = 0;
+
+	if (n < 2)
+		return NULL;
+	qsort(v, n, sizeof(*v), claim_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(v[i].text, v[i - 1].text) != 0) {
+			start = i;
+			continue;
+		}
+		/* v[start] is the first claim of this text, v[i] a later one. */
+		if (!best || v[i].line < best->line) {
+			best = &v[i];
+			if (first)
+				*first = &v[start];
+		}
+	}
+	return best;
 }

@@ -7,6 +7,12 @@
  * unknown keys, and reports every error as "FILE:LINE: key: message".
  * A loaded struct conf is immutable and reference counted: connections keep
  * the generation they started with while SIGHUP installs a new one.
+ *
+ * Named sections ("[site shop]", "[upstream app]"): a daemon lists the kinds
+ * it reads in its conf_section; every "[KIND NAME]" of such a kind becomes
+ * one struct of the kind's schema in an array (in file order), with its own
+ * defaults, lines and "set twice" checks. NAME is [a-z0-9_-]{1,32}; a NAME
+ * used twice for one kind is an error naming the later header.
  */
 #ifndef TRIAD_CONFIG_H
 #define TRIAD_CONFIG_H
@@ -63,11 +69,35 @@ struct conf_key {
 	uint64_t min, max;           /* CONF_UINT/SIZE/DURATION bounds; max 0: none */
 };
 
+/* A kind of named section, "[KIND NAME]", parsed through its own schema. */
+struct conf_kind {
+	const char *name;            /* "site" */
+	const struct conf_key *keys;
+	size_t nkeys;
+	size_t size;                 /* sizeof the per-section struct */
+	size_t name_offset;          /* of the char * that receives NAME */
+	/*
+	 * After every section is read (and [global] checked), before the
+	 * daemon's section check: may fill values derived from NAME, reports
+	 * one error with conf_item_error_at() and returns -1.
+	 */
+	int (*check)(struct conf *c, char *err, size_t errlen);
+};
+
+/* The sections of one kind in one loaded file, in file order. */
+struct conf_items {
+	const struct conf_kind *kind;
+	void *v;                     /* n structs of kind->size */
+	size_t n, cap;
+	unsigned *lines;             /* n rows of 1 + nkeys: the header's line, then each key's */
+};
+
 struct conf_section {
 	const char *name;            /* "httpd" */
 	const struct conf_key *keys;
 	size_t nkeys;
 	size_t size;                 /* sizeof the section struct */
+	const struct conf_kind *const *kinds; /* NULL-terminated named kinds read, or NULL */
 	/*
 	 * Cross-key checks after loading. Report one error with conf_error_at()
 	 * and return -1.
@@ -97,6 +127,8 @@ struct conf {
 	const struct conf_section *section;
 	unsigned *lines_g;           /* line of each [global] key, 0: default */
 	unsigned *lines_own;         /* line of each own key, 0: default */
+	struct conf_items *items;    /* one per kind in section->kinds */
+	size_t nitems;
 	void *runtime;               /* what the daemon built from it (see server.h) */
 	/* Frees runtime when the last reference goes (set by server.c). */
 	void (*runtime_free)(struct conf *c);
@@ -118,6 +150,38 @@ unsigned conf_line(const struct conf *c, const char *key);
 /* Formats "FILE:LINE: key: message" (LINE from conf_line) into err; returns -1. */
 int conf_error_at(const struct conf *c, const char *key, char *err, size_t errlen,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Named sections of kind K (one of the daemon's kinds): how many, the I-th. */
+size_t conf_count(const struct conf *c, const struct conf_kind *k);
+void *conf_item(const struct conf *c, const struct conf_kind *k, size_t i);
+/* The line of KEY in the I-th section of K (0: default), or of its header when KEY is NULL. */
+unsigned conf_item_line(const struct conf *c, const struct conf_kind *k, size_t i,
+                        const char *key);
+/*
+ * "FILE:LINE: key: message" for KEY of the I-th section of K; a key left at
+ * its default is reported at the section's header line. KEY NULL gives
+ * "FILE:LINE: message" at the header. Returns -1.
+ */
+int conf_item_error_at(const struct conf *c, const struct conf_kind *k, size_t i,
+                       const char *key, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+/* "FILE:LINE: key: message" (LINE 0: "FILE: key: message"); KEY NULL drops "key: ". */
+int conf_error_line(const struct conf *c, unsigned line, const char *key, char *err,
+                    size_t errlen, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/*
+ * Finding a value claimed twice among many (a host in two sites) without
+ * comparing every pair: fill one claim per value, and conf_claims_dup()
+ * sorts them and returns the claim that came second for its text and is
+ * earliest in the file (the line to report), or NULL when all differ.
+ */
+struct conf_claim {
+	const char *text;
+	unsigned line;
+	size_t owner;                /* caller's index, e.g. the site */
+};
+const struct conf_claim *conf_claims_dup(struct conf_claim *v, size_t n,
+                                         const struct conf_claim **first);
 
 /* Value parsers, exposed for unit tests: 0 or -1 with a message in err. */
 int conf_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);

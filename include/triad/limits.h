@@ -11,6 +11,8 @@
 #define TRIAD_LOG_QUEUE_LINES     8192   /* lines buffered before the writer drops */
 #define TRIAD_CONF_VALUE_MAX      4096   /* one INI value */
 #define TRIAD_CONF_NAME_MAX         64   /* one INI key or section name */
+#define TRIAD_CONF_ITEM_NAME_MAX    32   /* NAME in "[kind NAME]" (interface.md) */
+#define TRIAD_CONF_ITEMS_MAX    100000   /* sections of one kind ([site NAME]...) in one file */
 #define TRIAD_CONF_LIST_MAX        256   /* items in one list value */
 #define TRIAD_MAX_WORKERS          256
 #define TRIAD_PATH_MAX            4096   /* PATH_MAX: a path handed to fsroot */

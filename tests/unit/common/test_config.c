@@ -84,6 +84,87 @@ static const struct conf_section tsection = {
 	.check = tcheck,
 };
 
+/* ---- a kind of named section, [item NAME], read by a second test section ---- */
+
+struct titem {
+	char *name;
+	char *host;
+	char *path;
+	uint64_t num;
+	bool flag;
+};
+
+#define I(f) offsetof(struct titem, f)
+static const struct conf_key ikeys[] = {
+	{"host", CONF_STR, I(host), NULL, NULL, 0, 0},
+	{"path", CONF_PATH, I(path), NULL, NULL, 0, 0},
+	{"num", CONF_UINT, I(num), "7", NULL, 1, 100},
+	{"flag", CONF_BOOL, I(flag), "off", NULL, 0, 0},
+};
+#undef I
+
+static const struct conf_kind item_kind;
+
+/* Fills the NAME-derived default and rejects one host in two items. */
+static int icheck(struct conf *c, char *err, size_t errlen)
+{
+	size_t n = conf_count(c, &item_kind);
+	struct conf_claim *v = calloc(n ? n : 1, sizeof(*v));
+	const struct conf_claim *dup, *first;
+	size_t m = 0;
+
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++) {
+		struct titem *t = conf_item(c, &item_kind, i);
+		if (!t->path && asprintf(&t->path, "items/%s", t->name) < 0)
+			t->path = NULL;
+		if (t->num == 99) {
+			free(v);
+			return conf_item_error_at(c, &item_kind, i, "num", err, errlen,
+			                          "99 is refused");
+		}
+		if (t->flag && !t->host) {
+			free(v);
+			return conf_item_error_at(c, &item_kind, i, "host", err, errlen,
+			                          "required with flag");
+		}
+		if (t->host)
+			v[m++] = (struct conf_claim){t->host, conf_item_line(c, &item_kind, i, "host"), i};
+	}
+	dup = conf_claims_dup(v, m, &first);
+	if (dup) {
+		int r = conf_error_line(c, dup->line, "host", err, errlen,
+		                        "'%s' is already the host of [item %s] (line %u)", dup->text,
+		                        ((struct titem *)conf_item(c, &item_kind, first->owner))->name,
+		                        first->line);
+		free(v);
+		return r;
+	}
+	free(v);
+	return 0;
+}
+
+static const struct conf_kind item_kind = {
+	.name = "item",
+	.keys = ikeys,
+	.nkeys = sizeof(ikeys) / sizeof(ikeys[0]),
+	.size = sizeof(struct titem),
+	.name_offset = offsetof(struct titem, name),
+	.check = icheck,
+};
+
+/* A kind this daemon does not read: its sections are ignored like [other]. */
+static const struct conf_kind *const tkinds[] = {&item_kind, NULL};
+
+static const struct conf_section tsection_items = {
+	.name = "test",
+	.keys = tkeys,
+	.nkeys = sizeof(tkeys) / sizeof(tkeys[0]),
+	.size = sizeof(struct tsec),
+	.check = tcheck,
+	.kinds = tkinds,
+};
+
 /* ---- helpers --------------------------------------------------------------- */
 
 static char tdir[200];          /* realpath of the mkdtemp() directory */
@@ -668,13 +749,38 @@ static void test_long_values(void **state)
 
 /* ---- file structure and its error messages ---------------------------------- */
 
+/* One whole file and the error it gives. */
+struct file_row {
+	int line;
+	const char *text;
+	const char *err; /* after the file name; NULL: loads */
+};
+
+static void check_file_rows(const struct file_row *rows, size_t n,
+                            const struct conf_section *sec)
+{
+	for (size_t i = 0; i < n; i++) {
+		char err[MSG] = "", want[MSG];
+		struct conf *c;
+
+		write_file(tpath, rows[i].text);
+		c = conf_load(tpath, sec, err, sizeof(err));
+		if (!rows[i].err) {
+			if (!c)
+				fail_msg("row at line %d: %s", rows[i].line, err);
+			conf_unref(c);
+			continue;
+		}
+		snprintf(want, sizeof(want), "%s%s", tpath, rows[i].err);
+		if (c || strcmp(err, want) != 0)
+			fail_msg("row at line %d: got '%s'\nwant '%s'", rows[i].line,
+			         c ? "(loaded)" : err, want);
+	}
+}
+
 static void test_file_errors(void **state)
 {
-	static const struct {
-		int line;
-		const char *text;
-		const char *err; /* after the file name; NULL: loads */
-	} rows[] = {
+	static const struct file_row rows[] = {
 		/* sections that are not ours are ignored, whatever they contain */
 		{__LINE__,
 		 "[global]\nroot = /srv\n[httpd]\nlisten = garbage\nfrobnicate = 1\n"
@@ -712,11 +818,14 @@ static void test_file_errors(void **state)
 		{__LINE__, "[global]\nroot dir = /srv\n",
 		 ":2: syntax error (expected 'key = value', '[section]' or a comment)"},
 		{__LINE__, "[global\nroot = /srv\n",
-		 ":1: invalid section header (expected [name] with letters, digits, '_', '-' or '.')"},
+		 ":1: invalid section header (expected [name] or [kind NAME] with "
+		 "letters, digits, '_', '-' or '.')"},
 		{__LINE__, "[]\nroot = /srv\n",
-		 ":1: invalid section header (expected [name] with letters, digits, '_', '-' or '.')"},
+		 ":1: invalid section header (expected [name] or [kind NAME] with "
+		 "letters, digits, '_', '-' or '.')"},
 		{__LINE__, "[ global ]\nroot = /srv\n",
-		 ":1: invalid section header (expected [name] with letters, digits, '_', '-' or '.')"},
+		 ":1: invalid section header (expected [name] or [kind NAME] with "
+		 "letters, digits, '_', '-' or '.')"},
 		{__LINE__, "[global] x\nroot = /srv\n", ":1: unexpected text after section header"},
 		{__LINE__, "[global]\nroot = /s\x01rv\n", ":2: control character (byte 0x01) in line"},
 		{__LINE__, "[global]\nroot = /srv\n[httpd]\nx = a\rb\n",
@@ -754,21 +863,7 @@ static void test_file_errors(void **state)
 		{__LINE__, "[global]\nroot = /srv\n[test]\nnum = 42\npath = p\n", NULL},
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		char err[MSG] = "", want[MSG];
-		struct conf *c = load_text(rows[i].text, err, sizeof(err));
-
-		if (!rows[i].err) {
-			if (!c)
-				fail_msg("row at line %d: %s", rows[i].line, err);
-			conf_unref(c);
-			continue;
-		}
-		snprintf(want, sizeof(want), "%s%s", tpath, rows[i].err);
-		if (c || strcmp(err, want) != 0)
-			fail_msg("row at line %d: got '%s'\nwant '%s'", rows[i].line,
-			         c ? "(loaded)" : err, want);
-	}
+	check_file_rows(rows, sizeof(rows) / sizeof(rows[0]), &tsection);
 }
 
 static void test_missing_file(void **state)
@@ -955,6 +1050,186 @@ static void test_line_and_error_at(void **state)
 	conf_unref(c);
 }
 
+static struct conf *load_items(const char *text, char *err, size_t errlen)
+{
+	write_file(tpath, text);
+	return conf_load(tpath, &tsection_items, err, errlen);
+}
+
+/* [kind NAME] sections: headers, names, keys, duplicates, checks (interface.md "Extensions"). */
+static void test_named_errors(void **state)
+{
+	static const struct file_row rows[] = {
+		{__LINE__, "[global]\nroot = /srv\n[item a]\nhost = x\n[item b-2_c]\n", NULL},
+		/* blanks around NAME, a trailing comment */
+		{__LINE__, "[global]\nroot = /srv\n[item\t a ] ; one\n", NULL},
+		/* no sections of the kind at all */
+		{__LINE__, "[global]\nroot = /srv\n", NULL},
+		/* kinds the daemon does not read are ignored, whatever they hold */
+		{__LINE__, "[global]\nroot = /srv\n[upstream app]\nbogus = 1\n", NULL},
+		/* NAME is [a-z0-9_-]{1,32} */
+		{__LINE__, "[global]\nroot = /srv\n[item Shop]\n",
+		 ":3: invalid section name 'Shop' (expected 1 to 32 of a-z, 0-9, '_' and '-')"},
+		{__LINE__, "[global]\nroot = /srv\n[item a.b]\n",
+		 ":3: invalid section name 'a.b' (expected 1 to 32 of a-z, 0-9, '_' and '-')"},
+		{__LINE__, "[global]\nroot = /srv\n[item abcdefghijklmnopqrstuvwxyz0123456]\n",
+		 ":3: invalid section name 'abcdefghijklmnopqrstuvwxyz0123456' (expected 1 to 32 of "
+		 "a-z, 0-9, '_' and '-')"},
+		{__LINE__, "[global]\nroot = /srv\n[item abcdefghijklmnopqrstuvwxyz012345]\n", NULL},
+		/* also for kinds not read: the rule is the file's, not a daemon's */
+		{__LINE__, "[global]\nroot = /srv\n[upstream App]\n",
+		 ":3: invalid section name 'App' (expected 1 to 32 of a-z, 0-9, '_' and '-')"},
+		{__LINE__, "[global]\nroot = /srv\n[item a b]\n",
+		 ":3: invalid section header (expected [name] or [kind NAME] with letters, digits, "
+		 "'_', '-' or '.')"},
+		{__LINE__, "[global]\nroot = /srv\n[item ]\n",
+		 ":3: invalid section header (expected [name] or [kind NAME] with letters, digits, "
+		 "'_', '-' or '.')"},
+		{__LINE__, "[global]\nroot = /srv\n[item]\nhost = x\n",
+		 ":3: [item] needs a name, as in [item NAME]"},
+		{__LINE__, "[global x]\nroot = /srv\n", ":1: [global] takes no name"},
+		{__LINE__, "[global]\nroot = /srv\n[test x]\n", ":3: [test] takes no name"},
+		/* the same NAME twice: the later header is named */
+		{__LINE__, "[global]\nroot = /srv\n[item a]\n[item b]\n[item a]\nnum = 2\n",
+		 ":5: [item a] is already defined at line 3"},
+		{__LINE__,
+		 "[global]\nroot = /srv\n[item z]\n[item a]\n[item z]\n[item a]\n[item z]\n",
+		 ":5: [item z] is already defined at line 3"},
+		/* keys of one section */
+		{__LINE__, "[global]\nroot = /srv\n[item a]\nfoo = 1\n",
+		 ":4: foo: unknown key in [item a]"},
+		{__LINE__, "[global]\nroot = /srv\n[item a]\nnum = 1\n[item b]\nnum = 2\nnum = 3\n",
+		 ":7: num: set twice in [item b] (first at line 6)"},
+		{__LINE__, "[global]\nroot = /srv\n[item a]\nnum = 0\n",
+		 ":4: num: '0' is out of range (1 to 100)"},
+		/* [global] after a named section is [global] again */
+		{__LINE__, "[item a]\nnum = 3\n[global]\nroot = /srv\nnum = 4\n",
+		 ":5: num: unknown key in [global]"},
+		/* the kind's check: a key from the file, a key left at its default (header line) */
+		{__LINE__, "[global]\nroot = /srv\n[item a]\n[item b]\n\nnum = 99\n",
+		 ":6: num: 99 is refused"},
+		{__LINE__, "[global]\nroot = /srv\n[item a]\n[item b]\nflag = on\n",
+		 ":4: host: required with flag"},
+		{__LINE__,
+		 "[global]\nroot = /srv\n[item a]\nhost = h\n[item b]\nhost = i\n[item c]\nhost = h\n",
+		 ":8: host: 'h' is already the host of [item a] (line 4)"},
+		/* the section check still runs after the kinds' */
+		{__LINE__, "[global]\nroot = /srv\n[item a]\n[test]\nstr = reject\n",
+		 ":5: str: rejected by the check (reject)"},
+	};
+	(void)state;
+	check_file_rows(rows, sizeof(rows) / sizeof(rows[0]), &tsection_items);
+}
+
+static void test_named_values(void **state)
+{
+	char err[MSG];
+	struct conf *c = load_items("[global]\nroot = /srv\n"
+	                            "[item one]\nhost = a.example\npath = p/q\n"
+	                            "[test]\nnum = 5\n"
+	                            "[item two]\nnum = 3\nflag = on\nhost = b\n"
+	                            "[item three]\n",
+	                            err, sizeof(err));
+	const struct titem *t;
+	char want[MSG];
+
+	(void)state;
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(conf_count(c, &item_kind), 3);
+	t = conf_item(c, &item_kind, 0);
+	assert_string_equal(t->name, "one");
+	assert_string_equal(t->host, "a.example");
+	snprintf(want, sizeof(want), "%s/p/q", tdir);
+	assert_string_equal(t->path, want);
+	assert_int_equal(t->num, 7);
+	assert_false(t->flag);
+	assert_int_equal(conf_item_line(c, &item_kind, 0, NULL), 3);
+	assert_int_equal(conf_item_line(c, &item_kind, 0, "path"), 5);
+	assert_int_equal(conf_item_line(c, &item_kind, 0, "num"), 0);
+	t = conf_item(c, &item_kind, 1);
+	assert_string_equal(t->name, "two");
+	assert_int_equal(t->num, 3);
+	assert_true(t->flag);
+	assert_string_equal(t->path, "items/two");
+	assert_int_equal(conf_item_line(c, &item_kind, 1, "flag"), 10);
+	assert_int_equal(conf_item_line(c, &item_kind, 1, "nope"), 0);
+	t = conf_item(c, &item_kind, 2);
+	assert_string_equal(t->name, "three");
+	assert_null(t->host);
+	assert_null(conf_item(c, &item_kind, 3));
+	assert_int_equal(conf_item_line(c, &item_kind, 3, NULL), 0);
+	assert_int_equal(CONF_OWN(c, struct tsec)->num, 5);
+	/* errors at an item key, at a default (the header line), with no key */
+	conf_item_error_at(c, &item_kind, 1, "num", err, sizeof(err), "m%d", 1);
+	snprintf(want, sizeof(want), "%s:9: num: m1", tpath);
+	assert_string_equal(err, want);
+	conf_item_error_at(c, &item_kind, 2, "host", err, sizeof(err), "m2");
+	snprintf(want, sizeof(want), "%s:12: host: m2", tpath);
+	assert_string_equal(err, want);
+	conf_item_error_at(c, &item_kind, 2, NULL, err, sizeof(err), "m3");
+	snprintf(want, sizeof(want), "%s:12: m3", tpath);
+	assert_string_equal(err, want);
+	conf_unref(c);
+
+	/* a daemon that reads no kinds does not see them */
+	c = load_text("[global]\nroot = /srv\n[item a]\nbogus = 1\n", err, sizeof(err));
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(conf_count(c, &item_kind), 0);
+	assert_null(conf_item(c, &item_kind, 0));
+	conf_unref(c);
+}
+
+/* Many sections load in near-linear time: names are checked by sorting, not pairwise. */
+static void test_named_many(void **state)
+{
+	size_t n = 20000, cap = n * 48 + 64, used = 0;
+	char *text = malloc(cap), err[MSG], want[MSG];
+	struct conf *c;
+
+	(void)state;
+	assert_non_null(text);
+	used += (size_t)snprintf(text, cap, "[global]\nroot = /srv\n");
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(text + used, cap - used, "[item s%zu]\nhost = h%zu\n", i, i);
+	c = load_items(text, err, sizeof(err));
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(conf_count(c, &item_kind), n);
+	assert_string_equal(((struct titem *)conf_item(c, &item_kind, n - 1))->host, "h19999");
+	assert_int_equal(conf_item_line(c, &item_kind, n - 1, "host"), 2 + 2 * n);
+	conf_unref(c);
+	/* one duplicate host at the very end */
+	snprintf(text + used, cap - used, "[item last]\nhost = h5\n");
+	c = load_items(text, err, sizeof(err));
+	assert_null(c);
+	snprintf(want, sizeof(want), "%s:%zu: host: 'h5' is already the host of [item s5] (line 14)",
+	         tpath, 4 + 2 * n);
+	assert_string_equal(err, want);
+	free(text);
+}
+
+static void test_claims_dup(void **state)
+{
+	struct conf_claim v[] = {
+		{"b", 9, 0}, {"a", 3, 1}, {"c", 4, 2}, {"a", 7, 3}, {"b", 5, 4}, {"a", 1, 5},
+	};
+	const struct conf_claim *first = NULL, *dup;
+
+	(void)state;
+	/* "a" at 1, 3, 7 and "b" at 5, 9: the earliest second claim is "a" at 3 */
+	dup = conf_claims_dup(v, 6, &first);
+	assert_non_null(dup);
+	assert_string_equal(dup->text, "a");
+	assert_int_equal(dup->line, 3);
+	assert_int_equal(first->line, 1);
+	assert_int_equal(first->owner, 5);
+	assert_null(conf_claims_dup(v, 1, &first));
+	struct conf_claim w[] = {{"x", 2, 0}, {"xy", 1, 1}, {"w", 3, 2}};
+	assert_null(conf_claims_dup(w, 3, &first));
+}
+
 /* Under `make unit SANITIZE=1`, LeakSanitizer proves the last unref frees everything. */
 static void test_refcount(void **state)
 {
@@ -995,6 +1270,10 @@ int main(void)
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_line_and_error_at),
 		cmocka_unit_test(test_refcount),
+		cmocka_unit_test(test_named_errors),
+		cmocka_unit_test(test_named_values),
+		cmocka_unit_test(test_named_many),
+		cmocka_unit_test(test_claims_dup),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
