@@ -11,7 +11,6 @@ import pytest
 
 import triad_harness as th
 from test_ftp_session import ftpd  # noqa: F401 (fixture)
-from triad_harness import speaks_protocol  # noqa: F401 (skipif string)
 
 LFTP_TLS = ("set ssl:verify-certificate no; set ftp:ssl-force true; "
             "set ftp:ssl-protect-data true; ")
@@ -111,8 +110,6 @@ def test_lftp_listing_mirror_and_resume(ftpd, triad_root, tls):
 
 # ------------------------------------------------------------------ with triad-httpd
 
-@pytest.mark.skipif("not speaks_protocol('httpd')",
-                    reason="triad-httpd does not serve files yet (answers 503)")
 def test_lftp_upload_served_by_httpd(pam_user, start_daemon, triad_root):
     """A file uploaded with lftp is served by triad-httpd byte for byte (issue 4, Done when):
     both daemons share the document root (interface.md)."""

@@ -20,34 +20,7 @@ import socket
 import pytest
 
 import triad_harness as th
-from triad_harness import DAEMONS, LineClient, assert_serving, speaks_protocol
-
-
-@pytest.mark.parametrize("name", DAEMONS)
-def test_service_unavailable(name, start_daemon):
-    """The foundation skeleton answers with its protocol's refusal and closes."""
-    if speaks_protocol(name):
-        pytest.skip(f"{name} implements its protocol now")
-    d = start_daemon(name)
-    host, port = d.addr
-    if name == "httpd":
-        status, headers, _ = th.http_get(d.addr)
-        assert status == 503
-    elif name == "ftpd":
-        with pytest.raises(ftplib.error_temp, match=r"^421"):
-            ftplib.FTP(timeout=5).connect(host, port)
-        with LineClient(d.addr) as c:
-            code, lines = c.read_reply()
-            assert code == 421, lines
-            assert c.at_eof(), "still open after 421"
-    else:
-        with pytest.raises(smtplib.SMTPConnectError) as e:
-            smtplib.SMTP(host, port, timeout=5)
-        assert e.value.smtp_code == 421
-        with LineClient(d.addr) as c:
-            code, lines = c.read_reply()
-            assert code == 421, lines
-            assert c.at_eof(), "still open after 421"
+from triad_harness import DAEMONS, LineClient, assert_serving
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

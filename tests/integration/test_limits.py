@@ -12,7 +12,7 @@ import time
 import pytest
 
 import triad_harness as th
-from triad_harness import DAEMONS, LineClient, speaks_protocol
+from triad_harness import DAEMONS, LineClient
 
 
 def hold(d):
@@ -97,8 +97,6 @@ def close(held):
 def test_connection_limit(name, key, start_daemon):
     """KEY = 2: two concurrent connections are served, a third gets the protocol's refusal
     and is closed, the first two stay usable, and a slot frees up when one closes."""
-    if not speaks_protocol(name):
-        pytest.skip(f"{name} still closes every connection at once (foundation skeleton)")
     d = start_daemon(name, section_overrides={key: 2})
     a, b = hold_two(d)
     try:

@@ -3,9 +3,7 @@
 interface.md, "Authentication": ftpd and smtpd authenticate with PAM using `pam_service`,
 any PAM stack works, including pam_wrapper's pam_matrix for tests (PAM_WRAPPER* and
 LD_PRELOAD are kept in the helper's environment). Issue 2, auth: pam_authenticate and
-pam_acct_mgmt, replies ok/denied. The daemon-level tests run once ftpd (USER/PASS) and
-smtpd (AUTH over STARTTLS) implement their protocols; until then the capability probe in
-the skipif marks skips them.
+pam_acct_mgmt, replies ok/denied.
 """
 
 import ftplib
@@ -15,7 +13,7 @@ import ssl
 import pytest
 
 import triad_harness as th
-from triad_harness import pam_check, speaks_protocol  # noqa: F401 (skipif strings)
+from triad_harness import pam_check
 
 
 def test_pam_fixture_authenticates(pam_user):
@@ -27,8 +25,6 @@ def test_pam_fixture_authenticates(pam_user):
     assert pam_check(pam_user, "alice", "secret", service="other").startswith("denied")
 
 
-@pytest.mark.skipif("not speaks_protocol('ftpd')",
-                    reason="ftpd does not implement USER/PASS yet (greets 421)")
 def test_ftp_login_through_helper(pam_user, start_daemon):
     """ftplib: alice/secret logs in (230); a wrong password gets 530."""
     d = start_daemon("ftpd", env=pam_user.env)
@@ -46,8 +42,6 @@ def test_ftp_login_through_helper(pam_user, start_daemon):
     assert "secret" not in d.log_text()
 
 
-@pytest.mark.skipif("not speaks_protocol('smtpd')",
-                    reason="smtpd does not implement AUTH yet (greets 421)")
 def test_smtp_auth_through_helper(pam_user, start_daemon):
     """smtplib over STARTTLS: AUTH with alice/secret gets 235; a wrong password 535."""
     d = start_daemon("smtpd", env=pam_user.env)

@@ -756,54 +756,6 @@ class LineClient:
         return True
 
 
-# ---------------------------------------------------------------- capability probes
-
-@functools.lru_cache(maxsize=None)
-def first_reply(name):
-    """What a default-configured daemon NAME sends first on a new connection (bytes),
-    or None when it cannot be started. Runs once per session; used by skipif probes."""
-    if not binary(name).exists():
-        return None
-    d = tempfile.mkdtemp(prefix="triad-probe-")
-    try:
-        cert, key = make_certificate(Path(d) / "tls")
-        os.chmod(d, 0o755)
-        layout = Layout(Path(d) / "l", cert, key)
-        cfg = TriadConfig(layout)
-        conf = cfg.write(layout.etc / "probe.conf")
-        daemon = Daemon(name, cfg, conf).start()
-        try:
-            daemon.wait_ready()
-            with connect(daemon.addr) as s:
-                if name == "httpd":
-                    s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                s.settimeout(5 * timeout_scale())
-                try:
-                    return s.recv(4096)
-                except OSError:
-                    return b""
-        finally:
-            try:
-                daemon.stop()
-            except AssertionError:
-                pass
-    except (AssertionError, OSError, subprocess.SubprocessError):
-        return None
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def speaks_protocol(name):
-    """Whether daemon NAME does more than the foundation's "service not available" reply:
-    FTP/SMTP greet with 220, httpd serves / with something other than 503."""
-    reply = first_reply(name)
-    if not reply:
-        return False
-    if name == "httpd":
-        return not reply.startswith(b"HTTP/1.1 503")
-    return reply.startswith(b"220")
-
-
 # ---------------------------------------------------------------- PAM (pam_wrapper + pam_matrix)
 
 class PamUser:
@@ -896,18 +848,16 @@ def http_get(addr, path="/", timeout=5.0, headers=None):
 
 
 def assert_serving(daemon, addr=None):
-    """ADDR (default: the daemon's first listener) answers as the daemon should now: the
-    foundation's "service not available" until its protocol lands (HTTP 503, FTP/SMTP 421),
-    afterwards the protocol's normal first answer (HTTP 200 for /, FTP/SMTP 220)."""
+    """ADDR (default: the daemon's first listener) gives the protocol's normal first
+    answer: HTTP 200 for /, FTP/SMTP 220."""
     addr = addr or daemon.addr
-    real = speaks_protocol(daemon.name)
     if daemon.name == "httpd":
         status, _, _ = http_get(addr)
-        assert status == (200 if real else 503), f"HTTP {status} from {addr}"
+        assert status == 200, f"HTTP {status} from {addr}"
     else:
         with LineClient(addr) as c:
             code, lines = c.read_reply()
-            assert code == (220 if real else 421), f"{lines} from {addr}"
+            assert code == 220, f"{lines} from {addr}"
 
 
 def pid_alive(pid):
