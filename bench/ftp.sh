@@ -57,7 +57,7 @@ say "generating a ${BIG_MIB} MiB file"
 head -c $((BIG_MIB * 1048576)) /dev/urandom >"$FTPROOT/big.bin"
 head -c $((10 * 1048576)) /dev/urandom >"$FTPROOT/f10m.bin"
 ln "$FTPROOT/big.bin" "$SRC/big.bin" # what curl uploads: the same bytes, already cached
-for s in triad triad_nosync $PEERS; do mkdir -p "$FTPROOT/up/$s"; done
+for s in triad triad_nosync base_nosync $PEERS; do mkdir -p "$FTPROOT/up/$s"; done
 chown -R nobody:nogroup "$TRIAD_ROOT"
 chmod -R a+rX "$TRIAD_ROOT"
 chmod 0777 "$FTPROOT"/up/*
@@ -93,10 +93,12 @@ login_works() { # name: a directory listing comes back (3 tries: a slow machine)
 	return 1
 }
 
-# start_triad NAME [KEY=VALUE...]: one triad-ftpd with the bench INI plus these [ftpd] keys.
+# start_triad NAME [KEY=VALUE...]: one triad-ftpd with the bench INI plus these [ftpd] keys
+# (base_nosync: the BENCH_BASELINE build's triad-ftpd).
 start_triad() {
-	local n=$1 var="SKIP_$1" kv
+	local n=$1 var="SKIP_$1" kv bin=$TRIAD_BIN
 	shift
+	[ "$n" = base_nosync ] && bin=$BENCH_BASELINE/triad-ftpd
 	mkdir -p "$T/$n"
 	TRIAD_FTP_PORT=$(free_port)
 	TRIAD_PASV=$(free_port_range 200) || die "no free passive port range"
@@ -120,10 +122,10 @@ start_triad() {
 		sed -i "/^\[ftpd\]/a $kv" "$T/$n/triad.conf"
 	done
 	if [ "$FTP_PAM" = system ]; then
-		bench_start "$n" "$TRIAD_BIN" -c "$T/$n/triad.conf"
+		bench_start "$n" "$bin" -c "$T/$n/triad.conf"
 	else
 		bench_start "$n" env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
-			"PAM_WRAPPER_SERVICE_DIR=$T/$n/pam/services" "$TRIAD_BIN" -c "$T/$n/triad.conf"
+			"PAM_WRAPPER_SERVICE_DIR=$T/$n/pam/services" "$bin" -c "$T/$n/triad.conf"
 	fi
 	if ! wait_port "${PORT[$n]}" 10; then
 		printf -v "$var" '%s' "did not start (see log)"
@@ -148,10 +150,16 @@ if [ "${BENCH_NO_TRIAD:-0}" = 1 ]; then
 else
 	start_triad triad
 	start_triad triad_nosync "sync_uploads = off"
+	if [ -n "${BENCH_BASELINE:-}" ]; then
+		# Another build of triad, like-for-like with triad-nosync: a before/after in one run.
+		[ -x "$BENCH_BASELINE/triad-ftpd" ] || die "BENCH_BASELINE: no $BENCH_BASELINE/triad-ftpd"
+		SERVERS+=(base_nosync)
+		start_triad base_nosync "sync_uploads = off"
+	fi
 fi
 
 label() { # server name as the tables show it
-	[ "$1" = triad_nosync ] && echo triad-nosync || echo "$1"
+	case $1 in triad_nosync) echo triad-nosync ;; base_nosync) echo base-nosync ;; *) echo "$1" ;; esac
 }
 
 start_peer() { # name

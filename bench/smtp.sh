@@ -48,21 +48,37 @@ mkdir -p "$TRIAD_ROOT/www"
 MAILDIR[triad]=$TRIAD_ROOT/mail/example.org/bench
 new_mailbox "${MAILDIR[triad]}"
 chown -R nobody:nogroup "$TRIAD_ROOT"
+# start_triad NAME BIN ROOT: one triad-smtpd delivering below ROOT (base: the BENCH_BASELINE
+# build, a before/after in one run, with a root of its own so the counts stay apart).
+start_triad() {
+	local n=$1 bin=$2 var="SKIP_$1"
+	TRIAD_ROOT=$3
+	mkdir -p "$T/$n"
+	TRIAD_SMTP_PORT=$(free_port)
+	PORT[$n]=$TRIAD_SMTP_PORT
+	triad_conf_write "$T/$n/triad.conf"
+	bench_start "$n" "$bin" -c "$T/$n/triad.conf"
+	if ! wait_port "${PORT[$n]}" 10; then
+		printf -v "$var" '%s' "did not start (see log)"
+		say "$n: did not start:"
+		tail -n 5 "$T/log/$n.log" >&2
+	elif ! triad_probe smtpd "${PORT[$n]}"; then
+		printf -v "$var" '%s' "not serving yet"
+		say "$n: not serving yet, skipped"
+	fi
+}
 if [ "${BENCH_NO_TRIAD:-0}" = 1 ]; then
 	SKIP_triad="not built or BENCH_NO_TRIAD=1"
 else
-	mkdir -p "$T/triad"
-	TRIAD_SMTP_PORT=$(free_port)
-	PORT[triad]=$TRIAD_SMTP_PORT
-	triad_conf_write "$T/triad/triad.conf"
-	bench_start triad "$TRIAD_BIN" -c "$T/triad/triad.conf"
-	if ! wait_port "${PORT[triad]}" 10; then
-		SKIP_triad="did not start (see log)"
-		say "triad: did not start:"
-		tail -n 5 "$T/log/triad.log" >&2
-	elif ! triad_probe smtpd "${PORT[triad]}"; then
-		SKIP_triad="not serving yet"
-		say "triad: not serving yet, skipped"
+	start_triad triad "$TRIAD_BIN" "$TRIAD_ROOT"
+	if [ -n "${BENCH_BASELINE:-}" ]; then
+		[ -x "$BENCH_BASELINE/triad-smtpd" ] || die "BENCH_BASELINE: no $BENCH_BASELINE/triad-smtpd"
+		mkdir -p "$T/rootbase/www"
+		MAILDIR[base]=$T/rootbase/mail/example.org/bench
+		new_mailbox "${MAILDIR[base]}"
+		chown -R nobody:nogroup "$T/rootbase"
+		SERVERS=(triad base postfix)
+		start_triad base "$BENCH_BASELINE/triad-smtpd" "$T/rootbase"
 	fi
 fi
 
