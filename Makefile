@@ -7,6 +7,8 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 SANITIZE ?=
 PYTHON   ?= /usr/bin/python3
+# systemd units go here; their /usr/sbin paths are rewritten to $(PREFIX)/sbin.
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
 PKGS      := libevent_core libevent_extra libevent_openssl libevent_pthreads openssl libmagic inih pam
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -41,6 +43,9 @@ daemon_src = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
 daemon_obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(call daemon_src,$(1)))
 
 UNIT_SRC  := $(wildcard tests/unit/*/test_*.c)
+# tools/confkeys prints every key of the schema tables (for the man page test).
+CONFKEYS  := $(BUILD)/tools/confkeys
+MAN_PAGES := man/triad-httpd.8 man/triad-ftpd.8 man/triad-smtpd.8 man/triad.conf.5
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test unit integration run install clean deps check-deps
@@ -72,13 +77,17 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(BUILD)/lib$$(firstword $$(subst
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib$(firstword $(subst /, ,$*)).a $(LIBTRIAD) $(LIBS) $(CMOCKA_LIBS)
 
+$(CONFKEYS): $(BUILD)/obj/tools/confkeys.o $(DAEMONS:%=$(BUILD)/lib%.a) $(LIBTRIAD)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 deps:
 	@./tools/deps.sh
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-integration: $(BINS)
+integration: $(BINS) $(CONFKEYS)
 	TRIAD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 test: deps
@@ -90,9 +99,17 @@ run: deps
 	./tools/run-demo.sh $(abspath $(BUILD))
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/triad
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/triad \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/triad/
+	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in dist/systemd/*; do \
+	    sed 's,/usr/sbin/,$(PREFIX)/sbin/,g' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 /*
  * The [httpd] schema: every key, its type and default. Adding a key is one
- * row here, one field in conf.h and one entry in docs/configuration.md.
+ * row here, one field in conf.h and one entry in docs/configuration.md and
+ * man/triad.conf.5 (tests/integration/test_docs.py checks the man page).
  */
 #include "conf.h"
 

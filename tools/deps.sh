@@ -6,7 +6,7 @@
 set -e
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmagic-dev libinih-dev
 libpam0g-dev libcmocka-dev libpam-wrapper python3 python3-pytest curl lftp swaks
-openssl procps"
+openssl procps mandoc systemd"
 [ "$1" = fuzz ] && PKGS="$PKGS clang libclang-rt-dev llvm"
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,218 @@
+"""The systemd units of dist/systemd/ (interface.md, "Operations": Type=notify, READY=1,
+RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM).
+
+- `systemd-analyze verify` accepts every unit without a single message (an unknown key or
+  a bad value is only a warning there, so any output fails), with ExecStart pointing at
+  this build's binaries instead of /usr/sbin;
+- `systemd-analyze security --offline` rates each service's exposure below 3.0 ("OK");
+- the services' own command lines run as systemd would run them: ExecStartPre's `-t`,
+  then ExecStart with NOTIFY_SOCKET, under the unit's CapabilityBoundingSet= and
+  NoNewPrivileges= (setpriv(1) applies both, as root), through ExecReload and a stop;
+  for ftpd and smtpd a PAM login through the helper, which runs PAM as root inside the
+  same bounding set and no_new_privs.
+No systemd needs to run as PID 1 for any of this.
+"""
+
+import configparser
+import ftplib
+import os
+import re
+import shlex
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import triad_harness as th
+
+UNITS = th.REPO / "dist" / "systemd"
+SERVICES = {name: UNITS / f"triad-{name}.service" for name in th.DAEMONS}
+
+
+def read_unit(path):
+    """[section] -> {key: [values]} (a key may repeat in a unit file)."""
+    out, section = {}, None
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        m = re.match(r"\[(\w+)\]$", line)
+        if m:
+            section = out.setdefault(m.group(1), {})
+            continue
+        k, v = line.split("=", 1)
+        section.setdefault(k, []).append(v)
+    return out
+
+
+def local_units(tmp_path):
+    """The units with /usr/sbin/triad-X replaced by this build's binaries."""
+    d = tmp_path / "units"
+    d.mkdir()
+    for src in UNITS.iterdir():
+        text = src.read_text().replace("/usr/sbin/triad-", f"{th.BUILD}/triad-")
+        (d / src.name).write_text(text)
+    return d
+
+
+def test_all_units_present():
+    names = sorted(p.name for p in UNITS.iterdir())
+    assert names == sorted([f"triad-{n}.service" for n in th.DAEMONS] + ["triad.target"])
+
+
+def test_systemd_analyze_verify_is_silent(tmp_path):
+    d = local_units(tmp_path)
+    names = sorted(p.name for p in d.iterdir())
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", *names], cwd=d,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), \
+        r.stdout + r.stderr
+
+
+def test_verify_would_catch_a_bad_key(tmp_path):
+    """The check above fails on what a typo in a unit produces."""
+    d = local_units(tmp_path)
+    unit = d / "triad-httpd.service"
+    unit.write_text(unit.read_text().replace("Type=notify", "Type=notify\nProtectSystm=strict"))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", unit.name], cwd=d,
+                       capture_output=True, text=True, timeout=60)
+    assert "ProtectSystm" in r.stderr
+
+
+@pytest.mark.parametrize("name", th.DAEMONS)
+def test_service_shape(name):
+    """interface.md: Type=notify, reload by SIGHUP, the config checked before start."""
+    s = read_unit(SERVICES[name])["Service"]
+    assert s["Type"] == ["notify"]
+    assert s["ExecStartPre"] == [f"/usr/sbin/triad-{name} -t -c /etc/triad/triad.conf"]
+    assert s["ExecStart"] == [f"/usr/sbin/triad-{name} -c /etc/triad/triad.conf"]
+    assert s["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert s["ProtectSystem"] == ["strict"] and s["PrivateTmp"] == ["yes"]
+    assert s["NoNewPrivileges"] == ["yes"]
+    assert s["SystemCallFilter"] == ["@system-service"]
+    assert s["RestrictAddressFamilies"] == ["AF_UNIX AF_INET AF_INET6"]
+    assert "User" not in s  # the daemon drops to `user` itself after binding
+
+
+@pytest.mark.parametrize("name", th.DAEMONS)
+def test_security_exposure(tmp_path, name):
+    d = local_units(tmp_path)
+    r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager",
+                        f"triad-{name}.service"], cwd=d, capture_output=True, text=True,
+                       timeout=60)
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", r.stdout)
+    assert m, r.stdout + r.stderr
+    assert float(m.group(1)) < 3.0, r.stdout
+
+
+# ---------------------------------------------------------------- the command lines
+
+def unit_argv(service, key, conf):
+    """A unit's command line for KEY with this build and CONF."""
+    (line,) = read_unit(service)["Service"][key]
+    argv = shlex.split(line.replace("/usr/sbin/triad-", f"{th.BUILD}/triad-"))
+    return [conf if a == "/etc/triad/triad.conf" else a for a in argv]
+
+
+def sandbox_prefix(service):
+    """setpriv(1) applying the unit's CapabilityBoundingSet= and NoNewPrivileges=."""
+    s = read_unit(service)["Service"]
+    caps = " ".join(s["CapabilityBoundingSet"]).split()
+    bounding = "-all," + ",".join("+" + c.lower().removeprefix("cap_") for c in caps)
+    argv = ["setpriv", f"--bounding-set={bounding}"]
+    if s.get("NoNewPrivileges") == ["yes"]:
+        argv.append("--no-new-privs")
+    return argv + ["--"]
+
+
+CAP_NUMBERS = {"CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_NET_BIND_SERVICE": 10}
+
+
+def bounding_mask(service):
+    caps = " ".join(read_unit(service)["Service"]["CapabilityBoundingSet"]).split()
+    return sum(1 << CAP_NUMBERS[c] for c in caps)
+
+
+class UnitDaemon(th.Daemon):
+    """A Daemon started with the unit's ExecStart under the unit's sandbox prefix."""
+
+    def start(self):
+        self._log_start = self._log_size()
+        argv = sandbox_prefix(SERVICES[self.name]) + unit_argv(
+            SERVICES[self.name], "ExecStart", str(self.conf_path))
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=err, env=self.env, close_fds=True)
+        return self
+
+
+@pytest.fixture
+def notify_socket(tmp_path):
+    path = str(tmp_path / "notify")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    os.chmod(path, 0o777)
+    os.chmod(tmp_path, 0o755)
+    s.settimeout(10)
+    yield path, s
+    s.close()
+
+
+@pytest.mark.skipif(not th.IS_ROOT, reason="the units start the daemons as root")
+@pytest.mark.parametrize("name", th.DAEMONS)
+def test_unit_commands_run_in_the_units_sandbox(triad_config, pam_user, notify_socket, name):
+    path, note = notify_socket
+    conf = triad_config.write(triad_config.layout.etc / f"unit-{name}.conf")
+    service = SERVICES[name]
+    pre = subprocess.run(sandbox_prefix(service) + unit_argv(service, "ExecStartPre",
+                                                             str(conf)),
+                         capture_output=True, text=True, timeout=30,
+                         env=th.build_env(name, pam_user.env))
+    assert pre.returncode == 0 and "configuration is valid" in pre.stdout, pre.stderr
+
+    d = UnitDaemon(name, triad_config, conf, env={**pam_user.env, "NOTIFY_SOCKET": path})
+    try:
+        d.start()
+        d.wait_ready()
+        assert note.recv(256) == b"READY=1"
+        status = th.proc_status(d.pid)
+        # Dropped to `user` (no capability left) inside the unit's bounding set.
+        assert int(status["CapEff"], 16) == 0
+        assert int(status["CapBnd"], 16) == bounding_mask(service)
+        assert status["NoNewPrivs"] == ("1" if read_unit(service)["Service"].get(
+            "NoNewPrivileges") == ["yes"] else "0")
+
+        reload_argv = unit_argv(service, "ExecReload", str(conf))
+        reload_argv = [str(d.pid) if a == "$MAINPID" else a for a in reload_argv]
+        offset = d._log_size()
+        subprocess.run(reload_argv, check=True, timeout=10)
+        assert note.recv(256) == b"RELOADING=1"
+        assert note.recv(256) == b"READY=1"
+        d.wait_log(d.RELOAD_OUTCOME, offset=offset)
+
+        if name == "httpd":
+            code, _, body = th.http_get(d.addr)
+            assert code == 200 and b"It works" in body
+        elif name == "ftpd":
+            # The PAM helper (root, same bounding set, no_new_privs) checks the login.
+            ftp = ftplib.FTP()
+            ftp.connect(*d.addr, timeout=10)
+            assert ftp.login(pam_user.user, pam_user.password).startswith("230")
+            ftp.quit()
+        else:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with smtplib.SMTP(*d.addr, timeout=10) as s:
+                s.starttls(context=ctx)
+                s.ehlo("client.example")
+                code, _ = s.login(pam_user.user, pam_user.password)
+                assert code == 235
+        d.stop(signal.SIGTERM)
+        assert note.recv(256) == b"STOPPING=1"
+    finally:
+        d.kill()
