@@ -1,6 +1,6 @@
 /*
- * reply: FTP reply lines (RFC 959 §4.2), the errno -> reply mapping, and the
- * TYPE A line-ending converters. Pure: output goes to caller buffers.
+ * reply: FTP reply lines (RFC 959 §4.2) and the errno -> reply mapping.
+ * Pure: output goes to caller buffers.
  *
  * A reply is "123 text" or, multi-line, "123-first" ... "123 last"; lines in
  * between are free text, padded with a space when they begin with a digit
@@ -61,23 +61,5 @@ const char *ftp_reply_text(int code);
  *   anything else               451 Local error in processing
  */
 int ftp_reply_errno(int err, const char **text);
-
-/*
- * TYPE A conversion (RFC 959 §3.1.1.1), streaming over chunks in any split.
- * RETR: LF -> CRLF; an LF already preceded by CR (even across chunks) is
- * left alone, so a file that already has CRLF endings is not doubled.
- * STOR: CRLF -> LF; a CR not followed by LF is kept; a CR ending a chunk is
- * held until the next chunk, or until ftp_ascii_to_lf_end() at the end.
- * One state per direction per transfer; zero-initialise it.
- */
-struct ftp_ascii {
-	bool cr; /* to_crlf: the last byte out was CR; to_lf: a CR is held */
-};
-/* OUT needs room for 2 * LEN bytes. Returns the bytes written. */
-size_t ftp_ascii_to_crlf(struct ftp_ascii *st, const char *in, size_t len, char *out);
-/* OUT needs room for LEN + 1 bytes. Returns the bytes written. */
-size_t ftp_ascii_to_lf(struct ftp_ascii *st, const char *in, size_t len, char *out);
-/* End of the upload: writes a held CR (0 or 1 byte) into OUT. */
-size_t ftp_ascii_to_lf_end(struct ftp_ascii *st, char *out);
 
 #endif

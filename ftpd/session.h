@@ -3,7 +3,7 @@
  *
  * The session owns its control conn (conn->proto), its data setup (a PASV
  * listener, a PORT address, the data conn) and at most one transfer
- * (struct ftp_transfer, data.c). Login state is one enum changed only by
+ * (struct ftp_transfer, xfer.h). Login state is one enum changed only by
  * ftp_set_state(); a transfer is orthogonal to it (s->xfer). While a transfer
  * runs, only the commands RFC 959 §4.1.3 allows in its middle (ABOR, STAT,
  * QUIT) are executed; any other is held and runs when the transfer ends.
@@ -11,8 +11,9 @@
  * command before its own 226); the next other line waits its turn.
  *
  * Files: session.c (state, I/O glue, dispatch, prepare/accept), commands.c
- * (the handler table and most handlers), login.c (USER/PASS), data.c
- * (PASV/EPSV/PORT/EPRT, RETR/STOR/APPE/STOU/LIST/NLST/MLSD, ABOR).
+ * (the handler table and most handlers), login.c (USER/PASS), and the
+ * transfer files listed in xfer.h (PASV/EPSV/PORT/EPRT in dataconn.c, RETR,
+ * STOR/APPE/STOU, LIST/NLST/MLSD, ABOR).
  */
 #ifndef FTPD_SESSION_H
 #define FTPD_SESSION_H
@@ -79,7 +80,7 @@ struct ftp_session {
 	bool output_wait;   /* reading paused until the replies drain */
 	bool quit_pending;  /* QUIT during a transfer: 221 once it is answered */
 
-	/* data connection (data.c) */
+	/* data connection (dataconn.c, xfer.c) */
 	enum ftp_data_mode dmode;
 	struct evconnlistener *pasv;
 	struct sockaddr_storage port_addr;
@@ -144,7 +145,7 @@ void ftp_cmd_pass(struct ftp_session *s, struct ftp_command *cmd);
 /* Forgets the login (REIN) and cancels a pending PAM request. */
 void ftp_login_reset(struct ftp_session *s);
 
-/* data.c */
+/* the transfer files (xfer.h) */
 void ftp_cmd_pasv(struct ftp_session *s, struct ftp_command *cmd);
 void ftp_cmd_epsv(struct ftp_session *s, struct ftp_command *cmd);
 void ftp_cmd_port(struct ftp_session *s, struct ftp_command *cmd);

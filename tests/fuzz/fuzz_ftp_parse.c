@@ -1,13 +1,13 @@
 /*
  * libFuzzer target for the pure parts of ftpd: parse.c (command line, gate,
- * every argument parser), path.c, reply.c (lines, ASCII converters),
- * list.c and timeval.c. Not built by `make`. Build and run:
+ * every argument parser), path.c, reply.c (lines), ascii.c (TYPE A
+ * converters), list.c and timeval.c. Not built by `make`. Build and run:
  *
  *   mkdir -p build/fuzz
  *   clang -std=c17 -g -O1 -D_GNU_SOURCE -Iinclude \
  *         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
  *         tests/fuzz/fuzz_ftp_parse.c ftpd/parse.c ftpd/path.c ftpd/reply.c \
- *         ftpd/list.c ftpd/timeval.c -o build/fuzz/fuzz_ftp_parse
+ *         ftpd/ascii.c ftpd/list.c ftpd/timeval.c -o build/fuzz/fuzz_ftp_parse
  *   build/fuzz/fuzz_ftp_parse -max_total_time=60
  *
  * Input: byte 0 picks the gate state and a split point, the rest is one
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../ftpd/ascii.h"
 #include "../../ftpd/list.h"
 #include "../../ftpd/parse.h"
 #include "../../ftpd/path.h"
