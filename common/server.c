@@ -577,9 +577,9 @@ static void listen_summary(const struct bound *b, size_t nb, char *buf, size_t l
 		                         b[i].tls ? "tls:" : "", b[i].addr);
 }
 
-int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
+/* glibc's heap tuned for a server's allocation pattern. */
+static void tune_heap(void)
 {
-	ops = daemon_ops;
 	/* Connection state is allocated and freed as load rises and falls; with
 	 * glibc's default 128 KiB trim threshold each fall shrinks a worker's
 	 * heap and the next rise grows it back (an mprotect per few connections). */
@@ -589,11 +589,11 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 	 * be an mmap + munmap with its page faults (an FTP upload ran at a
 	 * tenth of its speed). Buffers up to this size come from the heap. */
 	mallopt(M_MMAP_THRESHOLD, TRIAD_HEAP_MMAP_THRESHOLD);
-	char name[32];
-	snprintf(name, sizeof(name), "%s", ops->name);
-	log_init(ops->name);
+}
 
-	bool check_only = false;
+/* The command line: -1 to go on, else the exit status (-V, -h, bad usage). */
+static int parse_options(int argc, char **argv, bool *check_only)
+{
 	int opt;
 	while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
 		switch (opt) {
@@ -601,10 +601,10 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 			conf_path = optarg;
 			break;
 		case 't':
-			check_only = true;
+			*check_only = true;
 			break;
 		case 'V':
-			printf("triad-%s %s\n", name, TRIAD_VERSION);
+			printf("triad-%s %s\n", ops->name, TRIAD_VERSION);
 			return 0;
 		default:
 			usage(argv[0]);
@@ -615,113 +615,152 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 		usage(argv[0]);
 		return 1;
 	}
+	return -1;
+}
 
+/*
+ * A failed start, reported once, on stderr: whoever started the daemon (a
+ * shell, systemd's journal, a test) reads it there, and the log may not be
+ * open yet or be a file nobody watches for a start that never happened.
+ * Returns the exit status.
+ */
+static int startup_failed(const char *err)
+{
+	fprintf(stderr, "triad-%s: %s\n", ops->name, err);
+	return 1;
+}
+
+/* -t: checks C as the daemon will run and says so; the exit status. */
+static int check_config(struct conf *c)
+{
 	char err[1024];
-	struct conf *c = conf_load(conf_path, ops->section, err, sizeof(err));
-	if (!c) {
-		fprintf(stderr, "triad-%s: %s\n", name, err);
-		return 1;
-	}
-	if (check_only) {
-		/* Check as the daemon will run: files are opened (and a missing log is
-		 * created) by `user`, so -t as root neither passes on files only root
-		 * can read nor leaves root-owned logs the daemon cannot reopen. */
-		if (drop_privileges(c, err, sizeof(err)) < 0) {
-			fprintf(stderr, "triad-%s: %s\n", name, err);
-			conf_unref(c);
-			return 1;
-		}
-		int rc = runtime_build(c, err, sizeof(err));
-		if (rc == 0)
-			rc = check_extra(c, err, sizeof(err));
-		if (rc < 0)
-			fprintf(stderr, "triad-%s: %s\n", name, err);
-		else
-			printf("triad-%s: %s: configuration is valid\n", name, conf_path);
-		conf_unref(c);
-		return rc < 0 ? 1 : 0;
-	}
+	/* Check as the daemon will run: files are opened (and a missing log is
+	 * created) by `user`, so -t as root neither passes on files only root
+	 * can read nor leaves root-owned logs the daemon cannot reopen. */
+	int rc = drop_privileges(c, err, sizeof(err));
+	if (rc == 0)
+		rc = runtime_build(c, err, sizeof(err));
+	if (rc == 0)
+		rc = check_extra(c, err, sizeof(err));
+	if (rc == 0)
+		printf("triad-%s: %s: configuration is valid\n", ops->name, conf_path);
+	conf_unref(c);
+	return rc < 0 ? startup_failed(err) : 0;
+}
 
+/*
+ * The privileged part of the start, then the drop: binds the listeners
+ * (into *BOUND), starts the auth helper, drops to `user`, opens the log and
+ * what C names, and makes C the current configuration (which then owns it).
+ */
+static int process_setup(struct conf *c, struct bound **bound, size_t *nbound, char *err,
+                         size_t errlen)
+{
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
 	notify_open();
 	raise_fd_limit();
 	nworkers = c->g.workers;
-
-	struct bound *bound = NULL;
-	size_t nbound = 0;
-	if (bind_all(c, &bound, &nbound, err, sizeof(err)) < 0) {
-		fprintf(stderr, "triad-%s: %s\n", name, err);
-		conf_unref(c);
-		return 1;
-	}
-	if (ops->needs_auth && auth_helper_start(nworkers, err, sizeof(err)) < 0) {
-		fprintf(stderr, "triad-%s: %s\n", name, err);
-		return 1;
-	}
-	if (drop_privileges(c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "triad-%s: %s\n", name, err);
-		return 1;
-	}
+	if (bind_all(c, bound, nbound, err, errlen) < 0)
+		goto fail;
+	if (ops->needs_auth && auth_helper_start(nworkers, err, errlen) < 0)
+		goto fail;
+	if (drop_privileges(c, err, errlen) < 0)
+		goto fail;
 	/* From here on everything is opened as `user`. */
 	char why[512];
 	if (log_open(c->g.log, (enum log_level)c->g.log_level, why, sizeof(why)) < 0) {
-		conf_error_at(c, "log", err, sizeof(err), "%s", why);
-		fprintf(stderr, "triad-%s: %s\n", name, err);
-		return 1;
+		conf_error_at(c, "log", err, errlen, "%s", why);
+		goto fail;
 	}
-	if (runtime_build(c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "triad-%s: %s\n", name, err);
-		return 1;
-	}
+	if (runtime_build(c, err, errlen) < 0)
+		goto fail;
 	apply_limits(c);
 	set_current(c);
+	return 0;
+fail:
+	conf_unref(c);
+	return -1;
+}
 
+static struct event *sigs[3];
+
+/* The main loop and its signal events (SIGTERM, SIGINT, SIGHUP). */
+static int signals_start(char *err, size_t errlen)
+{
+	static const int which[3] = {SIGTERM, SIGINT, SIGHUP};
+	main_base = event_base_new();
+	if (!main_base) {
+		snprintf(err, errlen, "cannot create the main event loop");
+		return -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(main_base, which[i], signal_cb, NULL);
+		if (!sigs[i] || event_add(sigs[i], NULL) < 0) {
+			snprintf(err, errlen, "cannot watch %s", strsignal(which[i]));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Sets up one worker per configured count, each on its share of BOUND, and
+ * starts their threads. When a thread cannot start, those already running
+ * are drained and joined before the failure is returned.
+ */
+static int workers_start(const struct bound *bound, size_t nbound, char *err, size_t errlen)
+{
+	workers = calloc(nworkers, sizeof(*workers));
+	if (!workers) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t per = nbound / nworkers;
+	for (unsigned i = 0; i < nworkers; i++) {
+		workers[i].index = i;
+		if (worker_setup(&workers[i], bound + i * per, per, err, errlen) < 0)
+			return -1;
+	}
 	/* Workers inherit a mask without our signals: only main handles them. */
 	sigset_t mask, old;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	main_base = event_base_new();
-	struct event *sigs[3] = {
-		evsignal_new(main_base, SIGTERM, signal_cb, NULL),
-		evsignal_new(main_base, SIGINT, signal_cb, NULL),
-		evsignal_new(main_base, SIGHUP, signal_cb, NULL),
-	};
-	for (int i = 0; i < 3; i++)
-		event_add(sigs[i], NULL);
-
-	if (ops->blocking_threads && workq_start(ops->blocking_threads) < 0) {
-		log_error("cannot start the blocking-work threads");
-		log_close();
-		return 1;
-	}
-	workers = calloc(nworkers, sizeof(*workers));
-	size_t per = nbound / nworkers;
-	for (unsigned i = 0; i < nworkers; i++) {
-		workers[i].index = i;
-		if (worker_setup(&workers[i], bound + i * per, per, err, sizeof(err)) < 0) {
-			log_error("%s", err);
-			log_close();
-			return 1;
-		}
-	}
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
-	for (unsigned i = 0; i < nworkers; i++)
-		pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+	unsigned started = 0;
+	int rc = 0;
+	while (started < nworkers &&
+	       (rc = pthread_create(&workers[started].thread, NULL, worker_main,
+	                            &workers[started])) == 0)
+		started++;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		return 0;
+	snprintf(err, errlen, "cannot start worker %u: %s", started, strerror(rc));
+	for (unsigned i = 0; i < started; i++)
+		event_active(workers[i].wake, 0, 0);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(workers[i].thread, NULL);
+	return -1;
+}
 
+/* Says the daemon is ready and runs the main loop until SIGTERM/SIGINT. */
+static void serve(const struct bound *bound, size_t nbound)
+{
 	char addrs[512];
 	listen_summary(bound, nbound, addrs, sizeof(addrs));
-	log_info("ready: triad-%s %s listening on %s workers=%u uid=%u", name, TRIAD_VERSION,
+	log_info("ready: triad-%s %s listening on %s workers=%u uid=%u", ops->name, TRIAD_VERSION,
 	         addrs, nworkers, (unsigned)geteuid());
-	free(bound);
 	notify_send("READY=1");
-
 	event_base_dispatch(main_base);
 	notify_send("STOPPING=1");
+}
 
+/* Lets the workers finish within shutdown_timeout and releases everything. */
+static void shut_down(void)
+{
 	struct conf *last = server_current_conf();
 	uint64_t grace = last->g.shutdown_timeout;
 	conf_unref(last);
@@ -743,5 +782,43 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 	free(workers);
 	notify_close();
 	log_close();
+}
+
+int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
+{
+	ops = daemon_ops;
+	tune_heap();
+	log_init(ops->name);
+	bool check_only = false;
+	int rc = parse_options(argc, argv, &check_only);
+	if (rc >= 0)
+		return rc;
+
+	char err[1024];
+	struct conf *c = conf_load(conf_path, ops->section, err, sizeof(err));
+	if (!c)
+		return startup_failed(err);
+	if (check_only)
+		return check_config(c);
+
+	struct bound *bound = NULL;
+	size_t nbound = 0;
+	rc = process_setup(c, &bound, &nbound, err, sizeof(err));
+	if (rc == 0)
+		rc = signals_start(err, sizeof(err));
+	if (rc == 0 && ops->blocking_threads && workq_start(ops->blocking_threads) < 0) {
+		snprintf(err, sizeof(err), "cannot start the blocking-work threads");
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = workers_start(bound, nbound, err, sizeof(err));
+	if (rc < 0) {
+		free(bound);
+		log_close();
+		return startup_failed(err);
+	}
+	serve(bound, nbound);
+	free(bound);
+	shut_down();
 	return 0;
 }

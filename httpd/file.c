@@ -129,67 +129,81 @@ static void add_line(struct http_head *h, const char *name, const char *value)
 	http_head_add(h, "\r\n", 2);
 }
 
-/*
- * Serves the open regular file FD (stat ORIG) named by s->path, or with
- * FD < 0 the cached entry E (a reference the exchange takes over).
- */
-static void serve_file(struct http_session *s, int fd, const struct stat *orig,
-                       struct http_fentry *e)
+/* The representation a file response carries, and its validators. */
+struct file_rep {
+	const struct stat *orig; /* the file's: Last-Modified, preconditions */
+	const struct stat *st;   /* what is sent: ORIG or &VST */
+	struct stat vst;         /* a precompressed sibling's */
+	enum http_coding coding; /* HTTP_CODING_N: identity */
+	bool vary;               /* Vary: Accept-Encoding */
+	const char *etag, *lastmod;
+	size_t etag_len;
+	char etag_buf[HTTP_ETAG_MAX], lastmod_buf[HTTP_DATE_LEN + 1];
+};
+
+/* The cached entry E (a reference the exchange takes over) as REP. */
+static void rep_from_cache(struct http_session *s, struct http_fentry *e, int64_t now,
+                           struct file_rep *rep)
+{
+	struct http_exchange *x = &s->t->x;
+	x->mem = e;
+	rep->st = rep->orig = &e->st;
+	memcpy(x->ctype, e->ctype, sizeof(x->ctype));
+	rep->etag = e->etag, rep->etag_len = e->etag_len, rep->lastmod = e->lastmod;
+	/* Only a request without Accept-Encoding gets here for a compressible
+	 * entry (http_serve_path): identity, but siblings may still exist. */
+	if (e->compressible && now - e->vary_checked < HTTP_FCACHE_SIBLING_RECHECK &&
+	    now >= e->vary_checked) {
+		rep->vary = e->vary;
+	} else if (e->compressible) {
+		int cfd = precompressed(s, rep->orig, &rep->vst, &rep->coding, &rep->vary);
+		if (cfd >= 0) { /* unreachable without Accept-Encoding */
+			close(cfd);
+			rep->coding = HTTP_CODING_N;
+		}
+		e->vary = rep->vary;
+		e->vary_checked = now;
+	}
+}
+
+/* The open file FD (stat ORIG) as REP: its type, a precompressed sibling
+ * the client takes instead (else the file goes into the cache), and the
+ * validators. Returns the fd to send, FD's or the sibling's. */
+static int rep_from_file(struct http_session *s, int fd, const struct stat *orig, int64_t now,
+                         struct file_rep *rep)
+{
+	struct http_exchange *x = &s->t->x;
+	rep->st = rep->orig = orig;
+	const char *type = http_mime_by_name(s->path, s->path_len + 1);
+	if (!type)
+		type = http_sniff(s->w, fd, orig);
+	snprintf(x->ctype, sizeof(x->ctype), "%s", type);
+
+	bool comp = compressible(x->ctype);
+	int cfd = comp ? precompressed(s, orig, &rep->vst, &rep->coding, &rep->vary) : -1;
+	if (cfd >= 0) {
+		close(fd);
+		fd = cfd;
+		rep->st = &rep->vst;
+	} else {
+		http_fcache_put(s->w, s->app, s->path + 1, s->path_len, fd, orig, x->ctype,
+		                comp && s->app->h->precompressed, rep->vary, now);
+	}
+	const struct stat *st = rep->st;
+	rep->etag = rep->etag_buf;
+	rep->lastmod = rep->lastmod_buf;
+	rep->etag_len = http_etag_format(rep->etag_buf, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+	                                 st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+	http_date_format(orig->st_mtim.tv_sec, rep->lastmod_buf);
+	return fd;
+}
+
+/* The preconditions of the request against REP (RFC 9110 §13.2.2);
+ * *RANGE_APPLIES says whether a Range may then be honoured. */
+static enum http_cond preconditions(struct http_session *s, const struct file_rep *rep, int64_t now,
+                                    bool *range_applies)
 {
 	const struct http_request *r = &s->t->req;
-	struct http_exchange *x = &s->t->x;
-	int64_t now = s->w->date_sec >= 0 ? s->w->date_sec : (int64_t)time(NULL);
-
-	enum http_coding coding = HTTP_CODING_N;
-	const struct stat *st = orig;
-	struct stat vst; /* a precompressed sibling's: st may point here */
-	char etag_buf[HTTP_ETAG_MAX], lastmod_buf[HTTP_DATE_LEN + 1];
-	const char *etag = etag_buf, *lastmod = lastmod_buf;
-	size_t etag_len;
-	bool vary = false; /* Vary: Accept-Encoding */
-	if (e) {
-		x->mem = e;
-		st = orig = &e->st;
-		memcpy(x->ctype, e->ctype, sizeof(x->ctype));
-		etag = e->etag, etag_len = e->etag_len, lastmod = e->lastmod;
-		/* Only a request without Accept-Encoding gets here for a compressible
-		 * entry (http_serve_path): identity, but siblings may still exist. */
-		if (e->compressible && now - e->vary_checked < HTTP_FCACHE_SIBLING_RECHECK &&
-		    now >= e->vary_checked) {
-			vary = e->vary;
-		} else if (e->compressible) {
-			int cfd = precompressed(s, orig, &vst, &coding, &vary);
-			if (cfd >= 0) { /* unreachable without Accept-Encoding */
-				close(cfd);
-				coding = HTTP_CODING_N;
-			}
-			e->vary = vary;
-			e->vary_checked = now;
-		}
-	} else {
-		const char *type = http_mime_by_name(s->path, s->path_len + 1);
-		if (!type)
-			type = http_sniff(s->w, fd, orig);
-		snprintf(x->ctype, sizeof(x->ctype), "%s", type);
-
-		bool comp = compressible(x->ctype);
-		int cfd = comp ? precompressed(s, orig, &vst, &coding, &vary) : -1;
-		if (cfd >= 0) {
-			close(fd);
-			fd = cfd;
-			st = &vst;
-		} else {
-			http_fcache_put(s->w, s->app, s->path + 1, s->path_len, fd, orig, x->ctype,
-			                comp && s->app->h->precompressed, vary, now);
-		}
-		etag_len = http_etag_format(etag_buf, (uint64_t)st->st_ino, (uint64_t)st->st_size,
-		                            st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-		http_date_format(orig->st_mtim.tv_sec, lastmod_buf);
-	}
-	x->fd = fd;
-	x->size = (uint64_t)st->st_size;
-
-	bool range_applies = false;
 	struct http_cond_input in = {
 	    .method = r->method,
 	    .if_match = &r->if_match,
@@ -198,93 +212,133 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 	    .if_unmodified_since = r->if_unmodified_since,
 	    .if_range = r->if_range,
 	    .has_range = r->range.p != NULL,
-	    .etag = {{etag}, etag_len},
-	    .mtime = orig->st_mtim.tv_sec,
+	    .etag = {{rep->etag}, rep->etag_len},
+	    .mtime = rep->orig->st_mtim.tv_sec,
 	    .now = now,
 	};
-	enum http_cond cond = http_cond_evaluate(&in, &range_applies);
-	if (cond == HTTP_COND_PRECONDITION_FAILED) {
-		/* If-Match compared the chosen variant's ETag: the answer varies too. */
-		http_respond_status(s, 412, vary ? VARY : NULL);
-		return;
-	}
+	return http_cond_evaluate(&in, range_applies);
+}
 
-	int status = 200;
+/* The ranges to send into the exchange (RFC 9110 §14.2): the status, 200
+ * or 206, or 0 when answered here (416). */
+static int choose_ranges(struct http_session *s, const struct file_rep *rep, enum http_cond cond,
+                         bool range_applies)
+{
+	const struct http_request *r = &s->t->req;
+	struct http_exchange *x = &s->t->x;
 	x->nranges = 1;
 	x->ranges[0] = (struct http_range){0, x->size ? x->size - 1 : 0};
-	if (cond == HTTP_COND_PROCEED && r->method == HTTP_METHOD_GET && r->range.p &&
-	    range_applies) {
-		unsigned n = 0;
-		struct http_range rs[HTTP_RANGES_MAX];
-		enum http_range_status rst =
-		    http_range_parse(r->range.p, r->range.len, x->size, rs, &n);
-		if (rst == HTTP_RANGE_SATISFIABLE)
-			memcpy(x->ranges, rs, n * sizeof(rs[0]));
-		switch (rst) {
-		case HTTP_RANGE_UNSATISFIABLE: {
-			char cr[64 + sizeof(VARY)];
-			snprintf(cr, sizeof(cr), "Content-Range: bytes */%llu\r\n%s",
-			         (unsigned long long)x->size, vary ? VARY : "");
-			http_respond_status(s, 416, cr);
-			return;
+	if (cond != HTTP_COND_PROCEED || r->method != HTTP_METHOD_GET || !r->range.p ||
+	    !range_applies)
+		return 200;
+	unsigned n = 0;
+	struct http_range rs[HTTP_RANGES_MAX];
+	switch (http_range_parse(r->range.p, r->range.len, x->size, rs, &n)) {
+	case HTTP_RANGE_UNSATISFIABLE: {
+		char cr[64 + sizeof(VARY)];
+		snprintf(cr, sizeof(cr), "Content-Range: bytes */%llu\r\n%s",
+		         (unsigned long long)x->size, rep->vary ? VARY : "");
+		http_respond_status(s, 416, cr);
+		return 0;
+	}
+	case HTTP_RANGE_SATISFIABLE:
+		memcpy(x->ranges, rs, n * sizeof(rs[0]));
+		x->nranges = n;
+		return 206;
+	case HTTP_RANGE_IGNORE:
+		break;
+	}
+	return 200;
+}
+
+/* Content-Type (multipart for several ranges), Content-Range, and the
+ * body's length: the head lines of a 200 or 206. */
+static void content_lines(struct http_session *s, struct http_head *h, int status)
+{
+	struct http_exchange *x = &s->t->x;
+	if (status == 206 && x->nranges > 1) {
+		x->multipart = true;
+		uint64_t a = s->w->rng, b;
+		for (int i = 0; i < 2; i++) { /* xorshift64* */
+			a ^= a >> 12, a ^= a << 25, a ^= a >> 27;
 		}
-		case HTTP_RANGE_SATISFIABLE:
-			status = 206;
-			x->nranges = n;
-			break;
-		case HTTP_RANGE_IGNORE:
-			x->ranges[0] = (struct http_range){0, x->size ? x->size - 1 : 0};
-			break;
+		b = a * 0x2545F4914F6CDD1Dull;
+		s->w->rng = a;
+		snprintf(x->boundary, sizeof(x->boundary), "%016llx", (unsigned long long)b);
+		http_head_str(h, "Content-Type: multipart/byteranges; boundary=");
+		http_head_str(h, x->boundary);
+		http_head_add(h, "\r\n", 2);
+		x->body_len = http_multipart_length(x);
+	} else {
+		add_line(h, "Content-Type: ", x->ctype);
+		x->body_len = x->size ? x->ranges[0].last - x->ranges[0].first + 1 : 0;
+		if (status == 206) {
+			char cr[80];
+			snprintf(cr, sizeof(cr), "Content-Range: bytes %llu-%llu/%llu\r\n",
+			         (unsigned long long)x->ranges[0].first,
+			         (unsigned long long)x->ranges[0].last,
+			         (unsigned long long)x->size);
+			http_head_str(h, cr);
 		}
 	}
+	http_head_str(h, "Content-Length: ");
+	http_head_u64(h, x->body_len);
+	http_head_add(h, "\r\nAccept-Ranges: bytes\r\n", 24);
+}
 
+/* The response head for REP: STATUS, or 304 when COND says so. */
+static void file_head(struct http_session *s, const struct file_rep *rep, enum http_cond cond,
+                      int status)
+{
+	bool not_modified = cond == HTTP_COND_NOT_MODIFIED;
 	char buf[8192];
 	struct http_head h = {buf, 0, sizeof(buf), false};
-	http_head_start(s, &h, cond == HTTP_COND_NOT_MODIFIED ? 304 : status);
-	if (cond != HTTP_COND_NOT_MODIFIED) {
-		if (status == 206 && x->nranges > 1) {
-			x->multipart = true;
-			uint64_t a = s->w->rng, b;
-			for (int i = 0; i < 2; i++) { /* xorshift64* */
-				a ^= a >> 12, a ^= a << 25, a ^= a >> 27;
-			}
-			b = a * 0x2545F4914F6CDD1Dull;
-			s->w->rng = a;
-			snprintf(x->boundary, sizeof(x->boundary), "%016llx",
-			         (unsigned long long)b);
-			http_head_str(&h, "Content-Type: multipart/byteranges; boundary=");
-			http_head_str(&h, x->boundary);
-			http_head_add(&h, "\r\n", 2);
-			x->body_len = http_multipart_length(x);
-		} else {
-			add_line(&h, "Content-Type: ", x->ctype);
-			x->body_len = x->size ? x->ranges[0].last - x->ranges[0].first + 1 : 0;
-			if (status == 206) {
-				char cr[80];
-				snprintf(cr, sizeof(cr), "Content-Range: bytes %llu-%llu/%llu\r\n",
-				         (unsigned long long)x->ranges[0].first,
-				         (unsigned long long)x->ranges[0].last,
-				         (unsigned long long)x->size);
-				http_head_str(&h, cr);
-			}
-		}
-		http_head_str(&h, "Content-Length: ");
-		http_head_u64(&h, x->body_len);
-		http_head_add(&h, "\r\nAccept-Ranges: bytes\r\n", 24);
-	}
+	http_head_start(s, &h, not_modified ? 304 : status);
+	if (!not_modified)
+		content_lines(s, &h, status);
 	http_head_str(&h, "Last-Modified: ");
-	http_head_add(&h, lastmod, HTTP_DATE_LEN);
+	http_head_add(&h, rep->lastmod, HTTP_DATE_LEN);
 	http_head_str(&h, "\r\nETag: ");
-	http_head_add(&h, etag, etag_len);
+	http_head_add(&h, rep->etag, rep->etag_len);
 	http_head_add(&h, "\r\n", 2);
-	if (coding != HTTP_CODING_N && cond != HTTP_COND_NOT_MODIFIED)
-		add_line(&h, "Content-Encoding: ", http_coding_name(coding));
-	if (vary) /* 304 too: RFC 9110 §15.4.5, RFC 9111 §4.1 */
+	if (rep->coding != HTTP_CODING_N && !not_modified)
+		add_line(&h, "Content-Encoding: ", http_coding_name(rep->coding));
+	if (rep->vary) /* 304 too: RFC 9110 §15.4.5, RFC 9111 §4.1 */
 		http_head_str(&h, VARY);
 	const char *cc = http_cachectl_match(&s->app->cache, s->path);
 	if (cc)
 		add_line(&h, "Cache-Control: ", cc);
 	http_head_finish(s, &h);
+}
+
+/*
+ * Serves the open regular file FD (stat ORIG) named by s->path, or with
+ * FD < 0 the cached entry E (a reference the exchange takes over).
+ */
+static void serve_file(struct http_session *s, int fd, const struct stat *orig,
+                       struct http_fentry *e)
+{
+	struct http_exchange *x = &s->t->x;
+	int64_t now = s->w->date_sec >= 0 ? s->w->date_sec : (int64_t)time(NULL);
+	struct file_rep rep = {.coding = HTTP_CODING_N};
+	if (e)
+		rep_from_cache(s, e, now, &rep);
+	else
+		fd = rep_from_file(s, fd, orig, now, &rep);
+	x->fd = fd;
+	x->size = (uint64_t)rep.st->st_size;
+
+	bool range_applies = false;
+	enum http_cond cond = preconditions(s, &rep, now, &range_applies);
+	if (cond == HTTP_COND_PRECONDITION_FAILED) {
+		/* If-Match compared the chosen variant's ETag: the answer varies too. */
+		http_respond_status(s, 412, rep.vary ? VARY : NULL);
+		return;
+	}
+	int status = choose_ranges(s, &rep, cond, range_applies);
+	if (status == 0)
+		return;
+	file_head(s, &rep, cond, status);
 	if (cond == HTTP_COND_NOT_MODIFIED || x->size == 0 || x->head_only)
 		return; /* exchange_reset closes the fd */
 	x->body = HTTP_BODY_OUT_FILE;
