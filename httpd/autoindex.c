@@ -24,9 +24,17 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <event2/buffer.h>
+
+#include "triad/iobuf.h"
+#include "triad/limits.h"
 
 #define AUTOINDEX_MAX 10000
+/* The most a listing can take: per entry a name percent-encoded (3 bytes a
+ * byte) and HTML-escaped (at most 6), plus the row's markup; the directory
+ * escaped twice in the title and heading. Never reached by a real listing:
+ * it makes the memory one request can cost a stated figure. */
+#define AUTOINDEX_BODY_MAX \
+	((size_t)AUTOINDEX_MAX * (9 * TRIAD_NAME_MAX + 256) + 12 * TRIAD_PATH_MAX + 1024)
 
 struct entry {
 	char *name;
@@ -85,49 +93,49 @@ static bool param_is(const struct http_slice *q, const char *key, const char *wa
 }
 
 /* clang-format off */
-static void html_text(struct evbuffer *b, const char *s)
+static void html_text(struct iobuf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': evbuffer_add(b, "&amp;", 5); break;
-		case '<': evbuffer_add(b, "&lt;", 4); break;
-		case '>': evbuffer_add(b, "&gt;", 4); break;
-		case '"': evbuffer_add(b, "&quot;", 6); break;
-		case '\'': evbuffer_add(b, "&#39;", 5); break;
-		default: evbuffer_add(b, s, 1);
+		case '&': iobuf_add(b, "&amp;", 5); break;
+		case '<': iobuf_add(b, "&lt;", 4); break;
+		case '>': iobuf_add(b, "&gt;", 4); break;
+		case '"': iobuf_add(b, "&quot;", 6); break;
+		case '\'': iobuf_add(b, "&#39;", 5); break;
+		default: iobuf_add(b, s, 1);
 		}
 	}
 }
 /* clang-format on */
 
-static void url_path(struct evbuffer *b, const char *s)
+static void url_path(struct iobuf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		    c == '-' || c == '.' || c == '_' || c == '~') {
-			evbuffer_add(b, s, 1);
+			iobuf_add(b, s, 1);
 		} else {
 			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-			evbuffer_add(b, e, 3);
+			iobuf_add(b, e, 3);
 		}
 	}
 }
 
-static void json_string(struct evbuffer *b, const char *s)
+static void json_string(struct iobuf *b, const char *s)
 {
-	evbuffer_add(b, "\"", 1);
+	iobuf_add(b, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
-			evbuffer_add_printf(b, "\\%c", c);
+			iobuf_printf(b, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
-			evbuffer_add_printf(b, "\\u%04x", c);
+			iobuf_printf(b, "\\u%04x", c);
 		else
-			evbuffer_add(b, s, 1);
+			iobuf_add(b, s, 1);
 	}
-	evbuffer_add(b, "\"", 1);
+	iobuf_add(b, "\"", 1);
 }
 
 static void format_time(int64_t t, const char *fmt, char *out, size_t size)
@@ -138,65 +146,66 @@ static void format_time(int64_t t, const char *fmt, char *out, size_t size)
 		snprintf(out, size, "-");
 }
 
-static void sort_link(struct evbuffer *b, const char *label, const char *key, const struct order *o,
+static void sort_link(struct iobuf *b, const char *label, const char *key, const struct order *o,
                       enum sort_key k)
 {
 	bool desc = o->key == k && !o->desc;
-	evbuffer_add_printf(b, "<th><a href=\"?sort=%s&amp;order=%s\">%s</a></th>", key,
+	iobuf_printf(b, "<th><a href=\"?sort=%s&amp;order=%s\">%s</a></th>", key,
 	                    desc ? "desc" : "asc", label);
 }
 
-static void html(struct evbuffer *b, const char *dir, struct entry *v, size_t n, bool cut,
+static void html(struct iobuf *b, const char *dir, struct entry *v, size_t n, bool cut,
                  const struct order *o)
 {
-	evbuffer_add_printf(b, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\">"
+	iobuf_printf(b, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\">"
 	                       "<title>Index of ");
 	html_text(b, dir);
-	evbuffer_add_printf(b, "</title></head>\n<body>\n<h1>Index of ");
+	iobuf_printf(b, "</title></head>\n<body>\n<h1>Index of ");
 	html_text(b, dir);
-	evbuffer_add_printf(b, "</h1>\n<table>\n<tr>");
+	iobuf_printf(b, "</h1>\n<table>\n<tr>");
 	sort_link(b, "Name", "name", o, SORT_NAME);
 	sort_link(b, "Size", "size", o, SORT_SIZE);
 	sort_link(b, "Modified", "date", o, SORT_DATE);
-	evbuffer_add_printf(b, "</tr>\n");
+	iobuf_printf(b, "</tr>\n");
 	if (strcmp(dir, "/") != 0)
-		evbuffer_add_printf(
+		iobuf_printf(
 		    b, "<tr><td><a href=\"../\">../</a></td><td>-</td><td></td></tr>\n");
 	for (size_t i = 0; i < n; i++) {
 		char date[32];
 		format_time(v[i].mtime, "%Y-%m-%d %H:%M", date, sizeof(date));
-		evbuffer_add(b, "<tr><td><a href=\"", 17);
+		iobuf_add(b, "<tr><td><a href=\"", 17);
 		url_path(b, v[i].name);
-		evbuffer_add(b, v[i].dir ? "/\">" : "\">", v[i].dir ? 3 : 2);
+		iobuf_add(b, v[i].dir ? "/\">" : "\">", v[i].dir ? 3 : 2);
 		html_text(b, v[i].name);
 		if (v[i].dir)
-			evbuffer_add_printf(b, "/</a></td><td>-</td><td>%s</td></tr>\n", date);
+			iobuf_printf(b, "/</a></td><td>-</td><td>%s</td></tr>\n", date);
 		else
-			evbuffer_add_printf(b, "</a></td><td>%llu</td><td>%s</td></tr>\n",
+			iobuf_printf(b, "</a></td><td>%llu</td><td>%s</td></tr>\n",
 			                    (unsigned long long)v[i].size, date);
 	}
-	evbuffer_add_printf(b, "</table>\n%s</body>\n</html>\n",
+	iobuf_printf(b, "</table>\n%s</body>\n</html>\n",
 	                    cut ? "<p>(listing truncated)</p>\n" : "");
 }
 
-static void json(struct evbuffer *b, struct entry *v, size_t n)
+static void json(struct iobuf *b, struct entry *v, size_t n)
 {
-	evbuffer_add(b, "[", 1);
+	iobuf_add(b, "[", 1);
 	for (size_t i = 0; i < n; i++) {
 		char date[32];
 		format_time(v[i].mtime, "%Y-%m-%dT%H:%M:%SZ", date, sizeof(date));
 		const char *open = i ? ",\n{\"name\":" : "\n{\"name\":";
-		evbuffer_add(b, open, strlen(open));
+		iobuf_add(b, open, strlen(open));
 		json_string(b, v[i].name);
-		evbuffer_add_printf(b, ",\"type\":\"%s\",\"size\":%llu,\"mtime\":\"%s\"}",
+		iobuf_printf(b, ",\"type\":\"%s\",\"size\":%llu,\"mtime\":\"%s\"}",
 		                    v[i].dir ? "directory" : "file",
 		                    (unsigned long long)(v[i].dir ? 0 : v[i].size), date);
 	}
-	evbuffer_add(b, "\n]\n", 3);
+	iobuf_add(b, "\n]\n", 3);
 }
 
-int http_autoindex(struct http_session *s, int dirfd, struct evbuffer *body, const char **ctype)
+int http_autoindex(struct http_session *s, int dirfd, struct iobuf **out, const char **ctype)
 {
+	*out = NULL;
 	DIR *d = fdopendir(dirfd);
 	int dfd = dirfd;
 	if (!d) {
@@ -255,6 +264,11 @@ int http_autoindex(struct http_session *s, int dirfd, struct evbuffer *body, con
 		o.key = SORT_DATE;
 	if (n > 1)
 		qsort_r(v, n, sizeof(*v), compare, &o);
+	struct iobuf *body = iobuf_new(AUTOINDEX_BODY_MAX);
+	if (!body) {
+		status = 503;
+		goto out;
+	}
 	if (param_is(q, "format", "json")) {
 		json(body, v, n);
 		*ctype = "application/json; charset=utf-8";
@@ -263,6 +277,12 @@ int http_autoindex(struct http_session *s, int dirfd, struct evbuffer *body, con
 		snprintf(dir, sizeof(dir), "%s%s", s->path, s->path_len ? "/" : "");
 		html(body, dir, v, n, cut, &o);
 		*ctype = "text/html; charset=utf-8";
+	}
+	if (iobuf_overflowed(body)) {
+		status = 503; /* memory failed: never send a cut document as whole */
+		iobuf_free(body);
+	} else {
+		*out = body;
 	}
 out:
 	for (size_t i = 0; i < n; i++)

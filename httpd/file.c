@@ -30,7 +30,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <event2/buffer.h>
 
 #define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 #define VARY "Vary: Accept-Encoding\r\n"
@@ -379,16 +378,10 @@ static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 		http_respond_status(s, 403, NULL);
 		return;
 	}
-	struct evbuffer *body = evbuffer_new();
-	if (!body) {
-		close(dirfd);
-		http_respond_status(s, 503, NULL);
-		return;
-	}
+	struct iobuf *body = NULL;
 	const char *ctype = NULL;
-	int st = http_autoindex(s, dirfd, body, &ctype);
+	int st = http_autoindex(s, dirfd, &body, &ctype);
 	if (st != 0) {
-		evbuffer_free(body);
 		http_respond_status(s, st, NULL);
 		return;
 	}

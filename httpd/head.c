@@ -1,6 +1,6 @@
 /*
  * httpd/head.c: building a response head (RFC 9112 §4, RFC 9110 §6.6) into
- * one contiguous buffer, queued with a single evbuffer_add. The Date value
+ * one contiguous buffer, queued with a single conn_write. The Date value
  * is formatted once per second per worker from the loop's cached clock, so a
  * response costs no time syscall and no strftime.
  */

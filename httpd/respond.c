@@ -9,8 +9,9 @@
  * - absolute-form targets (RFC 9112 §3.2.2) only for http and https.
  * - redirect_https: GET and HEAD over a plain listener get 301 to https://.
  * - Error pages are small fixed HTML (status.c), never echoing the request.
- * The body itself is pushed by http_body_pump() (plain: sendfile through
- * evbuffer file segments; TLS: 64 KiB pread()s while the output has room).
+ * The body itself is pushed by http_body_pump() through conn_write_file()
+ * (plain: sendfile for large ranges; TLS: 64 KiB pread()s while the output
+ * has room).
  */
 #include "session.h"
 #include "conf.h"
@@ -21,22 +22,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <event2/buffer.h>
+
+#include "triad/iobuf.h"
+#include "triad/limits.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
 #define HEAD_MAX 8192
-/* Pieces up to this size are copied (pread) rather than sent with sendfile:
- * cheaper for small files, and it bounds the fds a pipelining client can
- * make us hold while its output is queued. */
-#define COPY_MAX (32 * 1024)
-#define CHUNK (64 * 1024)
 
-void http_respond_body(struct http_session *s, int status, const char *ctype, struct evbuffer *body,
+void http_respond_body(struct http_session *s, int status, const char *ctype, struct iobuf *body,
                        const char *extra)
 {
 	char buf[HEAD_MAX];
 	struct http_head h = {buf, 0, sizeof(buf), false};
-	size_t len = body ? evbuffer_get_length(body) : 0;
+	size_t len = body ? iobuf_len(body) : 0;
 	http_head_start(s, &h, status);
 	if (ctype) {
 		http_head_str(&h, "Content-Type: ");
@@ -50,8 +48,7 @@ void http_respond_body(struct http_session *s, int status, const char *ctype, st
 		http_head_str(&h, extra);
 	if (h.overflow) {
 		/* Only a configured or request-derived header can be this long. */
-		if (body)
-			evbuffer_free(body);
+		iobuf_free(body);
 		http_respond_status(s, 500, NULL);
 		return;
 	}
@@ -59,9 +56,9 @@ void http_respond_body(struct http_session *s, int status, const char *ctype, st
 	if (body) {
 		if (!s->t->x.head_only) {
 			s->t->x.sent = len;
-			evbuffer_add_buffer(conn_output(s->c), body);
+			conn_write_iobuf(s->c, body);
 		}
-		evbuffer_free(body);
+		iobuf_free(body);
 	}
 }
 
@@ -233,10 +230,9 @@ void http_exchange_reset(struct http_session *s)
 		http_fentry_unref(s->t->x.mem);
 		s->t->x.mem = NULL;
 	}
-	if (s->t->x.seg) {
-		evbuffer_file_segment_free(s->t->x.seg); /* closes the fd with its last reference */
-		s->t->x.seg = NULL;
-		s->t->x.fd = -1;
+	if (s->t->x.file) {
+		conn_file_free(s->t->x.file); /* closes the fd once its queued ranges are out */
+		s->t->x.file = NULL;
 	}
 	if (s->t->x.fd >= 0) {
 		close(s->t->x.fd);
@@ -266,27 +262,46 @@ uint64_t http_multipart_length(struct http_exchange *x)
 	return total + 2 + 2 + strlen(x->boundary) + 4; /* "\r\n--B--\r\n" */
 }
 
-/* Copies LEN bytes at OFF of the file into the output. */
-static bool copy_piece(struct http_session *s, uint64_t off, size_t len)
+/* Queues the rest of the current range: false when the output is full
+ * (TLS: on_drain pumps again) or the conn was aborted. */
+static bool queue_range(struct http_session *s)
 {
-	struct evbuffer *out = conn_output(s->c);
-	if (s->t->x.mem) /* within the cached body: ranges were checked against its size */
-		return evbuffer_add(out, s->t->x.mem->body + off, len) == 0;
-	struct evbuffer_iovec v;
-	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) < 1)
-		return false;
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(s->t->x.fd >= 0 ? s->t->x.fd : -1, (char *)v.iov_base + got,
-		                  len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false; /* truncated under us: Content-Length can no longer hold */
-		got += (size_t)n;
+	struct http_exchange *x = &s->t->x;
+	bool plain = !conn_is_tls(s->c);
+	if (x->mem) { /* within the cached body: ranges were checked against its size */
+		while (x->left > 0) {
+			if (!plain && conn_output_full(s->c))
+				return false;
+			size_t n = x->left < TRIAD_CONN_FILE_CHUNK ? (size_t)x->left
+			                                           : TRIAD_CONN_FILE_CHUNK;
+			conn_write(s->c, x->mem->body + x->off, n);
+			x->off += n;
+			x->left -= n;
+			x->sent += n;
+		}
+		return true;
 	}
-	v.iov_len = len;
-	return evbuffer_commit_space(out, &v, 1) == 0;
+	if (!x->file) {
+		if (!(x->file = conn_file_new(x->fd, x->size))) {
+			conn_abort(s->c);
+			return false;
+		}
+		x->fd = -1; /* the conn_file's now */
+	}
+	while (x->left > 0) {
+		int64_t n = conn_write_file(s->c, x->file, x->off, x->left);
+		if (n < 0) {
+			log_msg(LOG_LEVEL_WARN, s->c->id, "http file read failed");
+			conn_abort(s->c);
+			return false;
+		}
+		if (n == 0)
+			return false;
+		x->off += (uint64_t)n;
+		x->left -= (uint64_t)n;
+		x->sent += (uint64_t)n;
+	}
+	return true;
 }
 
 bool http_body_pump(struct http_session *s)
@@ -294,57 +309,26 @@ bool http_body_pump(struct http_session *s)
 	struct http_exchange *x = &s->t->x;
 	if (x->body != HTTP_BODY_OUT_FILE || x->head_only)
 		return true;
-	bool plain = s->c->ssl == NULL;
-	struct evbuffer *out = conn_output(s->c);
 	while (x->ri < x->nranges) {
 		if (!x->part_started) {
 			if (x->multipart) {
 				char buf[256];
 				size_t n = part_header(x, x->ri, buf, sizeof(buf));
-				evbuffer_add(out, buf, n);
+				conn_write(s->c, buf, n);
 			}
 			x->off = x->ranges[x->ri].first;
 			x->left = x->ranges[x->ri].last - x->ranges[x->ri].first + 1;
 			x->part_started = true;
 		}
-		if (plain && x->left > COPY_MAX && !x->mem) {
-			if (!x->seg) {
-				x->seg = evbuffer_file_segment_new(x->fd, 0, (ev_off_t)x->size,
-				                                   EVBUF_FS_CLOSE_ON_FREE);
-				if (!x->seg) {
-					conn_abort(s->c);
-					return false;
-				}
-			}
-			if (evbuffer_add_file_segment(out, x->seg, (ev_off_t)x->off,
-			                              (ev_off_t)x->left) < 0) {
-				conn_abort(s->c);
-				return false;
-			}
-			conn_cork(s->c);
-			x->sent += x->left;
-			x->left = 0;
-		}
-		while (x->left > 0) {
-			if (!plain && conn_output_full(s->c))
-				return false;
-			size_t n = x->left < CHUNK ? (size_t)x->left : CHUNK;
-			if (!copy_piece(s, x->off, n)) {
-				log_msg(LOG_LEVEL_WARN, s->c->id, "http file read failed");
-				conn_abort(s->c);
-				return false;
-			}
-			x->off += n;
-			x->left -= n;
-			x->sent += n;
-		}
+		if (!queue_range(s))
+			return false;
 		x->ri++;
 		x->part_started = false;
 	}
 	if (x->multipart && !x->trailer_done) {
 		char buf[48];
 		int n = snprintf(buf, sizeof(buf), "\r\n--%s--\r\n", x->boundary);
-		evbuffer_add(out, buf, (size_t)n);
+		conn_write(s->c, buf, (size_t)n);
 		x->trailer_done = true;
 	}
 	x->sent = x->body_len;

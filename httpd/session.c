@@ -354,59 +354,54 @@ static void on_head(struct http_session *s)
 /* Reads and drops the request body (RFC 9112 §6.3): true once it has ended. */
 static bool discard_body(struct http_session *s)
 {
-	struct evbuffer *in = conn_input(s->c);
-	size_t len = evbuffer_get_length(in);
+	size_t len = conn_in_len(s->c);
 	if (len > 0)
 		set_state(s, HTTP_ST_BODY); /* progress: the body timer starts again */
 	if (s->t->req.framing == HTTP_BODY_LENGTH) {
-		size_t n = len < s->body_left ? len : (size_t)s->body_left;
-		evbuffer_drain(in, n);
+		size_t n = conn_in_consume(s->c, s->body_left < len ? (size_t)s->body_left : len);
 		s->c->bytes_in += n;
 		s->body_left -= n;
 		return s->body_left == 0;
 	}
-	while (len > 0) {
-		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+	for (;;) {
+		size_t avail;
+		const char *p = conn_in_chunk(s->c, &avail);
+		if (!p)
 			return false;
-		size_t used = 0;
-		enum http_chunked_status r =
-		    http_chunked_decode(&s->chunked, v.iov_base, v.iov_len, &used);
+		size_t used = 0; /* AGAIN: every byte consumed (chunked.h) */
+		enum http_chunked_status r = http_chunked_decode(&s->chunked, p, avail, &used);
 		if (r == HTTP_CHUNKED_ERROR) {
 			error_close(s, s->chunked.error_status);
 			return false;
 		}
-		evbuffer_drain(in, used);
+		conn_in_consume(s->c, used);
 		s->c->bytes_in += used;
 		if (r == HTTP_CHUNKED_DONE)
 			return true;
-		len -= used;
 	}
-	return false;
 }
 
 static void process(struct http_session *s)
 {
 	struct conn *c = s->c;
-	struct evbuffer *in = conn_input(c);
 	for (;;) {
 		if (conn_is_closing(c))
 			return;
 		switch (s->st) {
 		case HTTP_ST_IDLE:
-			if (evbuffer_get_length(in) == 0)
+			if (conn_in_len(c) == 0)
 				return;
 			set_state(s, HTTP_ST_HEAD);
 			/* fallthrough */
 		case HTTP_ST_HEAD: {
-			size_t len = evbuffer_get_length(in);
+			size_t len = conn_in_len(c);
 			if (len == 0)
 				return;
 			if (!txn_get(s)) {
 				conn_abort(c);
 				return;
 			}
-			const char *buf = (const char *)evbuffer_pullup(in, -1);
+			const char *buf = conn_in_peek(c, len);
 			if (!buf) {
 				conn_abort(c);
 				return;
@@ -430,7 +425,7 @@ static void process(struct http_session *s)
 				conn_abort(c);
 				return;
 			}
-			evbuffer_drain(in, s->t->req.head_len);
+			conn_in_consume(c, s->t->req.head_len);
 			c->bytes_in += s->t->req.head_len;
 			on_head(s);
 			break;
@@ -525,15 +520,18 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	switch (s->st) {
-	case HTTP_ST_HEAD:
-		if (evbuffer_get_length(conn_input(c)) > 0 && txn_get(s)) {
+	case HTTP_ST_HEAD: {
+		size_t len = conn_in_len(c);
+		if (len > 0 && txn_get(s)) {
 			log_msg(LOG_LEVEL_DEBUG, c->id, "http header timeout");
-			const char *buf = (const char *)evbuffer_pullup(conn_input(c), -1);
-			log_raw_line(s, buf, evbuffer_get_length(conn_input(c)));
+			const char *buf = conn_in_peek(c, len);
+			if (buf)
+				log_raw_line(s, buf, len);
 			error_close(s, 408); /* RFC 9110 §15.5.9 */
 			return;
 		}
 		break;
+	}
 	case HTTP_ST_BODY:
 		log_msg(LOG_LEVEL_DEBUG, c->id, "http body timeout");
 		break;
@@ -550,7 +548,7 @@ static void on_shutdown(struct conn *c)
 	s->shutdown = true;
 	/* Nothing in flight: close now (queued output is still flushed). */
 	if (s->st == HTTP_ST_IDLE || s->st == HTTP_ST_DRAIN ||
-	    (s->st == HTTP_ST_HEAD && evbuffer_get_length(conn_input(c)) == 0)) {
+	    (s->st == HTTP_ST_HEAD && conn_in_len(c) == 0)) {
 		set_state(s, HTTP_ST_CLOSED);
 		conn_close(c);
 	}

@@ -34,7 +34,8 @@
 
 struct httpd_conf;
 struct event;
-struct evbuffer_file_segment;
+struct conn_file;
+struct iobuf;
 
 struct http_app {
 	uint64_t gen; /* unique per generation: keys the file cache */
@@ -95,9 +96,9 @@ struct http_exchange {
 	uint64_t sent;     /* body bytes queued so far (access log) */
 	struct timespec start;
 	/* file body */
-	int fd;
+	int fd;                  /* until the body starts: then file owns it */
 	struct http_fentry *mem; /* the body from the file cache (a reference), else fd */
-	struct evbuffer_file_segment *seg;
+	struct conn_file *file;
 	uint64_t size; /* of the file */
 	struct http_range ranges[HTTP_RANGES_MAX];
 	unsigned nranges, ri; /* ranges to send, the one in progress */
@@ -173,12 +174,12 @@ const char *http_worker_date(struct http_worker *w, struct conn *c);
 /* ---- file.c, autoindex.c, sniff.c, precompressed.c ----------------------- */
 /* Serves the normalised s->path (GET/HEAD). */
 void http_serve_path(struct http_session *s, bool trailing_slash);
-/* The listing of directory DIRFD (s->path; DIRFD is consumed) into BODY;
- * 0 or a status. *CTYPE: text/html or application/json (?format=json). */
-struct evbuffer;
-int http_autoindex(struct http_session *s, int dirfd, struct evbuffer *body, const char **ctype);
+/* The listing of directory DIRFD (s->path; DIRFD is consumed) into a new
+ * *BODY (the caller's); 0, or a status and no body. *CTYPE: text/html or
+ * application/json (?format=json). */
+int http_autoindex(struct http_session *s, int dirfd, struct iobuf **body, const char **ctype);
 /* Sends a complete response with BODY (moved) or a page for an error status. */
-void http_respond_body(struct http_session *s, int status, const char *ctype, struct evbuffer *body,
+void http_respond_body(struct http_session *s, int status, const char *ctype, struct iobuf *body,
                        const char *extra);
 void http_respond_status(struct http_session *s, int status, const char *extra);
 /* 301 to SCHEME_HOST + the path + the request's query. NORMALIZED: the path is

@@ -132,11 +132,9 @@ void smtp_command(struct smtp_session *s, const char *line, size_t len)
 	}
 	if ((d->flags & F_LAST) && cmd.verb != SMTP_CMD_STARTTLS &&
 	    !(cmd.verb == SMTP_CMD_AUTH && auth_one_step(cmd.arg, cmd.arglen)) &&
-	    evbuffer_get_length(conn_input(s->c)) > 0) {
+	    conn_in_len(s->c) > 0) {
 		log_msg(LOG_LEVEL_INFO, s->c->id, "improper pipelining after %s ip=%s (%zu bytes)",
-		        smtp_verb_name(cmd.verb), s->c->peer_ip,
-		        evbuffer_get_length(conn_input(s->c)));
-		evbuffer_drain(conn_input(s->c), evbuffer_get_length(conn_input(s->c)));
+		        smtp_verb_name(cmd.verb), s->c->peer_ip, conn_in_consume(s->c, SIZE_MAX));
 		smtp_close(s, SMTP_R_PIPELINING, "pipelining");
 		return;
 	}

@@ -240,21 +240,21 @@ void smtp_receive_resume(struct smtp_session *s)
 
 bool smtp_receive_input(struct smtp_session *s)
 {
-	struct evbuffer *in = conn_input(s->c);
 	struct smtp_tx *tx = s->tx;
 	if (s->state == SMTP_S_BDAT) {
-		while (s->bdat_left > 0 && evbuffer_get_length(in) > 0) {
+		while (s->bdat_left > 0 && conn_in_len(s->c) > 0) {
 			if (s->bdat_refuse == SMTP_R_NONE && spool_full(s))
 				return false;
-			struct evbuffer_iovec v;
-			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			size_t avail;
+			const char *p = conn_in_chunk(s->c, &avail);
+			if (!p)
 				break;
-			size_t n = v.iov_len < s->bdat_left ? v.iov_len : (size_t)s->bdat_left;
+			size_t n = avail < s->bdat_left ? avail : (size_t)s->bdat_left;
 			if (n > FEED_MAX)
 				n = FEED_MAX;
 			if (s->bdat_refuse == SMTP_R_NONE)
-				smtp_data_feed(&tx->data, v.iov_base, n);
-			evbuffer_drain(in, n);
+				smtp_data_feed(&tx->data, p, n);
+			conn_in_consume(s->c, n);
 			s->c->bytes_in += n;
 			s->bdat_left -= n;
 		}
@@ -263,15 +263,15 @@ bool smtp_receive_input(struct smtp_session *s)
 		chunk_end(s);
 		return true;
 	}
-	while (evbuffer_get_length(in) > 0) {
+	while (conn_in_len(s->c) > 0) {
 		if (spool_full(s))
 			return false;
-		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		size_t avail;
+		const char *p = conn_in_chunk(s->c, &avail);
+		if (!p)
 			break;
-		size_t n = smtp_data_feed(&tx->data, v.iov_base,
-		                          v.iov_len < FEED_MAX ? v.iov_len : FEED_MAX);
-		evbuffer_drain(in, n);
+		size_t n = smtp_data_feed(&tx->data, p, avail < FEED_MAX ? avail : FEED_MAX);
+		conn_in_consume(s->c, n);
 		s->c->bytes_in += n;
 		if (smtp_data_done(&tx->data)) {
 			end_of_message(s);

@@ -227,9 +227,9 @@ static void process_once(struct smtp_session *s)
 			return;
 		switch (s->state) {
 		case SMTP_S_GREETING:
-			if (evbuffer_get_length(conn_input(c)) > 0) {
+			if (conn_in_len(c) > 0) {
 				log_msg(LOG_LEVEL_INFO, c->id, "early talker ip=%s", c->peer_ip);
-				evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+				conn_in_consume(c, SIZE_MAX);
 				smtp_close(s, SMTP_R_EARLY_TALKER, "early-talker");
 			}
 			return;
@@ -358,7 +358,7 @@ static void greet_cb(evutil_socket_t fd, short what, void *arg)
 	struct smtp_session *s = arg;
 	if (s->state != SMTP_S_GREETING)
 		return;
-	if (evbuffer_get_length(conn_input(s->c)) > 0) {
+	if (conn_in_len(s->c) > 0) {
 		smtp_process(s); /* the early talker's input arrived with the timer */
 		return;
 	}

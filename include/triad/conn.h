@@ -19,6 +19,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -210,5 +211,69 @@ void conn_shutdown_all(struct worker *w);
 void conn_limits_set(unsigned max_total, unsigned max_per_ip);
 /* Active counted connections (for tests and the ready line). */
 unsigned conn_count(void);
+
+/* ==== The protocol-facing byte API (common/conn_buf.c) =======================
+ * Everything httpd, ftpd and smtpd do with a conn's bytes goes through these
+ * functions (and conn_write, conn_printf, conn_read_line, conn_cork above),
+ * never through the buffer library or the socket: the transport under them
+ * can change without touching a daemon. None of them may be called on a
+ * parked conn. "Input" is what the conn has read and the protocol has not
+ * consumed yet; nothing here reads from the socket itself.
+ */
+struct iobuf;
+
+/* Input bytes buffered. */
+size_t conn_in_len(struct conn *c);
+/* The first N input bytes as one contiguous run (gathered if the buffer
+ * holds them in pieces), not consumed; NULL when fewer than N are buffered
+ * (or memory fails). Valid until the input next changes. */
+const char *conn_in_peek(struct conn *c, size_t n);
+/* The first contiguous run of input as it lies, without gathering or
+ * copying: *len bytes (0 and NULL when nothing is buffered). For parsers that
+ * take input in pieces (chunked bodies, SMTP DATA). */
+const char *conn_in_chunk(struct conn *c, size_t *len);
+/* Copies up to N bytes from the start of the input without consuming them;
+ * the count copied. */
+size_t conn_in_copy(struct conn *c, void *dst, size_t n);
+/* Drops up to N bytes from the start of the input; the count dropped
+ * (conn_in_consume(c, SIZE_MAX) empties it). */
+size_t conn_in_consume(struct conn *c, size_t n);
+/* Where the first occurrence of NEEDLE (NLEN > 0 bytes) lying wholly within
+ * the first MAX input bytes starts, or -1. Bounded: a peer cannot make the
+ * search walk more than MAX bytes. */
+ssize_t conn_in_find(struct conn *c, const void *needle, size_t nlen, size_t max);
+/* Moves up to MAX bytes from the start of the input into DST; the count. */
+size_t conn_in_read(struct conn *c, void *dst, size_t max);
+/* Writes up to MAX input bytes to FD (a file: FTP uploads) straight from the
+ * input's own memory (writev, no copy through a buffer of ours), consuming
+ * what was written. The bytes written, or -errno (what was written before
+ * the error is consumed; 0 written with input left: -EIO). */
+ssize_t conn_in_to_fd(struct conn *c, int fd, size_t max);
+
+/* Moves all of B to the output without copying its bytes; B is left empty
+ * and reusable. 0, or -1 (B unchanged) when the conn is closing. */
+int conn_write_iobuf(struct conn *c, struct iobuf *b);
+
+/*
+ * A file whose ranges a conn sends. conn_file_new takes FD (open for
+ * reading, SIZE bytes long); conn_file_free gives it up, and the descriptor
+ * is closed once no queued range of it is left unsent. NULL: memory failed
+ * (FD is still the caller's).
+ */
+struct conn_file;
+struct conn_file *conn_file_new(int fd, uint64_t size);
+void conn_file_free(struct conn_file *f); /* NULL is fine */
+/*
+ * Queues LEN bytes of F from OFF. Plain sockets: a range above
+ * TRIAD_CONN_FILE_COPY_MAX goes as sendfile(2) from the page cache, corked
+ * behind a head already queued (conn_cork); smaller ones are copied, which
+ * is cheaper and holds no descriptor while queued. TLS: copied (pread) in
+ * TRIAD_CONN_FILE_CHUNK pieces while the output has room. Returns the bytes
+ * queued: it may be fewer than LEN (0 when the output is full), and the
+ * caller queues the rest from on_drain. -1: the file could not be read
+ * (shorter than promised, an I/O error) or the conn is closing.
+ */
+int64_t conn_write_file(struct conn *c, struct conn_file *f, uint64_t off, uint64_t len);
+/* ==== end of the protocol-facing byte API ===================================== */
 
 #endif

@@ -24,6 +24,8 @@
 #define TRIAD_CONN_READ_BULK   (256 * 1024) /* larger read_max: readv straight into the input */
 #define TRIAD_TLS_RECORD_MAX    (16 * 1024) /* RFC 8446 §5.1: one record's plaintext */
 #define TRIAD_CONN_WRITE_MAX  (1024 * 1024) /* most one write()/sendfile() call sends */
+#define TRIAD_CONN_FILE_COPY_MAX (32 * 1024) /* file ranges up to this are copied, not sent with sendfile */
+#define TRIAD_CONN_FILE_CHUNK    (64 * 1024) /* TLS: one pread of a file range into the output */
 #define TRIAD_DEFER_ACCEPT_S       1         /* client-speaks-first listeners: TCP_DEFER_ACCEPT */
 #define TRIAD_HEAP_TRIM_THRESHOLD (8 * 1024 * 1024) /* free heap top kept (mallopt) */
 #define TRIAD_HEAP_MMAP_THRESHOLD (4 * 1024 * 1024) /* smaller allocations: from the heap */
