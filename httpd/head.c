@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 
 void http_head_add(struct http_head *h, const char *s, size_t n)

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <magic.h>
 
