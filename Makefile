@@ -48,7 +48,7 @@ CONFKEYS  := $(BUILD)/tools/confkeys
 MAN_PAGES := man/triad-httpd.8 man/triad-ftpd.8 man/triad-smtpd.8 man/triad.conf.5
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit integration run install clean deps check-deps
+.PHONY: all test unit integration run install clean deps check-deps deb test-deb
 all: $(BINS)
 
 # Tests build and also copy the plain binaries next to build/ so the
@@ -114,6 +114,26 @@ install: all
 clean:
 	rm -rf build
 
+# `make deb`: the Debian package (debian/) built by dpkg-buildpackage from a copy
+# of this tree in build/deb/triad-$(VERSION)/, so the .deb, .buildinfo and
+# .changes land in build/deb/ and the package build never touches build/ here.
+DEB_DIR := build/deb
+deb:
+	@./tools/deps.sh deb
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/triad-$(VERSION)
+	tar -cf - --exclude=./build --exclude=./.git --exclude=__pycache__ --exclude=.pytest_cache . | tar -xf - -C $(DEB_DIR)/triad-$(VERSION)
+	cd $(DEB_DIR)/triad-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls -l $(DEB_DIR)/*.deb
+
+# Builds the package, runs lintian on it, installs it into a throw-away root
+# and starts the daemons from there (tests/package/test_deb.py). Slow: not part
+# of `make test`; .ci/run calls it.
+test-deb:
+	@./tools/deps.sh deb
+	$(MAKE) deb
+	TRIAD_DEB_DIR=$(abspath $(DEB_DIR)) $(PYTHON) -m pytest -q tests/package $(PYTEST_ARGS)
+
 # Fuzzing: every tests/fuzz/fuzz_<proto>_*.c is a libFuzzer target linked with
 # clang-built, sanitizer-instrumented copies of lib<proto>d.a and libtriad.a
 # under build/fuzz/ (the gcc-built archives do not link with clang's runtimes).
@@ -167,4 +187,5 @@ fuzz-run: $(FUZZ_BINS)
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: crashes in$$failed (see $(FUZZ_DIR)/crash/)"; exit 1; fi
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# Dependency files of the builds here (not the package build's tree in build/deb/).
+-include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -3,11 +3,14 @@
 # As root it runs apt-get when something is missing; otherwise it prints the line.
 # `deps.sh fuzz` also wants clang, its libFuzzer/sanitizer runtimes and
 # llvm-symbolizer (for `make fuzz`, which `make test` never needs).
+# `deps.sh deb` also wants what `make deb` and `make test-deb` use: debhelper,
+# lintian, logrotate, and the build dependencies of debian/control.
 set -e
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmagic-dev libinih-dev
 libpam0g-dev libcmocka-dev libpam-wrapper python3 python3-pytest curl lftp swaks
 openssl procps mandoc systemd"
 [ "$1" = fuzz ] && PKGS="$PKGS clang libclang-rt-dev llvm"
+[ "$1" = deb ] && PKGS="$PKGS debhelper dpkg-dev lintian logrotate pkgconf"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
