@@ -105,6 +105,8 @@ install: all
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/triad/
 	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(PREFIX)/lib/triad
+	install -m 0755 dist/certbot/deploy-hook $(DESTDIR)$(PREFIX)/lib/triad/certbot-deploy-hook
 	install -d $(DESTDIR)$(UNITDIR)
 	for u in dist/systemd/*; do \
 	    sed 's,/usr/sbin/,$(PREFIX)/sbin/,g' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \

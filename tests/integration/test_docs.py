@@ -177,3 +177,4 @@ def test_make_install_puts_pages_and_units_under_prefix(tmp_path):
         unit = (usr / "lib" / "systemd" / "system" / f"triad-{name}.service").read_text()
         assert f"ExecStart=/usr/sbin/triad-{name} -c /etc/triad/triad.conf" in unit
     assert (usr / "lib" / "systemd" / "system" / "triad.target").exists()
+    assert os.access(usr / "lib" / "triad" / "certbot-deploy-hook", os.X_OK)

@@ -72,7 +72,8 @@ def test_contents_and_conffiles(tmp_path):
     expect |= {f"/usr/share/man/man8/triad-{n}.8.gz" for n in th.DAEMONS}
     expect |= {"/usr/share/man/man5/triad.conf.5.gz", "/etc/triad/triad.conf",
                "/etc/logrotate.d/triad", "/etc/pam.d/triad", "/usr/lib/sysusers.d/triad.conf",
-               "/usr/lib/tmpfiles.d/triad.conf", "/usr/share/triad/www/index.html"}
+               "/usr/lib/tmpfiles.d/triad.conf", "/usr/share/triad/www/index.html",
+               "/usr/lib/triad/certbot-deploy-hook"}
     assert not expect - paths, f"missing from the package: {sorted(expect - paths)}"
     assert not [p for p in paths if p.startswith("/srv/")], "Debian policy: nothing in /srv"
     assert not [p for p in paths if p.startswith("/lib/")], "units belong in /usr/lib"
