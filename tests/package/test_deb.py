@@ -12,11 +12,14 @@ Run by `make test-deb` (it builds the package first; TRIAD_DEB_DIR names build/d
   systemd-tmpfiles makes /srv/triad/www (with the default page) and /var/log/triad for it,
   and the services are enabled;
 - the daemons start from that root's /usr/sbin with the shipped configuration, changed
-  only where the host must differ (paths under the throw-away root, loopback ports, the
-  harness's certificate and run user, since `triad` exists only in that root), and serve
-  HTTP, HTTPS, FTP with AUTH TLS and SMTP with STARTTLS; each unit's ExecStartPre check
-  passes on that configuration; the shipped logrotate file rotates their logs and they
-  reopen them on the SIGHUP.
+  only where the host must differ (its paths prefixed with the throw-away root, loopback
+  ports), and serve HTTP, HTTPS, FTP with AUTH TLS and SMTP with STARTTLS. They run in a
+  mount namespace where /etc/passwd and /etc/group are the throw-away root's, so
+  `user = triad` is the package's user: it owns the directories tmpfiles.d made, and it
+  reads the key only through its supplementary group ssl-cert (a certificate made here
+  stands in for the snakeoil one, with the snakeoil files' modes and group). Each unit's
+  ExecStartPre check passes on that configuration; the shipped logrotate file rotates
+  their logs and they reopen them on the SIGHUP.
 """
 
 import ftplib
@@ -171,30 +174,63 @@ def test_install_makes_user_dirs_and_enables_units(installed):
             f"/usr/lib/systemd/system/triad-{n}.service"
 
 
-def adapted_config(root, cert, key, ports):
-    """The shipped configuration with host-specific values changed (see the docstring)."""
+def set_in_section(text, section, key, value):
+    """TEXT with the line `KEY = ...` of [SECTION] set to VALUE; (text, lines changed)."""
+    out, current, n = [], None, 0
+    for line in text.split("\n"):
+        m = re.match(r"^\[(\w+)\]", line)
+        if m:
+            current = m.group(1)
+        elif current == section and re.match(rf"^{key} = ", line):
+            line, n = f"{key} = {value}", n + 1
+        out.append(line)
+    return "\n".join(out), n
+
+
+def adapted_config(root, ports):
+    """The shipped configuration with the throw-away root's paths and loopback ports."""
     text = (root / "etc/triad/triad.conf").read_text()
-    subs = [
-        (r"^root = /srv/triad$", f"root = {root}/srv/triad"),
-        (r"^user = triad$", f"user = {th.RUN_USER}"),
-        (r"^tls_cert = .*$", f"tls_cert = {cert}"),
-        (r"^tls_key = .*$", f"tls_key = {key}"),
-        (r"^log = /var/log/triad/triad.log$", f"log = {root}/var/log/triad/triad.log"),
-        (r"^access_log = /var/log/triad/access.log$",
-         f"access_log = {root}/var/log/triad/access.log"),
-        (r"^workers = auto$", "workers = 2"),
-    ]
+    for key_ in ("root", "tls_cert", "tls_key", "log", "access_log"):
+        text, n = re.subn(rf"^({key_} = )(/.*)$", rf"\g<1>{root}\g<2>", text, count=1,
+                          flags=re.M)
+        assert n == 1, f"the shipped config sets no absolute {key_}"
+    assert re.search(r"^user = triad$", text, re.M)
     for section, key_, value in (("httpd", "listen", f"127.0.0.1:{ports['http']}"),
                                  ("httpd", "listen_tls", f"127.0.0.1:{ports['https']}"),
                                  ("ftpd", "listen", f"127.0.0.1:{ports['ftp']}"),
                                  ("ftpd", "passive_ports", ports["pasv"]),
                                  ("smtpd", "listen", f"127.0.0.1:{ports['smtp']}")):
-        text = re.sub(rf"(\[{section}\][^\[]*?)^{key_} = .*?$", rf"\g<1>{key_} = {value}",
-                      text, count=1, flags=re.M | re.S)
-    for rx, repl in subs:
-        text, n = re.subn(rx, repl, text, count=1, flags=re.M)
-        assert n == 1, f"the shipped config has no line {rx}"
+        text, n = set_in_section(text, section, key_, value)
+        assert n == 1, f"the shipped config has no {key_} in [{section}]"
     return text
+
+
+def in_root_accounts(root, argv):
+    """ARGV in a mount namespace whose /etc/passwd and /etc/group are ROOT's."""
+    script = (f"mount --bind {root}/etc/passwd /etc/passwd && "
+              f"mount --bind {root}/etc/group /etc/group && exec \"$@\"")
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]
+
+
+def snakeoil_stand_in(root, tmp_path):
+    """A certificate at the snakeoil paths inside ROOT, with the ssl-cert package's modes:
+    the key 0640 root:ssl-cert in a 0710 root:ssl-cert directory."""
+    ssl_cert_gid = int(next(l.split(":")[2] for l in (root / "etc/group").read_text()
+                            .splitlines() if l.startswith("ssl-cert:")))
+    cert, key = th.make_certificate(tmp_path / "tls")
+    certs, private = root / "etc/ssl/certs", root / "etc/ssl/private"
+    certs.mkdir(parents=True, exist_ok=True)
+    private.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cert, certs / "ssl-cert-snakeoil.pem")
+    shutil.copyfile(key, private / "ssl-cert-snakeoil.key")
+    os.chmod(certs / "ssl-cert-snakeoil.pem", 0o644)
+    os.chown(private, 0, ssl_cert_gid)
+    os.chmod(private, 0o710)
+    os.chown(private / "ssl-cert-snakeoil.key", 0, ssl_cert_gid)
+    os.chmod(private / "ssl-cert-snakeoil.key", 0o640)
+    for d in (root, root / "etc", root / "etc/ssl"):
+        os.chmod(d, 0o755)
+    return certs / "ssl-cert-snakeoil.pem"
 
 
 @pytest.mark.skipif(not th.IS_ROOT, reason="the daemons start as root and drop to a user")
@@ -202,23 +238,15 @@ def test_daemons_start_from_the_installed_package(installed, workdir):
     root = installed
     tmp_path = workdir / "run"
     tmp_path.mkdir()
-    uid, gid = th.run_user_ids()
-    # `triad` exists only inside the throw-away root: hand its directories to the run user.
-    for d in ("srv/triad/www", "srv/triad/mail", "var/log/triad"):
-        for dirpath, dirnames, filenames in os.walk(root / d):
-            os.chown(dirpath, uid, gid)
-            for f in filenames:
-                os.chown(os.path.join(dirpath, f), uid, gid)
-    cert, key = th.make_certificate(tmp_path / "tls")
-    os.chmod(tmp_path, 0o755)
-    os.chmod(tmp_path / "tls", 0o755)
-    os.chown(key, uid, gid)
+    cert = snakeoil_stand_in(root, tmp_path)
+    uid = int(passwd_entry(root, "triad")[2])
     low, high = th.free_port_range(10)
     ports = {"http": th.free_port(), "https": th.free_port(), "ftp": th.free_port(),
              "smtp": th.free_port(), "pasv": f"{low}-{high}"}
     conf = tmp_path / "triad.conf"
-    conf.write_text(adapted_config(root, cert, key, ports))
+    conf.write_text(adapted_config(root, ports))
     os.chmod(conf, 0o644)
+    os.chmod(tmp_path, 0o755)
 
     procs = {}
     log = root / "var/log/triad/triad.log"
@@ -230,9 +258,9 @@ def test_daemons_start_from_the_installed_package(installed, workdir):
             assert pre[0] == start[0] == f"/usr/sbin/triad-{n}"
             fix = lambda argv: [str(root) + a if a.startswith("/usr/sbin/") else
                                 str(conf) if a == "/etc/triad/triad.conf" else a for a in argv]
-            r = run(fix(pre), timeout=30)
+            r = run(in_root_accounts(root, fix(pre)), timeout=30)
             assert r.returncode == 0 and "configuration is valid" in r.stdout, r.stderr
-            procs[n] = subprocess.Popen(fix(start), stdin=subprocess.DEVNULL,
+            procs[n] = subprocess.Popen(in_root_accounts(root, fix(start)), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL,
                                         stderr=open(tmp_path / f"{n}.err", "wb"))
         for n, port in (("httpd", ports["http"]), ("httpd", ports["https"]),
@@ -261,18 +289,18 @@ def test_daemons_start_from_the_installed_package(installed, workdir):
         for n in th.DAEMONS:
             assert re.search(rf"{n}\[main\].*ready: triad-{n}", text), text
 
-        # The shipped logrotate file, with the throw-away root's paths and the SIGHUP
-        # sent to the daemons' pids (systemctl has no running systemd to talk to here).
+        # The shipped logrotate file (run with the root's accounts: `create ... triad adm`),
+        # with the throw-away root's paths and the SIGHUP sent to the daemons' pids
+        # (systemctl has no running systemd to talk to here).
         lr = (root / "etc/logrotate.d/triad").read_text()
         lr = lr.replace("/var/log/triad/", f"{root}/var/log/triad/")
-        lr = lr.replace("create 0640 triad adm", f"create 0640 {th.RUN_USER} adm")
         lr = re.sub(r"postrotate\n.*?endscript",
                     "postrotate\n\t\tkill -HUP " + " ".join(str(p.pid) for p in
                                                             procs.values()) + "\n\tendscript",
                     lr, flags=re.S)
         (tmp_path / "logrotate.conf").write_text(lr)
-        r = run(["logrotate", "-f", "-s", str(tmp_path / "lr.state"),
-                 str(tmp_path / "logrotate.conf")])
+        r = run(in_root_accounts(root, ["logrotate", "-f", "-s", str(tmp_path / "lr.state"),
+                                        str(tmp_path / "logrotate.conf")]))
         assert r.returncode == 0, r.stdout + r.stderr
         assert (root / "var/log/triad/triad.log.1").exists()
         th.wait_until(lambda: log.exists() and log.read_text().count("reload") >= 3, 10,
