@@ -10,7 +10,7 @@ PYTHON   ?= /usr/bin/python3
 # systemd units go here; their /usr/sbin paths are rewritten to $(PREFIX)/sbin.
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
-PKGS      := libevent_core libevent_extra libevent_openssl libevent_pthreads openssl libmagic inih pam
+PKGS      := libevent_core libevent_extra libevent_pthreads openssl libmagic inih pam
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

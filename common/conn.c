@@ -1,11 +1,18 @@
 /*
  * conn: the connection object every protocol reads and writes through.
  *
- * A conn lives on one worker's event_base. Its bufferevent is a socket
- * bufferevent, an OpenSSL one (implicit TLS), or an OpenSSL filter stacked
- * on the socket one (after STARTTLS / AUTH TLS). Protocol callbacks run
- * from the bufferevent callbacks below; a conn is freed only from its own
- * deferred event, so no protocol callback ever sees its conn vanish.
+ * A conn lives on one worker's event_base and owns everything below the
+ * protocol: the socket, two evbuffers (input, output), the SSL driven
+ * straight on the socket (SSL_set_fd), a persistent read event, a write
+ * event armed only while the socket is full (or a handshake or connect
+ * waits on it), and one timer for the deferred free and the TLS handshake
+ * deadline. No bufferevent: the read and write paths below are the whole
+ * I/O layer, so the syscalls per request are ours to count (an HTTPS
+ * keep-alive request: one read, one write, no epoll_ctl).
+ *
+ * Protocol callbacks run from the event callbacks below with c->busy set;
+ * output they queue is written when they return. A conn is freed only from
+ * its timer event, so no protocol callback ever sees its conn vanish.
  */
 #include "triad/conn.h"
 #include "triad/limits.h"
@@ -15,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -22,23 +30,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/bufferevent_struct.h>
-#include <event2/event_struct.h>
 #include <openssl/err.h>
 
 enum {
-	CONN_F_CLOSING = 1u << 0, /* conn_close: flushing, then free */
-	CONN_F_FREEING = 1u << 1, /* the deferred free is scheduled */
-	CONN_F_REFUSED = 1u << 2, /* over a connection limit */
-	CONN_F_QUEUED = 1u << 3,  /* in this thread's flush queue */
-	CONN_F_DIRECT = 1u << 4,  /* plain socket: output written directly (see flush_one) */
-	CONN_F_HOLD = 1u << 5,    /* on_eof asked to keep the conn: a reply is still owed */
-	CONN_F_CORK = 1u << 6,    /* conn_cork: the next direct write sends head and body together */
+	CONN_F_CLOSING = 1u << 0,    /* conn_close: flushing, then free */
+	CONN_F_FREEING = 1u << 1,    /* the deferred free is scheduled */
+	CONN_F_REFUSED = 1u << 2,    /* over a connection limit */
+	CONN_F_QUEUED = 1u << 3,     /* in this thread's flush queue */
+	CONN_F_HOLD = 1u << 4,       /* on_eof asked to keep the conn: a reply is still owed */
+	CONN_F_CORK = 1u << 5,       /* conn_cork: the next write sends head and body together */
+	CONN_F_READING = 1u << 6,    /* the protocol wants input (not paused) */
+	CONN_F_RFULL = 1u << 7,      /* input at read_max: reading waits for the protocol */
+	CONN_F_RARMED = 1u << 8,     /* rev is added */
+	CONN_F_WARMED = 1u << 9,     /* wev is added */
+	CONN_F_HANDSHAKE = 1u << 10, /* TLS handshake not finished */
+	CONN_F_R_WANTS_W = 1u << 11, /* SSL_read needs the socket writable */
+	CONN_F_W_WANTS_R = 1u << 12, /* SSL_write needs the socket readable */
+	CONN_F_PARKED = 1u << 13,    /* conn_park: no buffers, rev waits with the idle time */
+	CONN_F_CONNECTING = 1u << 14, /* conn_connect in progress */
+	CONN_F_SHUT_WR = 1u << 15,   /* conn_shutdown_write: once the output is out */
+	CONN_F_SHUT_DONE = 1u << 16, /* ... done: FIN or close_notify sent */
+	CONN_F_CLIENT = 1u << 17,    /* TLS client side */
+	CONN_F_DEADLINE = 1u << 18,  /* the timer holds the handshake deadline */
+	CONN_F_HS_WANTS_W = 1u << 19, /* the handshake waits for the socket to be writable */
+	CONN_F_COUNTED = 1u << 20,   /* counted in the connection limits */
 };
-
-#define CONN_CLOSE_LINGER_MS 10000 /* flushing a closing conn never takes longer */
 
 static atomic_ullong next_id = 1;
 static atomic_uint total;
@@ -137,45 +155,24 @@ unsigned conn_count(void)
 
 /* ---- lifetime ------------------------------------------------------------- */
 
-static void addr_text(const union conn_addr *ca, char *ip, size_t iplen, uint16_t *port)
-{
-	ip[0] = '\0';
-	*port = 0;
-	if (ca->sa.sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = &ca->sin;
-		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
-		*port = ntohs(s4->sin_port);
-	} else if (ca->sa.sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = &ca->sin6;
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
-		else
-			inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)iplen);
-		*port = ntohs(s6->sin6_port);
-	}
-}
-
-/* Bytes still to leave: the top buffer and, under a TLS filter, the socket's. */
-static size_t output_total(struct conn *c);
-
-/*
- * A graceful close ends TLS with close_notify, so that the peer can tell a
- * complete stream (an FTP download, RFC 4217 §10) from a cut one; libevent
- * frees the SSL without it. Only once everything queued has left (else the
- * alert would pass the unsent data) and only on a socket TLS bufferevent,
- * whose SSL writes to the socket itself (a filter's bev below is freed with it).
- */
-static void tls_close_notify(struct conn *c)
-{
-	if (!c->ssl || !c->bev || !(c->flags & CONN_F_CLOSING) || !SSL_is_init_finished(c->ssl) ||
-	    bufferevent_get_underlying(c->bev) || output_total(c) > 0)
-		return;
-	SSL_shutdown(c->ssl);
-	ERR_clear_error();
-}
-
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
 static void flushq_remove(struct conn *c);
 static void flushq_idle(struct worker *w);
+
+static size_t output_total(const struct conn *c)
+{
+	size_t n = 0;
+	if (c->out)
+		n += evbuffer_get_length(c->out);
+	if (c->plain_out)
+		n += evbuffer_get_length(c->plain_out);
+	return n;
+}
+
+static struct timeval ms_tv(uint64_t ms)
+{
+	return (struct timeval){(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+}
 
 static void conn_free(struct conn *c)
 {
@@ -183,17 +180,25 @@ static void conn_free(struct conn *c)
 	if (c->ops && c->ops->on_free)
 		c->ops->on_free(c);
 	flushq_remove(c);
-	tls_close_notify(c);
-	if (c->bev)
-		bufferevent_free(c->bev); /* frees the SSL and the underlying bev too */
-	if (c->parked) {
-		int fd = event_get_fd(c->parked);
-		event_free(c->parked);
-		close(fd);
+	if (c->rev)
+		event_free(c->rev);
+	if (c->wev)
+		event_free(c->wev);
+	if (c->timer)
+		event_free(c->timer);
+	if (c->in)
+		evbuffer_free(c->in);
+	if (c->out)
+		evbuffer_free(c->out);
+	if (c->plain_out)
+		evbuffer_free(c->plain_out);
+	if (c->ssl) {
+		SSL_free(c->ssl);
+		ERR_clear_error();
 	}
-	if (c->deferred)
-		event_free(c->deferred);
-	if (c->counted) {
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->flags & CONN_F_COUNTED) {
 		unsigned char key[16];
 		ip_key(&c->peer, key);
 		ip_release(key);
@@ -212,149 +217,150 @@ static void conn_free(struct conn *c)
 	if (c->conf)
 		conf_unref(c->conf);
 	free(c);
-	/* loopexit, not loopbreak: bufferevent_free() closes the socket from a finalizer
-	 * that runs later in this loop iteration; a break would skip it and leave the
-	 * peer connected until the process exits. */
 	if (w->draining && w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
-#define CONN_FLUSH_POLL_MS 20
-
-/*
- * One event per conn does both jobs: the deferred free, and while closing
- * under a TLS filter, polling until the socket bufferevent below has sent
- * what the filter handed it (libevent calls us back for the top layer only).
- */
-static void deferred_cb(evutil_socket_t fd, short what, void *arg)
+static bool ensure_timer(struct conn *c)
 {
-	(void)fd;
-	(void)what;
-	struct conn *c = arg;
-	if (!(c->flags & CONN_F_FREEING) && output_total(c) > 0 &&
-	    c->flush_polls++ < CONN_CLOSE_LINGER_MS / CONN_FLUSH_POLL_MS) {
-		struct timeval tv = {0, CONN_FLUSH_POLL_MS * 1000};
-		event_add(c->deferred, &tv);
-		return;
+	if (!c->timer)
+		c->timer = event_new(c->base, -1, 0, timer_cb, c);
+	return c->timer != NULL;
+}
+
+static void rev_off(struct conn *c)
+{
+	if (c->flags & CONN_F_RARMED) {
+		event_del(c->rev);
+		c->flags &= ~CONN_F_RARMED;
 	}
-	conn_free(c);
 }
 
-static bool ensure_deferred(struct conn *c)
+static void wev_off(struct conn *c)
 {
-	if (!c->deferred)
-		c->deferred = event_new(c->base, -1, 0, deferred_cb, c);
-	return c->deferred != NULL;
+	if (c->flags & CONN_F_WARMED) {
+		event_del(c->wev);
+		c->flags &= ~CONN_F_WARMED;
+	}
 }
 
+/* The free happens from the timer's callback: after whatever protocol
+ * callback is running now has returned. */
 static void schedule_free(struct conn *c)
 {
 	if (c->flags & CONN_F_FREEING)
 		return;
 	c->flags |= CONN_F_FREEING;
-	if (c->bev)
-		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	if (ensure_deferred(c)) {
-		event_del(c->deferred);
-		event_active(c->deferred, 0, 0);
+	rev_off(c);
+	if (c->wev)
+		wev_off(c);
+	flushq_remove(c);
+	if (ensure_timer(c)) {
+		event_del(c->timer);
+		event_active(c->timer, 0, 0);
 	} else {
 		conn_free(c); /* out of memory: no safer moment will come */
 	}
 }
 
-/* Bytes still to leave: the top buffer and, under a TLS filter, the socket's. */
-static size_t output_total(struct conn *c)
+/* ---- events ------------------------------------------------------------------ */
+
+static uint32_t clamp_ms(uint64_t ms)
 {
-	if (!c->bev)
-		return 0; /* parked */
-	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
-	struct bufferevent *under = bufferevent_get_underlying(c->bev);
-	if (under)
-		n += evbuffer_get_length(bufferevent_get_output(under));
-	return n;
+	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
-/* ---- direct writes --------------------------------------------------------- */
+/* Arms or disarms the read event for what the conn wants now: input for the
+ * protocol, a handshake's next flight, or SSL_write's need to read. Re-adding
+ * an armed event only moves its timer (no epoll_ctl). */
+static void update_read(struct conn *c)
+{
+	if (!c->rev)
+		return;
+	uint32_t f = c->flags;
+	bool want;
+	if (f & (CONN_F_FREEING | CONN_F_CONNECTING) || c->eof != CONN_EOF_NONE)
+		want = false;
+	else if (f & CONN_F_PARKED)
+		want = true;
+	else if (f & CONN_F_CLOSING)
+		want = false;
+	else if ((f & CONN_F_HANDSHAKE) && c->plain_out)
+		want = false; /* STARTTLS: the client's hello waits for our plaintext reply */
+	else
+		want = (f & (CONN_F_HANDSHAKE | CONN_F_W_WANTS_R)) ||
+		       ((f & CONN_F_READING) && !(f & CONN_F_RFULL));
+	if (!want) {
+		rev_off(c);
+		return;
+	}
+	uint32_t ms = c->read_ms;
+	if ((f & CONN_F_PARKED))
+		ms = c->rev_ms; /* conn_park set it */
+	if ((f & CONN_F_RARMED) && ms == c->rev_ms)
+		return;
+	struct timeval tv = ms_tv(ms);
+	if (event_add(c->rev, ms ? &tv : NULL) == 0) {
+		c->flags |= CONN_F_RARMED;
+		c->rev_ms = ms;
+	}
+}
+
+/* The send timeout: no progress this long (a closing conn never waits longer
+ * than TRIAD_CONN_LINGER_MS, whatever the protocol set). */
+static uint32_t write_timeout(const struct conn *c)
+{
+	uint32_t ms = c->write_ms;
+	if ((c->flags & CONN_F_CLOSING) && (ms == 0 || ms > TRIAD_CONN_LINGER_MS))
+		ms = TRIAD_CONN_LINGER_MS;
+	return ms;
+}
+
+static void wev_on(struct conn *c)
+{
+	if (!c->wev || (c->flags & (CONN_F_WARMED | CONN_F_FREEING)))
+		return;
+	uint32_t ms = write_timeout(c);
+	struct timeval tv = ms_tv(ms);
+	if (event_add(c->wev, ms ? &tv : NULL) == 0)
+		c->flags |= CONN_F_WARMED;
+}
+
+static void addr_text(const union conn_addr *ca, char *ip, size_t iplen, uint16_t *port)
+{
+	ip[0] = '\0';
+	*port = 0;
+	if (ca->sa.sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = &ca->sin;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
+		*port = ntohs(s4->sin_port);
+	} else if (ca->sa.sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = &ca->sin6;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)iplen);
+		*port = ntohs(s6->sin6_port);
+	}
+}
+
+/* ---- the flush queue ---------------------------------------------------------- */
 
 /*
- * A plain socket bufferevent would add its write event to epoll whenever
- * output is queued and remove it once the output is empty: two epoll_ctl
- * calls per response, and the write itself one loop iteration later. So a
- * plain conn keeps EV_WRITE disabled while its output is empty. Output
- * queued from any callback puts the conn on its thread's flush queue; the
- * queue runs once the current callbacks are done (an active event, no
- * syscall), so a response queued in several pieces leaves in one writev.
- * Whatever the socket does not take is left to the bufferevent (EV_WRITE
- * enabled, with the send timeout) until the output is empty again.
+ * Output a protocol queues from its own callbacks is written when the
+ * callback returns. Output queued from anywhere else (a workq completion, a
+ * timer) puts the conn on its thread's flush queue: one active event, no
+ * syscall, run once the current callbacks are done, so a response queued in
+ * several pieces still leaves in one write.
  */
 struct flushq {
-	struct event ev;
+	struct event *ev;
 	struct event_base *base;
 	struct conn *head, *tail;
-	bool running;
 };
 static _Thread_local struct flushq fq;
 
-static void write_cb(struct bufferevent *bev, void *arg);
-static void event_cb(struct bufferevent *bev, short what, void *arg);
-
-/* Writes what a plain conn queued straight to its socket: the bytes sent,
- * or -1 with errno. The output stays frozen for libevent's own writer. */
-static int direct_write(struct conn *c)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	int fd = bufferevent_getfd(c->bev);
-	evbuffer_unfreeze(out, 1);
-	int n;
-	if (c->flags & CONN_F_CORK) {
-		/* A head, then a file body: one write stops where they meet. Corked,
-		 * the head leaves in the body's first full segments, not alone. */
-		c->flags &= ~CONN_F_CORK;
-		int on = 1, off = 0;
-		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
-		n = evbuffer_write_atmost(out, fd, TRIAD_CONN_WRITE_MAX);
-		if (n > 0 && evbuffer_get_length(out) > 0) {
-			int m = evbuffer_write_atmost(out, fd, TRIAD_CONN_WRITE_MAX);
-			if (m > 0)
-				n += m;
-		}
-		int err = errno;
-		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
-		errno = err;
-	} else {
-		n = evbuffer_write_atmost(out, fd, TRIAD_CONN_WRITE_MAX);
-	}
-	evbuffer_freeze(out, 1);
-	return n;
-}
-
-static bool write_failed(int n)
-{
-	return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-}
-
-static void flush_one(struct conn *c)
-{
-	struct bufferevent *bev = c->bev;
-	if ((c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) || !(c->flags & CONN_F_DIRECT) ||
-	    (bufferevent_get_enabled(bev) & EV_WRITE))
-		return; /* the bufferevent writes (closing, TLS, or output left over) */
-	struct evbuffer *out = bufferevent_get_output(bev);
-	if (evbuffer_get_length(out) == 0)
-		return;
-	int n = direct_write(c);
-	if (write_failed(n)) {
-		event_cb(bev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, c);
-		return;
-	}
-	size_t left = evbuffer_get_length(out);
-	if (left > 0)
-		bufferevent_enable(bev, EV_WRITE); /* the socket is full: wait for it */
-	size_t low = 0;
-	bufferevent_getwatermark(bev, EV_WRITE, &low, NULL);
-	if (n > 0 && left <= low)
-		write_cb(bev, c); /* what the bufferevent would have called */
-}
+static void flush(struct conn *c);
 
 static void flushq_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -363,34 +369,30 @@ static void flushq_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	struct conn *c = fq.head;
 	fq.head = fq.tail = NULL;
-	fq.running = true;
 	while (c) {
 		struct conn *next = c->flush_next;
 		c->flush_next = NULL;
 		c->flags &= ~CONN_F_QUEUED;
-		flush_one(c);
+		flush(c);
 		c = next;
 	}
-	fq.running = false;
 }
 
 static void flushq_add(struct conn *c)
 {
 	if (c->flags & CONN_F_QUEUED)
 		return;
-	if (fq.running && fq.base == c->base) {
-		/* Output produced by on_drain during a flush: a reader as fast as we
-		 * write would keep this loop from ever polling, so the bufferevent
-		 * sends it from the next iteration on. */
-		bufferevent_enable(c->bev, EV_WRITE);
-		return;
-	}
 	if (fq.base != c->base) {
 		/* first use on this thread, or a new loop (unit tests) */
-		event_assign(&fq.ev, c->base, -1, 0, flushq_cb, NULL);
-		fq.base = c->base;
+		if (fq.ev)
+			event_free(fq.ev);
+		fq.ev = event_new(c->base, -1, 0, flushq_cb, NULL);
+		fq.base = fq.ev ? c->base : NULL;
 		fq.head = fq.tail = NULL;
-		fq.running = false;
+		if (!fq.ev) {
+			wev_on(c); /* out of memory: the write event does it */
+			return;
+		}
 	}
 	c->flags |= CONN_F_QUEUED;
 	c->flush_next = NULL;
@@ -401,7 +403,7 @@ static void flushq_add(struct conn *c)
 		fq.head = c;
 	fq.tail = c;
 	if (idle)
-		event_active(&fq.ev, 0, 0);
+		event_active(fq.ev, 0, 0);
 }
 
 static void flushq_remove(struct conn *c)
@@ -423,21 +425,237 @@ static void flushq_remove(struct conn *c)
 	c->flags &= ~CONN_F_QUEUED;
 }
 
+/* The worker's last conn is gone: its loop may end and be freed by another
+ * thread, so the flush event must not stay in it. */
+static void flushq_idle(struct worker *w)
+{
+	if (w->nconns != 0 || fq.base != w->base)
+		return;
+	event_free(fq.ev);
+	fq.ev = NULL;
+	fq.base = NULL;
+	fq.head = fq.tail = NULL;
+}
+
+/* Output added from outside a callback of this conn: try it from the queue. */
+static void outbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	(void)buf;
+	struct conn *c = arg;
+	if (info->n_added && !c->busy &&
+	    !(c->flags & (CONN_F_WARMED | CONN_F_FREEING | CONN_F_CONNECTING)))
+		flushq_add(c);
+}
+
+/* Input consumed below read_max: reading resumes. Data already decrypted
+ * inside the SSL object raises no epoll event, so it is read at once. */
+static void read_again(struct conn *c);
+
+static void inbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	if (!info->n_deleted || !(c->flags & CONN_F_RFULL) ||
+	    evbuffer_get_length(buf) >= c->read_max)
+		return;
+	c->flags &= ~CONN_F_RFULL;
+	update_read(c);
+	read_again(c);
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+static bool io_again(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
+/* A plain write of what OUT holds: writev, or sendfile for a file segment
+ * (libevent picks per chain). Bytes sent, or -1 with errno. */
+static int plain_write(struct conn *c, struct evbuffer *out)
+{
+	if (!(c->flags & CONN_F_CORK))
+		return evbuffer_write_atmost(out, c->fd, TRIAD_CONN_WRITE_MAX);
+	/* A head, then a file body: one write stops where they meet. Corked,
+	 * the head leaves in the body's first full segments, not alone. */
+	c->flags &= ~CONN_F_CORK;
+	int on = 1, off = 0;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+	int n = evbuffer_write_atmost(out, c->fd, TRIAD_CONN_WRITE_MAX);
+	if (n > 0 && evbuffer_get_length(out) > 0) {
+		int m = evbuffer_write_atmost(out, c->fd, TRIAD_CONN_WRITE_MAX);
+		if (m > 0)
+			n += m;
+	}
+	int err = errno;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+	errno = err;
+	return n;
+}
+
+enum io_res { IO_DONE, IO_BLOCKED, IO_FAILED };
+
+static void tls_log_error(struct conn *c, const char *what)
+{
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		char why[256];
+		log_debug("c%06llu TLS %s: %s", (unsigned long long)c->id, what,
+		          tls_last_error(why, sizeof(why)));
+	}
+	ERR_clear_error();
+}
+
 /*
- * Reading a plain socket: libevent's own read callback asks FIONREAD before
- * every read and reads at most 4 KiB. This one, installed as the callback
- * of the bufferevent's own read event (so enable/disable, the read timeout
- * and the watermarks all still apply), reads once into the input's free
- * space plus a per-thread spill buffer, then does what libevent does: run
- * the bufferevent's read callback, or its event callback on EOF, error or
- * timeout. After STARTTLS those are the TLS filter's, which reads from here.
+ * TLS: one SSL_write per record. What is queued is pulled up to
+ * TRIAD_TLS_RECORD_MAX first, so an answer queued in pieces (a head, then
+ * a body) still leaves as one record in one write(). An SSL_write that
+ * could not finish is retried with the same length (OpenSSL's rule; the
+ * buffer may move, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+ */
+static enum io_res tls_write(struct conn *c, size_t *sent)
+{
+	while (*sent < TRIAD_CONN_WRITE_MAX) {
+		size_t len = evbuffer_get_length(c->out);
+		if (len == 0)
+			return IO_DONE;
+		size_t n = c->tls_wpend;
+		if (n == 0)
+			n = len < TRIAD_TLS_RECORD_MAX ? len : TRIAD_TLS_RECORD_MAX;
+		const unsigned char *p = evbuffer_pullup(c->out, (ev_ssize_t)n);
+		if (!p)
+			return IO_FAILED;
+		size_t wrote = 0;
+		ERR_clear_error();
+		if (SSL_write_ex(c->ssl, p, n, &wrote) == 1) {
+			c->tls_wpend = 0;
+			evbuffer_drain(c->out, wrote);
+			*sent += wrote;
+			continue;
+		}
+		switch (SSL_get_error(c->ssl, 0)) {
+		case SSL_ERROR_WANT_WRITE:
+			c->tls_wpend = n;
+			return IO_BLOCKED;
+		case SSL_ERROR_WANT_READ:
+			c->tls_wpend = n;
+			c->flags |= CONN_F_W_WANTS_R;
+			update_read(c);
+			return IO_BLOCKED;
+		default:
+			tls_log_error(c, "write");
+			return IO_FAILED;
+		}
+	}
+	return evbuffer_get_length(c->out) ? IO_BLOCKED : IO_DONE;
+}
+
+/* Sends what it can now. IO_BLOCKED: the socket is full (or TLS waits). */
+static enum io_res send_some(struct conn *c, size_t *sent)
+{
+	*sent = 0;
+	if (c->plain_out && evbuffer_get_length(c->plain_out) > 0) {
+		/* STARTTLS: the "go ahead" queued before the upgrade leaves in plaintext. */
+		int n = evbuffer_write_atmost(c->plain_out, c->fd, -1);
+		if (n < 0)
+			return io_again(errno) ? IO_BLOCKED : IO_FAILED;
+		if (evbuffer_get_length(c->plain_out) > 0)
+			return IO_BLOCKED;
+	}
+	if (c->flags & (CONN_F_HANDSHAKE | CONN_F_CONNECTING))
+		return IO_DONE; /* the output waits for the handshake / the connect */
+	if (c->ssl)
+		return tls_write(c, sent);
+	size_t len = evbuffer_get_length(c->out);
+	if (len == 0)
+		return IO_DONE;
+	int n = plain_write(c, c->out);
+	if (n < 0)
+		return io_again(errno) ? IO_BLOCKED : IO_FAILED;
+	*sent = (size_t)n;
+	return evbuffer_get_length(c->out) ? IO_BLOCKED : IO_DONE;
+}
+
+static void fail(struct conn *c, bool writing);
+static void output_empty(struct conn *c);
+static bool tls_handshake(struct conn *c);
+
+/*
+ * Writes what is queued, as far as the socket takes it. What is left waits
+ * on the write event (with the send timeout). Once output fell to the low
+ * water mark after progress, on_drain asks the protocol for more; what that
+ * queues is written from the next loop iteration on (a reader as fast as we
+ * write would otherwise keep this loop from ever polling).
+ */
+static void flush(struct conn *c)
+{
+	if ((c->flags & (CONN_F_FREEING | CONN_F_PARKED)) || !c->out)
+		return;
+	size_t sent;
+	enum io_res r = send_some(c, &sent);
+	if (r == IO_FAILED) {
+		fail(c, true);
+		return;
+	}
+	if (c->plain_out && evbuffer_get_length(c->plain_out) == 0) {
+		evbuffer_free(c->plain_out); /* STARTTLS: the plaintext reply is out */
+		c->plain_out = NULL;
+		update_read(c);
+	}
+	if (r == IO_BLOCKED)
+		wev_on(c);
+	else if (!(c->flags & (CONN_F_R_WANTS_W | CONN_F_CONNECTING | CONN_F_HS_WANTS_W)))
+		wev_off(c);
+	if (r == IO_DONE && output_total(c) == 0) {
+		output_empty(c);
+		if (c->flags & CONN_F_FREEING)
+			return;
+	}
+	if (sent > 0 && !(c->flags & CONN_F_CLOSING) && c->ops->on_drain &&
+	    output_total(c) <= c->write_low) {
+		c->busy++;
+		c->ops->on_drain(c);
+		c->busy--;
+		if ((c->flags & CONN_F_FREEING) || !c->out)
+			return;
+		if (output_total(c) > 0)
+			wev_on(c);
+	}
+}
+
+/* Everything queued has left: a closing conn goes (after close_notify), a
+ * half-closing one sends its FIN. */
+static void output_empty(struct conn *c)
+{
+	if (c->flags & CONN_F_HANDSHAKE)
+		return;
+	if ((c->flags & (CONN_F_CLOSING | CONN_F_SHUT_WR)) && !(c->flags & CONN_F_SHUT_DONE)) {
+		c->flags |= CONN_F_SHUT_DONE;
+		if (c->ssl) {
+			/* close_notify: the peer can tell a complete stream (an FTP
+			 * download, RFC 4217 §10) from a cut one. Best effort: a peer
+			 * that does not read it loses nothing it was owed. */
+			ERR_clear_error();
+			SSL_shutdown(c->ssl);
+			ERR_clear_error();
+		}
+		if (!(c->flags & CONN_F_CLOSING))
+			shutdown(c->fd, SHUT_WR); /* under TLS too: the alert was the last byte */
+	}
+	if (c->flags & CONN_F_CLOSING)
+		schedule_free(c);
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+/*
+ * A plain socket is read once per readiness into the input's free space
+ * plus a per-thread spill buffer (one readv, however little the input has
+ * reserved); bulk receivers (read_max above TRIAD_CONN_READ_BULK: FTP
+ * uploads) read straight into the input's own chains, up to 256 KiB.
  */
 #define CONN_READ_RESERVE 2048
 #define CONN_READ_SPILL (64 * 1024)
 static _Thread_local unsigned char spill[CONN_READ_SPILL];
 
-/* Reads into the input's free space plus the spill buffer: one readv,
- * however little the input has reserved. */
 static ssize_t read_small(int fd, struct evbuffer *in, size_t room)
 {
 	struct evbuffer_iovec v;
@@ -463,7 +681,6 @@ static ssize_t read_small(int fd, struct evbuffer *in, size_t room)
 	return n;
 }
 
-/* A bulk receiver's read: straight into the input's own chains, no copy. */
 static ssize_t read_bulk(int fd, struct evbuffer *in, size_t room)
 {
 	struct evbuffer_iovec v[2];
@@ -493,242 +710,435 @@ static ssize_t read_bulk(int fd, struct evbuffer *in, size_t room)
 	return n;
 }
 
-static void direct_read_cb(evutil_socket_t fd, short what, void *arg)
+/* Why SSL_read stopped short: the peer's close_notify, a FIN without it
+ * (truncation, RFC 8446 §6.1), or a reset / protocol error. */
+static enum conn_eof tls_read_end(struct conn *c, int rc)
 {
-	struct bufferevent *bev = arg;
-	bufferevent_incref(bev);
-	if (what == EV_TIMEOUT) {
-		bufferevent_disable(bev, EV_READ);
-		bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
-		goto done;
+	int e = SSL_get_error(c->ssl, rc);
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return CONN_EOF_CLOSE_NOTIFY;
+	unsigned long err = ERR_peek_error();
+	if (e == SSL_ERROR_SYSCALL && err == 0 && (errno == 0 || errno == EPIPE))
+		return CONN_EOF_TRUNCATED; /* OpenSSL 1.1: EOF with nothing queued */
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+	if (e == SSL_ERROR_SSL && ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		ERR_clear_error();
+		return CONN_EOF_TRUNCATED;
 	}
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t high = 0;
-	bufferevent_getwatermark(bev, EV_READ, NULL, &high);
-	size_t have = evbuffer_get_length(in);
-	if (high && have >= high)
-		goto done; /* the watermark callback suspends reading */
-	bool bulk = high > TRIAD_CONN_READ_BULK;
-	size_t room = bulk ? TRIAD_CONN_READ_BULK : CONN_READ_RESERVE + CONN_READ_SPILL;
-	if (high && high - have < room)
-		room = high - have;
-	evbuffer_unfreeze(in, 0);
-	ssize_t n = bulk ? read_bulk(fd, in, room) : read_small(fd, in, room);
-	int err = errno;
-	evbuffer_freeze(in, 0);
-	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
-		goto done;
-	if (n <= 0) {
-		bufferevent_disable(bev, EV_READ);
-		short why = n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR;
-		bufferevent_trigger_event(bev, BEV_EVENT_READING | why, 0);
-		goto done;
-	}
-	bufferevent_trigger(bev, EV_READ, 0);
-done:
-	bufferevent_decref(bev);
+#endif
+	tls_log_error(c, "read");
+	return CONN_EOF_RESET;
 }
-
-/* The worker's last conn is gone: its loop may end and be freed by another
- * thread, so the flush event (in this thread's storage) must not stay in it. */
-static void flushq_idle(struct worker *w)
-{
-	if (w->nconns != 0 || fq.base != w->base)
-		return;
-	event_del(&fq.ev);
-	fq.base = NULL;
-	fq.head = fq.tail = NULL;
-}
-
-static void outbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-	(void)buf;
-	struct conn *c = arg;
-	if (info->n_added && !(bufferevent_get_enabled(c->bev) & EV_WRITE))
-		flushq_add(c);
-}
-
-/* ---- bufferevent callbacks ----------------------------------------------- */
 
 /*
- * TLS on a socket: OpenSSL's bufferevent writes each chain the moment it is
- * added, one record and one write() per chain (a response head, then its
- * body). Writing is held while the protocol answers; what it queued then
- * leaves as one record (up to TRIAD_TLS_RECORD_MAX) in one write().
+ * TLS: SSL_read_ex until the SSL object holds nothing more. Read-ahead is
+ * on, so one read() brings in whatever the socket has (a whole request, or
+ * several records) and the loop stops when nothing is left inside OpenSSL:
+ * no second read() just to hear EAGAIN. Level-triggered epoll tells us
+ * about the rest. Returns the bytes added; *EOF says why it stopped.
  */
-static bool tls_hold_writes(struct conn *c)
+static size_t tls_read(struct conn *c, size_t room, enum conn_eof *eof)
 {
-	if (!c->ssl || bufferevent_get_underlying(c->bev) || !SSL_is_init_finished(c->ssl) ||
-	    !(bufferevent_get_enabled(c->bev) & EV_WRITE))
-		return false;
-	bufferevent_disable(c->bev, EV_WRITE);
-	return true;
+	size_t total = 0;
+	bool bulk = c->read_max > TRIAD_CONN_READ_BULK;
+	*eof = CONN_EOF_NONE;
+	while (total < room) {
+		size_t want = room - total;
+		struct evbuffer_iovec v;
+		unsigned char *dst = spill;
+		if (bulk) {
+			if (want > TRIAD_TLS_RECORD_MAX)
+				want = TRIAD_TLS_RECORD_MAX;
+			if (evbuffer_reserve_space(c->in, (ev_ssize_t)want, &v, 1) < 1) {
+				*eof = CONN_EOF_RESET;
+				break;
+			}
+			dst = v.iov_base;
+		} else if (want > sizeof(spill)) {
+			want = sizeof(spill);
+		}
+		size_t got = 0;
+		ERR_clear_error();
+		errno = 0;
+		int rc = SSL_read_ex(c->ssl, dst, want, &got);
+		if (rc == 1) {
+			if (bulk) {
+				v.iov_len = got;
+				evbuffer_commit_space(c->in, &v, 1);
+			} else {
+				evbuffer_add(c->in, spill, got);
+			}
+			total += got;
+			if (!SSL_has_pending(c->ssl))
+				break;
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, rc);
+		if (e == SSL_ERROR_WANT_READ)
+			break;
+		if (e == SSL_ERROR_WANT_WRITE) {
+			c->flags |= CONN_F_R_WANTS_W;
+			wev_on(c);
+			break;
+		}
+		*eof = tls_read_end(c, rc);
+		break;
+	}
+	return total;
 }
 
-static void tls_release_writes(struct conn *c)
-{
-	if (c->flags & CONN_F_FREEING)
-		return;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	size_t len = evbuffer_get_length(out);
-	if (len > 1)
-		evbuffer_pullup(out, (ev_ssize_t)(len < TRIAD_TLS_RECORD_MAX ? len
-		                                                          : TRIAD_TLS_RECORD_MAX));
-	bufferevent_enable(c->bev, EV_WRITE);
-}
+static void got_eof(struct conn *c, enum conn_eof kind);
+static void after_cb(struct conn *c);
 
-static void read_cb(struct bufferevent *bev, void *arg)
+static void deliver(struct conn *c)
 {
-	(void)bev;
-	struct conn *c = arg;
-	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) {
-		evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
-		return;
-	}
-	if (tls_hold_writes(c)) {
-		c->ops->on_read(c);
-		tls_release_writes(c);
-		return;
-	}
-	c->ops->on_read(c);
-	/* The answer leaves now, not after every other conn this loop iteration
-	 * woke up: the client can start on it while we serve the others. */
-	if (c->flags & CONN_F_QUEUED) {
-		flushq_remove(c);
-		flush_one(c);
-	}
-}
-
-static void write_cb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	struct conn *c = arg;
-	if (c->flags & CONN_F_FREEING)
-		return;
-	if ((c->flags & CONN_F_DIRECT) && !(c->flags & CONN_F_CLOSING) &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		bufferevent_disable(c->bev, EV_WRITE); /* back to direct writes (no syscall) */
 	if (c->flags & CONN_F_CLOSING) {
-		if (output_total(c) == 0)
-			schedule_free(c);
-		else if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-		         ensure_deferred(c) && !event_pending(c->deferred, EV_TIMEOUT, NULL))
-			deferred_cb(-1, 0, c); /* only the layer below is left: poll it */
+		evbuffer_drain(c->in, evbuffer_get_length(c->in));
 		return;
 	}
-	if (c->ops->on_drain)
-		c->ops->on_drain(c);
+	c->busy++;
+	c->ops->on_read(c);
+	c->busy--;
+	after_cb(c);
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+/* One read of what the socket (or the SSL object) holds, then on_read. */
+static void do_read(struct conn *c)
 {
-	(void)bev;
-	struct conn *c = arg;
+	if ((c->flags & CONN_F_HANDSHAKE) && !tls_handshake(c))
+		return;
+	if ((c->flags & (CONN_F_FREEING | CONN_F_CLOSING | CONN_F_RFULL | CONN_F_PARKED)) ||
+	    !(c->flags & CONN_F_READING) || c->eof != CONN_EOF_NONE)
+		return;
+	size_t have = evbuffer_get_length(c->in);
+	if (have >= c->read_max) {
+		c->flags |= CONN_F_RFULL;
+		update_read(c);
+		return;
+	}
+	size_t room = c->read_max - have;
+	enum conn_eof eof = CONN_EOF_NONE;
+	size_t got;
+	if (c->ssl) {
+		got = tls_read(c, room, &eof);
+	} else {
+		bool bulk = c->read_max > TRIAD_CONN_READ_BULK;
+		size_t cap = bulk ? TRIAD_CONN_READ_BULK : CONN_READ_RESERVE + CONN_READ_SPILL;
+		if (room > cap)
+			room = cap;
+		ssize_t n = bulk ? read_bulk(c->fd, c->in, room) : read_small(c->fd, c->in, room);
+		if (n < 0 && io_again(errno))
+			return;
+		got = n > 0 ? (size_t)n : 0;
+		if (n == 0)
+			eof = CONN_EOF_FIN;
+		else if (n < 0)
+			eof = CONN_EOF_RESET;
+	}
+	if (got > 0) {
+		deliver(c);
+		if (c->flags & CONN_F_FREEING)
+			return;
+	}
+	if (eof != CONN_EOF_NONE) {
+		got_eof(c, eof);
+		return;
+	}
+	if (c->in && evbuffer_get_length(c->in) >= c->read_max) {
+		c->flags |= CONN_F_RFULL;
+		update_read(c);
+	}
+}
+
+static void read_again(struct conn *c)
+{
+	if (c->ssl && c->rev && (c->flags & CONN_F_RARMED) && SSL_has_pending(c->ssl))
+		event_active(c->rev, EV_READ, 0);
+}
+
+/* Output a protocol callback queued leaves as it returns. */
+static void after_cb(struct conn *c)
+{
+	if ((c->flags & (CONN_F_FREEING | CONN_F_WARMED | CONN_F_PARKED)) || !c->out ||
+	    c->busy)
+		return;
+	if (output_total(c) > 0 || ((c->flags & CONN_F_SHUT_WR) && !(c->flags & CONN_F_SHUT_DONE))) {
+		flushq_remove(c);
+		flush(c);
+	}
+}
+
+/* The socket failed (or TLS broke): the protocol hears it once, then the conn goes. */
+static void fail(struct conn *c, bool writing)
+{
+	(void)writing;
 	if (c->flags & CONN_F_FREEING)
 		return;
-	if (what & BEV_EVENT_CONNECTED) {
-		/* Only TLS bufferevents report this here: the handshake finished. */
-		if (c->ops->on_tls)
-			c->ops->on_tls(c, true);
-		return;
+	if (c->eof == CONN_EOF_NONE)
+		c->eof = CONN_EOF_RESET;
+	if (!(c->flags & CONN_F_CLOSING)) {
+		c->busy++;
+		if ((c->flags & CONN_F_HANDSHAKE) && c->ops->on_tls)
+			c->ops->on_tls(c, false);
+		else if (c->ops->on_eof)
+			c->ops->on_eof(c, true);
+		c->busy--;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		bool writing = (what & BEV_EVENT_WRITING) != 0;
-		if (!(c->flags & CONN_F_CLOSING) && c->ops->on_timeout) {
-			/* libevent disabled the direction that timed out; the protocol decides. */
-			c->ops->on_timeout(c, writing);
-		} else {
-			log_debug("c%06llu %s timeout", (unsigned long long)c->id,
-			          writing ? "send" : "idle");
-			schedule_free(c);
-		}
-		return;
+	schedule_free(c);
+}
+
+static void got_eof(struct conn *c, enum conn_eof kind)
+{
+	c->eof = (uint8_t)kind;
+	update_read(c);
+	bool error = kind == CONN_EOF_TRUNCATED || kind == CONN_EOF_RESET;
+	bool handshaking = (c->flags & CONN_F_HANDSHAKE) != 0;
+	if (!(c->flags & CONN_F_CLOSING)) {
+		c->busy++;
+		if (handshaking && c->ops->on_tls)
+			c->ops->on_tls(c, false);
+		else if (c->ops->on_eof)
+			c->ops->on_eof(c, error);
+		c->busy--;
 	}
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		bool error = (what & BEV_EVENT_ERROR) != 0;
-		if (error && c->ssl && log_enabled(LOG_LEVEL_DEBUG)) {
-			char why[256];
-			log_debug("c%06llu TLS: %s", (unsigned long long)c->id,
-			          tls_last_error(why, sizeof(why)));
-		}
-		bool handshaking = c->ssl && !SSL_is_init_finished(c->ssl);
-		if (!(c->flags & CONN_F_CLOSING)) {
-			if (handshaking && c->ops->on_tls)
-				c->ops->on_tls(c, false);
-			else if (c->ops->on_eof)
-				c->ops->on_eof(c, error);
-		}
-		/* A peer that only half-closed (RFC 9112 §9.6, RFC 9293 §3.6) still reads:
-		 * what was queued before its EOF is sent, then the conn is freed; or,
-		 * when on_eof held it (conn_hold), once the protocol closes it. */
-		if (!error && (c->flags & CONN_F_HOLD) && !(c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
+	if (c->flags & CONN_F_FREEING)
+		return;
+	/* A peer that only half-closed (RFC 9112 §9.6, RFC 9293 §3.6) still reads:
+	 * what was queued before its EOF is sent, then the conn is freed; or,
+	 * when on_eof held it (conn_hold), once the protocol closes it. */
+	if (!error && !handshaking && !(c->flags & CONN_F_CLOSING)) {
+		if (c->flags & CONN_F_HOLD) {
+			after_cb(c);
 			return;
-		if (!error && !(c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) && output_total(c) > 0) {
+		}
+		if (output_total(c) > 0) {
 			conn_close(c);
 			return;
 		}
+	}
+	schedule_free(c);
+}
+
+/* ---- TLS driving --------------------------------------------------------------- */
+
+static void handshake_failed(struct conn *c)
+{
+	if (c->eof == CONN_EOF_NONE)
+		c->eof = CONN_EOF_RESET;
+	if (!(c->flags & CONN_F_CLOSING) && c->ops->on_tls) {
+		c->busy++;
+		c->ops->on_tls(c, false);
+		c->busy--;
+	}
+	schedule_free(c);
+}
+
+/* One step of the handshake; true once it is done and on_tls said so. */
+static bool tls_handshake(struct conn *c)
+{
+	if (c->plain_out && evbuffer_get_length(c->plain_out) > 0)
+		return false; /* STARTTLS: the plaintext reply goes first */
+	ERR_clear_error();
+	errno = 0;
+	int rc = SSL_do_handshake(c->ssl);
+	if (rc == 1) {
+		c->flags &= ~(CONN_F_HANDSHAKE | CONN_F_HS_WANTS_W);
+		if (c->flags & CONN_F_DEADLINE) {
+			event_del(c->timer);
+			c->flags &= ~CONN_F_DEADLINE;
+		}
+		update_read(c);
+		if (!(c->flags & CONN_F_CLOSING) && c->ops->on_tls) {
+			c->busy++;
+			c->ops->on_tls(c, true);
+			c->busy--;
+		}
+		if (c->flags & CONN_F_FREEING)
+			return false;
+		flush(c); /* what was queued during the handshake (a greeting) */
+		return !(c->flags & CONN_F_FREEING);
+	}
+	switch (SSL_get_error(c->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		c->flags &= ~CONN_F_HS_WANTS_W;
+		if (!(c->flags & (CONN_F_R_WANTS_W | CONN_F_CONNECTING)) && output_total(c) == 0)
+			wev_off(c);
+		update_read(c);
+		return false;
+	case SSL_ERROR_WANT_WRITE:
+		c->flags |= CONN_F_HS_WANTS_W;
+		wev_on(c);
+		return false;
+	default:
+		if (log_enabled(LOG_LEVEL_DEBUG)) {
+			char why[256];
+			log_debug("c%06llu TLS handshake failed: %s", (unsigned long long)c->id,
+			          ERR_peek_error() ? tls_last_error(why, sizeof(why))
+			                           : "connection closed");
+		}
+		ERR_clear_error();
+		handshake_failed(c);
+		return false;
+	}
+}
+
+/* ---- event callbacks ------------------------------------------------------------ */
+
+static int setup_io(struct conn *c);
+static void connect_done(struct conn *c, int err);
+
+static void timed_out(struct conn *c, bool writing)
+{
+	if (writing)
+		wev_off(c);
+	else
+		c->flags &= ~CONN_F_READING; /* the direction that timed out stops */
+	update_read(c);
+	if (!(c->flags & CONN_F_CLOSING) && c->ops->on_timeout) {
+		c->busy++;
+		c->ops->on_timeout(c, writing);
+		c->busy--;
+		after_cb(c);
+	} else {
+		log_debug("c%06llu %s timeout", (unsigned long long)c->id, writing ? "send" : "idle");
 		schedule_free(c);
 	}
 }
 
-static void setup_bev(struct conn *c)
+static void parked_wake(struct conn *c, short what)
 {
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, TRIAD_CONN_READ_MAX);
-	bufferevent_setwatermark(c->bev, EV_WRITE, TRIAD_CONN_LOW_WATER, 0);
-	if (!c->ssl && evbuffer_add_cb(bufferevent_get_output(c->bev), outbuf_cb, c)) {
-		c->flags |= CONN_F_DIRECT;
-		/* libevent writes at most 16 KiB per call once the socket was full:
-		 * 64 sendfile() calls per MiB of a file body. */
-		bufferevent_set_max_single_write(c->bev, TRIAD_CONN_WRITE_MAX);
-		/* Not yet enabled, so not pending: the read event can take our callback. */
-		event_assign(&c->bev->ev_read, c->base, bufferevent_getfd(c->bev),
-		             EV_READ | EV_PERSIST | EV_FINALIZE, direct_read_cb, c->bev);
-		bufferevent_disable(c->bev, EV_WRITE); /* a new bufferevent starts write-enabled */
-		bufferevent_enable(c->bev, EV_READ);
-	} else {
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (what & EV_TIMEOUT) {
+		log_debug("c%06llu idle timeout (parked)", (unsigned long long)c->id);
+		schedule_free(c);
+		return;
+	}
+	if (setup_io(c) < 0) {
+		log_error("c%06llu cannot resume the connection: out of memory",
+		          (unsigned long long)c->id);
+		schedule_free(c);
+		return;
+	}
+	c->flags &= ~CONN_F_PARKED;
+	update_read(c); /* back to the idle timeout */
+	do_read(c);     /* what woke us is waiting: read it now */
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	struct conn *c = arg;
+	if (c->flags & CONN_F_FREEING)
+		return;
+	if (c->flags & CONN_F_PARKED) {
+		parked_wake(c, what);
+		return;
+	}
+	if (what & EV_TIMEOUT) {
+		timed_out(c, false);
+		return;
+	}
+	if (c->flags & CONN_F_W_WANTS_R) {
+		c->flags &= ~CONN_F_W_WANTS_R;
+		update_read(c);
+		flush(c);
+		if (c->flags & CONN_F_FREEING)
+			return;
+	}
+	do_read(c);
+}
+
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	struct conn *c = arg;
+	if (c->flags & CONN_F_FREEING)
+		return;
+	if (c->flags & CONN_F_CONNECTING) {
+		int err = c->connect_err;
+		if (what & EV_TIMEOUT) {
+			err = ETIMEDOUT;
+		} else if (!err) {
+			socklen_t len = sizeof(err);
+			if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+				err = errno;
+		}
+		connect_done(c, err);
+		return;
+	}
+	if (what & EV_TIMEOUT) {
+		timed_out(c, true);
+		return;
+	}
+	if (c->flags & CONN_F_HS_WANTS_W) {
+		c->flags &= ~CONN_F_HS_WANTS_W;
+		if (!tls_handshake(c)) {
+			if (!(c->flags & CONN_F_FREEING) && c->plain_out)
+				flush(c);
+			return;
+		}
+	}
+	if (c->flags & CONN_F_R_WANTS_W) {
+		c->flags &= ~CONN_F_R_WANTS_W;
+		do_read(c);
+		if (c->flags & CONN_F_FREEING)
+			return;
+	}
+	flush(c);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct conn *c = arg;
+	if (c->flags & CONN_F_FREEING) {
+		conn_free(c);
+		return;
+	}
+	if ((c->flags & CONN_F_DEADLINE) && (c->flags & CONN_F_HANDSHAKE)) {
+		c->flags &= ~CONN_F_DEADLINE;
+		log_debug("c%06llu TLS handshake not finished in %u ms", (unsigned long long)c->id,
+		          c->handshake_ms);
+		handshake_failed(c);
 	}
 }
 
-/* The bufferevent writes from now on (closing, or a TLS layer goes on top). */
-static void direct_off(struct conn *c)
+/* ---- creation ------------------------------------------------------------------ */
+
+/* The buffers and the write event: at creation, and when a parked conn wakes. */
+static int setup_io(struct conn *c)
 {
-	if (!(c->flags & CONN_F_DIRECT))
-		return;
-	c->flags &= ~CONN_F_DIRECT;
-	flushq_remove(c);
-	evbuffer_remove_cb(bufferevent_get_output(c->bev), outbuf_cb, c);
-	bufferevent_enable(c->bev, EV_WRITE);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->wev = event_new(c->base, c->fd, EV_WRITE | EV_PERSIST, write_cb, c);
+	if (!c->in || !c->out || !c->wev || !evbuffer_add_cb(c->in, inbuf_cb, c) ||
+	    !evbuffer_add_cb(c->out, outbuf_cb, c)) {
+		if (c->in)
+			evbuffer_free(c->in);
+		if (c->out)
+			evbuffer_free(c->out);
+		if (c->wev)
+			event_free(c->wev);
+		c->in = c->out = NULL;
+		c->wev = NULL;
+		return -1;
+	}
+	/* Plain: file segments leave by sendfile(); under TLS they are read in. */
+	if (!c->ssl)
+		evbuffer_set_flags(c->out, EVBUFFER_FLAG_DRAINS_TO_FD);
+	return 0;
 }
 
-/* The default until the protocol installs its own: close on anything. */
+/* The default until the protocol installs its own: drop input. */
 static void noop_read(struct conn *c)
 {
-	evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+	evbuffer_drain(c->in, evbuffer_get_length(c->in));
 }
 static const struct conn_ops default_ops = {.on_read = noop_read};
 
 static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr *peer,
                                 socklen_t peer_len, const struct sockaddr *local,
-                                socklen_t local_len, SSL_CTX *tls_ctx, bool counted);
-
-struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
-                      SSL_CTX *tls_ctx, bool counted)
-{
-	return conn_create(w, fd, peer, peer_len, NULL, 0, tls_ctx, counted);
-}
-
-struct conn *conn_new_accepted(struct worker *w, int fd, const struct sockaddr *peer,
-                               socklen_t peer_len, const struct sockaddr *local,
-                               socklen_t local_len, SSL_CTX *tls_ctx)
-{
-	return conn_create(w, fd, peer, peer_len, local, local_len, tls_ctx, true);
-}
-
-static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr *peer,
-                                socklen_t peer_len, const struct sockaddr *local,
-                                socklen_t local_len, SSL_CTX *tls_ctx, bool counted)
+                                socklen_t local_len, bool counted)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -740,8 +1150,13 @@ static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr 
 	c->base = w->base;
 	c->ops = &default_ops;
 	c->listener_tag = -1;
+	c->fd = fd;
+	c->read_max = TRIAD_CONN_READ_MAX;
+	c->write_low = TRIAD_CONN_LOW_WATER;
+	c->handshake_ms = TRIAD_TLS_HANDSHAKE_MS;
+	c->flags = CONN_F_READING;
 	if (peer_len > sizeof(c->peer))
-		peer_len = sizeof(c->peer);
+		peer_len = sizeof(c->peer); /* a unix socket path is not kept */
 	memcpy(&c->peer, peer, peer_len);
 	c->peer_len = peer_len;
 	if (local && local_len <= sizeof(c->local)) {
@@ -772,31 +1187,8 @@ static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr 
 			atomic_fetch_sub(&total, 1);
 			c->flags |= CONN_F_REFUSED;
 		} else {
-			c->counted = true;
+			c->flags |= CONN_F_COUNTED;
 		}
-	}
-
-	/* Counted conns come from server.c's listeners, which accept with
-	 * SOCK_NONBLOCK and set TCP_NODELAY on the listening socket (inherited):
-	 * a fcntl and a setsockopt per connection saved. */
-	if (!counted) {
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		evutil_make_socket_nonblocking(fd);
-	}
-
-	if (tls_ctx && !(c->flags & CONN_F_REFUSED)) {
-		SSL *ssl = SSL_new(tls_ctx);
-		if (ssl)
-			c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
-			                                        BUFFEREVENT_SSL_ACCEPTING,
-			                                        BEV_OPT_CLOSE_ON_FREE);
-		if (!c->bev)
-			SSL_free(ssl);
-		else
-			c->ssl = ssl;
-	} else {
-		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	}
 
 	c->next = w->conns;
@@ -805,17 +1197,88 @@ static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr 
 	w->conns = c;
 	w->nconns++;
 
-	if (!c->bev) {
-		close(fd);
+	c->rev = event_new(c->base, fd, EV_READ | EV_PERSIST, read_cb, c);
+	if (!c->rev || setup_io(c) < 0) {
 		log_error("c%06llu cannot set up the connection: out of memory",
 		          (unsigned long long)c->id);
 		conn_free(c);
 		return NULL;
 	}
-	setup_bev(c);
+	return c;
+}
+
+/* Takes over SSL for the conn's socket and starts the handshake clock. */
+static int tls_attach(struct conn *c, SSL *ssl, bool client)
+{
+	if (SSL_set_fd(ssl, c->fd) != 1)
+		return -1;
+	/* One read() takes in all the socket holds: see tls_read(). */
+	SSL_set_read_ahead(ssl, 1);
+	SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+	if (client)
+		SSL_set_connect_state(ssl);
+	else
+		SSL_set_accept_state(ssl);
+	if (c->handshake_ms && !ensure_timer(c))
+		return -1;
+	c->ssl = ssl;
+	c->flags |= CONN_F_HANDSHAKE | (client ? CONN_F_CLIENT : 0);
+	if (c->out)
+		evbuffer_clear_flags(c->out, EVBUFFER_FLAG_DRAINS_TO_FD);
+	if (c->handshake_ms) {
+		struct timeval tv = ms_tv(c->handshake_ms);
+		event_add(c->timer, &tv);
+		c->flags |= CONN_F_DEADLINE;
+	}
+	if (client) { /* the client speaks first: send the hello once writable */
+		c->flags |= CONN_F_HS_WANTS_W;
+		wev_on(c);
+	}
+	update_read(c);
+	return 0;
+}
+
+static struct conn *conn_open(struct worker *w, int fd, const struct sockaddr *peer,
+                              socklen_t peer_len, const struct sockaddr *local,
+                              socklen_t local_len, SSL_CTX *tls_ctx, bool counted)
+{
+	/* Counted conns come from server.c's listeners, which accept with
+	 * SOCK_NONBLOCK and set TCP_NODELAY on the listening socket (inherited):
+	 * a fcntl and a setsockopt per connection saved. */
+	if (!counted) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		evutil_make_socket_nonblocking(fd);
+	}
+	struct conn *c = conn_create(w, fd, peer, peer_len, local, local_len, counted);
+	if (!c)
+		return NULL;
+	if (tls_ctx && !(c->flags & CONN_F_REFUSED)) {
+		SSL *ssl = SSL_new(tls_ctx);
+		if (!ssl || tls_attach(c, ssl, false) < 0) {
+			SSL_free(ssl);
+			log_error("c%06llu cannot set up TLS: out of memory", (unsigned long long)c->id);
+			conn_free(c);
+			return NULL;
+		}
+	}
+	update_read(c);
 	log_debug("c%06llu open peer=%s port=%u local=%s:%u%s", (unsigned long long)c->id,
 	          c->peer_ip, c->peer_port, c->local_ip, c->local_port, c->ssl ? " tls" : "");
 	return c;
+}
+
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      SSL_CTX *tls_ctx, bool counted)
+{
+	return conn_open(w, fd, peer, peer_len, NULL, 0, tls_ctx, counted);
+}
+
+struct conn *conn_new_accepted(struct worker *w, int fd, const struct sockaddr *peer,
+                               socklen_t peer_len, const struct sockaddr *local,
+                               socklen_t local_len, SSL_CTX *tls_ctx)
+{
+	return conn_open(w, fd, peer, peer_len, local, local_len, tls_ctx, true);
 }
 
 bool conn_is_refused(const struct conn *c)
@@ -823,16 +1286,88 @@ bool conn_is_refused(const struct conn *c)
 	return (c->flags & CONN_F_REFUSED) != 0;
 }
 
+/* ---- outbound ------------------------------------------------------------------ */
+
+struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t len,
+                          uint64_t timeout_ms, const struct conn_ops *ops, void *proto)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	if (sa->sa_family != AF_UNIX) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	int err = 0;
+	if (connect(fd, sa, len) < 0 && errno != EINPROGRESS && errno != EINTR)
+		err = errno;
+	struct conn *c = conn_create(w, fd, sa, len, NULL, 0, false);
+	if (!c)
+		return NULL;
+	if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+		snprintf(c->peer_ip, sizeof(c->peer_ip), "unix:%.*s", (int)sizeof(c->peer_ip) - 6,
+		         un->sun_path);
+	}
+	c->ops = ops;
+	c->proto = proto;
+	c->flags |= CONN_F_CONNECTING;
+	c->connect_err = err;
+	if (err) {
+		event_active(c->wev, EV_WRITE, 0); /* reported from the loop, never from here */
+	} else {
+		struct timeval tv = ms_tv(timeout_ms);
+		if (event_add(c->wev, timeout_ms ? &tv : NULL) == 0)
+			c->flags |= CONN_F_WARMED;
+	}
+	log_debug("c%06llu connecting to %s port %u", (unsigned long long)c->id, c->peer_ip,
+	          c->peer_port);
+	return c;
+}
+
+static void connect_done(struct conn *c, int err)
+{
+	c->flags &= ~CONN_F_CONNECTING;
+	wev_off(c);
+	if (!err) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0 && len <= sizeof(c->local)) {
+			memcpy(&c->local, &ss, len);
+			c->local_len = len;
+			addr_text(&c->local, c->local_ip, sizeof(c->local_ip), &c->local_port);
+		}
+	}
+	log_debug("c%06llu connect %s%s", (unsigned long long)c->id, err ? "failed: " : "done",
+	          err ? strerror(err) : "");
+	if (c->ops->on_connect) {
+		c->busy++;
+		c->ops->on_connect(c, err == 0, err);
+		c->busy--;
+	}
+	if (c->flags & CONN_F_FREEING)
+		return;
+	if (err) {
+		c->eof = CONN_EOF_RESET;
+		schedule_free(c);
+		return;
+	}
+	update_read(c);
+	if (c->ssl && (c->flags & CONN_F_HS_WANTS_W))
+		wev_on(c);
+	after_cb(c);
+}
+
 /* ---- I/O ----------------------------------------------------------------- */
 
 struct evbuffer *conn_input(struct conn *c)
 {
-	return bufferevent_get_input(c->bev);
+	return c->in;
 }
 
 struct evbuffer *conn_output(struct conn *c)
 {
-	return bufferevent_get_output(c->bev);
+	return c->out;
 }
 
 size_t conn_output_pending(struct conn *c)
@@ -845,22 +1380,43 @@ bool conn_output_full(struct conn *c)
 	return output_total(c) >= TRIAD_CONN_HIGH_WATER;
 }
 
+static bool can_write(const struct conn *c)
+{
+	return c->out && !(c->flags & (CONN_F_CLOSING | CONN_F_FREEING | CONN_F_SHUT_WR));
+}
+
 int conn_write(struct conn *c, const void *data, size_t len)
 {
-	if ((c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) || !c->bev)
+	if (!can_write(c))
 		return -1;
-	return bufferevent_write(c->bev, data, len);
+	return evbuffer_add(c->out, data, len);
 }
 
 int conn_printf(struct conn *c, const char *fmt, ...)
 {
-	if ((c->flags & (CONN_F_CLOSING | CONN_F_FREEING)) || !c->bev)
+	if (!can_write(c))
 		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = evbuffer_add_vprintf(conn_output(c), fmt, ap);
+	int n = evbuffer_add_vprintf(c->out, fmt, ap);
 	va_end(ap);
 	return n < 0 ? -1 : 0;
+}
+
+size_t conn_read(struct conn *c, void *buf, size_t max)
+{
+	if (!c->in || max == 0)
+		return 0;
+	int n = evbuffer_remove(c->in, buf, max);
+	if (n <= 0)
+		return 0;
+	c->bytes_in += (uint64_t)n;
+	return (size_t)n;
+}
+
+enum conn_eof conn_eof_kind(const struct conn *c)
+{
+	return (enum conn_eof)c->eof;
 }
 
 /* Skips input through the end of an overlong line; true when it ended. */
@@ -943,132 +1499,154 @@ enum conn_line conn_read_line(struct conn *c, enum conn_eol eol, char *buf, size
 
 void conn_set_timeouts(struct conn *c, uint64_t read_ms, uint64_t write_ms)
 {
-	struct timeval r = {(time_t)(read_ms / 1000), (suseconds_t)(read_ms % 1000) * 1000};
-	struct timeval w = {(time_t)(write_ms / 1000), (suseconds_t)(write_ms % 1000) * 1000};
-	c->read_ms = read_ms;
-	c->write_ms = write_ms;
-	if (c->bev) /* parked: applied when the bufferevent is rebuilt */
-		bufferevent_set_timeouts(c->bev, read_ms ? &r : NULL, write_ms ? &w : NULL);
+	c->read_ms = clamp_ms(read_ms);
+	c->write_ms = clamp_ms(write_ms);
+	if (c->flags & CONN_F_PARKED)
+		return; /* applied when it wakes */
+	update_read(c);
+	if ((c->flags & CONN_F_WARMED) && !(c->flags & CONN_F_CONNECTING)) {
+		uint32_t ms = write_timeout(c);
+		struct timeval tv = ms_tv(ms);
+		event_add(c->wev, ms ? &tv : NULL); /* armed already: only the timer moves */
+	}
 }
 
 void conn_set_read_max(struct conn *c, size_t bytes)
 {
-	if (c->bev)
-		bufferevent_setwatermark(c->bev, EV_READ, 0, bytes);
+	c->read_max = bytes ? bytes : SIZE_MAX;
+	if ((c->flags & CONN_F_RFULL) && c->in && evbuffer_get_length(c->in) < c->read_max) {
+		c->flags &= ~CONN_F_RFULL;
+		update_read(c);
+		read_again(c);
+	}
+}
+
+void conn_set_write_low(struct conn *c, size_t bytes)
+{
+	c->write_low = bytes;
+}
+
+void conn_set_handshake_timeout(struct conn *c, uint64_t ms)
+{
+	c->handshake_ms = clamp_ms(ms);
+	if (!(c->flags & CONN_F_HANDSHAKE))
+		return;
+	if (ms == 0) {
+		if (c->flags & CONN_F_DEADLINE)
+			event_del(c->timer);
+		c->flags &= ~CONN_F_DEADLINE;
+	} else if (ensure_timer(c)) {
+		struct timeval tv = ms_tv(ms);
+		event_add(c->timer, &tv);
+		c->flags |= CONN_F_DEADLINE;
+	}
 }
 
 void conn_pause_read(struct conn *c)
 {
-	if (c->bev)
-		bufferevent_disable(c->bev, EV_READ);
+	c->flags &= ~CONN_F_READING;
+	if (!(c->flags & CONN_F_PARKED))
+		update_read(c);
 }
 
 void conn_resume_read(struct conn *c)
 {
-	if (c->bev && !(c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
-		bufferevent_enable(c->bev, EV_READ);
+	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING))
+		return;
+	c->flags |= CONN_F_READING;
+	if (c->flags & CONN_F_PARKED)
+		return;
+	update_read(c);
+	read_again(c);
 }
 
 /* ---- parking ---------------------------------------------------------------- */
 
-static void parked_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-	event_free(c->parked);
-	c->parked = NULL;
-	if (what & EV_TIMEOUT) {
-		log_debug("c%06llu idle timeout (parked)", (unsigned long long)c->id);
-		close(fd);
-		schedule_free(c);
-		return;
-	}
-	c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
-		log_error("c%06llu cannot resume the connection: out of memory",
-		          (unsigned long long)c->id);
-		close(fd);
-		schedule_free(c);
-		return;
-	}
-	setup_bev(c);
-	conn_set_timeouts(c, c->read_ms, c->write_ms);
-	direct_read_cb(fd, EV_READ, c->bev); /* what woke us is waiting: read it now */
-}
-
 int conn_park(struct conn *c, uint64_t idle_ms)
 {
-	if (c->parked)
+	if (c->flags & CONN_F_PARKED)
 		return 0;
-	if (!c->bev || c->ssl || !(c->flags & CONN_F_DIRECT) || c->discard_line ||
-	    (c->flags & (CONN_F_CLOSING | CONN_F_FREEING | CONN_F_HOLD | CONN_F_QUEUED)) ||
-	    output_total(c) > 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
-	    !(bufferevent_get_enabled(c->bev) & EV_READ))
+	if (c->ssl || c->discard_line || c->busy || !c->out || c->eof != CONN_EOF_NONE ||
+	    (c->flags & (CONN_F_CLOSING | CONN_F_FREEING | CONN_F_HOLD | CONN_F_QUEUED |
+	                 CONN_F_WARMED | CONN_F_CONNECTING | CONN_F_SHUT_WR | CONN_F_RFULL)) ||
+	    !(c->flags & CONN_F_READING) || output_total(c) > 0 || evbuffer_get_length(c->in) > 0)
 		return -1;
-	int fd = bufferevent_getfd(c->bev);
-	struct event *ev = event_new(c->base, fd, EV_READ, parked_cb, c);
-	if (!ev)
+	/* The buffers and the write event go; the read event stays, now with the
+	 * parking idle time (an armed event: no epoll_ctl). */
+	struct timeval tv = ms_tv(idle_ms);
+	if (event_add(c->rev, idle_ms ? &tv : NULL) < 0)
 		return -1;
-	struct timeval tv = {(time_t)(idle_ms / 1000), (suseconds_t)(idle_ms % 1000) * 1000};
-	/* The bufferevent lets go of the socket first (it would close it), then
-	 * the bare event takes it over. */
-	bufferevent_setfd(c->bev, -1);
-	bufferevent_free(c->bev);
-	c->bev = NULL;
-	c->flags &= ~CONN_F_DIRECT;
-	if (event_add(ev, idle_ms ? &tv : NULL) < 0) {
-		event_free(ev);
-		close(fd);
-		schedule_free(c);
-		return 0; /* the conn is gone either way: the caller must not use it for I/O */
-	}
-	c->parked = ev;
+	c->flags |= CONN_F_RARMED | CONN_F_PARKED;
+	c->rev_ms = clamp_ms(idle_ms);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	event_free(c->wev);
+	c->in = c->out = NULL;
+	c->wev = NULL;
 	log_debug("c%06llu parked", (unsigned long long)c->id);
 	return 0;
 }
 
 void conn_cork(struct conn *c)
 {
-	if (c->flags & CONN_F_DIRECT)
+	if (!c->ssl)
 		c->flags |= CONN_F_CORK;
 }
 
 void conn_read_now(struct conn *c)
 {
-	if (c->bev && (c->flags & CONN_F_DIRECT) && !conn_is_closing(c) &&
-	    (bufferevent_get_enabled(c->bev) & EV_READ))
-		direct_read_cb(bufferevent_getfd(c->bev), EV_READ, c->bev);
+	if (!(c->flags & (CONN_F_PARKED | CONN_F_CLOSING | CONN_F_FREEING | CONN_F_CONNECTING)) &&
+	    (c->flags & CONN_F_READING))
+		do_read(c);
 }
 
 bool conn_is_parked(const struct conn *c)
 {
-	return c->parked != NULL;
+	return (c->flags & CONN_F_PARKED) != 0;
 }
 
 /* ---- TLS ----------------------------------------------------------------- */
 
 int conn_start_tls(struct conn *c, SSL_CTX *ctx)
 {
-	if (c->ssl || !ctx || !c->bev || (c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
+	if (c->ssl || !ctx || !c->out ||
+	    (c->flags & (CONN_F_CLOSING | CONN_F_FREEING | CONN_F_CONNECTING | CONN_F_SHUT_WR)))
 		return -1;
-	struct evbuffer *in = conn_input(c);
-	size_t discarded = evbuffer_get_length(in);
-	evbuffer_drain(in, discarded); /* plaintext sent after the command is never trusted */
-
+	size_t discarded = evbuffer_get_length(c->in);
+	evbuffer_drain(c->in, discarded); /* plaintext sent after the command is never trusted */
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl)
 		return -1;
-	direct_off(c); /* the plaintext still queued leaves through the socket bufferevent */
-	struct bufferevent *filter = bufferevent_openssl_filter_new(
-		c->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (!filter) {
+	if (evbuffer_get_length(c->out) > 0) {
+		/* The "220 go ahead" already queued still leaves in plaintext. */
+		c->plain_out = evbuffer_new();
+		if (!c->plain_out || evbuffer_add_buffer(c->plain_out, c->out) < 0) {
+			SSL_free(ssl);
+			return -1;
+		}
+	}
+	if (tls_attach(c, ssl, false) < 0) {
 		SSL_free(ssl);
 		return -1;
 	}
-	c->bev = filter;
-	c->ssl = ssl;
-	setup_bev(c);
-	conn_set_timeouts(c, c->read_ms, c->write_ms);
+	if (!c->busy && c->plain_out)
+		flush(c);
 	return (int)(discarded > INT32_MAX ? INT32_MAX : discarded);
+}
+
+int conn_start_tls_client(struct conn *c, SSL_CTX *ctx, const char *server_name)
+{
+	if (c->ssl || !ctx || !c->out || (c->flags & (CONN_F_CLOSING | CONN_F_FREEING)))
+		return -1;
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl)
+		return -1;
+	if ((server_name && SSL_set_tlsext_host_name(ssl, server_name) != 1) ||
+	    tls_attach(c, ssl, true) < 0) {
+		SSL_free(ssl);
+		return -1;
+	}
+	return 0;
 }
 
 bool conn_is_tls(const struct conn *c)
@@ -1104,38 +1682,40 @@ void conn_close(struct conn *c)
 	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING))
 		return;
 	c->flags |= CONN_F_CLOSING;
-	if (!c->bev) {
-		schedule_free(c); /* parked: nothing to flush */
-		return;
-	}
-	bufferevent_disable(c->bev, EV_READ);
-	if ((c->flags & CONN_F_DIRECT) && !(bufferevent_get_enabled(c->bev) & EV_WRITE) &&
-	    output_total(c) > 0) {
-		/* Most closes follow a response that the socket takes at once. */
-		if (write_failed(direct_write(c))) {
-			schedule_free(c); /* the peer is gone: nothing more can leave */
-			return;
-		}
-	}
-	if (output_total(c) == 0) {
+	c->flags &= ~CONN_F_READING;
+	update_read(c);
+	/* Nothing can leave before a handshake or a connect ends: closing never
+	 * waits on one (a peer that stalls it would hold the conn forever). */
+	if ((c->flags & (CONN_F_PARKED | CONN_F_HANDSHAKE | CONN_F_CONNECTING)) || !c->out ||
+	    c->eof == CONN_EOF_RESET) {
 		schedule_free(c);
 		return;
 	}
-	/* Wake up once everything is out (write_cb), or give up after the linger. */
-	struct timeval linger = {CONN_CLOSE_LINGER_MS / 1000, 0};
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(c->bev, NULL, &linger);
-	direct_off(c);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && ensure_deferred(c))
-		deferred_cb(-1, 0, c); /* only the layer below is left: poll it */
+	if (c->flags & CONN_F_WARMED) {
+		/* The socket is full: wait for it, but never longer than the linger
+		 * without progress. Only the timer moves. */
+		uint32_t ms = write_timeout(c);
+		struct timeval tv = ms_tv(ms);
+		event_add(c->wev, &tv);
+		return;
+	}
+	flush(c); /* most closes follow a response the socket takes at once */
+}
+
+int conn_shutdown_write(struct conn *c)
+{
+	if (!can_write(c) || (c->flags & (CONN_F_PARKED | CONN_F_CONNECTING)))
+		return -1;
+	c->flags |= CONN_F_SHUT_WR;
+	if (!c->busy)
+		flush(c);
+	return 0;
 }
 
 void conn_keep_urgent_inline(struct conn *c)
 {
 	int one = 1;
-	if (c->bev)
-		setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_OOBINLINE, &one,
-		           sizeof(one));
+	setsockopt(c->fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
 }
 
 void conn_hold(struct conn *c)
@@ -1160,7 +1740,7 @@ void conn_shutdown_all(struct worker *w)
 		next = c->next;
 		if (conn_is_closing(c))
 			continue;
-		if (c->parked)
+		if (c->flags & CONN_F_PARKED)
 			conn_close(c); /* idle: the protocol has nothing in flight */
 		else if (c->ops->on_shutdown)
 			c->ops->on_shutdown(c);

@@ -221,7 +221,7 @@ static void fill(struct ftp_session *s)
 	}
 	if (x->flushing) {
 		/* on_drain only at an empty output from now on: that is "sent". */
-		bufferevent_setwatermark(d->bev, EV_WRITE, 0, 0);
+		conn_set_write_low(d, 0);
 		check_flushed(s);
 	}
 }

@@ -1,14 +1,24 @@
 /*
- * conn: one client connection over a bufferevent, plain or TLS, with the
- * same API either way. It owns the socket, the peer/local addresses, an id
- * for logs, timeouts, watermarks (backpressure both ways), a bounded line
- * reader for the line protocols, the connection limits (global and per IP),
- * in-place TLS upgrade (STARTTLS, AUTH TLS) and graceful close.
+ * conn: one connection, plain or TLS, accepted or outbound, with the same
+ * API either way. It owns the socket, its input and output buffers
+ * (evbuffers), its SSL (driven directly: SSL_do_handshake / SSL_read_ex /
+ * SSL_write_ex on the socket, no bufferevent), its read and write events,
+ * its timers (idle, send, TLS handshake deadline, connect), the peer/local
+ * addresses, an id for logs, backpressure both ways, a bounded line reader
+ * for the line protocols, the connection limits (global and per IP),
+ * in-place TLS upgrade (STARTTLS, AUTH TLS), half-close, parking and
+ * graceful close.
  *
  * Lifetime: protocol code never frees a conn. conn_close() flushes the
  * output and then frees; conn_abort() frees at once. Either way the free
  * happens from a deferred callback, never inside the protocol's own
  * callback, and ops->on_free runs exactly once.
+ *
+ * Outbound (reverse proxy upstreams, anything that dials): conn_connect()
+ * starts a non-blocking connect to a TCP (v4/v6) or unix socket address and
+ * reports the result through ops->on_connect(c, ok, err) from the event
+ * loop, never from inside conn_connect(). Outbound conns are not counted in
+ * the connection limits.
  */
 #ifndef TRIAD_CONN_H
 #define TRIAD_CONN_H
@@ -21,7 +31,6 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
@@ -58,13 +67,25 @@ struct conn_ops {
 	/* The server is draining (SIGTERM): finish or close when idle (optional: close). */
 	void (*on_shutdown)(struct conn *c);
 	void (*on_free)(struct conn *c);            /* release c->proto */
+	/* conn_connect() finished: OK, or ERR (an errno: ECONNREFUSED, ETIMEDOUT...);
+	 * after a failure the conn is freed right after this callback. */
+	void (*on_connect)(struct conn *c, bool ok, int err);
+};
+
+/* How the peer's sending side ended (conn_eof_kind), for protocols that must
+ * tell a complete stream from a cut one (uploads, RFC 4217 §10, RFC 8446 §6.1). */
+enum conn_eof {
+	CONN_EOF_NONE,         /* still open */
+	CONN_EOF_FIN,          /* plain TCP: orderly FIN */
+	CONN_EOF_CLOSE_NOTIFY, /* TLS: close_notify received, the stream is complete */
+	CONN_EOF_TRUNCATED,    /* TLS: FIN without close_notify, maybe cut (on_eof error=true) */
+	CONN_EOF_RESET,        /* reset, socket or TLS protocol error (on_eof error=true) */
 };
 
 struct conn {
 	uint64_t id;                      /* unique per process, in every log line */
 	struct worker *worker;
 	struct event_base *base;
-	struct bufferevent *bev;          /* the top bufferevent (TLS filter when upgraded) */
 	struct conf *conf;                /* the configuration generation at accept (a ref) */
 	union conn_addr peer, local;
 	socklen_t peer_len, local_len;
@@ -78,15 +99,23 @@ struct conn {
 	uint64_t bytes_in, bytes_out;     /* payload counters (protocol may update) */
 
 	/* private to conn.c */
+	int fd;
+	struct evbuffer *in, *out;        /* NULL while parked */
+	struct evbuffer *plain_out;       /* STARTTLS: output queued before it, sent in plaintext */
+	struct event *rev, *wev;          /* the socket's read / write events (wev NULL parked) */
+	struct event *timer;              /* deferred free, handshake deadline (lazy) */
 	struct conn *next, *prev;
-	struct event *deferred;
+	struct conn *flush_next;          /* the thread's queue of writes to try */
 	uint32_t flags;
-	bool counted;
+	uint8_t eof;                      /* enum conn_eof */
+	uint8_t busy;                     /* inside a protocol callback */
+	int connect_err;                  /* conn_connect: failed at once, reported from the loop */
 	size_t discard_line;              /* an overlong line is being skipped */
-	uint64_t read_ms, write_ms;       /* timeouts, reapplied after a TLS upgrade */
-	unsigned flush_polls;             /* closing under TLS: polls of the layer below */
-	struct conn *flush_next;          /* the thread's queue of direct writes */
-	struct event *parked;             /* conn_park: the socket's read event, no bufferevent */
+	size_t read_max, write_low;
+	size_t tls_wpend;                 /* an SSL_write to retry with the same length */
+	uint32_t read_ms, write_ms;       /* idle and send timeouts */
+	uint32_t rev_ms;                  /* the timeout the read event is armed with */
+	uint32_t handshake_ms;            /* TLS handshake deadline */
 };
 
 /*
@@ -115,7 +144,22 @@ void conn_read_now(struct conn *c);
  * segments rather than a lone small head first. Plain sockets only. */
 void conn_cork(struct conn *c);
 
-/* Output: queued on the bufferevent; 0 or -1 when the conn is closing. */
+/*
+ * Outbound: a non-blocking connect to SA (AF_INET, AF_INET6 or AF_UNIX) of
+ * at most TIMEOUT_MS (0: the kernel's). OPS and PROTO are installed before
+ * anything can happen; ops->on_connect(c, ok, err) reports the outcome from
+ * the event loop (never from inside this call). Output queued before then
+ * waits and leaves once connected; reading starts once connected. Not
+ * counted in the connection limits. NULL (errno set) if no socket could be
+ * made; every later failure goes through on_connect, then the conn is freed.
+ * TLS to the peer: conn_start_tls_client() right after (the handshake runs
+ * once connected; on_tls reports it).
+ */
+struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t len,
+                          uint64_t timeout_ms, const struct conn_ops *ops, void *proto);
+
+/* Output: queued in the conn's output buffer and written when the current
+ * callback returns; 0, or -1 when the conn is closing or half-closed. */
 int conn_write(struct conn *c, const void *data, size_t len);
 int conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct evbuffer *conn_input(struct conn *c);
@@ -123,6 +167,15 @@ struct evbuffer *conn_output(struct conn *c);
 size_t conn_output_pending(struct conn *c);
 /* Whether output is above TRIAD_CONN_HIGH_WATER: producers wait for on_drain. */
 bool conn_output_full(struct conn *c);
+
+/* Moves up to MAX bytes of input into BUF (a block read with a bound);
+ * the bytes moved, 0 when none are buffered. */
+size_t conn_read(struct conn *c, void *buf, size_t max);
+
+/* How the peer ended its side (CONN_EOF_NONE while it has not). With TLS,
+ * on_eof's error=true covers both a truncation (FIN without close_notify)
+ * and a reset; this tells them apart. */
+enum conn_eof conn_eof_kind(const struct conn *c);
 
 enum conn_eol {
 	CONN_EOL_CRLF, /* only CRLF ends a line; a bare LF or CR stays in it for the caller to refuse */
@@ -145,6 +198,12 @@ void conn_set_timeouts(struct conn *c, uint64_t read_ms, uint64_t write_ms);
  * TRIAD_CONN_READ_BULK a plain socket is read straight into the input's own
  * chains, up to 256 KiB per readv (bulk receivers: FTP uploads). */
 void conn_set_read_max(struct conn *c, size_t bytes);
+/* on_drain fires once output falls to BYTES after a write (default
+ * TRIAD_CONN_LOW_WATER; 0: only once everything queued has left). */
+void conn_set_write_low(struct conn *c, size_t bytes);
+/* The TLS handshake deadline (default TRIAD_TLS_HANDSHAKE_MS; 0: none).
+ * Past it the handshake fails: on_tls(c, false), then the conn is freed. */
+void conn_set_handshake_timeout(struct conn *c, uint64_t ms);
 void conn_pause_read(struct conn *c);
 void conn_resume_read(struct conn *c);
 
@@ -153,9 +212,12 @@ void conn_resume_read(struct conn *c);
  * already queued (the "220 go ahead") is still sent in plaintext first.
  * Input already buffered is discarded, never read as if it had been
  * encrypted; the number of bytes discarded is returned (>= 0), -1 on failure.
- * ops->on_tls reports the handshake.
+ * ops->on_tls reports the handshake, which must end within the handshake
+ * deadline (as must the one of an implicit-TLS conn_new()).
  */
 int conn_start_tls(struct conn *c, SSL_CTX *ctx);
+/* TLS as the client (outbound conns): SERVER_NAME for SNI (or NULL). 0 or -1. */
+int conn_start_tls_client(struct conn *c, SSL_CTX *ctx, const char *server_name);
 bool conn_is_tls(const struct conn *c);
 /* "TLSv1.3 TLS_AES_128_GCM_SHA256", or "" when plain. */
 const char *conn_tls_describe(const struct conn *c, char *buf, size_t len);
@@ -172,8 +234,15 @@ void conn_tls_set_tickets(struct conn *c, unsigned n);
 /* The SSL_SESSION the control connection negotiated, for data connections. */
 SSL_SESSION *conn_tls_session(const struct conn *c);
 
-/* Flushes pending output, then frees. Idempotent. */
+/* Flushes pending output (no progress for the send timeout, at most
+ * TRIAD_CONN_LINGER_MS: given up), ends TLS with close_notify, then frees.
+ * A conn whose TLS handshake or connect has not finished is freed at once.
+ * Idempotent. */
 void conn_close(struct conn *c);
+/* Half-close: once the output queued so far has left, send close_notify
+ * (TLS) and FIN (shutdown(SHUT_WR)); reading goes on until the peer's EOF.
+ * No more output can be queued. 0, or -1 when closing or not connected. */
+int conn_shutdown_write(struct conn *c);
 /*
  * From on_eof (a clean EOF only): keep the conn although the peer stopped
  * sending, because a reply is still owed (smtpd: the 250 of a message whose
@@ -186,12 +255,12 @@ void conn_hold(struct conn *c);
  * command line never completes. Call from accept, before anything is read. */
 void conn_keep_urgent_inline(struct conn *c);
 /*
- * Parking: an idle plain connection gives back its bufferevent (about 1 KiB
- * with its buffers) and waits on a bare read event. Allowed only with
- * nothing buffered either way, reading enabled, no TLS (the SSL object holds
- * the session) and not closing: otherwise -1 and nothing changes.
+ * Parking: an idle plain connection gives back its buffers and its write
+ * event and waits on its read event alone. Allowed only with nothing
+ * buffered either way, reading enabled, no TLS (the SSL object holds the
+ * session) and not closing: otherwise -1 and nothing changes.
  * While parked the protocol must not touch the conn's I/O (conn_input,
- * conn_write...). When input arrives the bufferevent is rebuilt and
+ * conn_write...). When input arrives the buffers come back and
  * ops->on_read runs as usual; after IDLE_MS (0: never) without input the
  * conn is closed; conn_shutdown_all closes it. httpd parks keep-alive
  * connections that stay idle (nginx frees its buffers the same way).

@@ -26,6 +26,9 @@
 #define TRIAD_CONN_WRITE_MAX  (1024 * 1024) /* most one write()/sendfile() call sends */
 #define TRIAD_CONN_FILE_COPY_MAX (32 * 1024) /* file ranges up to this are copied, not sent with sendfile */
 #define TRIAD_CONN_FILE_CHUNK    (64 * 1024) /* TLS: one pread of a file range into the output */
+#define TRIAD_TLS_HANDSHAKE_MS   10000   /* a TLS handshake (any daemon, any upgrade) ends by then
+                                            or the connection is closed (nginx: 60 s) */
+#define TRIAD_CONN_LINGER_MS     10000   /* a closing conn's output: no progress this long, freed */
 #define TRIAD_DEFER_ACCEPT_S       1         /* client-speaks-first listeners: TCP_DEFER_ACCEPT */
 #define TRIAD_HEAP_TRIM_THRESHOLD (8 * 1024 * 1024) /* free heap top kept (mallopt) */
 #define TRIAD_HEAP_MMAP_THRESHOLD (4 * 1024 * 1024) /* smaller allocations: from the heap */

@@ -1,0 +1,824 @@
+/*
+ * conn's I/O layer driven over real sockets and in-process TLS pairs:
+ * partial reads and writes with tiny socket buffers, a peer that never
+ * reads, half-close both ways, TLS close_notify against truncation and
+ * reset, renegotiation refused, the handshake deadline, STARTTLS with
+ * pipelined plaintext, outbound connects, bounded reads.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "triad/conn.h"
+#include "triad/server.h"
+
+struct conf *server_current_conf(void)
+{
+	return NULL;
+}
+
+/* ---- what the conn reports ------------------------------------------------- */
+
+static struct rec {
+	int freed, reads, drains, eofs, eof_error, tls_ok, tls_fail, timeouts, timeout_writing;
+	int connects, connect_ok, connect_err;
+	enum conn_eof eof_kind; /* conn_eof_kind() as on_eof saw it */
+	unsigned char got[1 << 20];
+	size_t got_len;
+	bool echo;      /* on_read writes back what it read */
+	bool hold;      /* on_eof: conn_hold, answer "bye", close */
+	bool starttls;  /* on_read: a "STARTTLS" line upgrades */
+	int discarded;
+	SSL_CTX *ctx;
+} r;
+
+static void on_free(struct conn *c)
+{
+	(void)c;
+	r.freed++;
+}
+
+static void on_read(struct conn *c)
+{
+	r.reads++;
+	if (r.starttls) {
+		char line[64];
+		size_t len;
+		if (conn_read_line(c, CONN_EOL_CRLF, line, sizeof(line), &len) != CONN_LINE_OK)
+			return;
+		if (strcmp(line, "STARTTLS") == 0) {
+			r.starttls = false;
+			conn_write(c, "220 go ahead\r\n", 14);
+			r.discarded = conn_start_tls(c, r.ctx);
+		}
+		return;
+	}
+	unsigned char buf[4096];
+	size_t n;
+	while ((n = conn_read(c, buf, sizeof(buf))) > 0) {
+		assert_true(r.got_len + n <= sizeof(r.got));
+		memcpy(r.got + r.got_len, buf, n);
+		r.got_len += n;
+		if (r.echo)
+			assert_int_equal(conn_write(c, buf, n), 0);
+	}
+}
+
+static void on_drain(struct conn *c)
+{
+	(void)c;
+	r.drains++;
+}
+
+static void on_eof(struct conn *c, bool error)
+{
+	r.eofs++;
+	r.eof_error = error;
+	r.eof_kind = conn_eof_kind(c);
+	if (r.hold && !error) {
+		conn_hold(c);
+		conn_write(c, "bye\r\n", 5);
+		conn_close(c);
+	}
+}
+
+static void on_tls(struct conn *c, bool ok)
+{
+	(void)c;
+	if (ok)
+		r.tls_ok++;
+	else
+		r.tls_fail++;
+}
+
+static void on_timeout(struct conn *c, bool writing)
+{
+	r.timeouts++;
+	r.timeout_writing = writing;
+	conn_abort(c);
+}
+
+static void on_connect(struct conn *c, bool ok, int err)
+{
+	r.connects++;
+	r.connect_ok = ok;
+	r.connect_err = err;
+	if (ok)
+		conn_write(c, "hi", 2);
+}
+
+static const struct conn_ops ops = {
+	.on_read = on_read,
+	.on_drain = on_drain,
+	.on_eof = on_eof,
+	.on_tls = on_tls,
+	.on_free = on_free,
+	.on_connect = on_connect,
+};
+static const struct conn_ops ops_timeout = {
+	.on_read = on_read,
+	.on_timeout = on_timeout,
+	.on_free = on_free,
+};
+
+/* ---- plumbing ----------------------------------------------------------------- */
+
+static struct worker w;
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(&w, 0, sizeof(w));
+	w.base = event_base_new();
+	assert_non_null(w.base);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 50 && w.nconns; i++)
+		event_base_loop(w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(w.nconns, 0);
+	event_base_free(w.base);
+	if (r.ctx)
+		SSL_CTX_free(r.ctx);
+	return 0;
+}
+
+static void spin(void)
+{
+	event_base_loop(w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}
+
+/* Runs the loop (blocking up to its next event) until COND or about 3 s. */
+#define RUN_UNTIL(cond)                                                                        \
+	do {                                                                                   \
+		for (int i_ = 0; i_ < 3000 && !(cond); i_++) {                                 \
+			struct timeval tv_ = {0, 1000};                                        \
+			event_base_loopexit(w.base, &tv_);                                     \
+			event_base_loop(w.base, EVLOOP_ONCE);                                  \
+		}                                                                              \
+		assert_true(cond);                                                             \
+	} while (0)
+
+static void nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* A TCP listener on a free loopback port; *A gets its address. */
+static int listener(struct sockaddr_in *a, int backlog)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(*a);
+	assert_int_equal(bind(l, (struct sockaddr *)a, sizeof(*a)), 0);
+	assert_int_equal(listen(l, backlog), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)a, &len), 0);
+	return l;
+}
+
+/* A connected TCP pair over loopback: [0] for the conn, [1] for the test. */
+static void tcp_pair(int sv[2])
+{
+	struct sockaddr_in a;
+	int l = listener(&a, 1);
+	sv[1] = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(sv[1], (struct sockaddr *)&a, sizeof(a)), 0);
+	sv[0] = accept(l, NULL, NULL);
+	assert_true(sv[0] >= 0);
+	close(l);
+}
+
+static struct conn *wrap(int fd, SSL_CTX *ctx, const struct conn_ops *o)
+{
+	struct sockaddr_in peer = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct conn *c = conn_new(&w, fd, (struct sockaddr *)&peer, sizeof(peer), ctx, false);
+	assert_non_null(c);
+	c->ops = o;
+	return c;
+}
+
+static void tiny_buffers(int fd)
+{
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+}
+
+/* A self-signed P-256 certificate made in memory. */
+static SSL_CTX *server_ctx(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	assert_non_null(k);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	X509_NAME *n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"test", -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(ctx, k), 1);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return ctx;
+}
+
+/* The test's TLS client on FD (non-blocking), handshaking against the loop. */
+static SSL *client_handshake(int fd, int max_version)
+{
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	if (max_version)
+		SSL_CTX_set_max_proto_version(cctx, max_version);
+	SSL *s = SSL_new(cctx);
+	SSL_CTX_free(cctx); /* the SSL keeps a reference */
+	nonblock(fd);
+	SSL_set_fd(s, fd);
+	SSL_set_connect_state(s);
+	int rc = 0;
+	for (int i = 0; i < 2000 && (rc = SSL_do_handshake(s)) != 1; i++) {
+		int e = SSL_get_error(s, rc);
+		assert_true(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
+		spin();
+		usleep(200);
+	}
+	assert_int_equal(rc, 1);
+	return s;
+}
+
+/* Client side: writes all of BUF, pumping the loop while the socket is full. */
+static void client_write(SSL *s, const void *buf, size_t len)
+{
+	size_t off = 0;
+	for (int i = 0; off < len && i < 200000; i++) {
+		size_t n = 0;
+		if (SSL_write_ex(s, (const char *)buf + off, len - off, &n) == 1) {
+			off += n;
+			continue;
+		}
+		int e = SSL_get_error(s, 0);
+		assert_true(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
+		spin();
+	}
+	assert_int_equal(off, len);
+}
+
+/* Client side: reads until WANT bytes are in OUT, pumping the loop. */
+static size_t client_read(SSL *s, unsigned char *out, size_t want)
+{
+	size_t got = 0;
+	for (int i = 0; got < want && i < 200000; i++) {
+		size_t n = 0;
+		if (SSL_read_ex(s, out + got, want - got, &n) == 1) {
+			got += n;
+			continue;
+		}
+		int e = SSL_get_error(s, 0);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			break;
+		spin();
+	}
+	return got;
+}
+
+static void fill_pattern(unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 7 + (i >> 8));
+}
+
+/* ---- plain -------------------------------------------------------------------- */
+
+/* A peer that reads a few bytes at a time through 4 KiB socket buffers: every
+ * write is partial, every byte arrives once and in order, on_drain follows. */
+static void test_partial_writes_slow_reader(void **state)
+{
+	(void)state;
+	int sv[2];
+	tcp_pair(sv);
+	tiny_buffers(sv[0]);
+	tiny_buffers(sv[1]);
+	struct conn *c = wrap(sv[0], NULL, &ops);
+	static unsigned char data[256 * 1024], back[256 * 1024];
+	fill_pattern(data, sizeof(data));
+	assert_int_equal(conn_write(c, data, sizeof(data)), 0);
+	nonblock(sv[1]);
+	size_t got = 0, step = 1;
+	for (int i = 0; i < 1000000 && got < sizeof(data); i++) {
+		spin();
+		ssize_t n = read(sv[1], back + got, step);
+		if (n > 0)
+			got += (size_t)n;
+		step = step % 97 + 1; /* 1, 2, ... 97 bytes a read */
+		if (got > 8192)
+			step = 4096;
+	}
+	assert_int_equal(got, sizeof(data));
+	assert_memory_equal(back, data, sizeof(data));
+	RUN_UNTIL(conn_output_pending(c) == 0 && r.drains > 0);
+	conn_close(c);
+	RUN_UNTIL(r.freed == 1);
+	close(sv[1]);
+}
+
+/* Input stops at read_max until the protocol consumes it; then reading resumes. */
+static void test_read_max_bounds_input(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	static const struct conn_ops keep = {.on_read = on_drain /* reads nothing */, .on_free = on_free};
+	struct conn *c = wrap(sv[0], NULL, &keep);
+	conn_set_read_max(c, 1000);
+	static unsigned char data[10000];
+	fill_pattern(data, sizeof(data));
+	assert_int_equal(write(sv[1], data, sizeof(data)), (ssize_t)sizeof(data));
+	for (int i = 0; i < 20; i++)
+		spin();
+	assert_int_equal(evbuffer_get_length(conn_input(c)), 1000);
+	unsigned char buf[10000];
+	size_t got = 0;
+	for (int i = 0; i < 200 && got < sizeof(data); i++) {
+		got += conn_read(c, buf + got, 333); /* a bounded block read */
+		spin();
+		assert_true(evbuffer_get_length(conn_input(c)) <= 1000);
+	}
+	assert_int_equal(got, sizeof(data));
+	assert_memory_equal(buf, data, sizeof(data));
+	assert_int_equal(conn_read(c, buf, sizeof(buf)), 0);
+	conn_abort(c);
+	RUN_UNTIL(r.freed == 1);
+	close(sv[1]);
+}
+
+/* A peer that never reads: the send timeout fires (on_timeout writing=true);
+ * without on_timeout, and when closing, the conn is freed all the same. */
+static void test_peer_never_reads(void **state)
+{
+	(void)state;
+	static unsigned char data[4 << 20];
+	for (int variant = 0; variant < 3; variant++) {
+		memset(&r, 0, offsetof(struct rec, got));
+		int sv[2];
+		tcp_pair(sv);
+		tiny_buffers(sv[1]);
+		struct conn *c = wrap(sv[0], NULL, variant == 0 ? &ops_timeout : &ops);
+		conn_set_timeouts(c, 0, 100);
+		assert_int_equal(conn_write(c, data, sizeof(data)), 0);
+		if (variant == 2) {
+			conn_set_timeouts(c, 0, 0); /* no send timeout: closing still lingers boundedly */
+			conn_close(c);
+		}
+		if (variant < 2) {
+			RUN_UNTIL(r.freed == 1);
+			if (variant == 0) {
+				assert_int_equal(r.timeouts, 1);
+				assert_true(r.timeout_writing);
+			}
+		} else {
+			/* TRIAD_CONN_LINGER_MS is 10 s: check it is pending, then abort. */
+			for (int i = 0; i < 20; i++)
+				spin();
+			assert_int_equal(r.freed, 0);
+			assert_true(conn_is_closing(c));
+			conn_abort(c);
+			RUN_UNTIL(r.freed == 1);
+		}
+		close(sv[1]);
+	}
+}
+
+/* The peer half-closes (RFC 9293 §3.6): on_eof is clean (FIN) and the conn,
+ * held, still answers before it closes. */
+static void test_peer_half_close(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	wrap(sv[0], NULL, &ops);
+	r.hold = true;
+	assert_int_equal(write(sv[1], "QUIT\r\n", 6), 6);
+	shutdown(sv[1], SHUT_WR);
+	RUN_UNTIL(r.eofs == 1);
+	assert_false(r.eof_error);
+	assert_int_equal(r.eof_kind, CONN_EOF_FIN);
+	assert_int_equal(r.got_len, 6);
+	RUN_UNTIL(r.freed == 1);
+	char buf[16];
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "bye\r\n", 5);
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 0);
+	close(sv[1]);
+}
+
+/* conn_shutdown_write: queued output, then FIN; reading goes on; no more output. */
+static void test_shutdown_write(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct conn *c = wrap(sv[0], NULL, &ops);
+	conn_write(c, "abc", 3);
+	assert_int_equal(conn_shutdown_write(c), 0);
+	assert_int_equal(conn_write(c, "x", 1), -1);
+	for (int i = 0; i < 10; i++)
+		spin();
+	char buf[8];
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 3);
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 0); /* FIN */
+	assert_int_equal(write(sv[1], "more", 4), 4);
+	RUN_UNTIL(r.got_len == 4);
+	assert_memory_equal(r.got, "more", 4);
+	close(sv[1]);
+	RUN_UNTIL(r.freed == 1);
+	assert_int_equal(r.eofs, 1);
+}
+
+/* ---- TLS ---------------------------------------------------------------------- */
+
+struct tls_pair {
+	int sv[2];
+	struct conn *c;
+	SSL *cl;
+};
+
+static void tls_pair_open(struct tls_pair *p, bool tcp, int max_version)
+{
+	if (!r.ctx)
+		r.ctx = server_ctx();
+	if (tcp)
+		tcp_pair(p->sv);
+	else
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p->sv), 0);
+	p->c = wrap(p->sv[0], r.ctx, &ops);
+	assert_true(conn_is_tls(p->c));
+	p->cl = client_handshake(p->sv[1], max_version);
+	RUN_UNTIL(r.tls_ok == 1);
+}
+
+/* Both ways through 4 KiB socket buffers: every SSL_read and SSL_write on
+ * the conn's side meets EAGAIN somewhere; nothing is lost or reordered. */
+static void test_tls_echo_tiny_buffers(void **state)
+{
+	(void)state;
+	struct tls_pair p;
+	tls_pair_open(&p, true, 0);
+	tiny_buffers(p.sv[0]);
+	tiny_buffers(p.sv[1]);
+	r.echo = true;
+	static unsigned char data[200 * 1024], back[200 * 1024];
+	fill_pattern(data, sizeof(data));
+	size_t got = 0;
+	for (size_t off = 0; off < sizeof(data); off += 8192) {
+		client_write(p.cl, data + off, 8192);
+		got += client_read(p.cl, back + got, off + 8192 - got);
+	}
+	assert_int_equal(got, sizeof(data));
+	assert_memory_equal(back, data, sizeof(data));
+	assert_int_equal(r.got_len, sizeof(data));
+	SSL_free(p.cl);
+	close(p.sv[1]);
+	RUN_UNTIL(r.freed == 1);
+}
+
+/* RFC 8446 §6.1: close_notify ends a stream cleanly; a FIN without it is a
+ * truncation and a reset an error, and the protocol can tell them apart. */
+static void test_tls_close_notify_truncation_reset(void **state)
+{
+	(void)state;
+	for (int variant = 0; variant < 3; variant++) {
+		memset(&r, 0, offsetof(struct rec, got));
+		r.got_len = 0;
+		struct tls_pair p;
+		tls_pair_open(&p, true, 0);
+		client_write(p.cl, "data", 4);
+		RUN_UNTIL(r.got_len == 4);
+		if (variant == 0) {
+			SSL_shutdown(p.cl);
+		} else if (variant == 1) {
+			shutdown(p.sv[1], SHUT_WR);
+		} else {
+			struct linger lg = {1, 0};
+			setsockopt(p.sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(p.sv[1]);
+			p.sv[1] = -1;
+		}
+		RUN_UNTIL(r.eofs == 1);
+		static const enum conn_eof want[] = {CONN_EOF_CLOSE_NOTIFY, CONN_EOF_TRUNCATED,
+		                                     CONN_EOF_RESET};
+		assert_int_equal(r.eof_kind, want[variant]);
+		assert_int_equal(r.eof_error, variant != 0);
+		RUN_UNTIL(r.freed == 1);
+		SSL_free(p.cl);
+		if (p.sv[1] >= 0)
+			close(p.sv[1]);
+	}
+}
+
+/* Our close ends with close_notify after the queued answer (RFC 8446 §6.1). */
+static void test_tls_close_sends_close_notify(void **state)
+{
+	(void)state;
+	struct tls_pair p;
+	tls_pair_open(&p, false, 0);
+	conn_write(p.c, "answer", 6);
+	conn_close(p.c);
+	RUN_UNTIL(r.freed == 1);
+	unsigned char buf[16];
+	assert_int_equal(client_read(p.cl, buf, 6), 6);
+	assert_memory_equal(buf, "answer", 6);
+	size_t n;
+	assert_int_equal(SSL_read_ex(p.cl, buf, sizeof(buf), &n), 0);
+	assert_int_equal(SSL_get_error(p.cl, 0), SSL_ERROR_ZERO_RETURN);
+	SSL_free(p.cl);
+	close(p.sv[1]);
+}
+
+/* A TLS 1.2 client asking to renegotiate is refused (SSL_OP_NO_RENEGOTIATION,
+ * RFC 5746 §4.2 leaves it to the server): no second handshake starts. */
+static void test_tls_renegotiation_refused(void **state)
+{
+	(void)state;
+	r.ctx = server_ctx();
+	SSL_CTX_set_options(r.ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION); /* the conn must refuse */
+	struct tls_pair p;
+	tls_pair_open(&p, false, TLS1_2_VERSION);
+	assert_int_equal(SSL_renegotiate(p.cl), 1);
+	int rc = 0;
+	for (int i = 0; i < 200; i++) {
+		rc = SSL_do_handshake(p.cl);
+		if (rc == 1 && !SSL_renegotiate_pending(p.cl))
+			break;
+		int e = SSL_get_error(p.cl, rc);
+		if (rc <= 0 && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			break;
+		unsigned char b;
+		size_t n;
+		SSL_read_ex(p.cl, &b, 1, &n); /* reads the server's answer (an alert) */
+		spin();
+	}
+	/* The client hears the server's no_renegotiation alert (RFC 5246 §7.2.2):
+	 * its renegotiation fails; a server that renegotiated would let it end. */
+	assert_int_not_equal(rc, 1);
+	assert_int_equal(SSL_get_error(p.cl, rc), SSL_ERROR_SSL);
+	assert_int_equal(ERR_GET_REASON(ERR_peek_error()), SSL_R_NO_RENEGOTIATION);
+	ERR_clear_error();
+	SSL_free(p.cl);
+	close(p.sv[1]);
+	RUN_UNTIL(r.freed == 1);
+}
+
+/* Issue 14 fix 1: a peer that connects and never finishes the handshake,
+ * silent or trickling bytes, is closed at the deadline: on_tls(false), and
+ * the socket is closed (no CLOSE-WAIT left on our side). */
+static void test_tls_handshake_deadline(void **state)
+{
+	(void)state;
+	r.ctx = server_ctx();
+	for (int variant = 0; variant < 2; variant++) {
+		memset(&r, 0, offsetof(struct rec, got));
+		int sv[2];
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		struct conn *c = wrap(sv[0], r.ctx, &ops);
+		conn_set_handshake_timeout(c, 150);
+		conn_set_timeouts(c, 60000, 60000); /* the idle timeout would be far later */
+		static const unsigned char hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00};
+		struct timeval t0, t1;
+		gettimeofday(&t0, NULL);
+		for (int i = 0; i < 4000 && !r.freed; i++) {
+			if (variant == 1 && i % 20 == 0 && (size_t)(i / 20) < sizeof(hello))
+				assert_int_equal(write(sv[1], hello + i / 20, 1), 1); /* slowloris */
+			struct timeval tv = {0, 1000};
+			event_base_loopexit(w.base, &tv);
+			event_base_loop(w.base, EVLOOP_ONCE);
+		}
+		gettimeofday(&t1, NULL);
+		assert_int_equal(r.freed, 1);
+		assert_int_equal(r.tls_fail, 1);
+		assert_int_equal(r.tls_ok, 0);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_usec - t0.tv_usec) / 1000;
+		assert_true(ms >= 140 && ms < 2000);
+		char b;
+		nonblock(sv[1]);
+		assert_int_equal(read(sv[1], &b, 1), 0); /* closed by us */
+		close(sv[1]);
+	}
+}
+
+/* Closing during a handshake does not wait for it (issue 14: the login
+ * timeout's 421 waited behind an unfinished handshake). */
+static void test_close_during_handshake_is_immediate(void **state)
+{
+	(void)state;
+	r.ctx = server_ctx();
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct conn *c = wrap(sv[0], r.ctx, &ops);
+	conn_write(c, "220 greeting\r\n", 14); /* queued behind the handshake */
+	conn_close(c);
+	for (int i = 0; i < 5; i++)
+		spin();
+	assert_int_equal(r.freed, 1);
+	char b;
+	assert_int_equal(read(sv[1], &b, 1), 0); /* closed, nothing sent in clear */
+	close(sv[1]);
+}
+
+/* STARTTLS (RFC 3207 §4.2, RFC 4217 §4): the reply queued before the upgrade
+ * leaves in plaintext; plaintext pipelined after the command is discarded,
+ * never read as if it had come over TLS. */
+static void test_starttls_pipelined_plaintext_discarded(void **state)
+{
+	(void)state;
+	r.ctx = server_ctx();
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct conn *c = wrap(sv[0], NULL, &ops);
+	r.starttls = true;
+	const char *cmd = "STARTTLS\r\nRCPT TO:<evil@example>\r\n";
+	assert_int_equal(write(sv[1], cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	RUN_UNTIL(!r.starttls);
+	assert_int_equal(r.discarded, (int)strlen("RCPT TO:<evil@example>\r\n"));
+	assert_true(conn_is_tls(c));
+	char buf[32] = {0};
+	for (int i = 0; i < 10; i++)
+		spin();
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 14);
+	assert_string_equal(buf, "220 go ahead\r\n");
+	SSL *cl = client_handshake(sv[1], 0);
+	RUN_UNTIL(r.tls_ok == 1);
+	client_write(cl, "EHLO x\r\n", 8);
+	RUN_UNTIL(r.got_len == 8);
+	assert_memory_equal(r.got, "EHLO x\r\n", 8);
+	SSL_free(cl);
+	close(sv[1]);
+	RUN_UNTIL(r.freed == 1);
+}
+
+/* A TLS conn whose input is at read_max keeps the rest inside OpenSSL; once
+ * the protocol consumes, it is read without any new socket event. */
+static void test_tls_read_max_resumes_from_ssl_buffer(void **state)
+{
+	(void)state;
+	struct tls_pair p;
+	tls_pair_open(&p, false, 0);
+	static const struct conn_ops keep = {.on_read = on_drain, .on_free = on_free};
+	p.c->ops = &keep;
+	conn_set_read_max(p.c, 100);
+	static unsigned char data[5000], buf[5000];
+	fill_pattern(data, sizeof(data));
+	client_write(p.cl, data, sizeof(data)); /* one record */
+	RUN_UNTIL(evbuffer_get_length(conn_input(p.c)) == 100);
+	size_t got = 0;
+	for (int i = 0; i < 500 && got < sizeof(data); i++) {
+		got += conn_read(p.c, buf + got, sizeof(buf) - got);
+		spin();
+	}
+	assert_int_equal(got, sizeof(data));
+	assert_memory_equal(buf, data, sizeof(data));
+	SSL_free(p.cl);
+	close(p.sv[1]);
+	RUN_UNTIL(r.freed == 1);
+}
+
+/* ---- outbound ------------------------------------------------------------------ */
+
+static void test_connect_tcp_ok_and_refused(void **state)
+{
+	(void)state;
+	struct sockaddr_in a;
+	int l = listener(&a, 4);
+	unsigned before = conn_count();
+	struct conn *c = conn_connect(&w, (struct sockaddr *)&a, sizeof(a), 2000, &ops, NULL);
+	assert_non_null(c);
+	assert_int_equal(r.connects, 0); /* never from inside conn_connect */
+	assert_int_equal(conn_count(), before); /* outbound: not counted */
+	RUN_UNTIL(r.connects == 1);
+	assert_true(r.connect_ok);
+	assert_string_equal(c->peer_ip, "127.0.0.1");
+	int s = accept(l, NULL, NULL);
+	char buf[4];
+	assert_int_equal(read(s, buf, 2), 2);
+	assert_memory_equal(buf, "hi", 2);
+	assert_int_equal(write(s, "yo", 2), 2);
+	RUN_UNTIL(r.got_len == 2);
+	close(s);
+	RUN_UNTIL(r.freed == 1);
+	close(l);
+
+	/* Nobody listens there any more: ECONNREFUSED, then freed. */
+	memset(&r, 0, offsetof(struct rec, got));
+	c = conn_connect(&w, (struct sockaddr *)&a, sizeof(a), 2000, &ops, NULL);
+	assert_non_null(c);
+	RUN_UNTIL(r.freed == 1);
+	assert_int_equal(r.connects, 1);
+	assert_false(r.connect_ok);
+	assert_int_equal(r.connect_err, ECONNREFUSED);
+}
+
+static void test_connect_unix(void **state)
+{
+	(void)state;
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	snprintf(un.sun_path, sizeof(un.sun_path), "/tmp/triad-test-conn-%d.sock", (int)getpid());
+	unlink(un.sun_path);
+	/* No such socket: ENOENT, reported from the loop. */
+	struct conn *c = conn_connect(&w, (struct sockaddr *)&un, sizeof(un), 1000, &ops, NULL);
+	assert_non_null(c);
+	assert_int_equal(r.connects, 0);
+	RUN_UNTIL(r.freed == 1);
+	assert_false(r.connect_ok);
+	assert_int_equal(r.connect_err, ENOENT);
+
+	memset(&r, 0, offsetof(struct rec, got));
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&un, sizeof(un)), 0);
+	assert_int_equal(listen(l, 4), 0);
+	c = conn_connect(&w, (struct sockaddr *)&un, sizeof(un), 1000, &ops, NULL);
+	assert_non_null(c);
+	RUN_UNTIL(r.connects == 1);
+	assert_true(r.connect_ok);
+	assert_true(strncmp(c->peer_ip, "unix:", 5) == 0);
+	int s = accept(l, NULL, NULL);
+	char buf[2];
+	assert_int_equal(read(s, buf, 2), 2);
+	conn_close(c);
+	RUN_UNTIL(r.freed == 1);
+	close(s);
+	close(l);
+	unlink(un.sun_path);
+}
+
+/* A listener whose accept queue is full drops SYNs: the connect times out. */
+static void test_connect_timeout(void **state)
+{
+	(void)state;
+	struct sockaddr_in a;
+	int l = listener(&a, 0);
+	int fill[4];
+	for (int i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&a, sizeof(a));
+	}
+	usleep(50000);
+	struct conn *c = conn_connect(&w, (struct sockaddr *)&a, sizeof(a), 100, &ops, NULL);
+	assert_non_null(c);
+	RUN_UNTIL(r.freed == 1);
+	assert_int_equal(r.connects, 1);
+	assert_false(r.connect_ok);
+	assert_int_equal(r.connect_err, ETIMEDOUT);
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_partial_writes_slow_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_max_bounds_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_never_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_half_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_echo_tiny_buffers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_close_notify_truncation_reset, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_tls_close_sends_close_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_renegotiation_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_handshake_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_during_handshake_is_immediate, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_starttls_pipelined_plaintext_discarded, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_tls_read_max_resumes_from_ssl_buffer, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_connect_tcp_ok_and_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_unix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
