@@ -45,7 +45,8 @@ SSL_CTX *tls_ctx_new(const char *cert_file, const char *key_file, char *err, siz
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 	                             SSL_OP_CIPHER_SERVER_PREFERENCE);
-	/* Partial writes and moving buffers are how bufferevent_openssl writes. */
+	/* conn.c retries an SSL_write from a buffer that may have moved, and takes
+	 * partial writes record by record. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 	                          SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1)
