@@ -1403,17 +1403,6 @@ int conn_printf(struct conn *c, const char *fmt, ...)
 	return n < 0 ? -1 : 0;
 }
 
-size_t conn_read(struct conn *c, void *buf, size_t max)
-{
-	if (!c->in || max == 0)
-		return 0;
-	int n = evbuffer_remove(c->in, buf, max);
-	if (n <= 0)
-		return 0;
-	c->bytes_in += (uint64_t)n;
-	return (size_t)n;
-}
-
 enum conn_eof conn_eof_kind(const struct conn *c)
 {
 	return (enum conn_eof)c->eof;

@@ -168,10 +168,6 @@ size_t conn_output_pending(struct conn *c);
 /* Whether output is above TRIAD_CONN_HIGH_WATER: producers wait for on_drain. */
 bool conn_output_full(struct conn *c);
 
-/* Moves up to MAX bytes of input into BUF (a block read with a bound);
- * the bytes moved, 0 when none are buffered. */
-size_t conn_read(struct conn *c, void *buf, size_t max);
-
 /* How the peer ended its side (CONN_EOF_NONE while it has not). With TLS,
  * on_eof's error=true covers both a truncation (FIN without close_notify)
  * and a reset; this tells them apart. */

@@ -71,7 +71,7 @@ static void on_read(struct conn *c)
 	}
 	unsigned char buf[4096];
 	size_t n;
-	while ((n = conn_read(c, buf, sizeof(buf))) > 0) {
+	while ((n = conn_in_read(c, buf, sizeof(buf))) > 0) {
 		assert_true(r.got_len + n <= sizeof(r.got));
 		memcpy(r.got + r.got_len, buf, n);
 		r.got_len += n;
@@ -363,13 +363,13 @@ static void test_read_max_bounds_input(void **state)
 	unsigned char buf[10000];
 	size_t got = 0;
 	for (int i = 0; i < 200 && got < sizeof(data); i++) {
-		got += conn_read(c, buf + got, 333); /* a bounded block read */
+		got += conn_in_read(c, buf + got, 333); /* a bounded block read */
 		spin();
 		assert_true(evbuffer_get_length(conn_input(c)) <= 1000);
 	}
 	assert_int_equal(got, sizeof(data));
 	assert_memory_equal(buf, data, sizeof(data));
-	assert_int_equal(conn_read(c, buf, sizeof(buf)), 0);
+	assert_int_equal(conn_in_read(c, buf, sizeof(buf)), 0);
 	conn_abort(c);
 	RUN_UNTIL(r.freed == 1);
 	close(sv[1]);
@@ -695,7 +695,7 @@ static void test_tls_read_max_resumes_from_ssl_buffer(void **state)
 	RUN_UNTIL(evbuffer_get_length(conn_input(p.c)) == 100);
 	size_t got = 0;
 	for (int i = 0; i < 500 && got < sizeof(data); i++) {
-		got += conn_read(p.c, buf + got, sizeof(buf) - got);
+		got += conn_in_read(p.c, buf + got, sizeof(buf) - got);
 		spin();
 	}
 	assert_int_equal(got, sizeof(data));
