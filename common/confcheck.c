@@ -22,8 +22,7 @@ int confcheck_tls_listener(struct conf *c, const struct conf_addrs *tls_addrs, c
 	return 0;
 }
 
-/* Lexical normalisation of an absolute path into out. */
-static void normalise(const char *in, char *out, size_t cap)
+void confcheck_normalise(const char *in, char *out, size_t cap)
 {
 	size_t o = 0;
 	out[0] = '\0';
@@ -74,8 +73,8 @@ int confcheck_log_outside(struct conf *c, const char *log_path, const char *log_
 		return 0; /* stderr, syslog, off */
 	char tree[TRIAD_PATH_MAX], joined[TRIAD_PATH_MAX], logn[TRIAD_PATH_MAX];
 	snprintf(joined, sizeof(joined), "%s/%s", c->g.root, subdir);
-	normalise(joined, tree, sizeof(tree));
-	normalise(log_path, logn, sizeof(logn));
+	confcheck_normalise(joined, tree, sizeof(tree));
+	confcheck_normalise(log_path, logn, sizeof(logn));
 	if (inside(logn, tree))
 		return conf_error_at(c, log_key, err, errlen,
 		                     "%s is inside %s, which is served to clients", log_path,

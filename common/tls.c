@@ -9,9 +9,12 @@
  */
 #include "triad/tls.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/err.h>
+#include <openssl/tls1.h>
 
 #define TLS12_CIPHERS                                                                          \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                           \
@@ -111,6 +114,60 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 void tls_ctx_set_alpn(SSL_CTX *ctx, const unsigned char *protos)
 {
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)protos);
+}
+
+/* ---- SNI ----------------------------------------------------------------- */
+
+static int sni_index = -1;
+static pthread_once_t sni_once = PTHREAD_ONCE_INIT;
+
+static void sni_init(void)
+{
+	sni_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/*
+ * The client hello, before any certificate is chosen: the only point where
+ * switching the SSL's context also switches the certificate, ALPN and
+ * ticket callbacks for this handshake (HAProxy chooses certificates here too).
+ * A malformed server_name extension is left to OpenSSL, which rejects it.
+ */
+static int client_hello(SSL *ssl, int *alert, void *arg)
+{
+	const struct tls_sni *sni = arg;
+	const unsigned char *p;
+	size_t len, list, n;
+	int tag = -1;
+	SSL_CTX *ctx;
+
+	(void)alert;
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) || len < 5)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	/* ServerNameList: length(2), then NameType(1) HostName<1..2^16-1> */
+	list = (size_t)p[0] << 8 | p[1];
+	n = (size_t)p[3] << 8 | p[4];
+	if (list + 2 != len || p[2] != TLSEXT_NAMETYPE_host_name || n == 0 || n + 5 > len ||
+	    memchr(p + 5, '\0', n))
+		return SSL_CLIENT_HELLO_SUCCESS;
+	ctx = sni->pick(sni->arg, (const char *)p + 5, n, &tag);
+	if (tag >= 0)
+		SSL_set_ex_data(ssl, sni_index, (void *)(intptr_t)(tag + 1));
+	if (ctx && ctx != SSL_get_SSL_CTX(ssl) && !SSL_set_SSL_CTX(ssl, ctx))
+		return SSL_CLIENT_HELLO_ERROR;
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+void tls_ctx_set_sni(SSL_CTX *ctx, const struct tls_sni *sni)
+{
+	pthread_once(&sni_once, sni_init);
+	SSL_CTX_set_client_hello_cb(ctx, client_hello, (void *)sni);
+}
+
+int tls_sni_tag(const SSL *ssl)
+{
+	if (!ssl || sni_index < 0)
+		return -1;
+	return (int)(intptr_t)SSL_get_ex_data(ssl, sni_index) - 1;
 }
 
 const char *tls_describe(const SSL *ssl, char *buf, size_t len)

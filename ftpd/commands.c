@@ -589,6 +589,7 @@ static void cmd_rein(struct ftp_session *s, struct ftp_command *cmd)
 	(void)cmd;
 	ftp_data_reset(s);
 	ftp_login_reset(s);
+	ftp_site_leave(s);
 	ftp_vpath_root(&s->cwd);
 	s->type = FTP_TYPE_ASCII;
 	s->rest = 0;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <string.h>
 #include "triad/confcheck.h"
+#include "triad/site.h"
 #include "triad/limits.h"
 
 #define F(field) offsetof(struct ftpd_conf, field)
@@ -88,10 +89,13 @@ static int check(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+static const struct conf_kind *const site_kinds[] = {&site_kind, NULL};
+
 const struct conf_section ftpd_conf_section = {
 	.name = "ftpd",
 	.keys = keys,
 	.nkeys = sizeof(keys) / sizeof(keys[0]),
 	.size = sizeof(struct ftpd_conf),
 	.check = check,
+	.kinds = site_kinds,
 };

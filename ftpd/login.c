@@ -15,6 +15,8 @@
 
 #include "triad/auth.h"
 #include "triad/log.h"
+#include "triad/server.h"
+#include "triad/site.h"
 
 static bool anonymous_name(const char *u)
 {
@@ -25,8 +27,44 @@ static void log_login(struct ftp_session *s, const char *result)
 {
 	char user[TRIAD_AUTH_FIELD_MAX * 4 + 8];
 	log_escape(user, sizeof(user), s->user, strlen(s->user));
-	log_msg(LOG_LEVEL_INFO, s->c->id, "login user=\"%s\" ip=%s tls=%s result=%s", user,
-	        s->c->peer_ip, conn_is_tls(s->c) ? "yes" : "no", result);
+	log_msg(LOG_LEVEL_INFO, s->c->id, "login user=\"%s\" ip=%s tls=%s result=%s site=%s",
+	        user, s->c->peer_ip, conn_is_tls(s->c) ? "yes" : "no", result,
+	        s->site ? s->site : "-");
+}
+
+/*
+ * A login listed in a site's ftp_users gets that site's docroot as "/"
+ * (fsroot confinement, as ftp_root). Opened per session, so a site costs
+ * ftpd no descriptor until one of its users logs in. 0, or -errno.
+ */
+static int site_enter(struct ftp_session *s)
+{
+	long i = site_of_ftp_user(s->c->conf, s->user);
+	const struct conf_site *site;
+	int rc;
+
+	if (i < 0)
+		return 0;
+	site = site_at(s->c->conf, (size_t)i);
+	rc = fsroot_open_sub(&s->site_root, &server_rt(s->c->conf)->root, site->docroot,
+	                     strlen(site->docroot));
+	if (rc < 0) {
+		log_msg(LOG_LEVEL_ERROR, s->c->id, "login user site=%s: cannot open %s: %s",
+		        site->name, site->docroot, strerror(-rc));
+		return rc;
+	}
+	s->root = &s->site_root;
+	s->site = site->name;
+	return 0;
+}
+
+void ftp_site_leave(struct ftp_session *s)
+{
+	if (s->site_root.fd >= 0) {
+		s->root = &((struct ftp_app *)server_rt(s->c->conf)->app)->ftp_root;
+		fsroot_close(&s->site_root);
+	}
+	s->site = NULL;
 }
 
 void ftp_login_reset(struct ftp_session *s)
@@ -79,6 +117,13 @@ static void auth_done(enum auth_result r, void *arg)
 	s->auth = NULL;
 	switch (r) {
 	case AUTH_OK:
+		if (site_enter(s) < 0) {
+			log_login(s, "error");
+			s->user[0] = '\0';
+			ftp_set_state(s, FTP_STATE_USER);
+			ftp_reply(s, 530, "Login failed: temporary error, try again later");
+			break;
+		}
 		log_login(s, "ok");
 		s->failures = 0;
 		ftp_vpath_root(&s->cwd);

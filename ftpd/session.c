@@ -358,6 +358,7 @@ static void on_free(struct conn *c)
 	ftp_login_reset(s);
 	ftp_data_reset(s);
 	ftp_data_free(s);
+	ftp_site_leave(s);
 	explicit_bzero(s->line, sizeof(s->line));
 	explicit_bzero(s->cmd.arg, sizeof(s->cmd.arg));
 	explicit_bzero(s->next.arg, sizeof(s->next.arg));
@@ -388,6 +389,7 @@ void ftp_accept(struct conn *c, int tag)
 	s->c = c;
 	s->cf = c->conf->own;
 	s->root = &((struct ftp_app *)rt->app)->ftp_root;
+	s->site_root.fd = -1;
 	/* Implicit FTPS (listen_tls) protects data with PROT P whatever `tls` says. */
 	s->tls_ctx = s->cf->tls == FTPD_TLS_OFF && !conn_is_tls(c) ? NULL : rt->tls;
 	s->state = FTP_STATE_USER;

@@ -57,7 +57,9 @@ struct ftp_session {
 	struct conn *c;
 	enum ftp_state state;
 	const struct ftpd_conf *cf;
-	const struct fsroot *root; /* ftp_root of the conn's generation */
+	const struct fsroot *root; /* ftp_root of the conn's generation, or &site_root */
+	struct fsroot site_root;   /* a site login's docroot ([site NAME] ftp_users); fd -1: none */
+	const char *site;          /* that site's name (the generation's string), or NULL */
 	SSL_CTX *tls_ctx;          /* NULL: no TLS configured */
 
 	/* login (login.c) */
@@ -144,6 +146,8 @@ void ftp_cmd_user(struct ftp_session *s, struct ftp_command *cmd);
 void ftp_cmd_pass(struct ftp_session *s, struct ftp_command *cmd);
 /* Forgets the login (REIN) and cancels a pending PAM request. */
 void ftp_login_reset(struct ftp_session *s);
+/* Back to ftp_root after a site login (REIN, the end of the session). */
+void ftp_site_leave(struct ftp_session *s);
 
 /* the transfer files (xfer.h) */
 void ftp_cmd_pasv(struct ftp_session *s, struct ftp_command *cmd);

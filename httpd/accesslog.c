@@ -89,9 +89,14 @@ void http_accesslog_write(struct http_session *s)
 		           (double)(now.tv_nsec - s->t->x.start.tv_nsec) / 1e9;
 		snprintf(took, sizeof(took), " %.3f", t < 0 ? 0.0 : t);
 	}
-	char line[TRIAD_LOG_LINE_MAX];
-	int n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\"%s\n",
-	                 s->c->peer_ip, s->w->clf, s->t->x.logreq, s->t->x.status,
+	char line[TRIAD_LOG_LINE_MAX], vhost[300] = "";
+	/* access_log_format = vhost: Apache's vhost_combined, "HOST:PORT " first. */
+	if (s->app->h->access_log_format == HTTPD_ALOG_VHOST)
+		snprintf(vhost, sizeof(vhost), "%s:%u ",
+		         s->site->name && s->site->hosts->n ? s->site->hosts->v[0] : "-",
+		         (unsigned)s->c->local_port);
+	int n = snprintf(line, sizeof(line), "%s%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\"%s\n",
+	                 vhost, s->c->peer_ip, s->w->clf, s->t->x.logreq, s->t->x.status,
 	                 (unsigned long long)s->t->x.sent,
 	                 field(ref, sizeof(ref), s->t->req.referer, ok),
 	                 field(ua, sizeof(ua), s->t->req.user_agent, ok), took);

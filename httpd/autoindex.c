@@ -229,7 +229,7 @@ int http_autoindex(struct http_session *s, int dirfd, struct iobuf **out, const 
 			int len = snprintf(sub, sizeof(sub), "%s%s%s", s->path + 1,
 			                   s->path_len ? "/" : "", name);
 			if (len < 0 || (size_t)len >= sizeof(sub) ||
-			    fsroot_stat(&s->app->docroot, sub, (size_t)len, &st) < 0)
+			    fsroot_stat(&s->site->docroot, sub, (size_t)len, &st) < 0)
 				continue;
 		}
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))

@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <string.h>
 #include "triad/confcheck.h"
-#include "cachectl.h"
+#include "triad/site.h"
+#include "triad/cachectl.h"
 
 #define F(field) offsetof(struct httpd_conf, field)
 
 static const char *const tokens[] = {"full", "minimal", "off", NULL};
+static const char *const alog_formats[] = {"combined", "vhost", NULL};
 
 static const struct conf_key keys[] = {
 	{"listen", CONF_ADDRS, F(listen), "0.0.0.0:80 [::]:80", NULL, 0, 0},
@@ -35,6 +37,9 @@ static const struct conf_key keys[] = {
 	{"cache_control", CONF_STR, F(cache_control), NULL, NULL, 0, 0},
 	{"access_log_time", CONF_BOOL, F(access_log_time), "off", NULL, 0, 0},
 	{"precompressed", CONF_BOOL, F(precompressed), "on", NULL, 0, 0},
+	{"error_pages", CONF_STR, F(error_pages), NULL, NULL, 0, 0},
+	{"try_extensions", CONF_LIST, F(try_extensions), "", NULL, 0, 0},
+	{"access_log_format", CONF_ENUM, F(access_log_format), "combined", alog_formats, 0, 0},
 };
 
 static int check(struct conf *c, char *err, size_t errlen)
@@ -45,19 +50,32 @@ static int check(struct conf *c, char *err, size_t errlen)
 	    confcheck_log_outside(c, c->g.log, "log", h->docroot, "docroot", err, errlen) < 0)
 		return -1;
 	if (h->access_log && strcmp(h->access_log, "off") != 0 &&
-	    confcheck_log_outside(c, h->access_log, "access_log", h->docroot, "docroot", err,
-	                          errlen) < 0)
+	    (confcheck_log_outside(c, h->access_log, "access_log", h->docroot, "docroot", err,
+	                           errlen) < 0 ||
+	     site_path_outside(c, h->access_log, "access_log", err, errlen) < 0))
 		return -1;
 	if (h->redirect_https && h->listen_tls.n == 0)
 		return conf_error_at(c, "redirect_https", err, errlen,
 		                     "needs a listen_tls address to redirect to");
+	for (size_t i = 0; i < site_count(c); i++)
+		if (site_at(c, i)->redirect_https && h->listen_tls.n == 0)
+			return conf_item_error_at(c, &site_kind, i, "redirect_https", err, errlen,
+			                          "needs a listen_tls address in [httpd] to redirect to");
+	char why[200];
+	struct site_errpages ep;
+	if (site_errpages_parse(h->error_pages, &ep, why, sizeof(why)) < 0)
+		return conf_error_at(c, "error_pages", err, errlen, "%s", why);
+	site_errpages_free(&ep);
+	if (site_try_extensions_check(&h->try_extensions, why, sizeof(why)) < 0)
+		return conf_error_at(c, "try_extensions", err, errlen, "%s", why);
 	struct http_cachectl cc;
-	char why[160];
 	if (http_cachectl_parse(h->cache_control, &cc, why, sizeof(why)) < 0)
 		return conf_error_at(c, "cache_control", err, errlen, "%s", why);
 	http_cachectl_free(&cc);
 	return 0;
 }
+
+static const struct conf_kind *const site_kinds[] = {&site_kind, NULL};
 
 const struct conf_section httpd_conf_section = {
 	.name = "httpd",
@@ -65,4 +83,5 @@ const struct conf_section httpd_conf_section = {
 	.nkeys = sizeof(keys) / sizeof(keys[0]),
 	.size = sizeof(struct httpd_conf),
 	.check = check,
+	.kinds = site_kinds,
 };

@@ -29,7 +29,12 @@ struct httpd_conf {
 	char *cache_control;             /* "PATTERN=VALUE ..." rules (httpd/cachectl.h) */
 	bool access_log_time;            /* append the request time to access log lines */
 	bool precompressed;              /* serve file.br / file.zst / file.gz siblings */
+	char *error_pages;               /* "404=/404.html 5xx=/50x.html" (triad/site.h) */
+	struct conf_list try_extensions; /* ".html": /about serves about.html (clean URLs) */
+	int access_log_format;           /* enum httpd_alog_format */
 };
+
+enum httpd_alog_format { HTTPD_ALOG_COMBINED, HTTPD_ALOG_VHOST };
 
 enum httpd_tokens { HTTPD_TOKENS_FULL, HTTPD_TOKENS_MINIMAL, HTTPD_TOKENS_OFF };
 

@@ -43,23 +43,23 @@ static void drop(struct http_worker *w, unsigned slot)
 	w->fcache[slot] = NULL;
 }
 
-struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_app *app,
+struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_site *site,
                                     const char *path, size_t len,
                                     const struct timeval *iteration)
 {
 	if (len >= HTTP_FCACHE_PATH_MAX)
 		return NULL;
-	uint32_t h = path_hash(app->gen, path, len);
+	uint32_t h = path_hash(site->gen, path, len);
 	unsigned slot = h % HTTP_FCACHE_SLOTS;
 	struct http_fentry *e = w->fcache[slot];
-	if (!e || e->hash != h || e->gen != app->gen || e->path_len != len ||
+	if (!e || e->hash != h || e->gen != site->gen || e->path_len != len ||
 	    memcmp(e->path, path, len) != 0)
 		return NULL;
 	bool checked = iteration && e->checked.tv_sec == iteration->tv_sec &&
 	               e->checked.tv_usec == iteration->tv_usec;
 	struct stat st;
 	if (!checked &&
-	    (fstatat(app->docroot.fd, e->path, &st, 0) < 0 || !same_file(&e->st, &st))) {
+	    (fstatat(site->docroot.fd, e->path, &st, 0) < 0 || !same_file(&e->st, &st))) {
 		drop(w, slot); /* changed or gone: the confined open decides */
 		return NULL;
 	}
@@ -69,7 +69,7 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_app
 	return e;
 }
 
-void http_fcache_put(struct http_worker *w, const struct http_app *app, const char *path,
+void http_fcache_put(struct http_worker *w, const struct http_site *site, const char *path,
                      size_t len, int fd, const struct stat *st, const char *ctype,
                      bool compressible, bool vary, int64_t now)
 {
@@ -99,8 +99,8 @@ void http_fcache_put(struct http_worker *w, const struct http_app *app, const ch
 		return;
 	}
 	e->refs = 1;
-	e->gen = app->gen;
-	e->hash = path_hash(app->gen, path, len);
+	e->gen = site->gen;
+	e->hash = path_hash(site->gen, path, len);
 	e->st = *st;
 	e->checked = (struct timeval){0, 0}; /* read this iteration, checked by the next use */
 	e->compressible = compressible;

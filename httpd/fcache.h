@@ -34,7 +34,7 @@
 #include "conditional.h"
 #include "date.h"
 
-struct http_app;
+struct http_site;
 struct http_worker;
 
 #define HTTP_FCACHE_SLOTS 128      /* per worker, direct-mapped by path hash */
@@ -44,7 +44,7 @@ struct http_worker;
 
 struct http_fentry {
 	unsigned refs; /* the cache's own, plus one per response using the body */
-	uint64_t gen;  /* http_app generation id: docroot and settings */
+	uint64_t gen;  /* http_site generation id: docroot and settings */
 	uint32_t hash;
 	struct stat st;
 	struct timeval checked; /* the loop iteration that last revalidated it */
@@ -63,15 +63,15 @@ struct http_fentry {
 	unsigned char body[]; /* st.st_size bytes */
 };
 
-/* The valid entry for PATH (no leading '/') under APP, with a reference, or NULL.
+/* The valid entry for PATH (no leading '/') under SITE's docroot, with a reference, or NULL.
  * ITERATION: the loop's cached time (event_base_gettimeofday_cached), which
  * names the current iteration; NULL revalidates on every call. */
-struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_app *app,
+struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_site *site,
                                     const char *path, size_t len,
                                     const struct timeval *iteration);
 /* Caches the regular file FD (stat ST, just opened through fsroot) if it is small
  * and not freshly modified. NOW: the current time (seconds). */
-void http_fcache_put(struct http_worker *w, const struct http_app *app, const char *path,
+void http_fcache_put(struct http_worker *w, const struct http_site *site, const char *path,
                      size_t len, int fd, const struct stat *st, const char *ctype,
                      bool compressible, bool vary, int64_t now);
 void http_fentry_unref(struct http_fentry *e);

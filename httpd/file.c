@@ -36,7 +36,7 @@
 
 static int open_stat(struct http_session *s, const char *path, size_t len, struct stat *st)
 {
-	int fd = fsroot_openat(&s->app->docroot, path, len, OPEN_FLAGS, 0);
+	int fd = fsroot_openat(&s->site->docroot, path, len, OPEN_FLAGS, 0);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, st) < 0) {
@@ -87,7 +87,7 @@ static int precompressed(struct http_session *s, const struct stat *orig, struct
 {
 	const struct http_request *r = &s->t->req;
 	*vary = false;
-	if (!s->app->h->precompressed)
+	if (!s->site->precompressed)
 		return -1;
 	struct http_ae ae;
 	/* An unreadable field leaves every q at 0: identity, still with Vary. */
@@ -101,7 +101,7 @@ static int precompressed(struct http_session *s, const struct stat *orig, struct
 		if (len < 0 || (size_t)len >= sizeof(name))
 			return -1; /* no sibling can have this name */
 		if (i >= n) {
-			if (fsroot_stat(&s->app->docroot, name, (size_t)len, st) == 0 &&
+			if (fsroot_stat(&s->site->docroot, name, (size_t)len, st) == 0 &&
 			    usable_sibling(st, orig)) {
 				*vary = true;
 				return -1;
@@ -185,8 +185,8 @@ static int rep_from_file(struct http_session *s, int fd, const struct stat *orig
 		fd = cfd;
 		rep->st = &rep->vst;
 	} else {
-		http_fcache_put(s->w, s->app, s->path + 1, s->path_len, fd, orig, x->ctype,
-		                comp && s->app->h->precompressed, rep->vary, now);
+		http_fcache_put(s->w, s->site, s->path + 1, s->path_len, fd, orig, x->ctype,
+		                comp && s->site->precompressed, rep->vary, now);
 	}
 	const struct stat *st = rep->st;
 	rep->etag = rep->etag_buf;
@@ -304,7 +304,7 @@ static void file_head(struct http_session *s, const struct file_rep *rep, enum h
 		add_line(&h, "Content-Encoding: ", http_coding_name(rep->coding));
 	if (rep->vary) /* 304 too: RFC 9110 §15.4.5, RFC 9111 §4.1 */
 		http_head_str(&h, VARY);
-	const char *cc = http_cachectl_match(&s->app->cache, s->path);
+	const char *cc = http_cachectl_match(&s->site->cache, s->path);
 	if (cc)
 		add_line(&h, "Cache-Control: ", cc);
 	http_head_finish(s, &h);
@@ -345,15 +345,15 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 
 static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 {
-	const struct httpd_conf *h = s->app->h;
+	const struct http_site *site = s->site;
 	if (!trailing_slash) {
 		close(dirfd);
 		http_redirect(s, "", true); /* RFC 9110 §15.4.2 */
 		return;
 	}
 	size_t base = s->path_len;
-	for (size_t i = 0; i < h->index.n; i++) {
-		const char *name = h->index.v[i];
+	for (size_t i = 0; i < site->index->n; i++) {
+		const char *name = site->index->v[i];
 		size_t nl = strlen(name);
 		if (base + 1 + nl + 1 >= sizeof(s->w->path) - 1)
 			continue;
@@ -373,7 +373,7 @@ static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 			close(fd);
 	}
 	s->path[1 + base] = '\0';
-	if (!h->autoindex) {
+	if (!site->autoindex) {
 		close(dirfd);
 		http_respond_status(s, 403, NULL);
 		return;
@@ -388,13 +388,40 @@ static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 	http_respond_body(s, 200, ctype, body, NULL);
 }
 
+/*
+ * try_extensions (clean URLs): no file at the path, so the first PATH.EXT
+ * that is a regular file, with s->path extended to it; else -ENOENT. A
+ * directory at the path never gets here: it wins.
+ */
+static int try_extensions(struct http_session *s, struct stat *st)
+{
+	const struct conf_list *exts = s->site->try_extensions;
+	size_t base = s->path_len;
+
+	for (size_t i = 0; i < exts->n; i++) {
+		size_t n = strlen(exts->v[i]);
+		if (1 + base + n + 1 > sizeof(s->w->path))
+			continue;
+		memcpy(s->path + 1 + base, exts->v[i], n + 1);
+		int fd = open_stat(s, s->path + 1, base + n, st);
+		if (fd >= 0 && S_ISREG(st->st_mode)) {
+			s->path_len = base + n;
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	s->path[1 + base] = '\0';
+	return -ENOENT;
+}
+
 void http_serve_path(struct http_session *s, bool trailing_slash)
 {
 	const struct http_request *r = &s->t->req;
 	if (!trailing_slash && s->path_len > 0) {
 		struct timeval iteration;
 		bool named = event_base_gettimeofday_cached(s->c->base, &iteration) == 0;
-		struct http_fentry *e = http_fcache_get(s->w, s->app, s->path + 1, s->path_len,
+		struct http_fentry *e = http_fcache_get(s->w, s->site, s->path + 1, s->path_len,
 		                                        named ? &iteration : NULL);
 		/* A precompressed sibling may answer this client: take the long way. */
 		if (e && e->compressible && r->accept_encoding.n > 0) {
@@ -408,6 +435,8 @@ void http_serve_path(struct http_session *s, bool trailing_slash)
 	}
 	struct stat st;
 	int fd = open_stat(s, s->path + 1, s->path_len, &st);
+	if (fd == -ENOENT && !trailing_slash && s->path_len > 0)
+		fd = try_extensions(s, &st);
 	if (fd < 0) {
 		http_respond_status(s, http_status_for_errno(fd), NULL);
 		return;

@@ -15,11 +15,14 @@
  */
 #include "session.h"
 #include "conf.h"
+#include "mime.h"
 #include "path.h"
 #include "status.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,8 +65,61 @@ void http_respond_body(struct http_session *s, int status, const char *ctype, st
 	}
 }
 
+/*
+ * error_pages: the site's page for STATUS as the body, the status kept, no
+ * validators or ranges. False (the built-in page follows) when none is
+ * configured or it cannot be used; the latter is logged with the page.
+ */
+static bool custom_error_page(struct http_session *s, int status, const char *extra)
+{
+	const char *page = site_errpages_find(&s->site->errpages, status);
+	struct stat st;
+	int fd;
+
+	if (!page)
+		return false;
+	fd = fsroot_openat(&s->site->docroot, page + 1, strlen(page + 1),
+	                   O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > HTTP_ERROR_PAGE_MAX) {
+		log_msg(LOG_LEVEL_WARN, s->c->id, "http error page %s for %d: %s; built-in page sent",
+		        page, status, fd < 0 ? strerror(-fd) : "not a regular file of at most 256 KiB");
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	/* Copied, not sent with sendfile: the page is small and TLS needs the bytes. */
+	size_t got = 0, size = (size_t)st.st_size;
+	char *bytes = malloc(size ? size : 1);
+	while (bytes && got < size) {
+		ssize_t n = pread(fd, bytes + got, size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	struct iobuf *body = bytes && got == size ? iobuf_new(size) : NULL;
+	if (body && iobuf_add(body, bytes, size) < 0) {
+		iobuf_free(body);
+		body = NULL;
+	}
+	free(bytes);
+	if (!body) {
+		log_msg(LOG_LEVEL_WARN, s->c->id, "http error page %s for %d: short read; built-in "
+		        "page sent", page, status);
+		return false;
+	}
+	const char *slash = strrchr(page, '/');
+	const char *ctype = http_mime_by_name(slash + 1, strlen(slash + 1));
+	http_respond_body(s, status, ctype ? ctype : "text/html; charset=utf-8", body, extra);
+	return true;
+}
+
 void http_respond_status(struct http_session *s, int status, const char *extra)
 {
+	if (status >= 400 && custom_error_page(s, status, extra))
+		return;
 	char page[512];
 	size_t n = http_error_page(status, page, sizeof(page));
 	char buf[HEAD_MAX];
@@ -182,6 +238,11 @@ void http_respond(struct http_session *s)
 	if (!r->keep_alive || h->keepalive_timeout == 0)
 		s->t->x.close = true;
 	s->t->x.head_only = r->method == HTTP_METHOD_HEAD;
+	int misdirected = http_site_choose(s);
+	if (misdirected) {
+		http_respond_status(s, misdirected, NULL);
+		return;
+	}
 
 	if (r->form == HTTP_TARGET_ABSOLUTE && !http_eq_ci(r->scheme.p, r->scheme.len, "http") &&
 	    !http_eq_ci(r->scheme.p, r->scheme.len, "https")) {
@@ -202,10 +263,12 @@ void http_respond(struct http_session *s)
 		http_respond_status(s, 405, ALLOW);
 		return;
 	}
-	if (h->redirect_https && !s->c->ssl) {
+	if (s->site->redirect_https && !s->c->ssl) {
 		redirect_https(s);
 		return;
 	}
+	if (http_site_canonical(s))
+		return;
 	struct http_path pr;
 	int st =
 	    http_path_normalize(r->path.p, r->path.len, s->path + 1, sizeof(s->w->path) - 1, &pr);

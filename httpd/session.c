@@ -40,28 +40,19 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 	struct http_app *app = calloc(1, sizeof(*app));
 	if (!app)
 		return conf_error_at(c, "docroot", err, errlen, "out of memory");
-	static atomic_ullong next_gen = 1;
-	app->gen = atomic_fetch_add(&next_gen, 1);
 	app->h = h;
 	app->lim = (struct http_limits){(size_t)h->max_request_line, (size_t)h->max_header_size,
 	                                HTTP_HEADER_FIELDS_MAX};
 	char why[200];
-	if (http_cachectl_parse(h->cache_control, &app->cache, why, sizeof(why)) < 0) {
+	if (http_sites_build(c, rt, app, err, errlen) < 0) {
+		http_sites_free(app);
 		free(app);
-		return conf_error_at(c, "cache_control", err, errlen, "%s", why);
-	}
-	int rc = fsroot_open_sub(&app->docroot, &rt->root, h->docroot, strlen(h->docroot));
-	if (rc < 0) {
-		http_cachectl_free(&app->cache);
-		free(app);
-		return conf_error_at(c, "docroot", err, errlen, "cannot open %s/%s: %s", c->g.root,
-		                     h->docroot, strerror(-rc));
+		return -1;
 	}
 	if (h->access_log && strcmp(h->access_log, "off") != 0) {
 		app->alog = http_accesslog_open(h->access_log, why, sizeof(why));
 		if (!app->alog) {
-			fsroot_close(&app->docroot);
-			http_cachectl_free(&app->cache);
+			http_sites_free(app);
 			free(app);
 			return conf_error_at(c, "access_log", err, errlen, "%s", why);
 		}
@@ -70,10 +61,6 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 		snprintf(app->server, sizeof(app->server), "Server: triad/%s\r\n", TRIAD_VERSION);
 	else if (h->server_tokens == HTTPD_TOKENS_MINIMAL)
 		snprintf(app->server, sizeof(app->server), "Server: triad\r\n");
-	if (h->hsts)
-		snprintf(app->hsts, sizeof(app->hsts),
-		         "Strict-Transport-Security: max-age=%llu\r\n",
-		         (unsigned long long)(h->hsts / 1000));
 	if (h->listen_tls.n > 0) {
 		const struct sockaddr_storage *ss = &h->listen_tls.v[0].ss;
 		unsigned port = ss->ss_family == AF_INET6
@@ -94,8 +81,7 @@ void http_release(struct server_runtime *rt)
 	if (!app)
 		return;
 	/* app->alog is process-wide (accesslog.c): other generations may share it. */
-	fsroot_close(&app->docroot);
-	http_cachectl_free(&app->cache);
+	http_sites_free(app);
 	free(app);
 }
 
@@ -199,6 +185,7 @@ static bool txn_get(struct http_session *s)
 		return false;
 	}
 	s->t = t;
+	s->site = &s->app->base;
 	memset(&t->x, 0, offsetof(struct http_exchange, logreq));
 	t->x.logreq[0] = '\0';
 	t->x.fd = -1;
@@ -593,6 +580,7 @@ static bool session_new(struct conn *c)
 	}
 	s->c = c;
 	s->app = server_rt(c->conf)->app;
+	s->site = &s->app->base;
 	s->w = c->worker->app;
 	s->timer = event_new(c->base, -1, 0, timer_cb, s);
 	c->proto = s;

@@ -20,11 +20,14 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "triad/cachectl.h"
 #include "triad/fsroot.h"
+#include "triad/hostmap.h"
 #include "triad/log.h"
 #include "triad/server.h"
+#include "triad/site.h"
+#include "triad/tls.h"
 
-#include "cachectl.h"
 #include "chunked.h"
 #include "conditional.h"
 #include "date.h"
@@ -37,15 +40,33 @@ struct event;
 struct conn_file;
 struct iobuf;
 
-struct http_app {
-	uint64_t gen; /* unique per generation: keys the file cache */
+/* The per-request settings: [httpd]'s, or a site's with [httpd]'s for what it leaves unset. */
+struct http_site {
+	uint64_t gen;                    /* unique per site and generation: keys the file cache */
+	const char *name;                /* NULL: no site matched ([httpd]) */
+	const struct conf_list *hosts;   /* the site's hosts; hosts->v[0] is canonical */
 	struct fsroot docroot;
+	const struct conf_list *index;
+	bool autoindex, precompressed, redirect_https, canonical;
+	struct http_cachectl cache;
+	struct site_errpages errpages;
+	const struct conf_list *try_extensions;
+	char hsts[64];                   /* "Strict-Transport-Security: ...\r\n" or "" */
+	SSL_CTX *tls;                    /* the site's own certificate (shared, not owned), or NULL */
+};
+
+struct http_app {
+	struct http_site base;           /* [httpd] */
+	struct http_site *sites;         /* one per [site NAME], in file order */
+	size_t nsites;
+	struct hostmap hosts;            /* host -> index into sites */
+	SSL_CTX **ctxs;                  /* one per distinct site certificate (owned) */
+	size_t nctxs;
+	struct tls_sni sni;
 	const struct httpd_conf *h;
 	struct http_limits lim;
-	struct http_cachectl cache;
 	struct log_file *alog; /* NULL: access_log = off (process-wide, see accesslog.c) */
 	char server[40];       /* "Server: triad/0.1.0\r\n" or "" */
-	char hsts[64];         /* "Strict-Transport-Security: ...\r\n" or "" */
 	char https_port[8];    /* ":8443" or "" (443) for redirect_https */
 };
 
@@ -126,6 +147,7 @@ struct http_txn {
 struct http_session {
 	struct conn *c;
 	struct http_app *app;
+	const struct http_site *site; /* of the current request; app->base between requests */
 	struct http_worker *w;
 	enum http_state st;
 	bool park_due;       /* IDLE: the timer first fires to park the conn */
@@ -187,6 +209,19 @@ void http_respond_status(struct http_session *s, int status, const char *extra);
 void http_redirect(struct http_session *s, const char *scheme_host, bool normalized);
 /* libmagic type of FD (cached by dev, inode, mtime, size); a fallback on failure. */
 const char *http_sniff(struct http_worker *w, int fd, const struct stat *st);
+
+/* ---- site.c: sites of a generation, the choice per request ----------------- */
+/* Builds app->base from [httpd] and one http_site per [site NAME]; -1 and err. */
+int http_sites_build(struct conf *c, struct server_runtime *rt, struct http_app *app, char *err,
+                     size_t errlen);
+void http_sites_free(struct http_app *app);
+/*
+ * Chooses s->site by the request's Host (and the SNI of a TLS connection).
+ * Returns 0, or 421 when SNI chose a site that Host does not name.
+ */
+int http_site_choose(struct http_session *s);
+/* canonical = on and Host is another of the site's names: 301 sent, true. */
+bool http_site_canonical(struct http_session *s);
 
 /* ---- accesslog.c --------------------------------------------------------- */
 /* Opens (or reopens, on reload) the process-wide access log PATH; NULL for off. */

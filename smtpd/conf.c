@@ -6,8 +6,10 @@
 #include "conf.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include "triad/confcheck.h"
+#include "triad/site.h"
 #include "triad/limits.h"
 
 #include "parse.h"
@@ -52,6 +54,10 @@ static int check(struct conf *c, char *err, size_t errlen)
 	    confcheck_log_outside(c, c->g.log, "log", s->maildir_root, "maildir_root", err,
 	                          errlen) < 0)
 		return -1;
+	char mail[TRIAD_PATH_MAX];
+	snprintf(mail, sizeof(mail), "%s/%s", c->g.root, s->maildir_root);
+	if (site_path_outside(c, mail, "maildir_root", err, errlen) < 0)
+		return -1;
 	if (s->tls == SMTPD_TLS_REQUIRED && (!c->g.tls_cert || !c->g.tls_key))
 		return conf_error_at(c, "tls", err, errlen,
 		                     "'required' needs tls_cert and tls_key in [global]");
@@ -76,10 +82,13 @@ static int check(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+static const struct conf_kind *const site_kinds[] = {&site_kind, NULL};
+
 const struct conf_section smtpd_conf_section = {
 	.name = "smtpd",
 	.keys = keys,
 	.nkeys = sizeof(keys) / sizeof(keys[0]),
 	.size = sizeof(struct smtpd_conf),
 	.check = check,
+	.kinds = site_kinds,
 };

@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include "triad/log.h"
+#include "triad/site.h"
 #include "triad/workq.h"
 
 struct smtp_lookup {
@@ -46,12 +47,14 @@ static void release(struct smtp_job *j)
 	free_lookup(l);
 }
 
-static bool domain_listed(const struct smtpd_conf *conf, const char *domain)
+/* DOMAIN (lower case) is in domains or in a site's mail_domains (interface.md, "Sites"). */
+static bool domain_listed(const struct conf *c, const char *domain)
 {
+	const struct smtpd_conf *conf = c->own;
 	for (size_t i = 0; i < conf->domains.n; i++)
 		if (strcasecmp(conf->domains.v[i], domain) == 0)
 			return true;
-	return false;
+	return site_of_mail_domain(c, domain) >= 0;
 }
 
 static void lower(char *p)
@@ -75,7 +78,8 @@ static enum smtp_rid check_domain(struct smtp_session *s, struct smtp_rcpt_entry
 	} else {
 		snprintf(e->domain, sizeof(e->domain), "%.*s", (int)(p->len - p->local_len - 1),
 		         p->addr + p->local_len + 1);
-		if (p->literal || !domain_listed(conf, e->domain))
+		lower(e->domain);
+		if (p->literal || !domain_listed(s->c->conf, e->domain))
 			return SMTP_R_RELAY_DENIED;
 	}
 	lower(e->domain);

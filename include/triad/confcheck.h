@@ -18,4 +18,7 @@ int confcheck_log_outside(struct conf *c, const char *log_path, const char *log_
 int confcheck_subdir(struct conf *c, const char *value, const char *key, char *err,
                      size_t errlen);
 
+/* Lexical normalisation of an absolute path into OUT: no "//", "/./" or "x/..". */
+void confcheck_normalise(const char *in, char *out, size_t cap);
+
 #endif

@@ -14,6 +14,7 @@
 #define TRIAD_CONF_ITEM_NAME_MAX    32   /* NAME in "[kind NAME]" (interface.md) */
 #define TRIAD_CONF_ITEMS_MAX    100000   /* sections of one kind ([site NAME]...) in one file */
 #define TRIAD_CONF_LIST_MAX        256   /* items in one list value */
+#define TRIAD_EXTENSION_MAX        16   /* one try_extensions item, dot included */
 #define TRIAD_MAX_WORKERS          256
 #define TRIAD_PATH_MAX            4096   /* PATH_MAX: a path handed to fsroot */
 #define TRIAD_NAME_MAX             255   /* NAME_MAX: one path component */
@@ -50,6 +51,7 @@
 #define HTTP_REQUEST_LINE_MAX   (8 * 1024)   /* RFC 9112 §3: >= 8000 recommended; 414 */
 #define HTTP_HEADER_SIZE_MAX    (32 * 1024)  /* RFC 9110 §5.4; 431 (RFC 6585 §5) */
 #define HTTP_HEADER_FIELDS_MAX   100         /* 431 */
+#define HTTP_ERROR_PAGE_MAX    (256 * 1024)  /* error_pages: a larger page file is not used */
 #define HTTP_BODY_MAX           (1024 * 1024) /* 413 (RFC 9110 §15.5.14) */
 #define HTTP_RANGES_MAX           16         /* RFC 9110 §14.2: limit range sets */
 #define HTTP_LIST_LINES_MAX        8         /* RFC 9110 §5.3: lines of one list field kept; 400 */

@@ -22,6 +22,21 @@ void tls_ctx_free(SSL_CTX *ctx);
  */
 void tls_ctx_set_alpn(SSL_CTX *ctx, const unsigned char *protos);
 
+/*
+ * SNI (RFC 6066 §3): the client-hello callback of the listener's context
+ * hands the server name to PICK, which returns the context whose
+ * certificate answers it (NULL: keep the listener's) and a tag for the
+ * connection (-1: none), read back with tls_sni_tag(). The struct is the
+ * caller's and must outlive every connection made from CTX.
+ */
+struct tls_sni {
+	SSL_CTX *(*pick)(void *arg, const char *name, size_t len, int *tag);
+	void *arg;
+};
+void tls_ctx_set_sni(SSL_CTX *ctx, const struct tls_sni *sni);
+/* The tag PICK gave this connection, or -1 (no SNI, no match, not TLS). */
+int tls_sni_tag(const SSL *ssl);
+
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" for logs and Received: headers. */
 const char *tls_describe(const SSL *ssl, char *buf, size_t len);
 

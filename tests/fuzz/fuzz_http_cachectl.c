@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../httpd/cachectl.h"
+#include "triad/cachectl.h"
 
 #define CHECK(x)                                                                                   \
 	do {                                                                                       \

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../../httpd/cachectl.h"
+#include "triad/cachectl.h"
 
 struct row {
 	int line;

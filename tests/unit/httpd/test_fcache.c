@@ -22,7 +22,7 @@
 
 struct fx {
 	char dir[64];
-	struct http_app app;
+	struct http_site app;
 	struct http_worker *w;
 };
 

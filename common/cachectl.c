@@ -1,7 +1,7 @@
 /*
- * httpd/cachectl.c: parse and match the cache_control rules (cachectl.h).
+ * cachectl: parse and match the cache_control rules (triad/cachectl.h).
  */
-#include "cachectl.h"
+#include "triad/cachectl.h"
 
 #include <fnmatch.h>
 #include <stdbool.h>

@@ -1,5 +1,6 @@
 /*
- * httpd/cachectl.h: the cache_control rules of [httpd] (RFC 9111 §5.2).
+ * cachectl: the cache_control rules of [httpd] and [site NAME] (RFC 9111 §5.2);
+ * in common/ because every daemon checks every site's keys.
  *
  * Syntax: whitespace-separated rules "PATTERN=VALUE". PATTERN is an
  * fnmatch(3) glob matched against the request path with its leading '/'
@@ -10,8 +11,8 @@
  * whose pattern matches wins; no match: no Cache-Control header.
  * Parsing is pure; an error says which rule is wrong.
  */
-#ifndef TRIAD_HTTPD_CACHECTL_H
-#define TRIAD_HTTPD_CACHECTL_H
+#ifndef TRIAD_CACHECTL_H
+#define TRIAD_CACHECTL_H
 
 #include <stddef.h>
 

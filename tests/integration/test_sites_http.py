@@ -1,0 +1,367 @@
+"""triad-httpd with [site NAME] sections (interface.md, "Sites (all three daemons)").
+
+Host chooses the site (any case, port ignored, the absolute-form authority first);
+SNI chooses the certificate (Python's ssl reads the one presented) and a Host of
+another site than SNI chose is 421 (RFC 9110 §15.5.20); canonical = on answers 301 to
+the first host; a site inherits the per-request keys it does not set from [httpd];
+access_log_format = vhost names the site; SIGHUP applies site changes. Real clients:
+curl --resolve / --connect-to, Python's ssl, raw sockets where bytes matter.
+"""
+
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+import triad_harness as th
+from test_http_helpers import get, one, parse_one
+
+
+def make_cert(directory, name, cn):
+    """A self-signed certificate for CN (and DNS SAN) in DIRECTORY: (cert, key)."""
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "2", "-subj", f"/CN={cn}", "-addext", f"subjectAltName=DNS:{cn}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+@pytest.fixture
+def sites(triad_root, triad_config):
+    """Two sites beside [httpd]'s www: shop (own certificate) and blog (the [global] one)."""
+    root = triad_root.root
+    for name in ("shop", "blog"):
+        d = root / "sites" / name / "www"
+        d.mkdir(parents=True)
+        (d / "index.html").write_text(f"{name} home\n")
+        (d / "who.txt").write_text(f"{name}\n")
+    (triad_root.www / "who.txt").write_text("default\n")
+    cert, key = make_cert(triad_root.etc, "shop", "shop.example")
+    triad_root.give_to_run_user()
+    cfg = triad_config
+    cfg.sections["site shop"] = {
+        "hosts": "Shop.Example www.shop.example",
+        "tls_cert": str(cert),
+        "tls_key": str(key),
+        "cache_control": "*.txt=no-store",
+    }
+    cfg.sections["site blog"] = {"hosts": "blog.example"}
+    cfg.update("httpd", {"cache_control": "*.txt=max-age=60", "access_log_format": "vhost"})
+    return cfg
+
+
+def who(d, host, path="/who.txt"):
+    r = get(d, path, host=host)
+    return r.status, r.body.decode()
+
+
+def test_host_chooses_the_site(sites, start_daemon):
+    """Host picks the site, case-insensitively and ignoring the port; no match: [httpd]."""
+    d = start_daemon("httpd", config=sites)
+    port = d.port
+    assert who(d, "shop.example") == (200, "shop\n")
+    assert who(d, "WWW.SHOP.EXAMPLE") == (200, "shop\n")
+    assert who(d, f"Blog.Example:{port}") == (200, "blog\n")
+    assert who(d, "blog.example.") == (200, "blog\n")  # the root label's dot
+    assert who(d, "other.example") == (200, "default\n")
+    assert who(d, "127.0.0.1") == (200, "default\n")
+    # RFC 9112 §3.2.2: the absolute-form authority wins over Host
+    r = one(d, b"GET http://blog.example/who.txt HTTP/1.1\r\nHost: shop.example\r\n"
+               b"Connection: close\r\n\r\n")
+    assert (r.status, r.body) == (200, b"blog\n")
+    # a site's own file is not reachable through another host
+    (sites.layout.root / "sites" / "shop" / "www" / "only-shop.txt").write_text("x\n")
+    sites.layout.give_to_run_user()
+    assert get(d, "/only-shop.txt", host="blog.example").status == 404
+    assert get(d, "/only-shop.txt", host="shop.example").status == 200
+
+
+def test_curl_resolve_and_connect_to(sites, start_daemon):
+    """curl's own Host from --resolve and --connect-to reaches the named site."""
+    d = start_daemon("httpd", config=sites)
+    host, port = d.addr
+    out = subprocess.run(["curl", "-sS", "--resolve", f"blog.example:{port}:{host}",
+                          f"http://blog.example:{port}/who.txt"],
+                         capture_output=True, timeout=30, check=True).stdout
+    assert out == b"blog\n"
+    out = subprocess.run(["curl", "-sS", "--connect-to", f"shop.example:80:{host}:{port}",
+                          "http://shop.example/who.txt"],
+                         capture_output=True, timeout=30, check=True).stdout
+    assert out == b"shop\n"
+
+
+def test_site_inherits_unset_keys(sites, start_daemon):
+    """cache_control set by the site wins; a site without it takes [httpd]'s."""
+    d = start_daemon("httpd", config=sites)
+    assert get(d, "/who.txt", host="shop.example").h("cache-control") == "no-store"
+    assert get(d, "/who.txt", host="blog.example").h("cache-control") == "max-age=60"
+    assert get(d, "/who.txt", host="x.example").h("cache-control") == "max-age=60"
+    # index is inherited too: "/" serves the site's index.html
+    r = get(d, "/", host="blog.example")
+    assert (r.status, r.body) == (200, b"blog home\n")
+
+
+def test_canonical_redirects(sites, start_daemon):
+    """canonical = on: 301 to the first host, the port only when Host had one."""
+    sites.sections["site shop"]["canonical"] = "on"
+    d = start_daemon("httpd", config=sites)
+    port = d.port
+    r = get(d, "/a/b?x=1&y", host=f"www.shop.example:{port}")
+    assert r.status == 301
+    assert r.h("location") == f"http://shop.example:{port}/a/b?x=1&y"
+    r = get(d, "/who.txt", host="WWW.shop.example")
+    assert (r.status, r.h("location")) == (301, "http://shop.example/who.txt")
+    # the canonical name itself, in any case, is served
+    assert who(d, "SHOP.example") == (200, "shop\n")
+    # over TLS the scheme is https
+    with tls_conn(d, sites, "www.shop.example") as s:
+        r = tls_get(s, "/who.txt", "www.shop.example")
+    assert (r.status, r.h("location")) == (301, "https://shop.example/who.txt")
+
+
+def tls_context(sites):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class tls_conn:
+    """A TLS connection to httpd's listen_tls with SNI (None: no SNI)."""
+
+    def __init__(self, d, sites, sni):
+        self.addr = d.ports["listen_tls"][0]
+        self.ctx = tls_context(sites)
+        self.sni = sni
+
+    def __enter__(self):
+        raw_sock = socket.create_connection(self.addr, timeout=10 * th.timeout_scale())
+        self.s = self.ctx.wrap_socket(raw_sock, server_hostname=self.sni)
+        return self.s
+
+    def __exit__(self, *exc):
+        self.s.close()
+
+
+def tls_get(s, path, host):
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    buf = b""
+    while True:
+        try:
+            r, _ = parse_one(buf)
+            if len(r.body) >= int(r.h("content-length", "0")):
+                return r
+        except ValueError:
+            pass
+        chunk = s.recv(65536)
+        assert chunk, buf
+        buf += chunk
+
+
+def presented_cn(s):
+    der = s.getpeercert(binary_form=True)
+    pem = ssl.DER_cert_to_PEM_cert(der)
+    out = subprocess.run(["openssl", "x509", "-noout", "-subject"], input=pem.encode(),
+                         capture_output=True, check=True).stdout.decode()
+    return out.strip().split("CN", 1)[1].lstrip(" =")
+
+
+def test_sni_chooses_the_certificate(sites, start_daemon):
+    """RFC 6066 §3: SNI shop.example gets shop's certificate; an unknown name, a site
+    without its own pair, or no SNI at all get the [global] pair (CN localhost)."""
+    d = start_daemon("httpd", config=sites)
+    for sni, cn in (("shop.example", "shop.example"), ("WWW.Shop.Example", "shop.example"),
+                    ("blog.example", "localhost"), ("nobody.example", "localhost"),
+                    (None, "localhost")):
+        with tls_conn(d, sites, sni) as s:
+            assert presented_cn(s) == cn, sni
+            assert s.selected_alpn_protocol() in (None, "http/1.1")
+
+
+def test_misdirected_request_421(sites, start_daemon):
+    """RFC 9110 §15.5.20: SNI chose shop, Host names blog: 421. SNI chose none: Host decides."""
+    d = start_daemon("httpd", config=sites)
+    with tls_conn(d, sites, "shop.example") as s:
+        r = tls_get(s, "/who.txt", "shop.example")
+        assert (r.status, r.body) == (200, b"shop\n")
+        r = tls_get(s, "/who.txt", "www.shop.example")
+        assert (r.status, r.body) == (200, b"shop\n")
+        r = tls_get(s, "/who.txt", "blog.example")
+        assert r.status == 421
+        r = tls_get(s, "/who.txt", "other.example")
+        assert r.status == 421
+    with tls_conn(d, sites, "unknown.example") as s:
+        r = tls_get(s, "/who.txt", "blog.example")
+        assert (r.status, r.body) == (200, b"blog\n")
+    with tls_conn(d, sites, None) as s:
+        r = tls_get(s, "/who.txt", "shop.example")
+        assert (r.status, r.body) == (200, b"shop\n")
+    # curl sends SNI and Host from one URL: the shop certificate, the shop content
+    host, port = d.ports["listen_tls"][0]
+    cert = sites.sections["site shop"]["tls_cert"]
+    out = subprocess.run(["curl", "-sS", "--cacert", cert, "--resolve",
+                          f"shop.example:{port}:{host}", f"https://shop.example:{port}/who.txt"],
+                         capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == b"shop\n"
+
+
+def test_vhost_access_log(sites, start_daemon):
+    """access_log_format = vhost: "HOST:PORT " first (Apache vhost_combined)."""
+    d = start_daemon("httpd", config=sites)
+    port = d.port
+    get(d, "/who.txt", host=f"www.shop.example:{port}")
+    get(d, "/who.txt", host="nowhere.example")
+    path = sites.layout.etc / "access.log"
+    deadline = time.monotonic() + 5 * th.timeout_scale()
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if len(lines) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert lines[0].startswith(f"shop.example:{port} 127.0.0.1 - - ["), lines
+    assert lines[1].startswith(f"-:{port} 127.0.0.1 - - ["), lines
+    assert '"GET /who.txt HTTP/1.1" 200 5' in lines[0]
+
+
+def test_sighup_applies_site_changes(sites, start_daemon):
+    """A site added and a host moved by SIGHUP serve new connections."""
+    d = start_daemon("httpd", config=sites)
+    assert who(d, "new.example") == (200, "default\n")
+    news = sites.layout.root / "sites" / "new" / "www"
+    news.mkdir(parents=True)
+    (news / "who.txt").write_text("new\n")
+    sites.layout.give_to_run_user()
+    sites.sections["site new"] = {"hosts": "new.example"}
+    sites.write()
+    d.reload(expect=r"reload: done")
+    assert who(d, "new.example") == (200, "new\n")
+    # an invalid change (one host in two sites) is refused; the old sites stay
+    sites.sections["site new"] = {"hosts": "new.example blog.example"}
+    sites.write()
+    d.reload(expect=r"reload refused")
+    assert who(d, "new.example") == (200, "new\n")
+    assert who(d, "blog.example") == (200, "blog\n")
+
+
+def test_missing_site_docroot_is_a_startup_error(sites, start_daemon):
+    sites.sections["site gone"] = {"hosts": "gone.example"}
+    d = start_daemon("httpd", config=sites, expect_ready=False)
+    d.wait_exit()
+    line = sites.line("site gone", None)
+    assert f"{sites.path}:{line}: docroot: cannot open" in d.stderr_text()
+
+
+@pytest.mark.parametrize("daemon", th.DAEMONS)
+def test_every_daemon_checks_every_site(sites, daemon):
+    """-t of any daemon reports a site error as FILE:LINE: key: message, the later line."""
+    sites.sections["site blog"]["hosts"] = "blog.example shop.example"
+    path = sites.write(sites.layout.etc / "bad.conf")
+    r = th.run_cli(daemon, "-t", "-c", path)
+    assert r.returncode == 1
+    line = sites.line("site blog", "hosts")
+    first = sites.line("site shop", "hosts")
+    assert r.stderr.strip().endswith(
+        f"{path}:{line}: hosts: host 'shop.example' is already in [site shop] (line {first})"), \
+        r.stderr
+
+
+# ---------------------------------------------------------------- error_pages, try_extensions
+
+@pytest.fixture
+def pages(triad_root, triad_config):
+    www = triad_root.www
+    (www / "404.html").write_text("<h1>custom 404</h1>\n")
+    (www / "errors").mkdir()
+    (www / "errors" / "4xx.html").write_text("<h1>some 4xx</h1>\n")
+    (www / "about.html").write_text("about page\n")
+    (www / "docs").mkdir()
+    (www / "docs" / "index.html").write_text("docs dir\n")
+    (www / "docs.html").write_text("docs file\n")
+    (www / "noindex").mkdir()
+    shop = triad_root.root / "sites" / "shop" / "www"
+    shop.mkdir(parents=True)
+    (shop / "404.html").write_text("shop 404\n")
+    (shop / "gone.txt").write_text("x\n")
+    blog = triad_root.root / "sites" / "blog" / "www"
+    blog.mkdir(parents=True)
+    (blog / "404.html").write_text("blog's own 404 file\n")
+    (blog / "post.htm").write_text("a post\n")
+    triad_root.give_to_run_user()
+    cfg = triad_config
+    cfg.update("httpd", {"error_pages": "404=/404.html 4xx=/errors/4xx.html",
+                         "try_extensions": ".html"})
+    cfg.sections["site shop"] = {"hosts": "shop.example", "error_pages": "404=/404.html"}
+    cfg.sections["site blog"] = {"hosts": "blog.example", "try_extensions": ".htm .html"}
+    return cfg
+
+
+def test_error_pages(pages, start_daemon):
+    """error_pages: the page is the body, the status stays; a code beats a class."""
+    d = start_daemon("httpd", config=pages)
+    r = get(d, "/missing")
+    assert (r.status, r.body) == (404, b"<h1>custom 404</h1>\n")
+    assert r.h("content-type").startswith("text/html")
+    for name in ("etag", "last-modified", "accept-ranges"):
+        assert r.h(name) is None, name  # not the page file's validators
+    r = get(d, "/missing", method="HEAD")
+    assert (r.status, r.h("content-length"), r.body) == (404, "20", b"")
+    # 403 (a directory without index, autoindex off) takes the 4xx page
+    r = get(d, "/noindex/")
+    assert (r.status, r.body) == (403, b"<h1>some 4xx</h1>\n")
+    # 405 keeps its Allow field (RFC 9110 §15.5.6) with the 4xx page
+    r = get(d, "/", method="DELETE")
+    assert (r.status, r.body) == (405, b"<h1>some 4xx</h1>\n")
+    assert r.h("allow") == "GET, HEAD, OPTIONS"
+    # a Range request still gets the whole page (no ranges on error pages)
+    r = get(d, "/missing", headers={"Range": "bytes=0-3"})
+    assert (r.status, r.body) == (404, b"<h1>custom 404</h1>\n")
+
+
+def test_error_pages_per_site(pages, start_daemon):
+    """A site's own error_pages come from its own docroot; a site that sets none
+    inherits [httpd]'s key and resolves the page in its own docroot."""
+    d = start_daemon("httpd", config=pages)
+    r = get(d, "/missing", host="shop.example")
+    assert (r.status, r.body) == (404, b"shop 404\n")
+    # shop's own key has no 4xx class: 403 gets the built-in page
+    (pages.layout.root / "sites" / "shop" / "www" / "dir").mkdir()
+    pages.layout.give_to_run_user()
+    r = get(d, "/dir/", host="shop.example")
+    assert r.status == 403 and b"some 4xx" not in r.body
+    r = get(d, "/missing", host="blog.example")
+    assert (r.status, r.body) == (404, b"blog's own 404 file\n")
+
+
+def test_error_page_missing_file_is_logged(pages, start_daemon):
+    """A page file that is missing: the built-in page, and a warning naming the page."""
+    os_remove = (pages.layout.www / "404.html")
+    os_remove.unlink()
+    d = start_daemon("httpd", config=pages)
+    r = get(d, "/missing")
+    assert r.status == 404 and b"custom" not in r.body and b"404" in r.body
+    d.wait_log(r"error page /404\.html for 404")
+
+
+def test_try_extensions(pages, start_daemon):
+    """try_extensions = .html: /about serves about.html; a directory still wins; a
+    file of the very name wins; nothing found stays 404."""
+    d = start_daemon("httpd", config=pages)
+    r = get(d, "/about")
+    assert (r.status, r.body) == (200, b"about page\n")
+    assert r.h("content-type").startswith("text/html")
+    assert get(d, "/about.html").body == b"about page\n"
+    r = get(d, "/docs")  # docs/ is a directory: 301 to docs/ (RFC 9110 §15.4.2)
+    assert (r.status, r.h("location")) == (301, "/docs/")
+    assert get(d, "/docs/").body == b"docs dir\n"
+    assert get(d, "/nothing").status == 404
+    assert get(d, "/about/").status == 404  # a trailing slash names a directory
+    # a site's own list, in its order: .htm first
+    r = get(d, "/post", host="blog.example")
+    assert (r.status, r.body) == (200, b"a post\n")
+    # shop inherits [httpd]'s .html but has no about.html
+    assert get(d, "/about", host="shop.example").status == 404
