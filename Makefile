@@ -118,7 +118,8 @@ clean:
 
 # `make deb`: the Debian package (debian/) built by dpkg-buildpackage from a copy
 # of this tree in build/deb/triad-$(VERSION)/, so the .deb, .buildinfo and
-# .changes land in build/deb/ and the package build never touches build/ here.
+# .changes land in build/deb/ (the .deb also in build/) and the package build
+# never touches build/ here.
 DEB_DIR := build/deb
 deb:
 	@./tools/deps.sh deb
@@ -126,7 +127,8 @@ deb:
 	mkdir -p $(DEB_DIR)/triad-$(VERSION)
 	tar -cf - --exclude=./build --exclude=./.git --exclude=__pycache__ --exclude=.pytest_cache . | tar -xf - -C $(DEB_DIR)/triad-$(VERSION)
 	cd $(DEB_DIR)/triad-$(VERSION) && dpkg-buildpackage -us -uc -b
-	@ls -l $(DEB_DIR)/*.deb
+	cp $(DEB_DIR)/triad_$(VERSION)_*.deb build/
+	@ls -l build/triad_$(VERSION)_*.deb
 
 # Builds the package, runs lintian on it, installs it into a throw-away root
 # and starts the daemons from there (tests/package/test_deb.py). Slow: not part
