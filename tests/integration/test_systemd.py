@@ -7,7 +7,9 @@ RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM).
 - `systemd-analyze security --offline` rates each service's exposure below 3.0 ("OK");
 - the services' own command lines run as systemd would run them: ExecStartPre's `-t`,
   then ExecStart with NOTIFY_SOCKET, under the unit's CapabilityBoundingSet= and
-  NoNewPrivileges= (setpriv(1) applies both, as root), through ExecReload and a stop;
+  NoNewPrivileges= (setpriv(1) applies both, as root) and its SystemCallFilter= with
+  SystemCallErrorNumber= (a seccomp filter of the same system calls, loaded with
+  python3-seccomp), through ExecReload and a stop;
   for ftpd and smtpd a PAM login through the helper, which runs PAM as root inside the
   same bounding set and no_new_privs.
 No systemd needs to run as PID 1 for any of this.
@@ -118,15 +120,59 @@ def unit_argv(service, key, conf):
     return [conf if a == "/etc/triad/triad.conf" else a for a in argv]
 
 
+def syscall_set(spec):
+    """The system calls of a SystemCallFilter= allow list, groups expanded as systemd
+    itself lists them (systemd-analyze syscall-filter)."""
+    out, todo, seen = set(), spec.split(), set()
+    while todo:
+        item = todo.pop()
+        if not item.startswith("@"):
+            out.add(item)
+            continue
+        if item in seen:
+            continue
+        seen.add(item)
+        r = subprocess.run(["systemd-analyze", "syscall-filter", "--no-pager", item],
+                           capture_output=True, text=True, check=True, timeout=30)
+        for line in r.stdout.splitlines()[1:]:
+            word = line.strip()
+            if word and not word.startswith("#"):
+                todo.append(word)
+    return out
+
+
+# Runs as `python3 -c SECCOMP_EXEC ERRNO SYSCALLS... -- ARGV`: loads a seccomp filter
+# that allows SYSCALLS and fails every other call with ERRNO, as systemd does for
+# SystemCallFilter= with SystemCallErrorNumber=, then execs ARGV under it.
+SECCOMP_EXEC = r"""
+import errno, os, sys, seccomp
+args = sys.argv[1:]
+cut = args.index("--")
+err, calls, argv = getattr(errno, args[0]), args[1:cut], args[cut + 1:]
+f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(err))
+for name in calls:
+    try:
+        f.add_rule(seccomp.ALLOW, name)
+    except (RuntimeError, ValueError, OSError):
+        pass  # not a system call of this architecture (arm_fadvise64_64 on x86-64)
+f.load()
+os.execv(argv[0], argv)
+"""
+
+
 def sandbox_prefix(service):
-    """setpriv(1) applying the unit's CapabilityBoundingSet= and NoNewPrivileges=."""
+    """setpriv(1) applying the unit's CapabilityBoundingSet= and NoNewPrivileges=, then
+    a seccomp filter from its SystemCallFilter= and SystemCallErrorNumber=."""
     s = read_unit(service)["Service"]
     caps = " ".join(s["CapabilityBoundingSet"]).split()
     bounding = "-all," + ",".join("+" + c.lower().removeprefix("cap_") for c in caps)
     argv = ["setpriv", f"--bounding-set={bounding}"]
     if s.get("NoNewPrivileges") == ["yes"]:
         argv.append("--no-new-privs")
-    return argv + ["--"]
+    calls = syscall_set(" ".join(s["SystemCallFilter"]))
+    (errname,) = s["SystemCallErrorNumber"]
+    return argv + ["--", "/usr/bin/python3", "-c", SECCOMP_EXEC, errname, *sorted(calls),
+                   "--"]
 
 
 CAP_NUMBERS = {"CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_NET_BIND_SERVICE": 10}
@@ -183,6 +229,7 @@ def test_unit_commands_run_in_the_units_sandbox(triad_config, pam_user, notify_s
         # Dropped to `user` (no capability left) inside the unit's bounding set.
         assert int(status["CapEff"], 16) == 0
         assert int(status["CapBnd"], 16) == bounding_mask(service)
+        assert status["Seccomp"] == "2"  # filter mode
         assert status["NoNewPrivs"] == ("1" if read_unit(service)["Service"].get(
             "NoNewPrivileges") == ["yes"] else "0")
 
