@@ -463,35 +463,75 @@ static void free_list(struct conf_list *l)
 	l->n = 0;
 }
 
-static int parse_addrs(const char *s, struct conf_addrs *out, char *err, size_t errlen)
+/* Splits S and parses every item with ONE into a calloc'd array of SIZE-byte elements. */
+static int parse_items(const char *s, size_t size,
+                       int (*one)(const char *item, void *out, char *err, size_t errlen),
+                       void **out, size_t *nout, char *err, size_t errlen)
 {
 	struct conf_list l;
-	struct conf_addrs a = {NULL, 0};
+	char *v = NULL;
 
 	if (split_list(s, &l, err, errlen) < 0)
 		return -1;
-	if (l.n && !(a.v = calloc(l.n, sizeof(*a.v)))) {
+	if (l.n && !(v = calloc(l.n, size))) {
 		fail_msg(err, errlen, "out of memory");
 		goto fail;
 	}
-	for (; a.n < l.n; a.n++) {
-		if (conf_parse_addr(l.v[a.n], &a.v[a.n], err, errlen) < 0)
+	for (size_t i = 0; i < l.n; i++)
+		if (one(l.v[i], v + i * size, err, errlen) < 0)
 			goto fail;
-		/* Binding the same address twice fails later with a vaguer EADDRINUSE. */
-		for (size_t j = 0; j < a.n; j++) {
-			if (strcmp(a.v[j].text, a.v[a.n].text) == 0) {
-				fail_msg(err, errlen, "address '%s' is listed twice", a.v[j].text);
-				goto fail;
-			}
-		}
-	}
+	*out = v;
+	*nout = l.n;
 	free_list(&l);
-	*out = a;
 	return 0;
 fail:
 	free_list(&l);
-	free(a.v);
+	free(v);
 	return -1;
+}
+
+static int parse_addr_item(const char *item, void *out, char *err, size_t errlen)
+{
+	return conf_parse_addr(item, out, err, errlen);
+}
+
+static int parse_net_item(const char *item, void *out, char *err, size_t errlen)
+{
+	if (net_parse_cidr(item, out) < 0)
+		return fail_msg(err, errlen,
+		                "'%s' is not an IP address or network (192.0.2.0/24, 2001:db8::/32)",
+		                item);
+	return 0;
+}
+
+static int parse_addrs(const char *s, struct conf_addrs *out, char *err, size_t errlen)
+{
+	struct conf_addrs a = {NULL, 0};
+	void *v;
+
+	if (parse_items(s, sizeof(*a.v), parse_addr_item, &v, &a.n, err, errlen) < 0)
+		return -1;
+	a.v = v;
+	/* Binding the same address twice fails later with a vaguer EADDRINUSE. */
+	for (size_t i = 0; i < a.n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(a.v[j].text, a.v[i].text) == 0) {
+				fail_msg(err, errlen, "address '%s' is listed twice", a.v[j].text);
+				free(a.v);
+				return -1;
+			}
+	*out = a;
+	return 0;
+}
+
+static int parse_nets(const char *s, struct conf_nets *out, char *err, size_t errlen)
+{
+	void *v;
+
+	if (parse_items(s, sizeof(*out->v), parse_net_item, &v, &out->n, err, errlen) < 0)
+		return -1;
+	out->v = v;
+	return 0;
 }
 
 /* CONF_PATH words that are not file names; "off" unless the key lists its own. */
@@ -522,6 +562,11 @@ static void free_value(const struct conf_key *k, void *base)
 		free(((struct conf_addrs *)slot)->v);
 		((struct conf_addrs *)slot)->v = NULL;
 		((struct conf_addrs *)slot)->n = 0;
+		break;
+	case CONF_NETS:
+		free(((struct conf_nets *)slot)->v);
+		((struct conf_nets *)slot)->v = NULL;
+		((struct conf_nets *)slot)->n = 0;
 		break;
 	default:
 		break;
@@ -568,6 +613,14 @@ static int set_value(const struct conf_key *k, void *base, const char *dir, cons
 			return -1;
 		free_value(k, base);
 		*(struct conf_addrs *)slot = a;
+		return 0;
+	}
+	case CONF_NETS: {
+		struct conf_nets n;
+		if (parse_nets(s, &n, err, errlen) < 0)
+			return -1;
+		free_value(k, base);
+		*(struct conf_nets *)slot = n;
 		return 0;
 	}
 	case CONF_BOOL:

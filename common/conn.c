@@ -17,6 +17,7 @@
 #include "triad/conn.h"
 #include "triad/limits.h"
 #include "triad/log.h"
+#include "triad/net.h"
 #include "triad/server.h"
 #include "triad/tls.h"
 
@@ -56,6 +57,7 @@ enum {
 	CONN_F_DEADLINE = 1u << 18,  /* the timer holds the handshake deadline */
 	CONN_F_HS_WANTS_W = 1u << 19, /* the handshake waits for the socket to be writable */
 	CONN_F_COUNTED = 1u << 20,   /* counted in the connection limits */
+	CONN_F_PERIP = 1u << 21,     /* counted in the per-IP table (not limits_exempt) */
 };
 
 static atomic_ullong next_id = 1;
@@ -72,6 +74,9 @@ struct ip_count {
 
 static pthread_mutex_t ip_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ip_count *ip_table[TRIAD_PERIP_BUCKETS];
+/* limits_exempt of the current generation, under ip_lock (reloads replace it). */
+static struct net_cidr exempt[TRIAD_CONF_LIST_MAX];
+static size_t nexempt;
 
 /*
  * IPv4 as v4-mapped IPv6, so both families share one key space. Native IPv6
@@ -98,12 +103,19 @@ static unsigned ip_bucket(const unsigned char key[16])
 	return h % TRIAD_PERIP_BUCKETS;
 }
 
-/* Counts one more connection from KEY unless that would pass the limit. */
-static bool ip_acquire(const unsigned char key[16], unsigned limit)
+enum ip_verdict { IP_COUNTED, IP_EXEMPT, IP_OVER };
+
+/* Counts one more connection from PEER (KEY) unless that would pass the limit. */
+static enum ip_verdict ip_acquire(const union conn_addr *peer, const unsigned char key[16],
+                                  unsigned limit)
 {
 	unsigned b = ip_bucket(key);
-	bool ok = true;
+	enum ip_verdict v = IP_COUNTED;
 	pthread_mutex_lock(&ip_lock);
+	if (net_match(exempt, nexempt, &peer->sa)) {
+		pthread_mutex_unlock(&ip_lock);
+		return IP_EXEMPT;
+	}
 	struct ip_count *e = ip_table[b];
 	while (e && memcmp(e->addr, key, 16) != 0)
 		e = e->next;
@@ -111,18 +123,18 @@ static bool ip_acquire(const unsigned char key[16], unsigned limit)
 		e = calloc(1, sizeof(*e));
 		if (!e) {
 			pthread_mutex_unlock(&ip_lock);
-			return false;
+			return IP_OVER;
 		}
 		memcpy(e->addr, key, 16);
 		e->next = ip_table[b];
 		ip_table[b] = e;
 	}
 	if (limit && e->n >= limit)
-		ok = false;
+		v = IP_OVER;
 	else
 		e->n++;
 	pthread_mutex_unlock(&ip_lock);
-	return ok;
+	return v;
 }
 
 static void ip_release(const unsigned char key[16])
@@ -142,10 +154,33 @@ static void ip_release(const unsigned char key[16])
 	pthread_mutex_unlock(&ip_lock);
 }
 
-void conn_limits_set(unsigned total_limit, unsigned per_ip_limit)
+void conn_limits_set(unsigned total_limit, unsigned per_ip_limit, const struct net_cidr *nets,
+                     size_t nnets)
 {
 	max_total = total_limit;
 	max_per_ip = per_ip_limit;
+	if (nnets > TRIAD_CONF_LIST_MAX)
+		nnets = TRIAD_CONF_LIST_MAX; /* config lists are bounded the same */
+	pthread_mutex_lock(&ip_lock);
+	if (nnets)
+		memcpy(exempt, nets, nnets * sizeof(*nets));
+	nexempt = nnets;
+	pthread_mutex_unlock(&ip_lock);
+}
+
+/* Gives back the slots of a counted conn: once it starts closing it is no
+ * longer the client's connection (interface.md: counted only while open). */
+static void conn_uncount(struct conn *c)
+{
+	if (!(c->flags & CONN_F_COUNTED))
+		return;
+	c->flags &= ~CONN_F_COUNTED;
+	if (c->flags & CONN_F_PERIP) {
+		unsigned char key[16];
+		ip_key(&c->peer, key);
+		ip_release(key);
+	}
+	atomic_fetch_sub(&total, 1);
 }
 
 unsigned conn_count(void)
@@ -198,12 +233,7 @@ static void conn_free(struct conn *c)
 	}
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->flags & CONN_F_COUNTED) {
-		unsigned char key[16];
-		ip_key(&c->peer, key);
-		ip_release(key);
-		atomic_fetch_sub(&total, 1);
-	}
+	conn_uncount(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (w->conns == c)
@@ -251,6 +281,7 @@ static void schedule_free(struct conn *c)
 	if (c->flags & CONN_F_FREEING)
 		return;
 	c->flags |= CONN_F_FREEING;
+	conn_uncount(c);
 	rev_off(c);
 	if (c->wev)
 		wev_off(c);
@@ -1183,11 +1214,16 @@ static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr 
 		if (max_total && now > max_total) {
 			atomic_fetch_sub(&total, 1);
 			c->flags |= CONN_F_REFUSED;
-		} else if (!ip_acquire(key, max_per_ip)) {
-			atomic_fetch_sub(&total, 1);
-			c->flags |= CONN_F_REFUSED;
 		} else {
-			c->flags |= CONN_F_COUNTED;
+			enum ip_verdict v = ip_acquire(&c->peer, key, max_per_ip);
+			if (v == IP_OVER) {
+				atomic_fetch_sub(&total, 1);
+				c->flags |= CONN_F_REFUSED;
+			} else {
+				c->flags |= CONN_F_COUNTED;
+				if (v == IP_COUNTED)
+					c->flags |= CONN_F_PERIP;
+			}
 		}
 	}
 
@@ -1671,6 +1707,7 @@ void conn_close(struct conn *c)
 	if (c->flags & (CONN_F_CLOSING | CONN_F_FREEING))
 		return;
 	c->flags |= CONN_F_CLOSING;
+	conn_uncount(c);
 	c->flags &= ~CONN_F_READING;
 	update_read(c);
 	/* Nothing can leave before a handshake or a connect ends: closing never

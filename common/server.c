@@ -86,6 +86,11 @@ struct conf *server_current_conf(void)
 	return c;
 }
 
+const struct conf_operations *server_operations(const struct conf *c)
+{
+	return (const struct conf_operations *)((const char *)c->own + ops->operations);
+}
+
 static void set_current(struct conf *c)
 {
 	pthread_mutex_lock(&current_lock);
@@ -440,7 +445,8 @@ static void apply_limits(const struct conf *c)
 	unsigned total = 0, per_ip = 0;
 	if (ops->limits)
 		ops->limits(c, &total, &per_ip);
-	conn_limits_set(total, per_ip);
+	const struct conf_nets *exempt = &server_operations(c)->limits_exempt;
+	conn_limits_set(total, per_ip, exempt->v, exempt->n);
 }
 
 static bool addrs_equal(const struct conf_addrs *a, const struct conf_addrs *b)

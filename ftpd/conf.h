@@ -23,6 +23,7 @@ struct ftpd_conf {
 	uint64_t idle_timeout;           /* ms */
 	uint64_t max_connections;
 	uint64_t max_connections_per_ip;
+	struct conf_operations op;         /* proxy_protocol, limits_exempt, metrics */
 	char *umask;                     /* octal text; umask_bits holds its value */
 	uint64_t data_timeout;           /* ms: a data connection idle (either way) */
 	uint64_t data_connect_timeout;   /* ms: PASV accept / PORT connect */

@@ -8,6 +8,8 @@
 
 #include "triad/server.h"
 
+#include <stddef.h>
+
 enum { LISTEN_PLAIN, LISTEN_TLS };
 
 static size_t listeners(const struct conf *c, struct server_listen *out, size_t max)
@@ -33,6 +35,7 @@ static const struct server_ops ftpd_ops = {
 	.section = &ftpd_conf_section,
 	.listeners = listeners,
 	.limits = limits,
+	.operations = offsetof(struct ftpd_conf, op),
 	.needs_auth = true,
 	.blocking_threads = 2, /* fsync + rename of uploads, closes of deleted files, sweeps */
 	.prepare = ftp_prepare,

@@ -22,6 +22,7 @@ struct httpd_conf {
 	uint64_t max_body_size;
 	uint64_t max_connections;
 	uint64_t max_connections_per_ip;
+	struct conf_operations op;         /* proxy_protocol, limits_exempt, metrics */
 	uint64_t send_timeout;           /* ms: no write progress for this long: drop */
 	int server_tokens;               /* enum httpd_tokens */
 	uint64_t hsts;                   /* ms; 0: no Strict-Transport-Security */

@@ -7,6 +7,8 @@
 
 #include "triad/server.h"
 
+#include <stddef.h>
+
 enum { LISTEN_PLAIN, LISTEN_TLS };
 
 static size_t listeners(const struct conf *c, struct server_listen *out, size_t max)
@@ -32,6 +34,7 @@ static const struct server_ops httpd_ops = {
 	.section = &httpd_conf_section,
 	.listeners = listeners,
 	.limits = limits,
+	.operations = offsetof(struct httpd_conf, op),
 	.needs_auth = false,
 	.prepare = http_prepare,
 	.release = http_release,

@@ -24,6 +24,7 @@ struct smtpd_conf {
 	uint64_t timeout;                /* ms */
 	uint64_t max_connections;
 	uint64_t max_connections_per_ip;
+	struct conf_operations op;         /* proxy_protocol, limits_exempt, metrics */
 	uint64_t greeting_delay;         /* ms; 0: greet at once */
 	uint64_t max_errors;             /* error replies before 421 4.7.0 and close */
 	int bare_lf;                     /* enum smtpd_bare_lf */

@@ -7,6 +7,8 @@
 
 #include "triad/server.h"
 
+#include <stddef.h>
+
 enum { LISTEN_PLAIN, LISTEN_TLS };
 
 static size_t listeners(const struct conf *c, struct server_listen *out, size_t max)
@@ -31,6 +33,7 @@ static const struct server_ops smtpd_ops = {
 	.section = &smtpd_conf_section,
 	.listeners = listeners,
 	.limits = limits,
+	.operations = offsetof(struct smtpd_conf, op),
 	.needs_auth = true,
 	.blocking_threads = 8, /* file work: RCPT checks (rcpt.c), spool writes, delivery (maildir.c) */
 	.prepare = smtp_prepare,

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include "triad/net.h"
 
 struct conf;
 
@@ -38,6 +39,7 @@ enum conf_type {
 	CONF_ENUM,      /* int: index into choices */
 	CONF_PORTRANGE, /* struct conf_portrange: "LOW-HIGH" */
 	CONF_WORKERS,   /* unsigned: "auto" (= online CPUs) or 1..TRIAD_MAX_WORKERS */
+	CONF_NETS,      /* struct conf_nets: IPv4/IPv6 addresses and CIDR networks */
 };
 
 struct conf_list {
@@ -55,6 +57,22 @@ struct conf_addrs {
 	struct conf_addr *v;
 	size_t n;
 };
+
+struct conf_nets {
+	struct net_cidr *v;
+	size_t n;
+};
+
+/*
+ * The operations keys every daemon section has (interface.md "Operations"):
+ * one struct embedded in each section struct, its rows from one macro.
+ */
+struct conf_operations {
+	struct conf_nets limits_exempt;  /* sources max_connections_per_ip skips */
+};
+#define CONF_OPERATIONS_KEYS(type, field)                                                   \
+	{"limits_exempt", CONF_NETS, offsetof(type, field.limits_exempt),                        \
+	 TRIAD_LIMITS_EXEMPT_DEFAULT, NULL, 0, 0}
 
 struct conf_portrange {
 	uint16_t low, high;

@@ -36,6 +36,7 @@
 
 struct conn;
 struct conf;
+struct net_cidr;
 struct worker;
 
 /* A peer or local address: IPv4 or IPv6 (28 bytes, not sockaddr_storage's 128:
@@ -272,8 +273,12 @@ bool conn_is_refused(const struct conn *c);
 /* SIGTERM: ops->on_shutdown (or conn_close) for every conn of the worker. */
 void conn_shutdown_all(struct worker *w);
 
-/* Connection limits (also used by server.c at accept). */
-void conn_limits_set(unsigned max_total, unsigned max_per_ip);
+/* Connection limits (also used by server.c at accept). A counted conn holds
+ * its slots until it starts closing (conn_close, conn_abort, EOF), not until
+ * it is freed: a client that got its last reply and reconnects at once
+ * finds its slot free. Peers inside EXEMPT (copied) have no per-IP limit. */
+void conn_limits_set(unsigned max_total, unsigned max_per_ip, const struct net_cidr *exempt,
+                     size_t nexempt);
 /* Active counted connections (for tests and the ready line). */
 unsigned conn_count(void);
 

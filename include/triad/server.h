@@ -62,6 +62,8 @@ struct server_ops {
 	size_t (*listeners)(const struct conf *c, struct server_listen *out, size_t max);
 	/* Connection limits a config sets (0: none). */
 	void (*limits)(const struct conf *c, unsigned *max_total, unsigned *max_per_ip);
+	/* offsetof the struct conf_operations in the daemon's section struct. */
+	size_t operations;
 	bool needs_auth;                       /* start the PAM helper */
 	unsigned blocking_threads;             /* workq pool size (0: no pool) */
 	/* Builds rt->app for a new generation, as `user`; -1 + err refuses it. */
@@ -90,6 +92,8 @@ static inline struct server_runtime *server_rt(const struct conf *c)
 }
 /* The generation new connections get (a new reference: conf_unref it). */
 struct conf *server_current_conf(void);
+/* C's operations keys (proxy_protocol, limits_exempt, metrics). */
+const struct conf_operations *server_operations(const struct conf *c);
 const struct server_ops *server_ops(void);
 
 #endif

@@ -97,7 +97,8 @@ def close(held):
 def test_connection_limit(name, key, start_daemon):
     """KEY = 2: two concurrent connections are served, a third gets the protocol's refusal
     and is closed, the first two stay usable, and a slot frees up when one closes."""
-    d = start_daemon(name, section_overrides={key: 2})
+    # limits_exempt off: by default loopback (where the tests connect from) is exempt.
+    d = start_daemon(name, section_overrides={key: 2, "limits_exempt": ""})
     a, b = hold_two(d)
     try:
         assert_refused(d)

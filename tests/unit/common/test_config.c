@@ -40,6 +40,7 @@ struct tsec {
 	int mode;
 	struct conf_portrange ports;
 	unsigned workers;
+	struct conf_nets nets;
 };
 
 static const char *const modes[] = {"off", "optional", "required", NULL};
@@ -61,6 +62,7 @@ static const struct conf_key tkeys[] = {
 	{"mode", CONF_ENUM, T(mode), "optional", modes, 0, 0},
 	{"ports", CONF_PORTRANGE, T(ports), "50000-50100", NULL, 0, 0},
 	{"workers", CONF_WORKERS, T(workers), "2", NULL, 0, 0},
+	{"nets", CONF_NETS, T(nets), "127.0.0.0/8 ::1", NULL, 0, 0},
 };
 #undef T
 
@@ -253,6 +255,10 @@ static void render(const struct tsec *t, const char *key, char *buf, size_t len)
 		snprintf(buf, len, "%u-%u", t->ports.low, t->ports.high);
 	else if (strcmp(key, "workers") == 0)
 		snprintf(buf, len, "%u", t->workers);
+	else if (strcmp(key, "nets") == 0)
+		for (size_t i = 0; i < t->nets.n && used < len; i++)
+			used += (size_t)snprintf(buf + used, len - used, "%s/%u", i ? "|" : "",
+			                         t->nets.v[i].bits);
 	else
 		fail_msg("render: unknown key %s", key);
 }
@@ -548,6 +554,13 @@ static void test_values(void **state)
 		 "addrs: invalid address '80': missing host (write 0.0.0.0:80 or [::]:80)"},
 		{__LINE__, "addrs = 1.2.3.4:70000", NULL,
 		 "addrs: invalid address '1.2.3.4:70000': port must be 1 to 65535"},
+		/* CONF_NETS: prefix lengths over 16 bytes (IPv4 is v4-mapped: 96 + n) */
+		{__LINE__, "nets = 10.0.0.0/8, 2001:db8::/32 192.0.2.1", "/104|/32|/128", NULL},
+		{__LINE__, "nets =", "", NULL},
+		{__LINE__, "nets = 10.0.0.1/8", NULL,
+		 "nets: '10.0.0.1/8' is not an IP address or network (192.0.2.0/24, 2001:db8::/32)"},
+		{__LINE__, "nets = 127.0.0.1 localhost", NULL,
+		 "nets: 'localhost' is not an IP address or network (192.0.2.0/24, 2001:db8::/32)"},
 		/* CONF_BOOL */
 		{__LINE__, "flag = off", "false", NULL},
 		{__LINE__, "flag = yes ; with a path", "true", NULL},

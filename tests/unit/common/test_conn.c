@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "triad/conn.h"
+#include "triad/net.h"
 #include "triad/server.h"
 
 #include "conn_fixture.h"
@@ -126,7 +127,7 @@ static void test_limits_per_ip(void **state)
 	struct sockaddr_in b = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002)};
 	struct conn *c[4];
 	int fds[4][2];
-	conn_limits_set(3, 2);
+	conn_limits_set(3, 2, NULL, 0);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
 		const struct sockaddr_in *peer = i == 3 ? &b : &a;
@@ -147,7 +148,7 @@ static void test_limits_per_ip(void **state)
 	for (int i = 0; i < 4; i++)
 		close(fds[i][1]);
 	event_base_free(w.base);
-	conn_limits_set(0, 0);
+	conn_limits_set(0, 0, NULL, 0);
 }
 
 /* IPv6 peers count per /64; a v4-mapped address counts as its IPv4 address. */
@@ -164,7 +165,7 @@ static void test_limits_ipv6_prefix(void **state)
 	inet_pton(AF_INET6, "::ffff:192.0.2.7", &p[3].sin6_addr);     /* mapped IPv4 */
 	struct conn *c[4];
 	int fds[4][2];
-	conn_limits_set(0, 1);
+	conn_limits_set(0, 1, NULL, 0);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
 		c[i] = conn_new(&w, fds[i][0], (const struct sockaddr *)&p[i], sizeof(p[i]), NULL,
@@ -182,7 +183,94 @@ static void test_limits_ipv6_prefix(void **state)
 	event_base_loop(w.base, EVLOOP_NONBLOCK);
 	assert_int_equal(conn_count(), 0);
 	event_base_free(w.base);
-	conn_limits_set(0, 0);
+	conn_limits_set(0, 0, NULL, 0);
+}
+
+/* interface.md: "A connection counts toward its address's limit only while it
+ * is open": the slot comes back when the conn starts closing (its last reply
+ * may still be on the way), not when the deferred free runs. */
+static void test_limits_slot_free_at_close(void **state)
+{
+	(void)state;
+	struct worker w = {0};
+	w.base = event_base_new();
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0xc0000201)};
+	int fds[3][2];
+	struct conn *c[3];
+	conn_limits_set(0, 1, NULL, 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
+	c[0] = conn_new(&w, fds[0][0], (const struct sockaddr *)&a, sizeof(a), NULL, true);
+	assert_false(conn_is_refused(c[0]));
+	conn_printf(c[0], "221 bye\r\n");
+	conn_close(c[0]); /* closing, not yet freed (no loop has run) */
+	assert_int_equal(conn_count(), 0);
+	c[1] = conn_new(&w, fds[1][0], (const struct sockaddr *)&a, sizeof(a), NULL, true);
+	assert_false(conn_is_refused(c[1])); /* the slot came back at conn_close */
+	conn_abort(c[1]);
+	c[2] = conn_new(&w, fds[2][0], (const struct sockaddr *)&a, sizeof(a), NULL, true);
+	assert_false(conn_is_refused(c[2])); /* ... and at conn_abort */
+	conn_abort(c[2]);
+	for (int i = 0; i < 5; i++)
+		event_base_loop(w.base, EVLOOP_NONBLOCK);
+	assert_int_equal(conn_count(), 0);
+	assert_int_equal(w.nconns, 0);
+	for (int i = 0; i < 3; i++)
+		close(fds[i][1]);
+	event_base_free(w.base);
+	conn_limits_set(0, 0, NULL, 0);
+}
+
+/* limits_exempt: no per-IP limit for listed networks (IPv4 given as a v4
+ * network matches a v4-mapped peer too); they still count in the total. */
+static void test_limits_exempt(void **state)
+{
+	(void)state;
+	struct worker w = {0};
+	w.base = event_base_new();
+	struct net_cidr nets[2];
+	assert_int_equal(net_parse_cidr("127.0.0.0/8", &nets[0]), 0);
+	assert_int_equal(net_parse_cidr("2001:db8::/32", &nets[1]), 0);
+	struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002)};
+	struct sockaddr_in6 mapped = {.sin6_family = AF_INET6}, v6 = {.sin6_family = AF_INET6},
+	                    other = {.sin6_family = AF_INET6};
+	inet_pton(AF_INET6, "::ffff:127.0.0.9", &mapped.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8:5::1", &v6.sin6_addr);
+	inet_pton(AF_INET6, "2001:db9::1", &other.sin6_addr);
+	const struct sockaddr *peers[7] = {
+	    (const struct sockaddr *)&lo,     (const struct sockaddr *)&lo,
+	    (const struct sockaddr *)&mapped, (const struct sockaddr *)&v6,
+	    (const struct sockaddr *)&v6,     (const struct sockaddr *)&other,
+	    (const struct sockaddr *)&other};
+	const bool refused[7] = {false, false, false, false, false, false, true};
+	struct conn *c[7];
+	int fds[7][2];
+	conn_limits_set(7, 1, nets, 2);
+	for (int i = 0; i < 7; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
+		socklen_t len = peers[i]->sa_family == AF_INET ? sizeof(lo) : sizeof(v6);
+		c[i] = conn_new(&w, fds[i][0], peers[i], len, NULL, true);
+		assert_non_null(c[i]);
+		if (conn_is_refused(c[i]) != refused[i])
+			fail_msg("peer %d: refused=%d, want %d", i, conn_is_refused(c[i]), refused[i]);
+	}
+	assert_int_equal(conn_count(), 6);
+	/* The total still applies to exempt peers. */
+	int fd2[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fd2), 0);
+	conn_limits_set(6, 1, nets, 2);
+	struct conn *extra = conn_new(&w, fd2[0], peers[0], sizeof(lo), NULL, true);
+	assert_true(conn_is_refused(extra));
+	conn_abort(extra);
+	close(fd2[1]);
+	for (int i = 0; i < 7; i++) {
+		conn_abort(c[i]);
+		close(fds[i][1]);
+	}
+	event_base_loop(w.base, EVLOOP_NONBLOCK);
+	assert_int_equal(conn_count(), 0);
+	event_base_free(w.base);
+	conn_limits_set(0, 0, NULL, 0);
 }
 
 /* conn_park: refused while anything is buffered; parked, input rebuilds the
@@ -278,6 +366,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_park_peer_close, setup, teardown),
 		cmocka_unit_test(test_limits_per_ip),
 		cmocka_unit_test(test_limits_ipv6_prefix),
+		cmocka_unit_test(test_limits_slot_free_at_close),
+		cmocka_unit_test(test_limits_exempt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
