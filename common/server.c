@@ -8,6 +8,7 @@
  * event (drain) and to the current configuration pointer below.
  */
 #include "triad/server.h"
+#include "triad/activation.h"
 #include "triad/auth.h"
 #include "triad/conn.h"
 #include "triad/limits.h"
@@ -17,6 +18,7 @@
 #include "triad/workq.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <malloc.h>
 #include <arpa/inet.h>
@@ -41,8 +43,9 @@ struct bound {
 	int fd;
 	int tag;
 	bool tls;
-	const char *addr; /* text, for logs */
-	const struct conf_addr *ca;
+	char addr[96];               /* text, for logs */
+	struct sockaddr_storage ss;  /* the bound address */
+	socklen_t len;
 };
 
 /* One listening socket of a worker. */
@@ -181,6 +184,19 @@ static int check_extra(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Options a listening socket gets whoever bound it (accepted sockets inherit them). */
+static void listener_options(int fd, bool tls)
+{
+	int one = 1;
+	/* Accepted sockets inherit TCP_NODELAY: one setsockopt() here instead of
+	 * one per connection (every protocol here answers at once). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ops->client_speaks_first && !tls) {
+		int secs = TRIAD_DEFER_ACCEPT_S;
+		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+	}
+}
+
 static int bind_one(const struct conf_addr *a, bool tls, char *err, size_t errlen)
 {
 	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -196,13 +212,7 @@ static int bind_one(const struct conf_addr *a, bool tls, char *err, size_t errle
 	if (a->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;
-	/* Accepted sockets inherit TCP_NODELAY: one setsockopt() here instead of
-	 * one per connection (every protocol here answers at once). */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (ops->client_speaks_first && !tls) {
-		int secs = TRIAD_DEFER_ACCEPT_S;
-		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
-	}
+	listener_options(fd, tls);
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
 		goto fail;
 	if (listen(fd, TRIAD_BACKLOG) < 0)
@@ -245,11 +255,100 @@ static int bind_all(struct conf *c, struct bound **out, size_t *nout, char *err,
 					free(b);
 					return -1;
 				}
-				b[n++] = (struct bound){fd, want[i].tag, want[i].tls, a->text, a};
+				b[n] = (struct bound){.fd = fd, .tag = want[i].tag, .tls = want[i].tls,
+				                      .len = a->len};
+				snprintf(b[n].addr, sizeof(b[n].addr), "%s", a->text);
+				memcpy(&b[n].ss, &a->ss, a->len);
+				n++;
 			}
 	*out = b;
 	*nout = n;
 	return 0;
+}
+
+/*
+ * Socket activation: the passed sockets replace the listen addresses. One
+ * named ops->tls_fdname ("https", "ftps") is an implicit-TLS listener, any
+ * other a plain one. Every worker watches each passed socket through its own
+ * dup(): the socket, and the connections queued on it, stay systemd's across
+ * our restarts, which per-worker SO_REUSEPORT sockets of our own would not
+ * (their queues die with the process, and systemd's socket would never be
+ * accepted from). The price is that a connection wakes every worker and one
+ * wins the accept (EAGAIN for the others), with workers = CPUs a few wakeups.
+ */
+static int bind_passed(struct conf *c, const struct activation_fd *act, size_t nact,
+                       struct bound **out, size_t *nout, char *err, size_t errlen)
+{
+	struct server_listen want[SERVER_LISTENERS_MAX];
+	size_t nwant = ops->listeners(c, want, SERVER_LISTENERS_MAX);
+	const struct server_listen *plain = NULL, *tls = NULL;
+	for (size_t i = 0; i < nwant; i++) {
+		if (want[i].tls && !tls)
+			tls = &want[i];
+		if (!want[i].tls && !plain)
+			plain = &want[i];
+	}
+	struct bound *b = calloc(nact * nworkers, sizeof(*b));
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t n = 0;
+	for (unsigned w = 0; w < nworkers; w++)
+		for (size_t i = 0; i < nact; i++) {
+			bool is_tls = ops->tls_fdname && strcmp(act[i].name, ops->tls_fdname) == 0;
+			const struct server_listen *l = is_tls ? tls : plain;
+			int fd = w == 0 ? act[i].fd : fcntl(act[i].fd, F_DUPFD_CLOEXEC, 0);
+			if (!l || fd < 0) {
+				snprintf(err, errlen, "socket activation: descriptor %d: %s", act[i].fd,
+				         l ? strerror(errno) : "no listener of that kind");
+				goto fail;
+			}
+			if (is_tls && !(c->g.tls_cert && c->g.tls_key)) {
+				if (w > 0)
+					close(fd);
+				snprintf(err, errlen,
+				         "socket activation passed a '%s' socket (fd %d), but tls_cert and "
+				         "tls_key are unset",
+				         ops->tls_fdname, act[i].fd);
+				goto fail;
+			}
+			b[n] = (struct bound){.fd = fd, .tag = l->tag, .tls = is_tls};
+			b[n].len = sizeof(b[n].ss);
+			if (getsockname(fd, (struct sockaddr *)&b[n].ss, &b[n].len) < 0)
+				b[n].len = 0;
+			n++;
+			int fl = fcntl(fd, F_GETFL);
+			if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+				snprintf(err, errlen, "socket activation: descriptor %d: %s", act[i].fd,
+				         strerror(errno));
+				goto fail;
+			}
+			listener_options(fd, is_tls);
+			char host[INET6_ADDRSTRLEN] = "?";
+			unsigned port = 0;
+			if (b[n - 1].ss.ss_family == AF_INET) {
+				const struct sockaddr_in *s4 = (const struct sockaddr_in *)&b[n - 1].ss;
+				inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+				port = ntohs(s4->sin_port);
+			} else if (b[n - 1].ss.ss_family == AF_INET6) {
+				const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&b[n - 1].ss;
+				inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+				port = ntohs(s6->sin6_port);
+			}
+			snprintf(b[n - 1].addr, sizeof(b[n - 1].addr), "%s%s%s:%u(fd %d%s%s)",
+			         strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
+			         act[i].fd, act[i].name[0] ? " " : "", act[i].name);
+		}
+	*out = b;
+	*nout = n;
+	return 0;
+fail:
+	/* Worker 0's are the passed descriptors themselves: the process exits anyway. */
+	while (n > 0)
+		close(b[--n].fd);
+	free(b);
+	return -1;
 }
 
 /* ---- privileges ----------------------------------------------------------- */
@@ -393,9 +492,9 @@ static int worker_setup(struct worker *w, const struct bound *b, size_t nb, char
 	for (size_t i = 0; i < nb; i++) {
 		struct worker_listener *wl = &w->listeners[w->nlisteners];
 		*wl = (struct worker_listener){.w = w, .tag = b[i].tag, .tls = b[i].tls};
-		if (!is_wildcard(&b[i].ca->ss) && b[i].ca->len <= sizeof(wl->local)) {
-			memcpy(&wl->local, &b[i].ca->ss, b[i].ca->len);
-			wl->local_len = b[i].ca->len;
+		if (!is_wildcard(&b[i].ss) && b[i].len <= sizeof(wl->local)) {
+			memcpy(&wl->local, &b[i].ss, b[i].len);
+			wl->local_len = b[i].len;
 		}
 		/* backlog 0: the socket is already listening. */
 		wl->l = evconnlistener_new(w->base, accept_cb, wl,
@@ -667,7 +766,11 @@ static int process_setup(struct conf *c, struct bound **bound, size_t *nbound, c
 	notify_open();
 	raise_fd_limit();
 	nworkers = c->g.workers;
-	if (bind_all(c, bound, nbound, err, errlen) < 0)
+	struct activation_fd passed[SERVER_LISTENERS_MAX * 4];
+	int npassed = activation_listen_fds(passed, sizeof(passed) / sizeof(passed[0]), err, errlen);
+	if (npassed < 0 ||
+	    (npassed > 0 ? bind_passed(c, passed, (size_t)npassed, bound, nbound, err, errlen)
+	                 : bind_all(c, bound, nbound, err, errlen)) < 0)
 		goto fail;
 	if (ops->needs_auth && auth_helper_start(nworkers, err, errlen) < 0)
 		goto fail;

@@ -35,6 +35,7 @@ static const struct server_ops ftpd_ops = {
 	.section = &ftpd_conf_section,
 	.listeners = listeners,
 	.limits = limits,
+	.tls_fdname = "ftps",
 	.operations = offsetof(struct ftpd_conf, op),
 	.needs_auth = true,
 	.blocking_threads = 2, /* fsync + rename of uploads, closes of deleted files, sweeps */

@@ -34,6 +34,7 @@ static const struct server_ops httpd_ops = {
 	.section = &httpd_conf_section,
 	.listeners = listeners,
 	.limits = limits,
+	.tls_fdname = "https",
 	.operations = offsetof(struct httpd_conf, op),
 	.needs_auth = false,
 	.prepare = http_prepare,

@@ -80,6 +80,9 @@ struct server_ops {
 	 * once its first bytes are in (TCP_DEFER_ACCEPT), and accept reads them at
 	 * once, with no trip through epoll. */
 	bool client_speaks_first;
+	/* Socket activation: passed sockets with this FileDescriptorName are
+	 * implicit-TLS listeners ("https", "ftps"; NULL: none). */
+	const char *tls_fdname;
 };
 
 /* Runs a daemon; returns the process exit status. */
