@@ -13,7 +13,9 @@
 #include "triad/conn.h"
 #include "triad/limits.h"
 #include "triad/log.h"
+#include "triad/net.h"
 #include "triad/notify.h"
+#include "triad/proxy_wait.h"
 #include "triad/tls.h"
 #include "triad/workq.h"
 
@@ -384,6 +386,44 @@ static int drop_privileges(const struct conf *c, char *err, size_t errlen)
 
 /* ---- workers ---------------------------------------------------------------- */
 
+/* A socket accepted on WL from PEER (the client: after a PROXY header, the
+ * address it carried) becomes a conn, or is refused over the limits (NULL). */
+static struct conn *accept_new(struct worker_listener *wl, int fd, const struct sockaddr *peer,
+                               socklen_t peer_len)
+{
+	struct worker *w = wl->w;
+	SSL_CTX *tls = NULL;
+	if (wl->tls) {
+		struct conf *c = server_current_conf();
+		tls = server_rt(c)->tls;
+		conf_unref(c);
+	}
+	struct conn *conn =
+	    conn_new_accepted(w, fd, peer, peer_len,
+	                      wl->local_len ? (const struct sockaddr *)&wl->local : NULL,
+	                      wl->local_len, tls);
+	if (!conn)
+		return NULL;
+	conn->listener_tag = wl->tag;
+	if (conn_is_refused(conn)) {
+		log_info("c%06llu refused peer=%s: connection limit", (unsigned long long)conn->id,
+		         conn->peer_ip);
+		/* A TLS client cannot read a plaintext refusal: just close. */
+		if (!wl->tls && ops->refusal)
+			conn_write(conn, ops->refusal, strlen(ops->refusal));
+		conn_close(conn);
+		return NULL;
+	}
+	ops->accept(conn, conn->listener_tag);
+	return conn;
+}
+
+/* proxy_wait's continuation: the header was read (epoll tells when more comes). */
+static void accept_proxied(void *arg, int fd, const struct sockaddr *peer, socklen_t peer_len)
+{
+	accept_new(arg, fd, peer, peer_len);
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                       int len, void *arg)
 {
@@ -394,30 +434,19 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
-	SSL_CTX *tls = NULL;
-	if (wl->tls) {
-		struct conf *c = server_current_conf();
-		tls = server_rt(c)->tls;
-		conf_unref(c);
-	}
-	struct conn *conn =
-	    conn_new_accepted(w, fd, addr, (socklen_t)len,
-	                      wl->local_len ? (const struct sockaddr *)&wl->local : NULL,
-	                      wl->local_len, tls);
-	if (!conn)
-		return;
-	conn->listener_tag = wl->tag;
-	if (conn_is_refused(conn)) {
-		log_info("c%06llu refused peer=%s: connection limit", (unsigned long long)conn->id,
-		         conn->peer_ip);
-		/* A TLS client cannot read a plaintext refusal: just close. */
-		if (!wl->tls && ops->refusal)
-			conn_write(conn, ops->refusal, strlen(ops->refusal));
-		conn_close(conn);
+	/* interface.md: a connection from a proxy_protocol source must begin with
+	 * a PROXY header, read before the conn exists (before TLS, no greeting). */
+	struct conf *c = server_current_conf();
+	const struct conf_nets *trusted = &server_operations(c)->proxy_protocol;
+	bool proxied = trusted->n && net_match(trusted->v, trusted->n, addr);
+	conf_unref(c);
+	if (proxied) {
+		proxy_wait_start(w, fd, addr, (socklen_t)len, accept_proxied, wl);
 		return;
 	}
-	ops->accept(conn, conn->listener_tag);
-	if (ops->client_speaks_first && !wl->tls)
+	struct conn *conn = accept_new(wl, fd, addr, (socklen_t)len);
+	/* TCP_DEFER_ACCEPT: the request is already in; read it without a trip through epoll. */
+	if (conn && ops->client_speaks_first && !wl->tls)
 		conn_read_now(conn);
 }
 
@@ -446,6 +475,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 			w->listeners[i].l = NULL;
 		}
 	w->draining = true;
+	proxy_wait_close_all(w);
 	conn_shutdown_all(w);
 	if (w->nconns == 0)
 		event_base_loopbreak(w->base);
@@ -521,6 +551,7 @@ static void worker_teardown(struct worker *w)
 {
 	if (ops->worker_fini)
 		ops->worker_fini(w);
+	proxy_wait_close_all(w);
 	for (size_t i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i].l)
 			evconnlistener_free(w->listeners[i].l);

@@ -715,8 +715,11 @@ void ftp_execute(struct ftp_session *s, struct ftp_command *cmd)
 		text = "Command not implemented";
 	}
 	if (code) {
-		if (code == 500 && v == FTP_VERB_UNKNOWN)
-			code = 502; /* recognised syntax, unknown verb: "not implemented" */
+		/* A 3-4 letter verb we do not know: "not implemented". A longer word is
+		 * no FTP command at all (§5.3.1), 500 "command unrecognized": a PROXY
+		 * line from a source not in proxy_protocol (interface.md) gets that. */
+		if (code == 500 && v == FTP_VERB_UNKNOWN && cmd->name[0])
+			code = 502;
 		ftp_reply(s, code, "%s", text);
 	} else {
 		handlers[v](s, cmd);

@@ -68,9 +68,11 @@ struct conf_nets {
  * one struct embedded in each section struct, its rows from one macro.
  */
 struct conf_operations {
+	struct conf_nets proxy_protocol; /* sources that must send a PROXY header */
 	struct conf_nets limits_exempt;  /* sources max_connections_per_ip skips */
 };
 #define CONF_OPERATIONS_KEYS(type, field)                                                   \
+	{"proxy_protocol", CONF_NETS, offsetof(type, field.proxy_protocol), "", NULL, 0, 0},     \
 	{"limits_exempt", CONF_NETS, offsetof(type, field.limits_exempt),                        \
 	 TRIAD_LIMITS_EXEMPT_DEFAULT, NULL, 0, 0}
 

@@ -34,6 +34,8 @@
 #define TRIAD_HEAP_TRIM_THRESHOLD (8 * 1024 * 1024) /* free heap top kept (mallopt) */
 #define TRIAD_HEAP_MMAP_THRESHOLD (4 * 1024 * 1024) /* smaller allocations: from the heap */
 #define TRIAD_PERIP_BUCKETS       4096   /* per-IP connection counter table */
+#define TRIAD_PROXY_TIMEOUT_MS    5000   /* a PROXY header must be complete within this
+                                            (proxy-protocol.txt §1: "at least 3 seconds") */
 #define TRIAD_LIMITS_EXEMPT_DEFAULT "127.0.0.0/8 ::1" /* limits_exempt: as Postfix's $mynetworks */
 #define TRIAD_PERIP_DEFAULT        "50"  /* ftpd/smtpd max_connections_per_ip: Postfix's
                                             smtpd_client_connection_count_limit */

@@ -25,6 +25,7 @@
 
 struct event_base;
 struct auth_client;
+struct proxy_wait;
 
 /* One listener a config asks for. */
 struct server_listen {
@@ -53,6 +54,7 @@ struct worker {
 	struct worker_listener *listeners;
 	size_t nlisteners;
 	struct event *wake;
+	struct proxy_wait *proxy_waits; /* sockets reading their PROXY header (proxy_wait.c) */
 };
 
 struct server_ops {

@@ -147,7 +147,8 @@ def test_long_line_unknown_and_bad_syntax(ftpd):
     code, _ = c.read_reply()
     assert code == 500
     assert c.command("NOOP")[0] == 200
-    assert c.command("XYZZY")[0] == 502
+    assert c.command("XYZZ")[0] == 502
+    assert c.command("XYZZY")[0] == 500  # five letters: not an FTP command (§5.3.1)
     assert c.command("ACCT x")[0] == 502
     assert c.command("TYPE Q")[0] in (501, 504)
     assert c.command("PORT 1,2,3")[0] == 501
