@@ -36,6 +36,7 @@ static const char *type_name(enum conf_type t)
 	case CONF_ENUM: return "choice";
 	case CONF_PORTRANGE: return "portrange";
 	case CONF_WORKERS: return "workers";
+	case CONF_NETS: return "networks";
 	}
 	return "?";
 }
