@@ -11,7 +11,10 @@ RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM).
   SystemCallErrorNumber= (a seccomp filter of the same system calls, loaded with
   python3-seccomp), through ExecReload and a stop;
   for ftpd and smtpd a PAM login through the helper, which runs PAM as root inside the
-  same bounding set and no_new_privs.
+  same bounding set and no_new_privs;
+- the socket units' sockets, passed by systemd-socket-activate(1) with their
+  FileDescriptorName= to the service's ExecStart, are the daemon's listeners: `https` and
+  `ftps` ones speak TLS from the first byte, the others the plain protocol.
 No systemd needs to run as PID 1 for any of this.
 """
 
@@ -20,6 +23,7 @@ import ftplib
 import os
 import re
 import shlex
+import shutil
 import signal
 import smtplib
 import socket
@@ -33,6 +37,9 @@ import triad_harness as th
 
 UNITS = th.REPO / "dist" / "systemd"
 SERVICES = {name: UNITS / f"triad-{name}.service" for name in th.DAEMONS}
+SOCKETS = {"triad-httpd.socket": None, "triad-httpd-tls.socket": "https",
+           "triad-ftpd.socket": None, "triad-ftpd-tls.socket": "ftps",
+           "triad-smtpd.socket": None}
 
 
 def read_unit(path):
@@ -63,7 +70,8 @@ def local_units(tmp_path):
 
 def test_all_units_present():
     names = sorted(p.name for p in UNITS.iterdir())
-    assert names == sorted([f"triad-{n}.service" for n in th.DAEMONS] + ["triad.target"])
+    assert names == sorted([f"triad-{n}.service" for n in th.DAEMONS] + list(SOCKETS)
+                           + ["triad.target"])
 
 
 def test_systemd_analyze_verify_is_silent(tmp_path):
@@ -98,6 +106,18 @@ def test_service_shape(name):
     assert s["SystemCallFilter"] == ["@system-service"]
     assert s["RestrictAddressFamilies"] == ["AF_UNIX AF_INET AF_INET6"]
     assert "User" not in s  # the daemon drops to `user` itself after binding
+
+
+@pytest.mark.parametrize("unit,fdname", sorted(SOCKETS.items(), key=lambda x: x[0]))
+def test_socket_units(unit, fdname):
+    """interface.md: sockets named https (httpd) and ftps (ftpd) are TLS listeners."""
+    sock = read_unit(UNITS / unit)["Socket"]
+    service = re.match(r"(triad-\w+)", unit).group(1) + ".service"
+    assert sock["Service"] == [service]
+    if fdname:
+        assert sock["FileDescriptorName"] == [fdname]
+    else:
+        assert sock["FileDescriptorName"][0] not in ("https", "ftps")
 
 
 @pytest.mark.parametrize("name", th.DAEMONS)
@@ -260,6 +280,98 @@ def test_unit_commands_run_in_the_units_sandbox(triad_config, pam_user, notify_s
                 code, _ = s.login(pam_user.user, pam_user.password)
                 assert code == 235
         d.stop(signal.SIGTERM)
+        assert note.recv(256) == b"STOPPING=1"
+    finally:
+        d.kill()
+
+
+# ---------------------------------------------------------------- socket activation
+
+SSA = shutil.which("systemd-socket-activate")
+
+
+def daemon_sockets(name):
+    """[(unit, ListenStream, FileDescriptorName)] of the socket units feeding NAME."""
+    out = []
+    for unit in sorted(SOCKETS):
+        sock = read_unit(UNITS / unit)["Socket"]
+        if sock["Service"] == [f"triad-{name}.service"]:
+            (listen,) = sock["ListenStream"]
+            (fdname,) = sock["FileDescriptorName"]
+            out.append((unit, listen, fdname))
+    return out
+
+
+class SocketActivated(th.Daemon):
+    """The unit's ExecStart exec'd by systemd-socket-activate(1) with the sockets of the
+    daemon's socket units (their names; loopback ports instead of their ListenStream)."""
+
+    def __init__(self, name, config, conf_path, sockets, env=None):
+        super().__init__(name, config, conf_path, env)
+        self.sockets = sockets  # [(port, fdname)]
+
+    @property
+    def ports(self):
+        return {"passed": [("127.0.0.1", port) for port, _ in self.sockets]}
+
+    def start(self):
+        self._log_start = self._log_size()
+        argv = [SSA]
+        for port, _ in self.sockets:
+            argv += ["-l", f"127.0.0.1:{port}"]
+        argv.append("--fdname=" + ":".join(n for _, n in self.sockets))
+        for k in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "NOTIFY_SOCKET",
+                  "PAM_WRAPPER", "PAM_WRAPPER_SERVICE_DIR"):
+            if k in self.env:
+                argv += ["-E", f"{k}={self.env[k]}"]
+        argv += unit_argv(SERVICES[self.name], "ExecStart", str(self.conf_path))
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=err, env=self.env, close_fds=True)
+        # systemd-socket-activate execs the daemon at the first connection.
+        port = self.sockets[0][0]
+        self.wait_for(lambda: "Listening on" in self.stderr_text() and
+                      th.can_connect("127.0.0.1", port), 10, "systemd-socket-activate")
+        return self
+
+
+def tls_handshake(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            return s.version()
+
+
+@pytest.mark.parametrize("name", th.DAEMONS)
+def test_socket_units_activate_their_service(triad_config, notify_socket, name):
+    """The socket units' names reach the daemon: `https` and `ftps` sockets speak TLS from
+    the first byte, the others the plain protocol; the listen addresses of the config are
+    not bound; READY=1 comes as without activation."""
+    units = daemon_sockets(name)
+    assert units, f"no socket unit for triad-{name}.service"
+    path, note = notify_socket
+    conf = triad_config.write(triad_config.layout.etc / f"sa-{name}.conf")
+    d = SocketActivated(name, triad_config, conf,
+                        [(th.free_port(), fdname) for _, _, fdname in units],
+                        env={"NOTIFY_SOCKET": path})
+    try:
+        d.start()
+        d.wait_ready()
+        assert note.recv(256) == b"READY=1"
+        for (port, fdname), (unit, listen, _) in zip(d.sockets, units):
+            if fdname in ("https", "ftps"):
+                assert tls_handshake(port) in ("TLSv1.2", "TLSv1.3"), unit
+            else:
+                greeting = th.tcp_exchange(("127.0.0.1", port),
+                                           b"GET / HTTP/1.0\r\n\r\n" if name == "httpd"
+                                           else b"QUIT\r\n")
+                first = {"httpd": b"HTTP/1.1 200", "ftpd": b"220", "smtpd": b"220"}[name]
+                assert greeting.startswith(first), (unit, greeting[:80])
+        for host, port in triad_config.addrs(name, "listen"):
+            assert not th.can_connect(host, port), "bound its listen address too"
+        d.stop()
         assert note.recv(256) == b"STOPPING=1"
     finally:
         d.kill()

@@ -72,6 +72,8 @@ def test_contents_and_conffiles(tmp_path):
     expect = {f"/usr/sbin/triad-{n}" for n in th.DAEMONS}
     expect |= {f"/usr/lib/systemd/system/triad-{n}.service" for n in th.DAEMONS}
     expect |= {"/usr/lib/systemd/system/triad.target"}
+    expect |= {f"/usr/lib/systemd/system/triad-{u}.socket"
+               for u in ("httpd", "httpd-tls", "ftpd", "ftpd-tls", "smtpd")}
     expect |= {f"/usr/share/man/man8/triad-{n}.8.gz" for n in th.DAEMONS}
     expect |= {"/usr/share/man/man5/triad.conf.5.gz", "/etc/triad/triad.conf",
                "/etc/logrotate.d/triad", "/etc/pam.d/triad", "/usr/lib/sysusers.d/triad.conf",
@@ -172,6 +174,8 @@ def test_install_makes_user_dirs_and_enables_units(installed):
         link = wants / f"triad-{n}.service"
         assert link.is_symlink() and os.readlink(link) == \
             f"/usr/lib/systemd/system/triad-{n}.service"
+    # Socket activation is the admin's choice: the socket units are not enabled.
+    assert not list((root / "etc/systemd/system").rglob("*.socket"))
 
 
 def set_in_section(text, section, key, value):
