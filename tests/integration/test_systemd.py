@@ -190,6 +190,10 @@ def sandbox_prefix(service):
     if s.get("NoNewPrivileges") == ["yes"]:
         argv.append("--no-new-privs")
     calls = syscall_set(" ".join(s["SystemCallFilter"]))
+    if th.sanitized():
+        # LeakSanitizer stops the threads with ptrace to scan their stacks at exit: a
+        # call of the sanitizer's, not of the daemon's, so only the sanitized build gets it.
+        calls.add("ptrace")
     (errname,) = s["SystemCallErrorNumber"]
     return argv + ["--", "/usr/bin/python3", "-c", SECCOMP_EXEC, errname, *sorted(calls),
                    "--"]
