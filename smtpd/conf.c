@@ -30,6 +30,7 @@ static const struct conf_key keys[] = {
 	{"hostname", CONF_STR, F(hostname), NULL, NULL, 0, 0},
 	{"domains", CONF_LIST, F(domains), "", NULL, 0, 0},
 	{"maildir_root", CONF_STR, F(maildir_root), "mail", NULL, 0, 0},
+	{"aliases", CONF_PATH, F(aliases), NULL, NULL, 0, 0},
 	{"max_message_size", CONF_SIZE, F(max_message_size), "25M", NULL, 1024, 0},
 	{"tls", CONF_ENUM, F(tls), "optional", tls_choices, 0, 0},
 	{"pam_service", CONF_STR, F(pam_service), "triad", NULL, 0, 0},

@@ -17,6 +17,7 @@ struct smtpd_conf {
 	char *hostname;                  /* NULL: the machine's name */
 	struct conf_list domains;
 	char *maildir_root;
+	char *aliases;                   /* the aliases file (aliases.h), NULL: none */
 	uint64_t max_message_size;
 	int tls;                         /* enum smtpd_tls */
 	char *pam_service;

@@ -242,7 +242,7 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 	    .auth = s->auth_user[0] != '\0',
 	    .tls_desc = desc,
 	    .id = tx->id,
-	    .rcpt = tx->nrcpts == 1 ? tx->rcpts[0].r.path.addr : NULL,
+	    .rcpt = smtp_rcpt_count(tx) == 1 ? tx->rcpts[0].r.path.addr : NULL,
 	    .when = ts.tv_sec,
 	};
 	int h1 = smtp_return_path(d->buf, d->bufcap, tx->mail.path.addr);

@@ -30,12 +30,20 @@ struct smtp_lookup {
 	struct smtp_session *s; /* NULL once the session went away */
 	struct smtp_rcpt_entry e;
 	enum smtp_rid result;
+	/* aliases: the recipient's alias (or, once its mailbox is missing, the
+	 * catch-all of its domain), and per target the entry it resolved to */
+	const struct smtp_aliases *aliases;
+	const struct smtp_alias *alias;
+	struct smtp_rcpt_entry *targets;
+	bool *found;
 };
 
 static void free_lookup(struct smtp_lookup *l)
 {
 	smtp_job_untrack(&l->job);
 	conf_unref(l->conf);
+	free(l->targets);
+	free(l->found);
 	free(l);
 }
 
@@ -45,16 +53,6 @@ static void release(struct smtp_job *j)
 	if (l->s && l->s->lookup == l)
 		l->s->lookup = NULL;
 	free_lookup(l);
-}
-
-/* DOMAIN (lower case) is in domains or in a site's mail_domains (interface.md, "Sites"). */
-static bool domain_listed(const struct conf *c, const char *domain)
-{
-	const struct smtpd_conf *conf = c->own;
-	for (size_t i = 0; i < conf->domains.n; i++)
-		if (strcasecmp(conf->domains.v[i], domain) == 0)
-			return true;
-	return site_of_mail_domain(c, domain) >= 0;
 }
 
 static void lower(char *p)
@@ -79,7 +77,7 @@ static enum smtp_rid check_domain(struct smtp_session *s, struct smtp_rcpt_entry
 		snprintf(e->domain, sizeof(e->domain), "%.*s", (int)(p->len - p->local_len - 1),
 		         p->addr + p->local_len + 1);
 		lower(e->domain);
-		if (p->literal || !domain_listed(s->c->conf, e->domain))
+		if (p->literal || !smtp_domain_accepted(s->c->conf, e->domain))
 			return SMTP_R_RELAY_DENIED;
 	}
 	lower(e->domain);
@@ -92,25 +90,93 @@ static enum smtp_rid check_domain(struct smtp_session *s, struct smtp_rcpt_entry
 }
 
 /* Workq thread: <domain>/<local>/ and its tmp/ new/ cur/ are directories. */
-static void lookup_run(void *arg)
+static bool maildir_exists(const struct fsroot *root, struct smtp_rcpt_entry *e)
 {
-	struct smtp_lookup *l = arg;
-	struct smtp_rcpt_entry *e = &l->e;
 	char path[SMTP_DOMAIN_MAX + sizeof(e->local) + 8];
 	static const char *const subs[] = {"", "/tmp", "/new", "/cur"};
-	l->result = SMTP_R_NONE;
 	for (size_t i = 0; i < 4; i++) {
 		struct stat st;
 		snprintf(path, sizeof(path), "%s/%s%s", e->domain, e->local, subs[i]);
-		if (fsroot_stat(l->root, path, strlen(path), &st) != 0 || !S_ISDIR(st.st_mode)) {
-			l->result = SMTP_R_NO_MAILBOX;
-			return;
-		}
+		if (fsroot_stat(root, path, strlen(path), &st) != 0 || !S_ISDIR(st.st_mode))
+			return false;
 		if (i == 0) {
 			e->dev = st.st_dev;
 			e->ino = st.st_ino;
 		}
 	}
+	return true;
+}
+
+/*
+ * Workq thread. An alias beats a mailbox of its name; a mailbox beats the
+ * catch-all. An alias is accepted when at least one target's Maildir
+ * exists; targets are mailboxes, never expanded again.
+ */
+static void lookup_run(void *arg)
+{
+	struct smtp_lookup *l = arg;
+	l->result = SMTP_R_NONE;
+	if (!l->alias) {
+		if (maildir_exists(l->root, &l->e))
+			return;
+		char key[SMTP_DOMAIN_MAX + 2];
+		snprintf(key, sizeof(key), "@%s", l->e.domain);
+		l->alias = smtp_aliases_find(l->aliases, key);
+		if (!l->alias) {
+			l->result = SMTP_R_NO_MAILBOX;
+			return;
+		}
+	}
+	size_t n = l->alias->ntargets;
+	l->targets = calloc(n, sizeof(*l->targets));
+	l->found = calloc(n, sizeof(*l->found));
+	if (!l->targets || !l->found) {
+		l->result = SMTP_R_LOCAL_ERROR;
+		return;
+	}
+	l->result = SMTP_R_NO_MAILBOX;
+	for (size_t i = 0; i < n; i++) {
+		struct smtp_rcpt_entry *t = &l->targets[i];
+		const char *target = l->alias->targets[i], *at = strrchr(target, '@');
+		*t = l->e;
+		snprintf(t->local, sizeof(t->local), "%.*s", (int)(at - target), target);
+		snprintf(t->domain, sizeof(t->domain), "%s", at + 1);
+		l->found[i] = maildir_exists(l->root, t);
+		if (l->found[i])
+			l->result = SMTP_R_NONE;
+	}
+}
+
+/*
+ * E joins the transaction. One copy per Maildir, also when two addresses
+ * name the same directory (a symbolic link aliasing a domain or a mailbox,
+ * aliases fanning out to one mailbox): two copies would collide on their
+ * tmp/ name and fail the whole delivery.
+ */
+static bool add_entry(struct smtp_tx *tx, struct smtp_rcpt_entry *e)
+{
+	for (size_t i = 0; i < tx->nrcpts; i++)
+		if (!tx->rcpts[i].dup && tx->rcpts[i].dev == e->dev && tx->rcpts[i].ino == e->ino)
+			e->dup = true;
+	if (tx->nrcpts == tx->cap) {
+		size_t cap = tx->cap ? tx->cap * 2 : 4;
+		struct smtp_rcpt_entry *v = realloc(tx->rcpts, cap * sizeof(*v));
+		if (!v)
+			return false;
+		tx->rcpts = v;
+		tx->cap = cap;
+	}
+	tx->rcpts[tx->nrcpts++] = *e;
+	return true;
+}
+
+/* RCPT commands accepted so far (an alias's extra targets are not commands). */
+size_t smtp_rcpt_count(const struct smtp_tx *tx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < tx->nrcpts; i++)
+		n += !tx->rcpts[i].extra;
+	return n;
 }
 
 /* The answer to one RCPT: refused with R, or E joins the transaction. */
@@ -127,23 +193,31 @@ static void answer(struct smtp_session *s, struct smtp_rcpt_entry *e, enum smtp_
 		smtp_send(s, r);
 		return;
 	}
-	/* One copy per Maildir, also when two addresses name the same directory
-	 * (a symbolic link aliasing a domain or a mailbox): two copies would
-	 * collide on their tmp/ name and fail the whole delivery. */
-	for (size_t i = 0; i < tx->nrcpts; i++)
-		if (!tx->rcpts[i].dup && tx->rcpts[i].dev == e->dev && tx->rcpts[i].ino == e->ino)
-			e->dup = true;
-	if (tx->nrcpts == tx->cap) {
-		size_t cap = tx->cap ? tx->cap * 2 : 4;
-		struct smtp_rcpt_entry *v = realloc(tx->rcpts, cap * sizeof(*v));
-		if (!v) {
+	if (!add_entry(tx, e)) {
+		smtp_send(s, SMTP_R_LOCAL_ERROR);
+		return;
+	}
+	smtp_set_state(s, SMTP_S_RCPT);
+	smtp_send(s, SMTP_R_RCPT_OK);
+}
+
+/* An alias's existing targets join the transaction: one RCPT, one reply. */
+static void answer_alias(struct smtp_session *s, struct smtp_lookup *l)
+{
+	struct smtp_tx *tx = s->tx;
+	size_t before = tx->nrcpts;
+	bool first = true;
+	for (size_t i = 0; i < l->alias->ntargets; i++) {
+		if (!l->found[i])
+			continue;
+		l->targets[i].extra = !first;
+		if (!add_entry(tx, &l->targets[i])) {
+			tx->nrcpts = before; /* all or nothing */
 			smtp_send(s, SMTP_R_LOCAL_ERROR);
 			return;
 		}
-		tx->rcpts = v;
-		tx->cap = cap;
+		first = false;
 	}
-	tx->rcpts[tx->nrcpts++] = *e;
 	smtp_set_state(s, SMTP_S_RCPT);
 	smtp_send(s, SMTP_R_RCPT_OK);
 }
@@ -158,7 +232,10 @@ static void lookup_done(void *arg)
 	}
 	s->lookup = NULL;
 	smtp_set_state(s, s->tx->nrcpts > 0 ? SMTP_S_RCPT : SMTP_S_MAIL);
-	answer(s, &l->e, l->result);
+	if (l->alias && l->result == SMTP_R_NONE)
+		answer_alias(s, l);
+	else
+		answer(s, &l->e, l->result);
 	free_lookup(l);
 	smtp_process(s); /* what the client pipelined after this RCPT */
 }
@@ -182,7 +259,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 	struct smtp_rcpt_entry e;
 	memset(&e, 0, sizeof(e));
 	enum smtp_rid r = smtp_parse_rcpt(arg, len, &o, &e.r);
-	if (r == SMTP_R_NONE && tx->nrcpts >= smtp_conf(s)->max_recipients)
+	if (r == SMTP_R_NONE && smtp_rcpt_count(tx) >= smtp_conf(s)->max_recipients)
 		r = SMTP_R_TOO_MANY_RCPTS; /* §4.5.3.1.10 */
 	if (r == SMTP_R_NONE)
 		r = check_domain(s, &e);
@@ -199,6 +276,10 @@ void smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 	l->root = &s->app->maildirs;
 	l->s = s;
 	l->e = e;
+	l->aliases = &s->app->aliases;
+	char key[sizeof(e.local) + sizeof(e.domain) + 1];
+	snprintf(key, sizeof(key), "%s@%s", e.local, e.domain);
+	l->alias = smtp_aliases_find(l->aliases, key);
 	l->job.release = release;
 	smtp_job_track(s->c->worker, &l->job);
 	if (workq_submit(s->c->base, lookup_run, lookup_done, l) < 0) {

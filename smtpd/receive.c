@@ -53,6 +53,8 @@ static void log_message(struct smtp_session *s, enum smtp_rid r)
 	size_t o = 0;
 	to[0] = '\0';
 	for (size_t i = 0; i < tx->nrcpts && o + 8 < sizeof(to); i++) {
+		if (tx->rcpts[i].extra)
+			continue;
 		char one[96];
 		log_escape(one, sizeof(one), tx->rcpts[i].r.path.addr, tx->rcpts[i].r.path.len);
 		int n = snprintf(to + o, sizeof(to) - o, "%s<%s>", i ? "," : "", one);
@@ -68,6 +70,8 @@ static void log_message(struct smtp_session *s, enum smtp_rid r)
 	unsigned notify = 0;
 	size_t norcpt = 0;
 	for (size_t i = 0; i < tx->nrcpts; i++) {
+		if (tx->rcpts[i].extra)
+			continue;
 		notify |= tx->rcpts[i].r.notify;
 		norcpt += tx->rcpts[i].r.has_orcpt;
 	}
@@ -82,7 +86,7 @@ static void log_message(struct smtp_session *s, enum smtp_rid r)
 	log_msg(LOG_LEVEL_INFO, s->c->id,
 	        "message id=%s from=<%s> to=%s nrcpt=%zu size=%llu body=%s%s %s "
 	        "result=%u %s",
-	        tx->id, from, to, tx->nrcpts, (unsigned long long)tx->data.size,
+	        tx->id, from, to, smtp_rcpt_count(tx), (unsigned long long)tx->data.size,
 	        tx->mail.body == SMTP_BODY_8BITMIME ? "8bit" : "7bit",
 	        tx->mail.smtputf8 ? " smtputf8" : "", dsn, d->code, d->status);
 }

@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <event2/event.h>
+#include "triad/site.h"
 #include "triad/auth.h"
 #include "triad/log.h"
 
@@ -41,6 +43,89 @@ static const char *const state_names[SMTP_S__COUNT] = {
     [SMTP_S_CLOSING] = "closing",
 };
 
+/* A domain mail is accepted for: [smtpd] domains or a site's mail_domains. */
+bool smtp_domain_accepted(const struct conf *c, const char *domain)
+{
+	const struct smtpd_conf *conf = c->own;
+	for (size_t i = 0; i < conf->domains.n; i++)
+		if (strcasecmp(conf->domains.v[i], domain) == 0)
+			return true;
+	return site_of_mail_domain(c, domain) >= 0;
+}
+
+/*
+ * Reads and parses the aliases file (every generation: SIGHUP re-reads it,
+ * and -t checks it). Errors name the aliases file and its line; an address
+ * or target outside the accepted domains is one too, since mail for it
+ * could never be accepted or delivered.
+ */
+static int load_aliases(struct conf *c, struct smtp_aliases *a, char *err, size_t errlen)
+{
+	const char *path = CONF_OWN(c, struct smtpd_conf)->aliases;
+	char why[512];
+	unsigned line = 0;
+	size_t len = 0;
+	char *text = NULL;
+	FILE *f = fopen(path, "re");
+
+	if (f) {
+		size_t cap = 0;
+		for (;;) {
+			if (len == cap) {
+				char *t = cap < SMTP_ALIASES_FILE_MAX ? realloc(text, cap ? cap * 2 : 4096)
+				                                      : NULL;
+				if (!t)
+					break;
+				text = t;
+				cap = cap ? cap * 2 : 4096;
+			}
+			size_t n = fread(text + len, 1, cap - len, f);
+			len += n;
+			if (n == 0)
+				break;
+		}
+		bool bad = ferror(f) || !feof(f);
+		fclose(f);
+		if (bad) {
+			free(text);
+			return conf_error_at(c, "aliases", err, errlen, "cannot read %s (larger than "
+			                     "64 MiB, or a read error)", path);
+		}
+	} else {
+		return conf_error_at(c, "aliases", err, errlen, "cannot open %s: %s", path,
+		                     strerror(errno));
+	}
+	int rc = smtp_aliases_parse(text ? text : "", len, a, &line, why, sizeof(why));
+	free(text);
+	if (rc < 0 && line) {
+		snprintf(err, errlen, "%s:%u: %s", path, line, why);
+		return -1;
+	}
+	if (rc < 0)
+		return conf_error_at(c, "aliases", err, errlen, "%s: %s", path, why);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct smtp_alias *al = &a->v[i];
+		const char *d = strrchr(al->addr, '@') + 1;
+		if (!smtp_domain_accepted(c, d)) {
+			snprintf(err, errlen, "%s:%u: '%s' is not in an accepted domain (domains or a "
+			         "site's mail_domains)", path, al->line, al->addr);
+			smtp_aliases_free(a);
+			return -1;
+		}
+		for (size_t j = 0; j < al->ntargets; j++) {
+			d = strrchr(al->targets[j], '@') + 1;
+			if (!smtp_domain_accepted(c, d)) {
+				snprintf(err, errlen, "%s:%u: target '%s' is not in an accepted domain "
+				         "(domains or a site's mail_domains)", path, al->line,
+				         al->targets[j]);
+				smtp_aliases_free(a);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 int smtp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen)
 {
 	const struct smtpd_conf *s = c->own;
@@ -58,6 +143,11 @@ int smtp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 		snprintf(app->hostname, sizeof(app->hostname), "%s", s->hostname);
 	else if (gethostname(app->hostname, sizeof(app->hostname) - 1) < 0)
 		snprintf(app->hostname, sizeof(app->hostname), "localhost");
+	if (s->aliases && load_aliases(c, &app->aliases, err, errlen) < 0) {
+		fsroot_close(&app->maildirs);
+		free(app);
+		return -1;
+	}
 	rt->app = app;
 	return 0;
 }
@@ -68,6 +158,7 @@ void smtp_release(struct server_runtime *rt)
 	if (!app)
 		return;
 	fsroot_close(&app->maildirs);
+	smtp_aliases_free(&app->aliases);
 	free(app);
 }
 

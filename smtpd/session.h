@@ -25,11 +25,17 @@
 #include "triad/limits.h"
 #include "triad/server.h"
 
+#include "aliases.h"
 #include "data.h"
 #include "parse.h"
 #include "reply.h"
 
 int smtp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen);
+struct smtp_tx;
+/* RCPT commands accepted in TX (an alias's extra targets are not counted). */
+size_t smtp_rcpt_count(const struct smtp_tx *tx);
+/* DOMAIN (lower case) is in [smtpd] domains or in a site's mail_domains. */
+bool smtp_domain_accepted(const struct conf *c, const char *domain);
 void smtp_release(struct server_runtime *rt);
 void smtp_accept(struct conn *c, int tag);
 
@@ -37,6 +43,7 @@ void smtp_accept(struct conn *c, int tag);
 struct smtp_app {
 	struct fsroot maildirs;
 	char hostname[SMTP_DOMAIN_MAX + 1];
+	struct smtp_aliases aliases; /* the aliases file (empty without one) */
 };
 
 enum smtp_state {
@@ -64,6 +71,7 @@ struct smtp_rcpt_entry {
 	dev_t dev; /* the Maildir directory: recipients that resolve to the same one */
 	ino_t ino; /* (symbolic links, e.g. a domain alias) get one copy */
 	bool dup;  /* same Maildir as an earlier recipient */
+	bool extra; /* another target of the alias RCPT before it (one reply, one log entry) */
 };
 
 struct smtp_delivery;

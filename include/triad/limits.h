@@ -84,6 +84,8 @@
 #define SMTP_REPLY_LINE_MAX       512        /* §4.5.3.1.5, one reply line including CRLF */
 #define SMTP_LABEL_MAX             63        /* RFC 1035 §2.3.4: one domain label */
 #define SMTP_ENVID_MAX            100        /* RFC 3461 §4.4: ENVID value as sent */
+#define SMTP_ALIAS_TARGETS_MAX   1000        /* targets of one aliases line (fan-out) */
+#define SMTP_ALIASES_FILE_MAX (64 * 1024 * 1024) /* a larger aliases file is refused */
 #define SMTP_ORCPT_MAX            500        /* RFC 3461 §4.2: ORCPT value as sent */
 #define SMTP_HEADER_FOLD           78        /* RFC 5322 §2.1.1: fold added headers here */
 #define SMTP_SPOOL_BATCH   (64 * 1024)      /* message data held per connection before a spool

@@ -168,3 +168,114 @@ def test_smtp_maildir_root_inside_a_site_is_refused(sites, triad_root):
     assert r.returncode == 1
     assert f"{path}:{sites.line('smtpd', 'maildir_root')}: maildir_root: " in r.stderr
     assert "is inside [site shop]'s docroot" in r.stderr
+
+
+# ---------------------------------------------------------------- aliases
+
+def mailbox(layout, domain, local):
+    for sub in ("tmp", "new", "cur"):
+        (layout.mail / domain / local / sub).mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture
+def aliased(sites, triad_root):
+    """Mailboxes alice, bob, info (shop.example) and the aliases file beside the config."""
+    for local in ("alice", "bob", "info"):
+        mailbox(triad_root, "shop.example", local)
+    triad_root.give_to_run_user()
+    (triad_root.etc / "aliases").write_text(
+        "# Postfix virtual(5) syntax\n"
+        "sales@shop.example    alice@shop.example, bob@shop.example\n"
+        "info@shop.example     bob@shop.example\n"         # an alias beats the mailbox info
+        "team@shop.example     alice@shop.example\n"
+        "    bob@shop.example nobody@shop.example\n"        # a continuation; nobody: no Maildir
+        "ghost@shop.example    nobody@shop.example\n"
+        "@shop.example         alice@shop.example\n"        # the catch-all
+        "editor@blog.example   alice@shop.example\n")       # blog's editor is a mailbox too
+    sites.update("smtpd", {"aliases": "aliases"})
+    return sites
+
+
+def test_aliases_fan_out_and_catch_all(aliased, start_daemon, triad_root):
+    """Postfix virtual alias semantics: an alias fans out to its targets; an alias beats
+    the mailbox of its name; a mailbox beats the catch-all; the catch-all takes the rest."""
+    d = start_daemon("smtpd", config=aliased)
+    r = swaks(d, "sales@shop.example", "to sales")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [b"to sales" in m for m in stored(triad_root, "shop.example", "alice")] == [True]
+    assert [b"to sales" in m for m in stored(triad_root, "shop.example", "bob")] == [True]
+    r = swaks(d, "INFO@shop.example", "to info")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert stored(triad_root, "shop.example", "info") == []          # the alias won
+    assert len(stored(triad_root, "shop.example", "bob")) == 2
+    r = swaks(d, "bob@shop.example", "to bob directly")              # a mailbox, no alias
+    assert r.returncode == 0
+    assert len(stored(triad_root, "shop.example", "bob")) == 3
+    assert len(stored(triad_root, "shop.example", "alice")) == 1     # catch-all not used
+    r = swaks(d, "whoever@shop.example", "to nobody in particular")  # the catch-all
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(stored(triad_root, "shop.example", "alice")) == 2
+    # an alias none of whose targets has a Maildir: 550 5.1.1
+    r = swaks(d, "ghost@shop.example")
+    assert r.returncode != 0 and "550 5.1.1" in r.stdout
+    # an alias with a missing target delivers to the targets that exist
+    r = swaks(d, "team@shop.example", "to the team")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert any(b"to the team" in m for m in stored(triad_root, "shop.example", "bob"))
+    # editor@blog.example is an alias to a mailbox of another accepted domain
+    r = swaks(d, "editor@blog.example", "cross-site")
+    assert r.returncode == 0
+    assert any(b"cross-site" in m for m in stored(triad_root, "shop.example", "alice"))
+    assert stored(triad_root, "blog.example", "editor") == []
+    d.wait_log(r"message id=\S+ from=<s@example\.net> to=<sales@shop\.example> nrcpt=1 ")
+
+
+def test_aliases_one_copy_per_mailbox(aliased, start_daemon, triad_root):
+    """One message to sales (alice, bob), info (bob) and alice: one copy per distinct
+    mailbox across all its recipients."""
+    d = start_daemon("smtpd", config=aliased)
+    host, port = d.addr
+    r = subprocess.run(["swaks", "--server", f"{host}:{port}", "--from", "s@example.net",
+                        "--to", "sales@shop.example,info@shop.example,alice@shop.example",
+                        "--body", "once each", "--timeout", "10"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(stored(triad_root, "shop.example", "alice")) == 1
+    assert len(stored(triad_root, "shop.example", "bob")) == 1
+    d.wait_log(r"to=<sales@shop\.example>,<info@shop\.example>,<alice@shop\.example> nrcpt=3 ")
+
+
+@pytest.mark.parametrize("text,line,message", [
+    ("a@shop.example b@shop.example\nbroken\n", 2,
+     "'broken' is not an address (local@domain, or @domain for a catch-all)"),
+    ("a@shop.example b@shop.example\n\nb@shop.example x@elsewhere.example\n", 3,
+     "target 'x@elsewhere.example' is not in an accepted domain (domains or a site's "
+     "mail_domains)"),
+    ("a@elsewhere.example b@shop.example\n", 1,
+     "'a@elsewhere.example' is not in an accepted domain (domains or a site's mail_domains)"),
+    ("a@shop.example b@shop.example\nA@SHOP.example c@shop.example\n", 2,
+     "'a@shop.example' is already on line 1"),
+])
+def test_aliases_checked_by_t(aliased, triad_root, text, line, message):
+    """-t names the aliases file and the line of a bad entry."""
+    (triad_root.etc / "aliases").write_text(text)
+    path = aliased.write(triad_root.etc / "t.conf")
+    r = th.run_cli("smtpd", "-t", "-c", path)
+    assert r.returncode == 1
+    assert r.stderr.strip().endswith(f"{triad_root.etc / 'aliases'}:{line}: {message}"), r.stderr
+
+
+def test_aliases_reread_on_sighup(aliased, start_daemon, triad_root):
+    """SIGHUP re-reads the file; a bad file is refused and the old one stays."""
+    d = start_daemon("smtpd", config=aliased)
+    assert swaks(d, "new@shop.example", "before").returncode == 0  # the catch-all: alice
+    (triad_root.etc / "aliases").write_text("new@shop.example bob@shop.example\n")
+    d.reload(expect=r"reload: done")
+    assert swaks(d, "new@shop.example", "after").returncode == 0
+    assert any(b"after" in m for m in stored(triad_root, "shop.example", "bob"))
+    r = swaks(d, "whoever@shop.example")  # the catch-all is gone
+    assert r.returncode != 0 and "550 5.1.1" in r.stdout
+    (triad_root.etc / "aliases").write_text("new@shop.example nowhere@other.example\n")
+    d.reload(expect=r"reload refused")
+    assert swaks(d, "new@shop.example", "still bob").returncode == 0
+    assert any(b"still bob" in m for m in stored(triad_root, "shop.example", "bob"))
