@@ -17,6 +17,7 @@
 #include "triad/conn.h"
 #include "triad/limits.h"
 #include "triad/log.h"
+#include "triad/metrics.h"
 #include "triad/net.h"
 #include "triad/server.h"
 #include "triad/tls.h"
@@ -58,6 +59,7 @@ enum {
 	CONN_F_HS_WANTS_W = 1u << 19, /* the handshake waits for the socket to be writable */
 	CONN_F_COUNTED = 1u << 20,   /* counted in the connection limits */
 	CONN_F_PERIP = 1u << 21,     /* counted in the per-IP table (not limits_exempt) */
+	CONN_F_REFUSED_IP = 1u << 22, /* refused by max_connections_per_ip */
 };
 
 static atomic_ullong next_id = 1;
@@ -212,6 +214,8 @@ static struct timeval ms_tv(uint64_t ms)
 static void conn_free(struct conn *c)
 {
 	struct worker *w = c->worker;
+	metrics_conn_closed(c, c->fd,
+	                    c->ssl && !(c->flags & (CONN_F_HANDSHAKE | CONN_F_CLIENT)));
 	if (c->ops && c->ops->on_free)
 		c->ops->on_free(c);
 	flushq_remove(c);
@@ -1218,7 +1222,7 @@ static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr 
 			enum ip_verdict v = ip_acquire(&c->peer, key, max_per_ip);
 			if (v == IP_OVER) {
 				atomic_fetch_sub(&total, 1);
-				c->flags |= CONN_F_REFUSED;
+				c->flags |= CONN_F_REFUSED | CONN_F_REFUSED_IP;
 			} else {
 				c->flags |= CONN_F_COUNTED;
 				if (v == IP_COUNTED)
@@ -1320,6 +1324,11 @@ struct conn *conn_new_accepted(struct worker *w, int fd, const struct sockaddr *
 bool conn_is_refused(const struct conn *c)
 {
 	return (c->flags & CONN_F_REFUSED) != 0;
+}
+
+bool conn_refused_per_ip(const struct conn *c)
+{
+	return (c->flags & CONN_F_REFUSED_IP) != 0;
 }
 
 /* ---- outbound ------------------------------------------------------------------ */

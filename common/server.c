@@ -13,6 +13,7 @@
 #include "triad/conn.h"
 #include "triad/limits.h"
 #include "triad/log.h"
+#include "triad/metrics.h"
 #include "triad/net.h"
 #include "triad/notify.h"
 #include "triad/proxy_wait.h"
@@ -56,6 +57,7 @@ struct worker_listener {
 	struct evconnlistener *l;
 	int tag;
 	bool tls;
+	bool metrics;        /* a `metrics` listener (worker 0 only) */
 	/* The bound address when it names one (not 0.0.0.0 or [::]): every
 	 * connection's local address, so accept needs no getsockname(). */
 	socklen_t local_len; /* 0: a wildcard, ask the socket */
@@ -72,6 +74,10 @@ static bool is_wildcard(const struct sockaddr_storage *ss)
 }
 
 static const struct server_ops *ops;
+/* The `metrics` listeners: bound once (never passed by socket activation),
+ * watched by worker 0. */
+static struct bound metrics_bound[SERVER_LISTENERS_MAX];
+static size_t nmetrics;
 static const char *conf_path = DEFAULT_CONF;
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conf *current;
@@ -353,6 +359,27 @@ fail:
 	return -1;
 }
 
+/* interface.md: `metrics` listeners are never passed; the daemon binds them. */
+static int bind_metrics(struct conf *c, char *err, size_t errlen)
+{
+	const struct conf_addrs *a = &server_operations(c)->metrics;
+	nmetrics = 0;
+	for (size_t i = 0; i < a->n && i < SERVER_LISTENERS_MAX; i++) {
+		char why[512];
+		int fd = bind_one(&a->v[i], true, why, sizeof(why)); /* true: no TCP_DEFER_ACCEPT */
+		if (fd < 0) {
+			while (nmetrics > 0)
+				close(metrics_bound[--nmetrics].fd);
+			return conf_error_at(c, "metrics", err, errlen, "%s", why);
+		}
+		struct bound *b = &metrics_bound[nmetrics++];
+		*b = (struct bound){.fd = fd, .tag = -1, .len = a->v[i].len};
+		snprintf(b->addr, sizeof(b->addr), "%s", a->v[i].text);
+		memcpy(&b->ss, &a->v[i].ss, a->v[i].len);
+	}
+	return 0;
+}
+
 /* ---- privileges ----------------------------------------------------------- */
 
 static int drop_privileges(const struct conf *c, char *err, size_t errlen)
@@ -405,7 +432,10 @@ static struct conn *accept_new(struct worker_listener *wl, int fd, const struct 
 	if (!conn)
 		return NULL;
 	conn->listener_tag = wl->tag;
+	metrics_add(w, METRIC_ACCEPTED, 0, 1);
 	if (conn_is_refused(conn)) {
+		metrics_add(w, METRIC_REFUSED, conn_refused_per_ip(conn) ? METRIC_REFUSED_PER_IP
+		                                                          : METRIC_REFUSED_TOTAL, 1);
 		log_info("c%06llu refused peer=%s: connection limit", (unsigned long long)conn->id,
 		         conn->peer_ip);
 		/* A TLS client cannot read a plaintext refusal: just close. */
@@ -432,6 +462,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)l;
 	if (w->draining) {
 		close(fd);
+		return;
+	}
+	if (wl->metrics) {
+		metrics_accept(w, fd, addr, (socklen_t)len);
 		return;
 	}
 	/* interface.md: a connection from a proxy_protocol source must begin with
@@ -513,24 +547,28 @@ static int worker_setup(struct worker *w, const struct bound *b, size_t nb, char
 		snprintf(err, errlen, "cannot create an event loop");
 		return -1;
 	}
-	w->listeners = calloc(nb, sizeof(*w->listeners));
+	size_t nm = w->index == 0 ? nmetrics : 0; /* worker 0 also answers scrapes */
+	w->listeners = calloc(nb + nm, sizeof(*w->listeners));
 	w->wake = event_new(w->base, -1, 0, drain_cb, w);
 	if (!w->listeners || !w->wake) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < nb; i++) {
+	for (size_t j = 0; j < nb + nm; j++) {
+		bool metrics = j >= nb;
+		const struct bound *bi = metrics ? &metrics_bound[j - nb] : &b[j];
 		struct worker_listener *wl = &w->listeners[w->nlisteners];
-		*wl = (struct worker_listener){.w = w, .tag = b[i].tag, .tls = b[i].tls};
-		if (!is_wildcard(&b[i].ss) && b[i].len <= sizeof(wl->local)) {
-			memcpy(&wl->local, &b[i].ss, b[i].len);
-			wl->local_len = b[i].len;
+		*wl = (struct worker_listener){
+		    .w = w, .tag = bi->tag, .tls = !metrics && bi->tls, .metrics = metrics};
+		if (!is_wildcard(&bi->ss) && bi->len <= sizeof(wl->local)) {
+			memcpy(&wl->local, &bi->ss, bi->len);
+			wl->local_len = bi->len;
 		}
 		/* backlog 0: the socket is already listening. */
 		wl->l = evconnlistener_new(w->base, accept_cb, wl,
-		                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, b[i].fd);
+		                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, bi->fd);
 		if (!wl->l) {
-			snprintf(err, errlen, "cannot watch %s", b[i].addr);
+			snprintf(err, errlen, "cannot watch %s", bi->addr);
 			return -1;
 		}
 		evconnlistener_set_error_cb(wl->l, accept_error_cb);
@@ -598,7 +636,7 @@ static void warn_restart_only(const struct conf *old, const struct conf *new)
 	bool same = na == nb;
 	for (size_t i = 0; same && i < na; i++)
 		same = a[i].tls == b[i].tls && addrs_equal(a[i].addrs, b[i].addrs);
-	if (!same)
+	if (!same || !addrs_equal(&server_operations(old)->metrics, &server_operations(new)->metrics))
 		log_warn("reload: listen addresses changed; they take effect after a restart");
 	if ((old->g.user == NULL) != (new->g.user == NULL) ||
 	    (old->g.user && strcmp(old->g.user, new->g.user) != 0))
@@ -711,6 +749,8 @@ static void listen_summary(const struct bound *b, size_t nb, char *buf, size_t l
 	for (size_t i = 0; i < per && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s%s", i ? " " : "",
 		                         b[i].tls ? "tls:" : "", b[i].addr);
+	for (size_t i = 0; i < nmetrics && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, " metrics:%s", metrics_bound[i].addr);
 }
 
 /* glibc's heap tuned for a server's allocation pattern. */
@@ -801,7 +841,8 @@ static int process_setup(struct conf *c, struct bound **bound, size_t *nbound, c
 	int npassed = activation_listen_fds(passed, sizeof(passed) / sizeof(passed[0]), err, errlen);
 	if (npassed < 0 ||
 	    (npassed > 0 ? bind_passed(c, passed, (size_t)npassed, bound, nbound, err, errlen)
-	                 : bind_all(c, bound, nbound, err, errlen)) < 0)
+	                 : bind_all(c, bound, nbound, err, errlen)) < 0 ||
+	    bind_metrics(c, err, errlen) < 0)
 		goto fail;
 	if (ops->needs_auth && auth_helper_start(nworkers, err, errlen) < 0)
 		goto fail;
@@ -852,7 +893,7 @@ static int signals_start(char *err, size_t errlen)
 static int workers_start(const struct bound *bound, size_t nbound, char *err, size_t errlen)
 {
 	workers = calloc(nworkers, sizeof(*workers));
-	if (!workers) {
+	if (!workers || metrics_init(ops->name, ops->metrics, ops->nmetrics, nworkers) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -920,6 +961,7 @@ static void shut_down(void)
 	log_info("stopped%s", clean ? "" : " (connections were cut at shutdown_timeout)");
 	set_current(NULL);
 	free(workers);
+	metrics_fini();
 	notify_close();
 	log_close();
 }

@@ -23,8 +23,23 @@ static bool anonymous_name(const char *u)
 	return strcasecmp(u, "anonymous") == 0 || strcasecmp(u, "ftp") == 0;
 }
 
+static const char *const login_results[] = {"ok", "failed"};
+static const char *const directions[] = {"upload", "download"};
+
+const struct metric_family ftp_metrics[FTP_METRICS] = {
+    [FTP_METRIC_LOGINS] = {"logins_total", "USER/PASS logins (anonymous ones included), by result.",
+                           METRIC_COUNTER, "result", login_results, 2, NULL, 0},
+    [FTP_METRIC_TRANSFERS] = {"transfers_total",
+                              "File transfers that completed (RETR; STOR, APPE, STOU), by "
+                              "direction.",
+                              METRIC_COUNTER, "direction", directions, 2, NULL, 0},
+};
+
+/* Every login outcome passes here once: its log line and its count. */
 static void log_login(struct ftp_session *s, const char *result)
 {
+	metrics_add(s->c->worker, METRIC_COMMON + FTP_METRIC_LOGINS,
+	            strncmp(result, "ok", 2) == 0 ? FTP_METRIC_LOGIN_OK : FTP_METRIC_LOGIN_FAILED, 1);
 	char user[TRIAD_AUTH_FIELD_MAX * 4 + 8];
 	log_escape(user, sizeof(user), s->user, strlen(s->user));
 	log_msg(LOG_LEVEL_INFO, s->c->id, "login user=\"%s\" ip=%s tls=%s result=%s site=%s",

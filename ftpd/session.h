@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "parse.h"
 #include "path.h"
+#include "triad/metrics.h"
 #include "triad/server.h"
 
 int ftp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen);
@@ -173,5 +174,11 @@ void ftp_data_free(struct ftp_session *s);
 void ftp_close_later(struct ftp_session *s, int fd);
 /* The list options of this session for entries in a directory with DIRST. */
 void ftp_list_opts_for(struct ftp_session *s, const struct stat *dirst, struct ftp_list_opts *o);
+
+/* ftpd's metric families (server_ops.metrics), METRIC_COMMON + these (login.c). */
+enum { FTP_METRIC_LOGINS, FTP_METRIC_TRANSFERS, FTP_METRICS };
+enum { FTP_METRIC_LOGIN_OK, FTP_METRIC_LOGIN_FAILED };
+enum { FTP_METRIC_UPLOAD, FTP_METRIC_DOWNLOAD };
+extern const struct metric_family ftp_metrics[FTP_METRICS];
 
 #endif

@@ -30,6 +30,9 @@ static void log_transfer(struct ftp_session *s, struct ftp_transfer *x, bool ok)
 {
 	if (x->kind == FTP_XFER_LIST || !x->started)
 		return;
+	if (ok)
+		metrics_add(s->c->worker, METRIC_COMMON + FTP_METRIC_TRANSFERS,
+		            x->kind == FTP_XFER_RETR ? FTP_METRIC_DOWNLOAD : FTP_METRIC_UPLOAD, 1);
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double secs = x->streaming ? (double)(now.tv_sec - x->t0.tv_sec) +

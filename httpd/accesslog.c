@@ -74,7 +74,40 @@ static const char *field(char *buf, size_t size, struct http_slice v, bool ok)
 	return log_escape(buf, size, v.p, v.len);
 }
 
-void http_accesslog_write(struct http_session *s)
+/* Buckets of triad_httpd_request_duration_seconds (Prometheus' defaults). */
+static const double duration_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+const struct metric_family http_metrics[HTTP_METRICS] = {
+    [HTTP_METRIC_REQUESTS] = {"requests_total", "HTTP responses, by status code.",
+                              METRIC_COUNTER, "code", NULL, 600, NULL, 0},
+    [HTTP_METRIC_DURATION] = {"request_duration_seconds",
+                              "From the first byte of a request to its response wholly queued.",
+                              METRIC_HISTOGRAM, NULL, NULL, 1, duration_bounds,
+                              sizeof(duration_bounds) / sizeof(duration_bounds[0])},
+};
+
+static double request_seconds(const struct http_session *s)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double t = (double)(now.tv_sec - s->t->x.start.tv_sec) +
+	           (double)(now.tv_nsec - s->t->x.start.tv_nsec) / 1e9;
+	return t < 0 ? 0.0 : t;
+}
+
+static void write_line(struct http_session *s, double seconds);
+
+void http_request_done(struct http_session *s)
+{
+	double t = request_seconds(s);
+	int code = s->t->x.status;
+	metrics_add(s->c->worker, METRIC_COMMON + HTTP_METRIC_REQUESTS,
+	            code >= 100 && code < 600 ? (unsigned)code : 0, 1);
+	metrics_observe(s->c->worker, METRIC_COMMON + HTTP_METRIC_DURATION, 0, t);
+	write_line(s, t);
+}
+
+static void write_line(struct http_session *s, double seconds)
 {
 	struct log_file *f = s->app->alog;
 	if (!f)
@@ -82,13 +115,8 @@ void http_accesslog_write(struct http_session *s)
 	http_worker_date(s->w, s->c);
 	char ref[512], ua[512], took[32] = "";
 	bool ok = s->t->x.parsed;
-	if (s->app->h->access_log_time) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double t = (double)(now.tv_sec - s->t->x.start.tv_sec) +
-		           (double)(now.tv_nsec - s->t->x.start.tv_nsec) / 1e9;
-		snprintf(took, sizeof(took), " %.3f", t < 0 ? 0.0 : t);
-	}
+	if (s->app->h->access_log_time)
+		snprintf(took, sizeof(took), " %.3f", seconds);
 	char line[TRIAD_LOG_LINE_MAX], vhost[300] = "";
 	/* access_log_format = vhost: Apache's vhost_combined, "HOST:PORT " first. */
 	if (s->app->h->access_log_format == HTTPD_ALOG_VHOST)

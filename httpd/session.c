@@ -222,7 +222,7 @@ static void txn_put(struct http_session *s)
 static void finish(struct http_session *s)
 {
 	s->c->bytes_out += s->t->x.sent;
-	http_accesslog_write(s);
+	http_request_done(s);
 	bool close = s->t->x.close || s->shutdown;
 	txn_put(s);
 	if (close) {
@@ -556,7 +556,7 @@ static void on_free(struct conn *c)
 	/* A response cut short (client gone, send timeout) is still logged, with
 	 * the bytes queued so far. */
 	if (s->t && s->t->x.status)
-		http_accesslog_write(s);
+		http_request_done(s);
 	session_free(s);
 	c->proto = NULL;
 }

@@ -24,6 +24,7 @@
 #include "triad/fsroot.h"
 #include "triad/hostmap.h"
 #include "triad/log.h"
+#include "triad/metrics.h"
 #include "triad/server.h"
 #include "triad/site.h"
 #include "triad/tls.h"
@@ -228,7 +229,11 @@ bool http_site_canonical(struct http_session *s);
 struct log_file *http_accesslog_open(const char *path, char *err, size_t errlen);
 /* Remembers the request line of the current exchange (escaped). */
 void http_accesslog_request(struct http_session *s, const char *line, size_t len);
-/* One Combined Log Format line for the finished exchange. */
-void http_accesslog_write(struct http_session *s);
+/* A response is done (sent, or cut short): the metrics, then one Combined
+ * Log Format line for the exchange. */
+void http_request_done(struct http_session *s);
+/* httpd's metric families (server_ops.metrics), METRIC_COMMON + these. */
+enum { HTTP_METRIC_REQUESTS, HTTP_METRIC_DURATION, HTTP_METRICS };
+extern const struct metric_family http_metrics[HTTP_METRICS];
 
 #endif

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "triad/log.h"
 
 /* Input handed to the assembler at once: bounds how far past a full batch one
@@ -44,6 +45,25 @@ int smtp_receive_begin(struct smtp_session *s, enum smtp_data_mode mode)
 	smtp_data_init(&tx->data, mode, opts, conf->max_message_size, smtp_maildir_write, tx->dlv);
 	return 0;
 }
+
+
+/* Buckets of triad_smtpd_delivery_seconds: a Maildir delivery is two fsyncs
+ * and a rename per recipient, milliseconds on local disks, more on NFS. */
+static const double delivery_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                         0.1,   0.25,   0.5,   1,    2.5,   5, 10};
+static const char *const message_results[] = {"accepted", "refused"};
+
+const struct metric_family smtp_metrics[SMTP_METRICS] = {
+    [SMTP_METRIC_MESSAGES] = {"messages_total",
+                              "Messages whose data was received, by the final reply (2xx: "
+                              "accepted).",
+                              METRIC_COUNTER, "result", message_results, 2, NULL, 0},
+    [SMTP_METRIC_DELIVERY] = {"delivery_seconds",
+                              "From the final dot (or BDAT LAST) to the 250 reply: the "
+                              "Maildir delivery.",
+                              METRIC_HISTOGRAM, NULL, NULL, 1, delivery_bounds,
+                              sizeof(delivery_bounds) / sizeof(delivery_bounds[0])},
+};
 
 static void log_message(struct smtp_session *s, enum smtp_rid r)
 {
@@ -83,6 +103,8 @@ static void log_message(struct smtp_session *s, enum smtp_rid r)
 	         notify & SMTP_NOTIFY_SUCCESS ? "s" : "",
 	         notify & (SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY) ? "fd" : "", norcpt);
 	const struct smtp_reply_def *d = smtp_reply_def(r == SMTP_R_NONE ? SMTP_R_QUEUED : r);
+	metrics_add(s->c->worker, METRIC_COMMON + SMTP_METRIC_MESSAGES,
+	            d->code / 100 == 2 ? SMTP_METRIC_ACCEPTED : SMTP_METRIC_REFUSED, 1);
 	log_msg(LOG_LEVEL_INFO, s->c->id,
 	        "message id=%s from=<%s> to=%s nrcpt=%zu size=%llu body=%s%s %s "
 	        "result=%u %s",
@@ -101,6 +123,11 @@ static void delivered(struct smtp_session *s, enum smtp_rid r)
 {
 	log_message(s, r);
 	if (r == SMTP_R_QUEUED) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		metrics_observe(s->c->worker, METRIC_COMMON + SMTP_METRIC_DELIVERY, 0,
+		                (double)(now.tv_sec - s->tx->dot.tv_sec) +
+		                    (double)(now.tv_nsec - s->tx->dot.tv_nsec) / 1e9);
 		s->messages++;
 		s->error_run = 0; /* max_errors counts errors without delivering mail */
 		s->tx->nexcused = 0;
@@ -144,6 +171,7 @@ static void end_of_message(struct smtp_session *s)
 		return;
 	}
 	smtp_set_state(s, SMTP_S_DELIVERING);
+	clock_gettime(CLOCK_MONOTONIC, &tx->dot);
 	if (smtp_maildir_commit(s, delivered) < 0) {
 		/* The workq is full: try again later, nothing was delivered. */
 		log_message(s, SMTP_R_LOCAL_ERROR);

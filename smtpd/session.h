@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include "triad/limits.h"
+#include "triad/metrics.h"
 #include "triad/server.h"
 
 #include "aliases.h"
@@ -103,6 +105,7 @@ struct smtp_tx {
 	enum smtp_rid failed;      /* a BDAT chunk failed: later chunks get this too */
 	struct smtp_data data;     /* the assembler */
 	struct smtp_delivery *dlv; /* the spool and delivery, NULL before DATA/BDAT */
+	struct timespec dot;       /* the final dot (BDAT LAST) arrived: delivery_seconds */
 };
 
 struct smtp_session {
@@ -199,5 +202,10 @@ void smtp_maildir_commit_stats(uint64_t *batches, uint64_t *fsyncs, uint64_t *re
 
 /* auth.c: strict base64 (RFC 4648 §4, padding required): decoded length or -1. */
 int smtp_auth_b64_decode(const char *in, size_t len, char *out, size_t cap);
+
+/* smtpd's metric families (server_ops.metrics), METRIC_COMMON + these (receive.c). */
+enum { SMTP_METRIC_MESSAGES, SMTP_METRIC_DELIVERY, SMTP_METRICS };
+enum { SMTP_METRIC_ACCEPTED, SMTP_METRIC_REFUSED };
+extern const struct metric_family smtp_metrics[SMTP_METRICS];
 
 #endif

@@ -270,6 +270,8 @@ bool conn_is_closing(const struct conn *c);
 
 /* Whether conn_new() found the connection over a limit (server.c refuses it). */
 bool conn_is_refused(const struct conn *c);
+/* ... and whether it was max_connections_per_ip (else max_connections). */
+bool conn_refused_per_ip(const struct conn *c);
 /* SIGTERM: ops->on_shutdown (or conn_close) for every conn of the worker. */
 void conn_shutdown_all(struct worker *w);
 

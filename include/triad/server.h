@@ -26,6 +26,7 @@
 struct event_base;
 struct auth_client;
 struct proxy_wait;
+struct metric_family;
 
 /* One listener a config asks for. */
 struct server_listen {
@@ -82,6 +83,9 @@ struct server_ops {
 	 * once its first bytes are in (TCP_DEFER_ACCEPT), and accept reads them at
 	 * once, with no trip through epoll. */
 	bool client_speaks_first;
+	/* The daemon's own metric families (metrics.h: METRIC_COMMON + i). */
+	const struct metric_family *metrics;
+	size_t nmetrics;
 	/* Socket activation: passed sockets with this FileDescriptorName are
 	 * implicit-TLS listeners ("https", "ftps"; NULL: none). */
 	const char *tls_fdname;
