@@ -10,6 +10,8 @@ import socket
 
 import pytest
 
+import triad_harness as th
+
 
 @pytest.fixture
 def notify_socket(tmp_path):
@@ -27,12 +29,7 @@ def notify_socket(tmp_path):
 def test_ready_reloading_stopping(start_daemon, notify_socket, name):
     path, sock = notify_socket
     d = start_daemon(name, env={"NOTIFY_SOCKET": path})
-    assert sock.recv(256) == b"READY=1"
-    d.reload()
-    assert sock.recv(256) == b"RELOADING=1"
-    assert sock.recv(256) == b"READY=1"
-    d.stop()
-    assert sock.recv(256) == b"STOPPING=1"
+    th.check_notify_sequence(d, sock)
 
 
 def test_no_socket_no_harm(start_daemon):

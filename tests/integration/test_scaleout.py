@@ -255,7 +255,9 @@ def test_node_stopped_under_load_loses_nothing(cluster, triad_root):
     # connection in its accept queue, at most a couple per client, all while it stopped
     cut = results["mail_retried"] + results["http_retried"]
     assert len(cut) <= 2 * len(threads), cut
-    assert all(t0 <= t <= t0 + stopped + 1.0 for _, _, t in cut), (t0, stopped, cut)
+    # (the client threads may note a cut late on a loaded machine, hence the margin)
+    margin = 2.0 * th.timeout_scale()
+    assert all(t0 <= t <= t0 + stopped + margin for _, _, t in cut), (t0, stopped, cut)
     assert results["http_failed"] == [], results["http_failed"][:3]
     assert after_stop_ok > 0 and http_after > 0, "traffic went on after the stop"
     # every message that got 250, from either node, is in the shared Maildir

@@ -158,12 +158,7 @@ def test_notify_under_activation(activate, name, tmp_path, pam_user):
         env = dict(pam_user.env) if name == "ftpd" else {}
         env["NOTIFY_SOCKET"] = path
         d = activate(name, [None], env=env)
-        assert sock.recv(256) == b"READY=1"
-        d.reload()
-        assert sock.recv(256) == b"RELOADING=1"
-        assert sock.recv(256) == b"READY=1"
-        d.stop()
-        assert sock.recv(256) == b"STOPPING=1"
+        th.check_notify_sequence(d, sock)
     finally:
         sock.close()
 

@@ -637,6 +637,20 @@ def threads(pid):
     return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
 
 
+# ---------------------------------------------------------------- sd_notify
+
+def check_notify_sequence(d, sock):
+    """sd_notify(3) as systemd's Type=notify sees it on SOCK (the NOTIFY_SOCKET datagram
+    socket D was started with): READY=1, then RELOADING=1 and READY=1 around a SIGHUP,
+    then STOPPING=1 on SIGTERM (D is stopped)."""
+    assert sock.recv(256) == b"READY=1"
+    d.reload()
+    assert sock.recv(256) == b"RELOADING=1"
+    assert sock.recv(256) == b"READY=1"
+    d.stop()
+    assert sock.recv(256) == b"STOPPING=1"
+
+
 # ---------------------------------------------------------------- raw TCP
 
 def can_connect(host, port, timeout=0.5):
