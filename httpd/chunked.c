@@ -84,6 +84,7 @@ enum http_chunked_status http_chunked_decode(struct http_chunked *d, const char 
 		*consumed = 0;
 		return HTTP_CHUNKED_ERROR;
 	}
+	d->data_len = 0;
 	while (i < len) {
 		unsigned char c = (unsigned char)buf[i];
 		int h;
@@ -94,9 +95,15 @@ enum http_chunked_status http_chunked_decode(struct http_chunked *d, const char 
 				n = (size_t)d->remaining;
 			d->remaining -= n;
 			d->data_total += n;
+			d->data_off = i;
+			d->data_len = n;
 			i += n;
 			if (d->remaining == 0)
 				d->state = S_DATA_CR;
+			if (d->yield) {
+				*consumed = i;
+				return HTTP_CHUNKED_AGAIN;
+			}
 			continue;
 		}
 		if (in_ext(d->state) && ++d->ext_len > HTTP_CHUNK_EXT_MAX)

@@ -7,7 +7,8 @@
  * - Pure: feed whatever bytes arrived; the decoder keeps its state between
  *   calls, so nothing is buffered or re-read, and no byte is copied.
  * - http_chunked_decode() consumes from BUF and says how many bytes it took:
- *   AGAIN: all of them, more are needed; DONE: the body ended after
+ *   AGAIN: all of them, more are needed (with yield: up to the end of a
+ *   run of chunk-data, which may leave bytes for the next call); DONE: the body ended after
  *   *consumed bytes (the next request starts there); ERROR: the body is
  *   malformed (or too large) at byte *consumed; answer error_status and close.
  * - data_total counts the chunk-data bytes seen so far (the decoded body
@@ -27,6 +28,7 @@
 #ifndef TRIAD_HTTPD_CHUNKED_H
 #define TRIAD_HTTPD_CHUNKED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,11 @@ struct http_chunked {
 	uint64_t data_total; /* chunk-data bytes so far */
 	uint64_t max_body;   /* refuse (413) more than this */
 	int error_status;    /* after HTTP_CHUNKED_ERROR: 400, 413 or 431 */
+	/* yield: decoding stops after each run of chunk-data, which is then
+	 * buf[data_off .. data_off + data_len) (data_len 0: no data this call),
+	 * so a proxy can forward the decoded body without copying it. */
+	bool yield;
+	size_t data_off, data_len;
 	const char *error_reason;
 
 	/* private */

@@ -11,6 +11,7 @@
 #include "triad/limits.h"
 #include "triad/site.h"
 #include "triad/cachectl.h"
+#include "upstream.h"
 
 #define F(field) offsetof(struct httpd_conf, field)
 
@@ -42,7 +43,53 @@ static const struct conf_key keys[] = {
 	{"error_pages", CONF_STR, F(error_pages), NULL, NULL, 0, 0},
 	{"try_extensions", CONF_LIST, F(try_extensions), "", NULL, 0, 0},
 	{"access_log_format", CONF_ENUM, F(access_log_format), "combined", alog_formats, 0, 0},
+	{"proxy", CONF_STR, F(proxy), NULL, NULL, 0, 0},
+	{"fallback", CONF_STR, F(fallback), NULL, NULL, 0, 0},
+	{"cache", CONF_SIZE, F(cache), "0", NULL, 0, 0},
 };
+
+/* ---- [upstream NAME] ---------------------------------------------------------- */
+
+#define U(field) offsetof(struct httpd_upstream_conf, field)
+static const char *const protocols[] = {"http", "fastcgi", NULL};
+static const struct conf_key upstream_keys[] = {
+	{"servers", CONF_LIST, U(servers), "", NULL, 0, 0},
+	{"protocol", CONF_ENUM, U(protocol), "http", protocols, 0, 0},
+	{"keepalive", CONF_UINT, U(keepalive), "16", NULL, 0, 100000},
+	{"connect_timeout", CONF_DURATION, U(connect_timeout), "5s", NULL, 1, 0},
+	{"timeout", CONF_DURATION, U(timeout), "60s", NULL, 1, 0},
+	{"fail_timeout", CONF_DURATION, U(fail_timeout), "10s", NULL, 0, 0},
+};
+#undef U
+
+static int upstream_check(struct conf *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < conf_count(c, &httpd_upstream_kind); i++) {
+		const struct httpd_upstream_conf *u = conf_item(c, &httpd_upstream_kind, i);
+		if (u->servers.n == 0)
+			return conf_item_error_at(c, &httpd_upstream_kind, i, "servers", err, errlen,
+			                          "[upstream %s] needs at least one server", u->name);
+		for (size_t k = 0; k < u->servers.n; k++) {
+			struct http_server srv;
+			char why[300];
+			if (http_server_parse(u->servers.v[k], &srv, why, sizeof(why)) < 0)
+				return conf_item_error_at(c, &httpd_upstream_kind, i, "servers", err,
+				                          errlen, "%s", why);
+		}
+	}
+	return 0;
+}
+
+const struct conf_kind httpd_upstream_kind = {
+	.name = "upstream",
+	.keys = upstream_keys,
+	.nkeys = sizeof(upstream_keys) / sizeof(upstream_keys[0]),
+	.size = sizeof(struct httpd_upstream_conf),
+	.name_offset = offsetof(struct httpd_upstream_conf, name),
+	.check = upstream_check,
+};
+
+
 
 static int check(struct conf *c, char *err, size_t errlen)
 {
@@ -74,16 +121,30 @@ static int check(struct conf *c, char *err, size_t errlen)
 	if (http_cachectl_parse(h->cache_control, &cc, why, sizeof(why)) < 0)
 		return conf_error_at(c, "cache_control", err, errlen, "%s", why);
 	http_cachectl_free(&cc);
+	/* proxy and fallback must name pools that exist */
+	size_t npools;
+	struct http_pool *pools = http_pools_build(c, &npools, why, sizeof(why));
+	if (!pools)
+		return conf_error_at(c, "proxy", err, errlen, "%s", why);
+	struct http_proxy_conf pc;
+	const char *key;
+	int rc = http_proxy_conf_build(&pc, h->proxy, h->fallback, pools, npools, why, sizeof(why),
+	                               &key);
+	http_pools_free(pools, npools);
+	if (rc < 0)
+		return conf_error_at(c, key, err, errlen, "%s", why);
+	http_proxy_conf_free(&pc);
 	return 0;
 }
 
-static const struct conf_kind *const site_kinds[] = {&site_kind, NULL};
+/* httpd reads [site NAME] (as every daemon) and [upstream NAME] (its own). */
+static const struct conf_kind *const kinds[] = {&site_kind, &httpd_upstream_kind, NULL};
 
 const struct conf_section httpd_conf_section = {
 	.name = "httpd",
 	.keys = keys,
 	.nkeys = sizeof(keys) / sizeof(keys[0]),
 	.size = sizeof(struct httpd_conf),
+	.kinds = kinds,
 	.check = check,
-	.kinds = site_kinds,
 };

@@ -33,6 +33,9 @@ struct httpd_conf {
 	char *error_pages;               /* "404=/404.html 5xx=/50x.html" (triad/site.h) */
 	struct conf_list try_extensions; /* ".html": /about serves about.html (clean URLs) */
 	int access_log_format;           /* enum httpd_alog_format */
+	char *proxy;                     /* "PATTERN=UPSTREAM ..." rules (httpd/upstream.h) */
+	char *fallback;                  /* the [upstream NAME] for paths with no file */
+	uint64_t cache;                  /* response cache bytes; 0: none */
 };
 
 enum httpd_alog_format { HTTPD_ALOG_COMBINED, HTTPD_ALOG_VHOST };

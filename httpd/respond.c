@@ -243,6 +243,10 @@ void http_respond(struct http_session *s)
 		http_respond_status(s, misdirected, NULL);
 		return;
 	}
+	if (s->t->x.route_status) {
+		http_respond_status(s, s->t->x.route_status, NULL);
+		return;
+	}
 
 	if (r->form == HTTP_TARGET_ABSOLUTE && !http_eq_ci(r->scheme.p, r->scheme.len, "http") &&
 	    !http_eq_ci(r->scheme.p, r->scheme.len, "https")) {

@@ -18,6 +18,7 @@
  */
 #include "session.h"
 #include "conf.h"
+#include "proxy.h"
 #include "status.h"
 
 #include <errno.h>
@@ -69,6 +70,15 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 		if (port != 443)
 			snprintf(app->https_port, sizeof(app->https_port), ":%u", port);
 	}
+	const char *key = "proxy";
+	app->pools = http_pools_build(c, &app->npools, why, sizeof(why));
+	if (!app->pools || http_proxy_conf_build(&app->proxy, h->proxy, h->fallback, app->pools,
+	                                         app->npools, why, sizeof(why), &key) < 0) {
+		http_pools_free(app->pools, app->npools);
+		http_sites_free(app);
+		free(app);
+		return conf_error_at(c, key, err, errlen, "%s", why);
+	}
 	if (rt->tls)
 		tls_ctx_set_alpn(rt->tls, (const unsigned char *)"\x08http/1.1");
 	rt->app = app;
@@ -82,6 +92,8 @@ void http_release(struct server_runtime *rt)
 		return;
 	/* app->alog is process-wide (accesslog.c): other generations may share it. */
 	http_sites_free(app);
+	http_proxy_conf_free(&app->proxy);
+	http_pools_free(app->pools, app->npools);
 	free(app);
 }
 
@@ -104,8 +116,10 @@ void http_worker_fini(struct worker *w)
 	struct http_worker *hw = w->app;
 	if (hw && hw->magic)
 		magic_close(hw->magic);
-	if (hw)
+	if (hw) {
+		http_proxy_worker_fini(hw);
 		http_fcache_free(hw);
+	}
 	while (hw && hw->free_txn) {
 		struct http_txn *t = hw->free_txn;
 		hw->free_txn = t->next;
@@ -127,7 +141,8 @@ static size_t head_read_max(const struct http_app *app)
 	return want > TRIAD_CONN_READ_MAX ? want : TRIAD_CONN_READ_MAX;
 }
 
-static const char *const state_names[] = {"idle", "head", "body", "send", "drain", "closed"};
+static const char *const state_names[] = {"idle", "head", "body", "send", "drain", "proxy",
+                                          "closed"};
 
 static void process(struct http_session *s);
 
@@ -156,6 +171,9 @@ static void set_state(struct http_session *s, enum http_state st)
 		break;
 	case HTTP_ST_BODY:
 		ms = h->header_timeout;
+		break;
+	case HTTP_ST_PROXY:
+		ms = s->proxy_body ? h->header_timeout : 0;
 		break;
 	default:
 		break;
@@ -323,6 +341,10 @@ static void on_head(struct http_session *s)
 		error_close(s, 413); /* RFC 9110 §15.5.14: the body is never read */
 		return;
 	}
+	int routed = http_proxy_route(s);
+	if (routed < 0)
+		return; /* proxy.c has the request (and reads its body) */
+	s->t->x.route_status = routed;
 	if (r->framing == HTTP_BODY_NONE ||
 	    (r->framing == HTTP_BODY_LENGTH && r->content_length == 0)) {
 		http_respond(s);
@@ -367,7 +389,18 @@ static bool discard_body(struct http_session *s)
 	}
 }
 
+static void process_loop(struct http_session *s);
+
 static void process(struct http_session *s)
+{
+	bool outer = !s->in_process;
+	s->in_process = true;
+	process_loop(s);
+	if (outer)
+		s->in_process = false;
+}
+
+static void process_loop(struct http_session *s)
 {
 	struct conn *c = s->c;
 	for (;;) {
@@ -422,10 +455,40 @@ static void process(struct http_session *s)
 			http_respond(s);
 			responded(s);
 			break;
+		case HTTP_ST_PROXY:
+			http_proxy_client_read(s);
+			return;
 		default:
 			return;
 		}
 	}
+}
+
+void http_session_enter_proxy(struct http_session *s, bool body)
+{
+	s->proxy_body = body;
+	set_state(s, HTTP_ST_PROXY);
+}
+
+void http_session_proxy_timer(struct http_session *s, bool body)
+{
+	if (s->st != HTTP_ST_PROXY)
+		return;
+	s->proxy_body = body;
+	set_state(s, HTTP_ST_PROXY);
+}
+
+void http_session_proxied(struct http_session *s)
+{
+	s->proxy_body = false;
+	if (conn_is_closing(s->c)) {
+		set_state(s, HTTP_ST_CLOSED);
+		return;
+	}
+	finish(s);
+	/* A pipelined request may be waiting; inside process() the loop takes it. */
+	if (s->st == HTTP_ST_IDLE && !s->in_process)
+		process(s);
 }
 
 /* ---- conn callbacks -------------------------------------------------------- */
@@ -443,6 +506,10 @@ static void on_read(struct conn *c)
 static void on_drain(struct conn *c)
 {
 	struct http_session *s = c->proto;
+	if (s->st == HTTP_ST_PROXY) {
+		http_proxy_client_drain(s);
+		return;
+	}
 	if (s->st == HTTP_ST_SEND) {
 		if (!http_body_pump(s))
 			return;
@@ -542,6 +609,7 @@ static void on_shutdown(struct conn *c)
 
 static void session_free(struct http_session *s)
 {
+	http_proxy_free(s);
 	txn_put(s);
 	if (s->timer)
 		event_free(s->timer);

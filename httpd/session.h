@@ -35,6 +35,7 @@
 #include "fcache.h"
 #include "parse.h"
 #include "range.h"
+#include "upstream.h"
 
 struct httpd_conf;
 struct event;
@@ -69,6 +70,9 @@ struct http_app {
 	struct log_file *alog; /* NULL: access_log = off (process-wide, see accesslog.c) */
 	char server[40];       /* "Server: triad/0.1.0\r\n" or "" */
 	char https_port[8];    /* ":8443" or "" (443) for redirect_https */
+	struct http_pool *pools; /* [upstream NAME] sections, resolved */
+	size_t npools;
+	struct http_proxy_conf proxy; /* proxy rules and fallback of [httpd] */
 };
 
 #define HTTP_SNIFF_CACHE 64
@@ -93,6 +97,8 @@ struct http_worker {
 	struct http_txn *free_txn;
 	unsigned nfree;
 	struct http_fentry *fcache[HTTP_FCACHE_SLOTS];
+	struct http_idle *idle; /* idle upstream connections (proxy.c) */
+	unsigned nidle;
 	/* Scratch for the path of the request being answered: responses are built
 	 * synchronously on the worker's thread, so one buffer serves them all. */
 	char path[PATH_MAX];
@@ -104,6 +110,7 @@ enum http_state {
 	HTTP_ST_BODY,  /* reading and discarding a request body */
 	HTTP_ST_SEND,  /* producing a response body (TLS, or output full) */
 	HTTP_ST_DRAIN, /* response queued; output above the high watermark */
+	HTTP_ST_PROXY, /* proxy.c forwards this request and its response */
 	HTTP_ST_CLOSED,
 };
 
@@ -129,6 +136,7 @@ struct http_exchange {
 	bool multipart, trailer_done;
 	char boundary[24];
 	char ctype[112]; /* Content-Type of the file (multipart parts) */
+	int route_status; /* proxy routing decided this status (404): answered locally */
 	enum http_body_kind body;
 	bool parsed; /* the head parsed: req's slices are valid */
 	/* access log: "request line" already escaped */
@@ -160,7 +168,18 @@ struct http_session {
 	struct http_chunked chunked;
 	char *path; /* "/" + the normalised path: the worker's scratch (w->path) */
 	size_t path_len;
+	struct http_proxy *px; /* HTTP_ST_PROXY: the exchange with the upstream */
+	bool proxy_body;       /* HTTP_ST_PROXY: the request body is still coming */
+	bool in_process;       /* process() is on the stack */
 };
+
+/* ---- session.c, for proxy.c ----------------------------------------------- */
+/* The request goes to a pool: HTTP_ST_PROXY; BODY: a request body follows. */
+void http_session_enter_proxy(struct http_session *s, bool body);
+/* (Re)arms the body timer while the request body comes, or stops it. */
+void http_session_proxy_timer(struct http_session *s, bool body);
+/* The proxied response is queued (or the client conn must close). */
+void http_session_proxied(struct http_session *s);
 
 int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen);
 void http_release(struct server_runtime *rt);
