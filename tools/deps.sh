@@ -8,7 +8,7 @@
 set -e
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmagic-dev libinih-dev
 libpam0g-dev libcmocka-dev libpam-wrapper python3 python3-pytest curl lftp swaks
-openssl procps mandoc systemd pebble certbot python3-seccomp haproxy"
+openssl procps mandoc systemd pebble certbot python3-seccomp haproxy php8.2-fpm python3-gunicorn"
 [ "$1" = fuzz ] && PKGS="$PKGS clang libclang-rt-dev llvm"
 [ "$1" = deb ] && PKGS="$PKGS debhelper dpkg-dev lintian logrotate pkgconf"
 missing=""

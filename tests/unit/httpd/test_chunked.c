@@ -230,11 +230,54 @@ static void test_bounds(void **state)
 	assert_int_equal(http_chunked_decode(&d, S("0\r\n\r\n"), &used), HTTP_CHUNKED_ERROR);
 }
 
+/* yield: every row decodes to the same outcome and its chunk-data, in order, is
+ * exactly the data runs handed out (what a proxy forwards), in any split. */
+static void test_yield(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *row = &rows[i];
+		for (size_t step = 1; step <= row->len + 1; step += (step < 4 ? 1 : 7)) {
+			struct http_chunked plain, y;
+			size_t used, off = 0;
+			http_chunked_init(&plain, row->max ? row->max : UINT64_MAX);
+			enum http_chunked_status want = http_chunked_decode(&plain, row->in, row->len, &used);
+			http_chunked_init(&y, row->max ? row->max : UINT64_MAX);
+			y.yield = true;
+			enum http_chunked_status st = HTTP_CHUNKED_AGAIN;
+			uint64_t got = 0;
+			while (off < row->len && st == HTTP_CHUNKED_AGAIN) {
+				size_t n = row->len - off < step ? row->len - off : step;
+				size_t pos = 0;
+				while (pos < n && st == HTTP_CHUNKED_AGAIN) {
+					st = http_chunked_decode(&y, row->in + off + pos, n - pos, &used);
+					if (y.data_len) {
+						if (y.data_off + y.data_len > used)
+							fail_msg("row at line %d: data past consumed", row->line);
+						got += y.data_len;
+					}
+					pos += used;
+					if (st == HTTP_CHUNKED_AGAIN && used == 0 && pos < n)
+						fail_msg("row at line %d: no progress", row->line);
+				}
+				off += pos;
+			}
+			if (row->len == 0)
+				st = http_chunked_decode(&y, row->in, 0, &used);
+			if (st != want || y.data_total != plain.data_total || got != y.data_total)
+				fail_msg("row at line %d step %zu: yield got %d data %llu/%llu, want %d",
+				         row->line, step, st, (unsigned long long)got,
+				         (unsigned long long)y.data_total, want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_yield),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
