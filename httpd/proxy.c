@@ -46,6 +46,7 @@
 
 #include "triad/conn.h"
 #include "triad/log.h"
+#include "triad/server.h"
 
 #define FCGI_ID 1
 #define FCGI_STDIN_PIECE (32 * 1024) /* content of one STDIN record we send */
@@ -189,8 +190,9 @@ static bool idle_put(struct http_proxy *px, struct conn *c)
 	for (struct http_idle *e = w->idle; e; e = e->next)
 		if (strcmp(e->pool, px->pool->name) == 0)
 			n++;
+	/* A draining worker (SIGTERM) keeps nothing: it exits once its conns are gone. */
 	if (n >= px->pool->keepalive || px->server < 0 || conn_is_closing(c) ||
-	    evbuffer_get_length(conn_input(c)) > 0)
+	    evbuffer_get_length(conn_input(c)) > 0 || c->worker->draining)
 		return false;
 	struct http_idle *e = calloc(1, sizeof(*e));
 	if (!e)

@@ -430,23 +430,26 @@ def test_slow_client_back_pressure(start_daemon, triad_config):
         base = rss()
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        s.connect(d.addr)
-        s.sendall(b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
-        time.sleep(3)  # longer than `timeout`: waiting for the client does not count
-        stalled = sent[0]
-        assert stalled < 16 * 1024 * 1024, stalled
-        assert rss() - base < 8 * 1024, (base, rss())
-        got = 0
-        s.settimeout(10)
-        while got < total:
-            data = s.recv(1 << 20)
-            if not data:
-                break
-            got += len(data)
-        head_len = 0
-        assert got >= total  # the whole body arrived after the stall
-        s.close()
-        del head_len
+        try:
+            s.connect(d.addr)
+            s.sendall(b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+            time.sleep(3)  # longer than `timeout`: waiting for the client does not count
+            stalled = sent[0]
+            assert stalled < 16 * 1024 * 1024, stalled
+            # ASan's allocator keeps freed memory in quarantine: a looser bound there,
+            # still far below the 64 MiB an unbounded buffer would take
+            allowed = (48 if th.sanitized() else 8) * 1024
+            assert rss() - base < allowed, (base, rss())
+            got = 0
+            s.settimeout(10 * th.timeout_scale())
+            while got < total:
+                data = s.recv(1 << 20)
+                if not data:
+                    break
+                got += len(data)
+            assert got >= total  # the whole body arrived after the stall
+        finally:
+            s.close()
     finally:
         b.close()
 
