@@ -121,9 +121,6 @@ static int check(struct conf *c, char *err, size_t errlen)
 	if (http_cachectl_parse(h->cache_control, &cc, why, sizeof(why)) < 0)
 		return conf_error_at(c, "cache_control", err, errlen, "%s", why);
 	http_cachectl_free(&cc);
-	if (h->cache > 0)
-		return conf_error_at(c, "cache", err, errlen,
-		                     "the response cache is not in this build (only 0)");
 	/* proxy and fallback must name pools that exist */
 	size_t npools;
 	struct http_pool *pools = http_pools_build(c, &npools, why, sizeof(why));

@@ -25,9 +25,12 @@
 #include "proxy.h"
 #include "session.h"
 #include "cgiresp.h"
+#include "conditional.h"
 #include "conf.h"
+#include "date.h"
 #include "fcgi.h"
 #include "path.h"
+#include "rcache.h"
 #include "uphead.h"
 #include "upstream.h"
 
@@ -52,7 +55,7 @@
 #define FCGI_STDIN_PIECE (32 * 1024) /* content of one STDIN record we send */
 #define IDLE_MAX_MS (60 * 1000)      /* an idle upstream conn kept at most this long */
 
-enum px_phase { PX_BUFFER, PX_CONNECT, PX_WAIT, PX_BODY, PX_TUNNEL };
+enum px_phase { PX_CACHEWAIT, PX_BUFFER, PX_CONNECT, PX_WAIT, PX_BODY, PX_TUNNEL };
 
 struct http_idle {
 	struct conn *c;
@@ -97,6 +100,17 @@ struct http_proxy {
 	uint64_t resp_left;
 	struct http_chunked resp_chunked;
 	bool fcgi_ended, up_close;
+	/* response cache (app->rcache) */
+	bool cacheable;             /* the request may use the cache */
+	char *key;
+	size_t key_len;
+	const char *fwd;            /* Cache-Status fwd= of a forwarded response */
+	bool collapsed;             /* it waited for another request's fill */
+	struct http_rwait wait;     /* PX_CACHEWAIT */
+	struct http_rfill *fill;    /* this request fills the key */
+	struct http_rentry *store;  /* the entry being built from the response */
+	struct evbuffer *store_body;
+	struct http_rentry *stale;  /* a stale entry, for stale-if-error */
 };
 
 static void connect_next(struct http_proxy *px);
@@ -225,6 +239,221 @@ void http_proxy_worker_fini(struct http_worker *w)
 	}
 }
 
+static bool skip_response_field(const struct http_field *fields, unsigned n, unsigned i);
+
+/* ---- response cache --------------------------------------------------------------- */
+
+static int64_t wall_now(struct http_session *s)
+{
+	struct timeval tv;
+	if (event_base_gettimeofday_cached(s->c->base, &tv) < 0)
+		gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec;
+}
+
+static void entry_unref_cb(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	http_rentry_unref(arg);
+}
+
+/* Answers the request from entry E (a hit, or stale-if-error) with CACHE_STATUS. */
+static void serve_entry(struct http_proxy *px, struct http_rentry *e, const char *cache_status)
+{
+	struct http_session *s = px->s;
+	const struct http_request *r = &s->t->req;
+	struct http_exchange *x = &s->t->x;
+	int64_t now = wall_now(s);
+	int status = e->status;
+	struct http_cond_input in = {
+	    .method = r->method,
+	    .if_match = &r->if_match,
+	    .if_none_match = &r->if_none_match,
+	    .if_modified_since = e->last_modified >= 0 ? r->if_modified_since
+	                                               : (struct http_slice){{NULL}, 0},
+	    .if_unmodified_since = e->last_modified >= 0 ? r->if_unmodified_since
+	                                                 : (struct http_slice){{NULL}, 0},
+	    .etag = {{.p = e->etag}, e->etag_len},
+	    .mtime = e->last_modified,
+	    .now = now,
+	};
+	bool range_applies;
+	if (status == 200) {
+		enum http_cond c = http_cond_evaluate(&in, &range_applies);
+		if (c == HTTP_COND_NOT_MODIFIED)
+			status = 304;
+		else if (c == HTTP_COND_PRECONDITION_FAILED)
+			status = 412;
+	}
+	size_t cap = e->fields_len + 512;
+	char *buf = malloc(cap);
+	if (!buf) {
+		http_respond_status(s, 503, NULL);
+		return;
+	}
+	struct http_head h = {buf, 0, cap, false};
+	bool body = status != 304 && status != 412 && status != 204;
+	if (!body)
+		x->head_only = true;
+	http_head_start(s, &h, status);
+	if (status != 412)
+		http_head_add(&h, e->fields, e->fields_len);
+	int64_t age = now > e->stored ? now - e->stored : 0;
+	char line[160];
+	int n = snprintf(line, sizeof(line), "Age: %lld\r\nCache-Status: %s\r\n", (long long)age,
+	                 cache_status);
+	http_head_add(&h, line, (size_t)n);
+	if (body) {
+		http_head_str(&h, "Content-Length: ");
+		http_head_u64(&h, e->body_len);
+		http_head_add(&h, "\r\n", 2);
+	}
+	http_head_finish(s, &h);
+	free(buf);
+	if (body && !x->head_only && e->body_len) {
+		http_rentry_ref(e);
+		if (evbuffer_add_reference(conn_output(s->c), e->body, e->body_len, entry_unref_cb,
+		                           e) < 0) {
+			http_rentry_unref(e);
+			x->close = true;
+		} else {
+			x->sent = e->body_len;
+		}
+	}
+	px->head_sent = true;
+}
+
+/* The response head is known: decide whether to store it, and say so. */
+static void cache_head(struct http_proxy *px, int status, const struct http_field *fields,
+                       unsigned n, bool has_length, uint64_t length, char *cs, size_t cslen)
+{
+	struct http_session *s = px->s;
+	const struct http_request *r = &s->t->req;
+	bool stored = false;
+	if (px->fill && status >= 200) {
+		struct http_cache_decision d;
+		int64_t now = wall_now(s);
+		http_cache_decide(r->method, px->cacheable, status, fields, n, now, &d);
+		struct http_rcache *rc = s->app->rcache;
+		if (d.verdict == HTTP_CACHE_STORE &&
+		    (!has_length || length <= http_rcache_max_entry(rc)) &&
+		    (px->store = http_rentry_new(px->key, px->key_len)) &&
+		    (px->store_body = evbuffer_new())) {
+			struct http_rentry *e = px->store;
+			struct evbuffer *f = evbuffer_new();
+			for (unsigned i = 0; f && i < n; i++) {
+				const struct http_field *fl = &fields[i];
+				if (skip_response_field(fields, n, i) || http_field_is(fl, "age"))
+					continue;
+				evbuffer_add(f, fl->name.p, fl->name.len);
+				evbuffer_add(f, ": ", 2);
+				evbuffer_add(f, fl->value.p, fl->value.len);
+				evbuffer_add(f, "\r\n", 2);
+				if (http_field_is(fl, "etag") && !e->etag) {
+					e->etag = strndup(fl->value.p, fl->value.len);
+					e->etag_len = e->etag ? fl->value.len : 0;
+				}
+				if (http_field_is(fl, "last-modified") &&
+				    !http_date_parse(fl->value.p, fl->value.len, now, &e->last_modified))
+					e->last_modified = -1;
+			}
+			for (unsigned i = 0; i < d.nvary; i++) {
+				struct evbuffer *v = evbuffer_new();
+				e->vary_name[i] = strndup(d.vary[i].p, d.vary[i].len);
+				bool any = false;
+				for (unsigned k = 0; v && k < r->nfields; k++) {
+					if (!http_eq_ci(r->fields[k].name.p, r->fields[k].name.len,
+					                e->vary_name[i] ? e->vary_name[i] : ""))
+						continue;
+					if (any)
+						evbuffer_add(v, ", ", 2);
+					evbuffer_add(v, r->fields[k].value.p, r->fields[k].value.len);
+					any = true;
+				}
+				if (any) {
+					size_t vl = evbuffer_get_length(v);
+					e->vary_value[i] = strndup((const char *)evbuffer_pullup(v, -1), vl);
+				}
+				if (v)
+					evbuffer_free(v);
+				e->nvary = i + 1;
+			}
+			if (f) {
+				e->fields_len = evbuffer_get_length(f);
+				e->fields = malloc(e->fields_len + 1);
+				if (e->fields)
+					evbuffer_remove(f, e->fields, e->fields_len);
+				evbuffer_free(f);
+			}
+			e->status = status;
+			e->stored = now;
+			e->expires = now + d.ttl;
+			e->stale_if_error = d.stale_if_error;
+			stored = e->fields != NULL;
+		}
+		if (!stored) {
+			if (px->store)
+				http_rentry_unref(px->store);
+			px->store = NULL;
+			http_rcache_fill_end(px->fill, NULL); /* waiters need not wait */
+			px->fill = NULL;
+		}
+	}
+	snprintf(cs, cslen, "Cache-Status: triad; fwd=%s; fwd-status=%d%s%s\r\n",
+	         px->fwd ? px->fwd : "request", status, stored ? "; stored" : "",
+	         px->collapsed ? "; collapsed" : "");
+}
+
+/* Body bytes of a response being stored: abandoned past the entry limit. */
+static void cache_body(struct http_proxy *px, const void *p, size_t n)
+{
+	if (!px->store)
+		return;
+	struct http_rcache *rc = px->s->app->rcache;
+	if (evbuffer_get_length(px->store_body) + n > http_rcache_max_entry(rc) ||
+	    evbuffer_add(px->store_body, p, n) < 0) {
+		http_rentry_unref(px->store);
+		px->store = NULL;
+		http_rcache_fill_end(px->fill, NULL);
+		px->fill = NULL;
+	}
+}
+
+/* The response ended well: the entry goes in, the waiters wake. */
+static void cache_complete(struct http_proxy *px)
+{
+	struct http_rentry *e = px->store;
+	if (!e)
+		return;
+	px->store = NULL;
+	e->body_len = evbuffer_get_length(px->store_body);
+	e->body = malloc(e->body_len ? e->body_len : 1);
+	if (!e->body) {
+		http_rentry_unref(e);
+		http_rcache_fill_end(px->fill, NULL);
+		px->fill = NULL;
+		return;
+	}
+	evbuffer_remove(px->store_body, e->body, e->body_len);
+	e->size = e->body_len + e->fields_len + e->key_len + e->etag_len + sizeof(*e);
+	http_rcache_fill_end(px->fill, e); /* the cache takes our reference */
+	px->fill = NULL;
+}
+
+/* stale-if-error (RFC 5861 §4): a stale entry stands in for a failure. */
+static bool serve_stale(struct http_proxy *px)
+{
+	struct http_rentry *e = px->stale;
+	if (!e || px->head_sent)
+		return false;
+	int64_t now = wall_now(px->s);
+	if (now - e->expires >= e->stale_if_error)
+		return false;
+	serve_entry(px, e, "triad; fwd=stale; detail=stale-if-error");
+	return true;
+}
+
 /* ---- the end of a proxied exchange -------------------------------------------- */
 
 static void px_free(struct http_proxy *px)
@@ -241,6 +470,19 @@ static void px_free(struct http_proxy *px)
 		evbuffer_free(px->body_buf);
 	if (px->cgi_head)
 		evbuffer_free(px->cgi_head);
+	if (px->wait.ev) {
+		http_rcache_unwait(px->s->app->rcache, &px->wait);
+		event_free(px->wait.ev);
+	}
+	if (px->fill)
+		http_rcache_fill_end(px->fill, NULL); /* waiters forward themselves */
+	if (px->store)
+		http_rentry_unref(px->store);
+	if (px->store_body)
+		evbuffer_free(px->store_body);
+	if (px->stale)
+		http_rentry_unref(px->stale);
+	free(px->key);
 	free(px->resp);
 	free(px->cgi);
 	free(px->script_name);
@@ -274,7 +516,12 @@ static void px_fail(struct http_proxy *px, int status)
 	}
 	if (!px->req_done)
 		s->t->x.close = true;
-	http_respond_status(s, status, NULL);
+	if (!serve_stale(px)) {
+		char cs[96];
+		snprintf(cs, sizeof(cs), "Cache-Status: triad; fwd=%s; detail=%s\r\n",
+		         px->fwd ? px->fwd : "request", status == 504 ? "timeout" : "error");
+		http_respond_status(s, status, s->app->rcache ? cs : NULL);
+	}
 	px_done(px);
 }
 
@@ -898,6 +1145,9 @@ static void client_head(struct http_proxy *px, int status, const struct http_fie
 		return;
 	}
 	struct http_head h = {buf, 0, cap, false};
+	char cs[160] = "";
+	if (s->app->rcache && status >= 200)
+		cache_head(px, status, fields, n, has_length, length, cs, sizeof(cs));
 	if (status == 304 || status == 204 || status < 200)
 		x->head_only = true;
 	px->discard = x->head_only;
@@ -912,6 +1162,7 @@ static void client_head(struct http_proxy *px, int status, const struct http_fie
 	}
 	if (extra)
 		http_head_str(&h, extra);
+	http_head_str(&h, cs);
 	px->chunked_out = false;
 	if (has_length && status != 204 && status >= 200) {
 		http_head_str(&h, "Content-Length: ");
@@ -934,7 +1185,10 @@ static void client_head(struct http_proxy *px, int status, const struct http_fie
 static void client_body(struct http_proxy *px, const void *p, size_t n)
 {
 	struct http_session *s = px->s;
-	if (px->discard || n == 0)
+	if (n == 0)
+		return;
+	cache_body(px, p, n);
+	if (px->discard)
 		return;
 	struct evbuffer *out = conn_output(s->c);
 	if (px->chunked_out)
@@ -956,6 +1210,7 @@ static void complete(struct http_proxy *px)
 	if (px->fcgi)
 		keep = keep && px->pool->keepalive && px->fdec.protocol_status == FCGI_REQUEST_COMPLETE;
 	up_release(px, keep);
+	cache_complete(px);
 	px_done(px);
 }
 
@@ -1436,6 +1691,85 @@ static bool served_locally(struct http_session *s)
 	return false;
 }
 
+static void wait_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Sends the request on: the body first when FastCGI needs its length. */
+static void forward(struct http_proxy *px)
+{
+	struct http_session *s = px->s;
+	if (px->fcgi && s->t->req.framing == HTTP_BODY_CHUNKED) {
+		/* CONTENT_LENGTH must be known first: the whole body, then connect */
+		px->phase = PX_BUFFER;
+		if (!(px->body_buf = evbuffer_new())) {
+			px_fail(px, 503);
+			return;
+		}
+		http_proxy_client_read(s);
+		return;
+	}
+	connect_next(px);
+}
+
+/* True when the request was answered from the cache or now waits for another
+ * request's fill of its key; false: forward it (px->fill when it fills). */
+static bool cache_lookup(struct http_proxy *px, bool may_wait)
+{
+	struct http_session *s = px->s;
+	struct http_rcache *rc = s->app->rcache;
+	if (!px->cacheable)
+		return false;
+	const struct http_request *r = &s->t->req;
+	bool want_fill = r->method == HTTP_METHOD_GET;
+	if (may_wait && want_fill && !px->wait.ev)
+		px->wait.ev = event_new(s->c->base, -1, 0, wait_cb, px);
+	struct http_rentry *e;
+	struct http_rfill *fill;
+	int64_t now = wall_now(s);
+	enum http_rlookup res =
+	    http_rcache_lookup(rc, px->key, px->key_len, r, now, want_fill,
+	                       may_wait && px->wait.ev ? &px->wait : NULL, &e, &fill);
+	switch (res) {
+	case HTTP_RLOOKUP_HIT: {
+		char cs[96];
+		snprintf(cs, sizeof(cs), "triad; hit; ttl=%lld", (long long)(e->expires - now));
+		serve_entry(px, e, cs);
+		http_rentry_unref(e);
+		px_done(px);
+		return true;
+	}
+	case HTTP_RLOOKUP_WAIT: {
+		struct timeval tv = {HTTP_RCACHE_LOCK_MS / 1000, (HTTP_RCACHE_LOCK_MS % 1000) * 1000};
+		event_add(px->wait.ev, &tv);
+		px->phase = PX_CACHEWAIT;
+		return true;
+	}
+	case HTTP_RLOOKUP_STALE:
+		px->stale = e;
+		px->fwd = "stale";
+		break;
+	case HTTP_RLOOKUP_VARY_MISS:
+		px->fwd = "vary-miss";
+		break;
+	default:
+		px->fwd = "uri-miss";
+		break;
+	}
+	px->fill = fill;
+	return false;
+}
+
+/* A collapsed request: the fill it waited for ended (or HTTP_RCACHE_LOCK_MS passed). */
+static void wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct http_proxy *px = arg;
+	http_rcache_unwait(px->s->app->rcache, &px->wait);
+	px->collapsed = true;
+	if (!cache_lookup(px, false))
+		forward(px);
+}
+
 static int start(struct http_session *s, struct http_pool *pool, int rule, bool fallback)
 {
 	const struct http_request *r = &s->t->req;
@@ -1482,17 +1816,17 @@ static int start(struct http_session *s, struct http_pool *pool, int rule, bool 
 	/* RFC 9110 §10.1.1: we will read the body (and pass it on). */
 	if (!px->req_done && r->expect_continue)
 		conn_write(s->c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-	if (px->fcgi && r->framing == HTTP_BODY_CHUNKED) {
-		/* CONTENT_LENGTH must be known first: the whole body, then connect */
-		px->phase = PX_BUFFER;
-		if (!(px->body_buf = evbuffer_new())) {
-			px_fail(px, 503);
-			return -1;
+	if (s->app->rcache && px->req_done && !px->websocket && http_cache_request_ok(r)) {
+		char key[HTTP_REQUEST_LINE_MAX + 512];
+		size_t kl = http_rcache_key(r, conn_is_tls(s->c), key, sizeof(key));
+		if (kl && (px->key = strndup(key, kl))) {
+			px->key_len = kl;
+			px->cacheable = true;
 		}
-		http_proxy_client_read(s);
-		return -1;
+		if (cache_lookup(px, true))
+			return -1;
 	}
-	connect_next(px);
+	forward(px);
 	return -1;
 }
 

@@ -19,6 +19,7 @@
 #include "session.h"
 #include "conf.h"
 #include "proxy.h"
+#include "rcache.h"
 #include "status.h"
 
 #include <errno.h>
@@ -79,6 +80,14 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 		free(app);
 		return conf_error_at(c, key, err, errlen, "%s", why);
 	}
+	if (h->cache && !(app->rcache = http_rcache_new(h->cache))) {
+		http_proxy_conf_free(&app->proxy);
+		http_pools_free(app->pools, app->npools);
+		fsroot_close(&app->docroot);
+		http_cachectl_free(&app->cache);
+		free(app);
+		return conf_error_at(c, "cache", err, errlen, "out of memory");
+	}
 	if (rt->tls)
 		tls_ctx_set_alpn(rt->tls, (const unsigned char *)"\x08http/1.1");
 	rt->app = app;
@@ -94,6 +103,7 @@ void http_release(struct server_runtime *rt)
 	http_sites_free(app);
 	http_proxy_conf_free(&app->proxy);
 	http_pools_free(app->pools, app->npools);
+	http_rcache_free(app->rcache);
 	free(app);
 }
 

@@ -73,6 +73,7 @@ struct http_app {
 	struct http_pool *pools; /* [upstream NAME] sections, resolved */
 	size_t npools;
 	struct http_proxy_conf proxy; /* proxy rules and fallback of [httpd] */
+	struct http_rcache *rcache;   /* cache > 0: the response cache (rcache.h) */
 };
 
 #define HTTP_SNIFF_CACHE 64
