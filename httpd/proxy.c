@@ -360,7 +360,10 @@ static void cache_head(struct http_proxy *px, int status, const struct http_fiel
 			}
 			for (unsigned i = 0; i < d.nvary; i++) {
 				struct evbuffer *v = evbuffer_new();
+				/* lower case: matched with http_eq_ci, which wants a lower-case name */
 				e->vary_name[i] = strndup(d.vary[i].p, d.vary[i].len);
+				for (char *c = e->vary_name[i]; c && *c; c++)
+					*c = (char)http_lower((unsigned char)*c);
 				bool any = false;
 				for (unsigned k = 0; v && k < r->nfields; k++) {
 					if (!http_eq_ci(r->fields[k].name.p, r->fields[k].name.len,

@@ -22,7 +22,7 @@ struct shard {
 struct http_rcache {
 	uint64_t max, max_entry;
 	atomic_uint_least64_t used;
-	atomic_uint next_evict; /* the shard the next foreign eviction starts at */
+	atomic_uint_least64_t clock; /* stamps each use (LRU across shards) */
 	struct shard shards[HTTP_RCACHE_SHARDS];
 };
 
@@ -248,6 +248,7 @@ enum http_rlookup http_rcache_lookup(struct http_rcache *rc, const char *key, si
 			*e = found;
 			lru_unlink(s, found);
 			lru_front(s, found);
+			found->used_seq = atomic_fetch_add(&rc->clock, 1) + 1;
 			if (now < found->expires) {
 				pthread_mutex_unlock(&s->lock);
 				return HTTP_RLOOKUP_HIT;
@@ -292,22 +293,34 @@ void http_rcache_unwait(struct http_rcache *rc, struct http_rwait *w)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Evicts from the tails until USED fits, starting with S (held); then from the
- * other shards one lock at a time. */
-static void evict(struct http_rcache *rc, struct shard *own, const struct http_rentry *keep)
+/* Evicts until USED fits: each time the shard tail with the oldest stamp (the
+ * least recently used entry of the cache), never KEEP. No lock held on entry. */
+static void evict(struct http_rcache *rc, const struct http_rentry *keep)
 {
-	while (atomic_load(&rc->used) > rc->max && own->lru_tail && own->lru_tail != keep)
-		drop(rc, own, own->lru_tail);
-}
-
-static void evict_foreign(struct http_rcache *rc)
-{
-	unsigned start = atomic_fetch_add(&rc->next_evict, 1);
-	for (size_t k = 0; k < HTTP_RCACHE_SHARDS && atomic_load(&rc->used) > rc->max; k++) {
-		struct shard *s = &rc->shards[(start + k) % HTTP_RCACHE_SHARDS];
-		pthread_mutex_lock(&s->lock);
-		evict(rc, s, NULL);
-		pthread_mutex_unlock(&s->lock);
+	while (atomic_load(&rc->used) > rc->max) {
+		struct shard *best = NULL;
+		uint64_t oldest = UINT64_MAX;
+		for (size_t i = 0; i < HTTP_RCACHE_SHARDS; i++) {
+			struct shard *s = &rc->shards[i];
+			pthread_mutex_lock(&s->lock);
+			struct http_rentry *t = s->lru_tail;
+			if (t == keep && t)
+				t = t->lprev;
+			if (t && t->used_seq < oldest) {
+				oldest = t->used_seq;
+				best = s;
+			}
+			pthread_mutex_unlock(&s->lock);
+		}
+		if (!best)
+			return;
+		pthread_mutex_lock(&best->lock);
+		struct http_rentry *t = best->lru_tail;
+		if (t == keep && t)
+			t = t->lprev;
+		if (t && t->used_seq == oldest)
+			drop(rc, best, t);
+		pthread_mutex_unlock(&best->lock); /* used since: look again */
 	}
 }
 
@@ -329,8 +342,9 @@ void http_rcache_fill_end(struct http_rfill *f, struct http_rentry *e)
 		e->hnext = NULL;
 		*pp = e;
 		lru_front(s, e);
+		e->used_seq = atomic_fetch_add(&rc->clock, 1) + 1;
 		atomic_fetch_add(&rc->used, e->size);
-		evict(rc, s, e);
+		http_rentry_ref(e); /* ours until the eviction below is done */
 	}
 	for (struct http_rwait *w = f->waiters, *n; w; w = n) {
 		n = w->next;
@@ -340,6 +354,8 @@ void http_rcache_fill_end(struct http_rfill *f, struct http_rentry *e)
 	pthread_mutex_unlock(&s->lock);
 	free(f->key);
 	free(f);
-	if (atomic_load(&rc->used) > rc->max)
-		evict_foreign(rc);
+	if (e) {
+		evict(rc, e);
+		http_rentry_unref(e);
+	}
 }

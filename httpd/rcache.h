@@ -6,8 +6,10 @@
  * - Sharded: HTTP_RCACHE_SHARDS hash tables, each with its own mutex and its
  *   own LRU list; a lookup locks one shard only, for a hash probe and a list
  *   move, so workers never queue on one global lock. The byte budget is
- *   global (an atomic count); an insert evicts least recently used entries,
- *   from its own shard first, then from the others.
+ *   global (an atomic count). Every use stamps the entry from one global
+ *   counter; an insert over the budget evicts the entry with the oldest
+ *   stamp among the shards' LRU tails, which is the least recently used
+ *   entry of the whole cache.
  * - Entries are immutable once inserted and reference counted: a hit takes a
  *   reference and serves the body straight from the entry's memory (zero
  *   copy, like the small-file cache); replacing or evicting an entry only
@@ -49,11 +51,12 @@ struct http_rentry {
 	size_t etag_len;
 	int64_t last_modified; /* -1: none */
 	unsigned nvary;
-	char *vary_name[HTTP_CACHE_VARY_MAX];
+	char *vary_name[HTTP_CACHE_VARY_MAX];  /* lower case */
 	char *vary_value[HTTP_CACHE_VARY_MAX]; /* the request's, joined; NULL: absent */
 	size_t size;     /* what it counts against the budget */
-	/* private to rcache.c: hash chain and LRU, under the shard lock */
+	/* private to rcache.c: hash chain, LRU and last use, under the shard lock */
 	struct http_rentry *hnext, *lprev, *lnext;
+	uint64_t used_seq;
 };
 
 /* A waiter for a key being filled (one per collapsed request). */

@@ -92,6 +92,7 @@ class RawBackend:
             self.address = f"127.0.0.1:{self.port}"
         self.sock.listen(64)
         self.stopped = False
+        self.live = set()
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
 
@@ -103,6 +104,7 @@ class RawBackend:
                 return
             with self.lock:
                 self.connections += 1
+                self.live.add(s)
             threading.Thread(target=self._run, args=(s,), daemon=True).start()
 
     def _run(self, s):
@@ -112,6 +114,8 @@ class RawBackend:
         except (OSError, ValueError):
             pass
         finally:
+            with self.lock:
+                self.live.discard(s)
             try:
                 f.close()
                 s.close()
@@ -123,12 +127,20 @@ class RawBackend:
             self.requests.append(req)
 
     def close(self):
+        """Stops listening and cuts every connection still open (a server gone)."""
         self.stopped = True
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self.sock.close()
+        with self.lock:
+            live = list(self.live)
+        for s in live:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def echo(s, f, backend, status=200, extra=b"", close_after=None):
