@@ -71,8 +71,6 @@ struct http_proxy {
 	enum px_phase phase;
 	int server;
 	uint64_t tried;       /* servers tried, a bit each */
-	int fd;               /* while connecting */
-	struct event *cev;    /* connect: writable or connect_timeout */
 	struct conn *up;
 	bool reused, no_idle; /* up came from the idle pool; retry: never */
 	bool fcgi, websocket;
@@ -461,10 +459,6 @@ static bool serve_stale(struct http_proxy *px)
 
 static void px_free(struct http_proxy *px)
 {
-	if (px->cev)
-		event_free(px->cev);
-	if (px->fd >= 0)
-		close(px->fd);
 	if (px->up) {
 		px->up->proto = NULL;
 		conn_abort(px->up);
@@ -545,28 +539,6 @@ static void up_release(struct http_proxy *px, bool keep)
 static const struct conn_ops up_ops;
 static void send_request(struct http_proxy *px);
 
-static void connected(struct http_proxy *px, int fd)
-{
-	const struct http_server *sv = &px->pool->servers[px->server];
-	px->fd = -1;
-	if (sv->ss.ss_family != AF_UNIX) {
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	struct conn *up = conn_new(px->s->c->worker, fd, (const struct sockaddr *)&sv->ss, sv->len,
-	                           NULL, false);
-	if (!up) {
-		log_fail(px, "out of memory");
-		px_fail(px, 502);
-		return;
-	}
-	up->ops = &up_ops;
-	up->proto = px;
-	px->up = up;
-	px->reused = false;
-	send_request(px);
-}
-
 static void connect_failed(struct http_proxy *px, const char *why)
 {
 	log_fail(px, why);
@@ -574,35 +546,25 @@ static void connect_failed(struct http_proxy *px, const char *why)
 	connect_next(px);
 }
 
-static void connect_cb(evutil_socket_t fd, short what, void *arg)
+/* conn_connect() finished (from the loop): send, or try the next server. */
+static void up_connect(struct conn *up, bool ok, int err)
 {
-	struct http_proxy *px = arg;
-	event_free(px->cev);
-	px->cev = NULL;
-	if (what & EV_TIMEOUT) {
-		close(px->fd);
-		px->fd = -1;
-		connect_failed(px, "connect timeout");
+	struct http_proxy *px = up->proto;
+	if (!px)
+		return;
+	if (ok) {
+		send_request(px);
 		return;
 	}
-	int err = 0;
-	socklen_t len = sizeof(err);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err) {
-		close(px->fd);
-		px->fd = -1;
-		connect_failed(px, err == ECONNREFUSED ? "refused" : strerror(err));
-		return;
-	}
-	connected(px, px->fd);
+	px->up = NULL;
+	up->proto = NULL; /* freed right after this callback */
+	connect_failed(px, err == ECONNREFUSED || err == ENOENT ? "refused"
+	                   : err == ETIMEDOUT                   ? "connect timeout"
+	                                                        : strerror(err));
 }
 
-/*
- * The one place that opens an outbound socket (the conn layer's connect,
- * when it has one, replaces this function): non-blocking, waiting for
- * writability with connect_timeout.
- */
+/* An idle connection of the pool's, else a new one (conn_connect) to the
+ * next server round robin that is not being skipped; none left: 502. */
 static void connect_next(struct http_proxy *px)
 {
 	struct http_session *s = px->s;
@@ -628,30 +590,14 @@ static void connect_next(struct http_proxy *px)
 	px->server = i;
 	px->tried |= i < 64 ? 1ull << i : 0;
 	const struct http_server *sv = &px->pool->servers[i];
-	int fd = socket(sv->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
+	struct conn *up = conn_connect(s->c->worker, (const struct sockaddr *)&sv->ss, sv->len,
+	                               px->pool->connect_timeout, &up_ops, px);
+	if (!up) {
 		connect_failed(px, strerror(errno));
 		return;
 	}
-	if (connect(fd, (const struct sockaddr *)&sv->ss, sv->len) == 0) {
-		connected(px, fd);
-		return;
-	}
-	if (errno != EINPROGRESS && errno != EAGAIN) {
-		int e = errno;
-		close(fd);
-		connect_failed(px, e == ECONNREFUSED || e == ENOENT ? "refused" : strerror(e));
-		return;
-	}
-	px->fd = fd;
-	px->cev = event_new(s->c->base, fd, EV_WRITE, connect_cb, px);
-	uint64_t ms = px->pool->connect_timeout;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-	if (!px->cev || event_add(px->cev, &tv) < 0) {
-		close(fd);
-		px->fd = -1;
-		connect_failed(px, "out of memory");
-	}
+	px->up = up;
+	px->reused = false;
 }
 
 /* ---- the request: HTTP/1.1 ------------------------------------------------------ */
@@ -1108,7 +1054,7 @@ static bool take_body(struct http_proxy *px, bool to_buf)
 
 static void pump_body(struct http_proxy *px)
 {
-	if (!px->up || px->req_sent)
+	if (!px->up || px->req_sent || px->phase < PX_WAIT)
 		return;
 	if (px->body_buf) {
 		fcgi_stream(conn_output(px->up), FCGI_STDIN, px->body_buf);
@@ -1590,6 +1536,7 @@ static const struct conn_ops up_ops = {
     .on_eof = up_eof,
     .on_shutdown = up_shutdown,
     .on_free = up_free,
+    .on_connect = up_connect,
 };
 
 /* ---- the client side while proxying --------------------------------------------- */
@@ -1610,7 +1557,8 @@ void http_proxy_client_read(struct http_session *s)
 			connect_next(px);
 		return;
 	}
-	if (px->up && !px->req_done)
+	/* not before the request head went out (the conn may still be connecting) */
+	if (px->up && px->phase >= PX_WAIT && !px->req_done)
 		take_body(px, false);
 }
 
@@ -1781,7 +1729,6 @@ static int start(struct http_session *s, struct http_pool *pool, int rule, bool 
 		return 503;
 	px->s = s;
 	px->pool = pool;
-	px->fd = -1;
 	px->server = -1;
 	px->fcgi = pool->protocol == HTTP_UPSTREAM_FASTCGI;
 	if (px->fcgi) {
