@@ -78,6 +78,7 @@ struct http_proxy {
 	char *script_name;    /* "/x.php" */
 	char *path_info;      /* "/a/b" or "" */
 	char *script_file;    /* absolute */
+	char docroot_abs[PATH_MAX]; /* the site's docroot (FastCGI's DOCUMENT_ROOT) */
 	/* request body, client -> upstream */
 	uint64_t req_left;
 	struct http_chunked req_chunked;
@@ -873,7 +874,7 @@ static void fcgi_request_head(struct http_proxy *px, struct evbuffer *out)
 	param_s(p, "SCRIPT_FILENAME", px->script_file);
 	param_s(p, "SCRIPT_NAME", px->script_name);
 	param_s(p, "PATH_INFO", px->path_info);
-	param_s(p, "DOCUMENT_ROOT", s->app->docroot_abs);
+	param_s(p, "DOCUMENT_ROOT", px->docroot_abs);
 	if (r->form == HTTP_TARGET_ABSOLUTE) {
 		struct evbuffer *u = evbuffer_new();
 		if (u) {
@@ -1598,16 +1599,16 @@ static int find_script(struct http_session *s, struct http_proxy *px, int rule)
 		if (rule >= 0 && !http_proxy_rule_matches(pc, (size_t)rule, path, k))
 			continue;
 		struct stat st;
-		if (k < 2 || fsroot_stat(&s->app->docroot, path + 1, k - 1, &st) < 0 ||
+		if (k < 2 || fsroot_stat(&s->site->docroot, path + 1, k - 1, &st) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		px->script_name = strndup(path, k);
 		px->path_info = strdup(path + k);
-		size_t dl = strlen(s->app->docroot_abs);
+		size_t dl = strlen(px->docroot_abs);
 		px->script_file = malloc(dl + k + 1);
 		if (!px->script_name || !px->path_info || !px->script_file)
 			return 500;
-		memcpy(px->script_file, s->app->docroot_abs, dl);
+		memcpy(px->script_file, px->docroot_abs, dl);
 		memcpy(px->script_file + dl, path, k);
 		px->script_file[dl + k] = '\0';
 		return 0;
@@ -1619,27 +1620,49 @@ static int find_script(struct http_session *s, struct http_proxy *px, int rule)
  * a regular file, or a directory with an index file (or autoindex on). */
 static bool served_locally(struct http_session *s)
 {
-	const struct httpd_conf *h = s->app->h;
+	const struct http_site *site = s->site;
 	struct stat st;
 	const char *rel = s->path_len ? s->path + 1 : ".";
 	size_t rl = s->path_len ? s->path_len : 1;
-	if (fsroot_stat(&s->app->docroot, rel, rl, &st) < 0)
+	char name[PATH_MAX];
+	if (fsroot_stat(&site->docroot, rel, rl, &st) < 0) {
+		/* try_extensions: /about is served about.html when that exists */
+		for (size_t i = 0; site->try_extensions && i < site->try_extensions->n; i++) {
+			int n = snprintf(name, sizeof(name), "%.*s%s", (int)s->path_len, s->path + 1,
+			                 site->try_extensions->v[i]);
+			if (s->path_len && n > 0 && (size_t)n < sizeof(name) &&
+			    fsroot_stat(&site->docroot, name, (size_t)n, &st) == 0 && S_ISREG(st.st_mode))
+				return true;
+		}
 		return false;
+	}
 	if (S_ISREG(st.st_mode))
 		return true;
 	if (!S_ISDIR(st.st_mode))
 		return false;
-	if (h->autoindex)
+	if (site->autoindex)
 		return true;
-	char name[PATH_MAX];
-	for (size_t i = 0; i < h->index.n; i++) {
+	for (size_t i = 0; site->index && i < site->index->n; i++) {
 		int n = snprintf(name, sizeof(name), "%.*s%s%s", (int)s->path_len, s->path + 1,
-		                 s->path_len ? "/" : "", h->index.v[i]);
+		                 s->path_len ? "/" : "", site->index->v[i]);
 		if (n > 0 && (size_t)n < sizeof(name) &&
-		    fsroot_stat(&s->app->docroot, name, (size_t)n, &st) == 0 && S_ISREG(st.st_mode))
+		    fsroot_stat(&site->docroot, name, (size_t)n, &st) == 0 && S_ISREG(st.st_mode))
 			return true;
 	}
 	return false;
+}
+
+/* The absolute path of the site's docroot, from its directory fd (FastCGI's
+ * DOCUMENT_ROOT and SCRIPT_FILENAME name files as the server sees them). */
+static int docroot_path(struct http_session *s, struct http_proxy *px)
+{
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", s->site->docroot.fd);
+	ssize_t n = readlink(link, px->docroot_abs, sizeof(px->docroot_abs) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(px->docroot_abs) - 1)
+		return 500;
+	px->docroot_abs[n] = '\0';
+	return 0;
 }
 
 static void wait_cb(evutil_socket_t fd, short what, void *arg);
@@ -1732,16 +1755,20 @@ static int start(struct http_session *s, struct http_pool *pool, int rule, bool 
 	px->server = -1;
 	px->fcgi = pool->protocol == HTTP_UPSTREAM_FASTCGI;
 	if (px->fcgi) {
-		int st;
+		int st = docroot_path(s, px);
+		if (st) {
+			px_free(px);
+			return st;
+		}
 		if (fallback) {
 			/* front controller: <docroot>/index.php, the original URI */
-			size_t dl = strlen(s->app->docroot_abs);
+			size_t dl = strlen(px->docroot_abs);
 			px->script_name = strdup("/index.php");
 			px->path_info = strdup("");
 			px->script_file = malloc(dl + sizeof("/index.php"));
 			st = px->script_name && px->path_info && px->script_file ? 0 : 500;
 			if (!st)
-				memcpy(px->script_file, s->app->docroot_abs, dl),
+				memcpy(px->script_file, px->docroot_abs, dl),
 				    memcpy(px->script_file + dl, "/index.php", sizeof("/index.php"));
 		} else {
 			st = find_script(s, px, rule);
@@ -1791,7 +1818,10 @@ int http_proxy_route(struct http_session *s)
 	if (r->form == HTTP_TARGET_ABSOLUTE && !http_eq_ci(r->scheme.p, r->scheme.len, "http") &&
 	    !http_eq_ci(r->scheme.p, r->scheme.len, "https"))
 		return 0;
-	if (app->h->redirect_https && !conn_is_tls(s->c))
+	/* the site first: its docroot, and what the local side answers itself
+	 * (421 for a mismatched SNI, redirect_https, canonical redirects) */
+	if (http_site_choose(s) || (s->site->redirect_https && !conn_is_tls(s->c)) ||
+	    http_site_noncanonical(s))
 		return 0;
 	struct http_path pr;
 	if (http_path_normalize(r->path.p, r->path.len, s->path + 1, sizeof(s->w->path) - 1, &pr))

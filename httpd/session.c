@@ -83,8 +83,7 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 	if (h->cache && !(app->rcache = http_rcache_new(h->cache))) {
 		http_proxy_conf_free(&app->proxy);
 		http_pools_free(app->pools, app->npools);
-		fsroot_close(&app->docroot);
-		http_cachectl_free(&app->cache);
+		http_sites_free(app);
 		free(app);
 		return conf_error_at(c, "cache", err, errlen, "out of memory");
 	}

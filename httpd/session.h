@@ -243,6 +243,9 @@ void http_sites_free(struct http_app *app);
 int http_site_choose(struct http_session *s);
 /* canonical = on and Host is another of the site's names: 301 sent, true. */
 bool http_site_canonical(struct http_session *s);
+/* Whether the chosen site is canonical and the request's Host is not its first
+ * host (http_site_canonical() would redirect): proxy.c leaves such requests to it. */
+bool http_site_noncanonical(const struct http_session *s);
 
 /* ---- accesslog.c --------------------------------------------------------- */
 /* Opens (or reopens, on reload) the process-wide access log PATH; NULL for off. */

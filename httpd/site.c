@@ -231,20 +231,29 @@ int http_site_choose(struct http_session *s)
 	return 0;
 }
 
+bool http_site_noncanonical(const struct http_session *s)
+{
+	struct http_slice host = request_host(&s->t->req);
+	const struct http_site *site = s->site;
+	char key[256];
+
+	if (!site->canonical || !host.p)
+		return false;
+	const char *first = site->hosts->v[0];
+	size_t n = hostmap_key(host.p, host.len, key, sizeof(key));
+	return !(n == strlen(first) && memcmp(key, first, n) == 0);
+}
+
 bool http_site_canonical(struct http_session *s)
 {
 	struct http_slice host = request_host(&s->t->req);
 	const struct http_site *site = s->site;
 	const char *first, *colon = NULL;
-	char key[256], loc[400];
-	size_t n;
+	char loc[400];
 
-	if (!site->canonical || !host.p)
+	if (!http_site_noncanonical(s))
 		return false;
 	first = site->hosts->v[0];
-	n = hostmap_key(host.p, host.len, key, sizeof(key));
-	if (n == strlen(first) && memcmp(key, first, n) == 0)
-		return false;
 	/* The port only when the request's Host had one ("[v6]:port" keeps its brackets). */
 	const char *end = host.p + host.len;
 	const char *from = host.p[0] == '[' ? memchr(host.p, ']', host.len) : host.p;

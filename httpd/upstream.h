@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 
 #include "triad/config.h"
-#include "cachectl.h"
+#include "triad/cachectl.h"
 
 enum http_upstream_proto { HTTP_UPSTREAM_HTTP, HTTP_UPSTREAM_FASTCGI };
 
