@@ -494,3 +494,25 @@ def test_gunicorn_wsgi_app(start_daemon, triad_config):
         assert r.status == 200 and data == b"".join(b"line %d\n" % i for i in range(1000))
     finally:
         g.stop()
+
+
+def test_fallback_uses_the_sites_docroot(start_daemon, triad_config, backend):
+    """With [site NAME] sections the file check of `fallback` and `proxy` runs in the
+    chosen site's docroot (interface.md, Sites): a file of the site is served, a path
+    only [httpd]'s docroot has goes to the pool for that site's host."""
+    site_www = triad_config.layout.root / "sites" / "shop" / "www"
+    site_www.mkdir(parents=True)
+    (site_www / "shop.html").write_text("shop page")
+    triad_config.layout.give_to_run_user()
+    triad_config.sections["site shop"] = {"hosts": "shop.example",
+                                          "docroot": "sites/shop/www"}
+    d = start_proxy(start_daemon, triad_config, {"app": {"servers": backend.address}},
+                    fallback="app")
+    r, data = get(d, "/shop.html", headers={"Host": "shop.example"})
+    assert r.status == 200 and data == b"shop page"
+    r, data = get(d, "/index.html", headers={"Host": "shop.example"})
+    assert r.status == 200 and json.loads(data)["target"] == "/index.html"
+    r, data = get(d, "/index.html", headers={"Host": "other.example"})
+    assert data.startswith(b"<!doctype")
+    r, data = get(d, "/shop.html", headers={"Host": "other.example"})
+    assert json.loads(data)["target"] == "/shop.html"
