@@ -174,8 +174,10 @@ def test_install_makes_user_dirs_and_enables_units(installed):
         link = wants / f"triad-{n}.service"
         assert link.is_symlink() and os.readlink(link) == \
             f"/usr/lib/systemd/system/triad-{n}.service"
-    # Socket activation is the admin's choice: the socket units are not enabled.
+    # Socket activation is the admin's choice: the socket units are not enabled; nor is
+    # triad.target, which Wants= all three and would start one its admin disabled.
     assert not list((root / "etc/systemd/system").rglob("*.socket"))
+    assert not list((root / "etc/systemd/system").rglob("triad.target"))
 
 
 def set_in_section(text, section, key, value):
