@@ -30,7 +30,7 @@ for t in wrk nginx curl python3; do command -v $t >/dev/null || die "$t missing 
 T=$(mktemp -d /tmp/bench-proxy.XXXXXX)
 chmod 755 "$T"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -66,7 +66,6 @@ triad_conf() { # port cache
 [global]
 root = $T/root
 workers = $WORKERS
-log = $T/triad-$1.log
 [httpd]
 listen = 127.0.0.1:$1
 proxy = /*=app
@@ -132,7 +131,6 @@ cat >"$T/triad-static.conf" <<EOF
 [global]
 root = $T/root
 workers = $WORKERS
-log = $T/triad-static.log
 [httpd]
 listen = 127.0.0.1:$SP
 EOF
