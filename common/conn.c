@@ -568,10 +568,10 @@ static enum io_res tls_write(struct conn *c, size_t *sent)
 		}
 		switch (SSL_get_error(c->ssl, 0)) {
 		case SSL_ERROR_WANT_WRITE:
-			c->tls_wpend = n;
+			c->tls_wpend = (uint32_t)n;
 			return IO_BLOCKED;
 		case SSL_ERROR_WANT_READ:
-			c->tls_wpend = n;
+			c->tls_wpend = (uint32_t)n;
 			c->flags |= CONN_F_W_WANTS_R;
 			update_read(c);
 			return IO_BLOCKED;
@@ -1547,7 +1547,7 @@ void conn_set_timeouts(struct conn *c, uint64_t read_ms, uint64_t write_ms)
 
 void conn_set_read_max(struct conn *c, size_t bytes)
 {
-	c->read_max = bytes ? bytes : SIZE_MAX;
+	c->read_max = bytes && bytes < UINT32_MAX ? (uint32_t)bytes : UINT32_MAX;
 	if ((c->flags & CONN_F_RFULL) && c->in && evbuffer_get_length(c->in) < c->read_max) {
 		c->flags &= ~CONN_F_RFULL;
 		update_read(c);
@@ -1557,7 +1557,7 @@ void conn_set_read_max(struct conn *c, size_t bytes)
 
 void conn_set_write_low(struct conn *c, size_t bytes)
 {
-	c->write_low = bytes;
+	c->write_low = bytes < UINT32_MAX ? (uint32_t)bytes : UINT32_MAX;
 }
 
 void conn_set_handshake_timeout(struct conn *c, uint64_t ms)

@@ -99,24 +99,24 @@ struct conn {
 	int listener_tag;                 /* which listener accepted it */
 	uint64_t bytes_in, bytes_out;     /* payload counters (protocol may update) */
 
-	/* private to conn.c */
-	int fd;
+	/* private to conn.c (ordered to pack: 8-byte fields, then 4, then 1) */
 	struct evbuffer *in, *out;        /* NULL while parked */
 	struct evbuffer *plain_out;       /* STARTTLS: output queued before it, sent in plaintext */
 	struct event *rev, *wev;          /* the socket's read / write events (wev NULL parked) */
 	struct event *timer;              /* deferred free, handshake deadline (lazy) */
 	struct conn *next, *prev;
 	struct conn *flush_next;          /* the thread's queue of writes to try */
+	int fd;
 	uint32_t flags;
-	uint8_t eof;                      /* enum conn_eof */
-	uint8_t busy;                     /* inside a protocol callback */
-	int connect_err;                  /* conn_connect: failed at once, reported from the loop */
-	size_t discard_line;              /* an overlong line is being skipped */
-	size_t read_max, write_low;
-	size_t tls_wpend;                 /* an SSL_write to retry with the same length */
+	uint32_t read_max, write_low;     /* input bound; on_drain's output level */
+	uint32_t tls_wpend;               /* an SSL_write to retry with the same length */
 	uint32_t read_ms, write_ms;       /* idle and send timeouts */
 	uint32_t rev_ms;                  /* the timeout the read event is armed with */
 	uint32_t handshake_ms;            /* TLS handshake deadline */
+	int connect_err;                  /* conn_connect: failed at once, reported from the loop */
+	uint8_t eof;                      /* enum conn_eof */
+	uint8_t busy;                     /* inside a protocol callback */
+	uint8_t discard_line;             /* an overlong line is being skipped */
 };
 
 /*
