@@ -283,6 +283,8 @@ static void client_write(SSL *s, const void *buf, size_t len)
 		int e = SSL_get_error(s, 0);
 		assert_true(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
 		spin();
+		if (i % 64 == 63)
+			usleep(500); /* tiny windows can wait for TCP's persist timer */
 	}
 	assert_int_equal(off, len);
 }
@@ -301,6 +303,8 @@ static size_t client_read(SSL *s, unsigned char *out, size_t want)
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			break;
 		spin();
+		if (i % 64 == 63)
+			usleep(500);
 	}
 	return got;
 }
@@ -333,6 +337,8 @@ static void test_partial_writes_slow_reader(void **state)
 		ssize_t n = read(sv[1], back + got, step);
 		if (n > 0)
 			got += (size_t)n;
+		else if (i % 64 == 63)
+			usleep(500); /* a window this small can stall until TCP's persist timer */
 		step = step % 97 + 1; /* 1, 2, ... 97 bytes a read */
 		if (got > 8192)
 			step = 4096;
@@ -493,7 +499,7 @@ static void test_tls_echo_tiny_buffers(void **state)
 	tiny_buffers(p.sv[0]);
 	tiny_buffers(p.sv[1]);
 	r.echo = true;
-	static unsigned char data[200 * 1024], back[200 * 1024];
+	static unsigned char data[64 * 1024], back[64 * 1024];
 	fill_pattern(data, sizeof(data));
 	size_t got = 0;
 	for (size_t off = 0; off < sizeof(data); off += 8192) {
@@ -682,6 +688,53 @@ static void test_starttls_pipelined_plaintext_discarded(void **state)
 	RUN_UNTIL(r.freed == 1);
 }
 
+/* STARTTLS when the plaintext queued before it does not fit the socket: it
+ * still leaves whole and first, and the handshake waits for it (the client's
+ * hello comes only after it read the reply). A TLS conn refuses to park. */
+static void test_starttls_big_plaintext_reply_first(void **state)
+{
+	(void)state;
+	r.ctx = server_ctx();
+	int sv[2];
+	tcp_pair(sv);
+	tiny_buffers(sv[0]);
+	tiny_buffers(sv[1]);
+	struct conn *c = wrap(sv[0], NULL, &ops);
+	static unsigned char reply[48 * 1024];
+	fill_pattern(reply, sizeof(reply));
+	assert_int_equal(conn_write(c, reply, sizeof(reply)), 0);
+	assert_true(conn_start_tls(c, r.ctx) >= 0);
+	assert_int_equal(conn_write(c, "after", 5), 0); /* queued for TLS */
+	assert_int_equal(conn_park(c, 0), -1);
+	static unsigned char got[sizeof(reply)];
+	size_t n = 0;
+	nonblock(sv[1]);
+	/* Up to 5 s: a receive window this small can stall until TCP's persist timer. */
+	for (int i = 0; i < 50000 && n < sizeof(got); i++) {
+		spin();
+		size_t want = i % 3 ? 1000 : 1;
+		if (want > sizeof(got) - n)
+			want = sizeof(got) - n;
+		ssize_t k = read(sv[1], got + n, want);
+		if (k > 0)
+			n += (size_t)k;
+		else if (i % 16 == 15)
+			usleep(1000);
+	}
+	if (n != sizeof(reply))
+		fail_msg("plaintext reply: %zu of %zu bytes, output pending %zu", n, sizeof(reply),
+		         conn_output_pending(c));
+	assert_memory_equal(got, reply, sizeof(reply));
+	SSL *cl = client_handshake(sv[1], 0);
+	RUN_UNTIL(r.tls_ok == 1);
+	unsigned char buf[8];
+	assert_int_equal(client_read(cl, buf, 5), 5);
+	assert_memory_equal(buf, "after", 5);
+	SSL_free(cl);
+	close(sv[1]);
+	RUN_UNTIL(r.freed == 1);
+}
+
 /* A TLS conn whose input is at read_max keeps the rest inside OpenSSL; once
  * the protocol consumes, it is read without any new socket event. */
 static void test_tls_read_max_resumes_from_ssl_buffer(void **state)
@@ -816,6 +869,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_during_handshake_is_immediate, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_starttls_pipelined_plaintext_discarded, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_starttls_big_plaintext_reply_first, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_tls_read_max_resumes_from_ssl_buffer, setup,
 		                                teardown),
