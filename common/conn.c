@@ -946,10 +946,10 @@ static void got_eof(struct conn *c, enum conn_eof kind)
 			after_cb(c);
 			return;
 		}
-		if (output_total(c) > 0) {
-			conn_close(c);
-			return;
-		}
+		/* Flushes, and under TLS answers the peer's close_notify with ours
+		 * (RFC 8446 §6.1: each side closes its write side with one). */
+		conn_close(c);
+		return;
 	}
 	schedule_free(c);
 }

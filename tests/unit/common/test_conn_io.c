@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -829,6 +830,49 @@ static void test_connect_unix(void **state)
 	unlink(un.sun_path);
 }
 
+/* Both ends conns: an outbound conn over a unix socket speaks TLS as the
+ * client (conn_start_tls_client, queued before the connect ends) to an
+ * accepted TLS conn; its half-close sends close_notify, which the server end
+ * reports as a complete stream (RFC 8446 §6.1). */
+static void test_connect_tls_client_and_half_close(void **state)
+{
+	(void)state;
+	r.ctx = server_ctx();
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	snprintf(un.sun_path, sizeof(un.sun_path), "/tmp/triad-test-conn-tls-%d.sock",
+	         (int)getpid());
+	unlink(un.sun_path);
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&un, sizeof(un)), 0);
+	assert_int_equal(listen(l, 4), 0);
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	struct conn *cl = conn_connect(&w, (struct sockaddr *)&un, sizeof(un), 1000, &ops, NULL);
+	assert_non_null(cl);
+	assert_int_equal(conn_start_tls_client(cl, cctx, "localhost"), 0);
+	SSL_CTX_free(cctx); /* the SSL keeps a reference */
+	int s = accept(l, NULL, NULL);
+	assert_true(s >= 0);
+	struct conn *sv = wrap(s, r.ctx, &ops);
+	RUN_UNTIL(r.connects == 1 && r.tls_ok == 2);
+	assert_true(r.connect_ok);
+	/* on_connect queued "hi" before the handshake: it leaves encrypted after it. */
+	RUN_UNTIL(r.got_len == 2);
+	assert_memory_equal(r.got, "hi", 2);
+	assert_int_equal(conn_write(sv, "answer", 6), 0);
+	RUN_UNTIL(r.got_len == 8);
+	assert_memory_equal(r.got + 2, "answer", 6);
+	assert_int_equal(conn_shutdown_write(cl), 0);
+	RUN_UNTIL(r.eofs == 1);
+	assert_int_equal(r.eof_kind, CONN_EOF_CLOSE_NOTIFY);
+	assert_false(r.eof_error);
+	RUN_UNTIL(r.freed == 1); /* the server end, after its clean EOF */
+	RUN_UNTIL(r.eofs == 2);  /* the client end hears the server's own close_notify */
+	assert_int_equal(r.eof_kind, CONN_EOF_CLOSE_NOTIFY);
+	RUN_UNTIL(r.freed == 2);
+	close(l);
+	unlink(un.sun_path);
+}
+
 /* A listener whose accept queue is full drops SYNs: the connect times out. */
 static void test_connect_timeout(void **state)
 {
@@ -854,6 +898,7 @@ static void test_connect_timeout(void **state)
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN); /* as the daemons: a write to a gone peer is EPIPE */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_partial_writes_slow_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_max_bounds_input, setup, teardown),
@@ -876,6 +921,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_connect_tcp_ok_and_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_unix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_tls_client_and_half_close, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
