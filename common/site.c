@@ -32,6 +32,7 @@ static const struct conf_key site_keys[] = {
 	{"redirect_https", CONF_BOOL, S(redirect_https), NULL, NULL, 0, 0},
 	{"error_pages", CONF_STR, S(error_pages), NULL, NULL, 0, 0},
 	{"try_extensions", CONF_LIST, S(try_extensions), NULL, NULL, 0, 0},
+	{"rules_files", CONF_BOOL, S(rules_files), NULL, NULL, 0, 0},
 };
 #undef S
 

@@ -42,6 +42,7 @@ static const struct conf_key keys[] = {
 	{"precompressed", CONF_BOOL, F(precompressed), "on", NULL, 0, 0},
 	{"error_pages", CONF_STR, F(error_pages), NULL, NULL, 0, 0},
 	{"try_extensions", CONF_LIST, F(try_extensions), "", NULL, 0, 0},
+	{"rules_files", CONF_BOOL, F(rules_files), "off", NULL, 0, 0},
 	{"access_log_format", CONF_ENUM, F(access_log_format), "combined", alog_formats, 0, 0},
 	{"proxy", CONF_STR, F(proxy), NULL, NULL, 0, 0},
 	{"fallback", CONF_STR, F(fallback), NULL, NULL, 0, 0},

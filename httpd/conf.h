@@ -32,6 +32,7 @@ struct httpd_conf {
 	bool precompressed;              /* serve file.br / file.zst / file.gz siblings */
 	char *error_pages;               /* "404=/404.html 5xx=/50x.html" (triad/site.h) */
 	struct conf_list try_extensions; /* ".html": /about serves about.html (clean URLs) */
+	bool rules_files;                /* honour _redirects and _headers at the top of docroot */
 	int access_log_format;           /* enum httpd_alog_format */
 	char *proxy;                     /* "PATTERN=UPSTREAM ..." rules (httpd/upstream.h) */
 	char *fallback;                  /* the [upstream NAME] for paths with no file */

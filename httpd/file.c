@@ -388,6 +388,44 @@ static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 	http_respond_body(s, 200, ctype, body, NULL);
 }
 
+char *http_read_small(const struct fsroot *root, const char *path, size_t max, size_t *size,
+                      int *err)
+{
+	struct stat st;
+	int fd = fsroot_openat(root, path, strlen(path), OPEN_FLAGS, 0);
+	char *buf = NULL;
+	size_t got = 0;
+
+	*err = 0;
+	if (fd < 0) {
+		*err = -fd;
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0)
+		*err = errno;
+	else if (!S_ISREG(st.st_mode))
+		*err = EINVAL;
+	else if ((uint64_t)st.st_size > max)
+		*err = EFBIG;
+	if (*err) {
+		close(fd);
+		return NULL;
+	}
+	size_t want = (size_t)st.st_size;
+	buf = malloc(want ? want : 1);
+	while (buf && got < want) {
+		ssize_t n = pread(fd, buf + got, want - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* shrunk under us: what was there */
+		got += (size_t)n;
+	}
+	close(fd);
+	*size = got;
+	return buf;
+}
+
 /*
  * try_extensions (clean URLs): no file at the path, so the first PATH.EXT
  * that is a regular file, with s->path extended to it; else -ENOENT. A

@@ -81,6 +81,7 @@ void http_head_finish(struct http_session *s, struct http_head *h)
 	http_head_str(h, "X-Content-Type-Options: nosniff\r\n");
 	if (s->c->ssl)
 		http_head_str(h, s->site->hsts);
+	http_head_str(h, s->t->x.rule_headers);
 	http_head_add(h, "\r\n", 2);
 	s->c->bytes_out += h->len;
 	conn_write(s->c, h->p, h->len);

@@ -73,41 +73,25 @@ void http_respond_body(struct http_session *s, int status, const char *ctype, st
 static bool custom_error_page(struct http_session *s, int status, const char *extra)
 {
 	const char *page = site_errpages_find(&s->site->errpages, status);
-	struct stat st;
-	int fd;
 
-	if (!page)
-		return false;
-	fd = fsroot_openat(&s->site->docroot, page + 1, strlen(page + 1),
-	                   O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > HTTP_ERROR_PAGE_MAX) {
-		log_msg(LOG_LEVEL_WARN, s->c->id, "http error page %s for %d: %s; built-in page sent",
-		        page, status, fd < 0 ? strerror(-fd) : "not a regular file of at most 256 KiB");
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
+	return page && http_respond_page(s, status, page, extra);
+}
+
+bool http_respond_page(struct http_session *s, int status, const char *page, const char *extra)
+{
 	/* Copied, not sent with sendfile: the page is small and TLS needs the bytes. */
-	size_t got = 0, size = (size_t)st.st_size;
-	char *bytes = malloc(size ? size : 1);
-	while (bytes && got < size) {
-		ssize_t n = pread(fd, bytes + got, size - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	struct iobuf *body = bytes && got == size ? iobuf_new(size) : NULL;
+	size_t size;
+	int err;
+	char *bytes = http_read_small(&s->site->docroot, page + 1, HTTP_ERROR_PAGE_MAX, &size, &err);
+	struct iobuf *body = bytes ? iobuf_new(size) : NULL;
 	if (body && iobuf_add(body, bytes, size) < 0) {
 		iobuf_free(body);
 		body = NULL;
 	}
 	free(bytes);
 	if (!body) {
-		log_msg(LOG_LEVEL_WARN, s->c->id, "http error page %s for %d: short read; built-in "
-		        "page sent", page, status);
+		log_msg(LOG_LEVEL_WARN, s->c->id, "http error page %s for %d: %s; built-in page sent",
+		        page, status, err ? strerror(err) : "out of memory");
 		return false;
 	}
 	const char *slash = strrchr(page, '/');
@@ -273,6 +257,7 @@ void http_respond(struct http_session *s)
 	}
 	if (http_site_canonical(s))
 		return;
+	bool rules = s->site->rules_files;
 	struct http_path pr;
 	int st =
 	    http_path_normalize(r->path.p, r->path.len, s->path + 1, sizeof(s->w->path) - 1, &pr);
@@ -282,10 +267,13 @@ void http_respond(struct http_session *s)
 	}
 	s->path[0] = '/';
 	s->path_len = pr.len;
+	s->path[1 + pr.len] = '\0';
 	if (pr.hidden) {
 		http_respond_status(s, 404, NULL);
 		return;
 	}
+	if (rules && http_rules_answer(s, pr.trailing_slash))
+		return;
 	http_serve_path(s, pr.trailing_slash);
 }
 

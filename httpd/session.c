@@ -128,6 +128,7 @@ void http_worker_fini(struct worker *w)
 	if (hw) {
 		http_proxy_worker_fini(hw);
 		http_fcache_free(hw);
+		http_rules_cache_free(hw);
 	}
 	while (hw && hw->free_txn) {
 		struct http_txn *t = hw->free_txn;
@@ -215,6 +216,7 @@ static bool txn_get(struct http_session *s)
 	s->site = &s->app->base;
 	memset(&t->x, 0, offsetof(struct http_exchange, logreq));
 	t->x.logreq[0] = '\0';
+	t->x.rule_headers[0] = '\0';
 	t->x.fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &t->x.start);
 	http_parser_init(&s->parser, &t->req, &s->app->lim);

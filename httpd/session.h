@@ -49,7 +49,7 @@ struct http_site {
 	const struct conf_list *hosts;   /* the site's hosts; hosts->v[0] is canonical */
 	struct fsroot docroot;
 	const struct conf_list *index;
-	bool autoindex, precompressed, redirect_https, canonical;
+	bool autoindex, precompressed, redirect_https, canonical, rules_files;
 	struct http_cachectl cache;
 	struct site_errpages errpages;
 	const struct conf_list *try_extensions;
@@ -100,6 +100,7 @@ struct http_worker {
 	struct http_fentry *fcache[HTTP_FCACHE_SLOTS];
 	struct http_idle *idle; /* idle upstream connections (proxy.c) */
 	unsigned nidle;
+	struct http_rules_cache *rules; /* _redirects/_headers per site (rulesfile.c) */
 	/* Scratch for the path of the request being answered: responses are built
 	 * synchronously on the worker's thread, so one buffer serves them all. */
 	char path[PATH_MAX];
@@ -142,6 +143,8 @@ struct http_exchange {
 	bool parsed; /* the head parsed: req's slices are valid */
 	/* access log: "request line" already escaped */
 	char logreq[1024];
+	/* _headers lines for this request's path ("Name: value\r\n"...), reset per request */
+	char rule_headers[HTTP_RULE_HEADERS_MAX];
 };
 
 /* One request's state, from its first byte to its response being queued. Pooled
@@ -246,6 +249,21 @@ bool http_site_canonical(struct http_session *s);
 /* Whether the chosen site is canonical and the request's Host is not its first
  * host (http_site_canonical() would redirect): proxy.c leaves such requests to it. */
 bool http_site_noncanonical(const struct http_session *s);
+
+/* ---- rulesfile.c: _redirects and _headers of a site (rules_files = on) -------- */
+/* Answers the request from the site's rules (true), or leaves it to the files (false).
+ * Also fills x.rule_headers. TRAILING_SLASH: the request path ended in '/'. */
+bool http_rules_answer(struct http_session *s, bool trailing_slash);
+void http_rules_cache_free(struct http_worker *w);
+/*
+ * The whole regular file PATH (below ROOT, no leading '/') of at most MAX
+ * bytes, in a malloc'd buffer of *SIZE bytes; NULL with *ERR an errno
+ * (EFBIG: larger than MAX; EINVAL: not a regular file; 0: out of memory).
+ */
+char *http_read_small(const struct fsroot *root, const char *path, size_t max, size_t *size,
+                      int *err);
+/* Sends PAGE (below the site's docroot) as the body of STATUS; false: not usable (logged). */
+bool http_respond_page(struct http_session *s, int status, const char *page, const char *extra);
 
 /* ---- accesslog.c --------------------------------------------------------- */
 /* Opens (or reopens, on reload) the process-wide access log PATH; NULL for off. */

@@ -58,6 +58,7 @@ static int build_base(struct conf *c, struct server_runtime *rt, struct http_sit
 	b->precompressed = h->precompressed;
 	b->redirect_https = h->redirect_https;
 	b->try_extensions = &h->try_extensions;
+	b->rules_files = h->rules_files;
 	hsts_field(b->hsts, sizeof(b->hsts), h->hsts);
 	if (http_cachectl_parse(h->cache_control, &b->cache, why, sizeof(why)) < 0)
 		return conf_error_at(c, "cache_control", err, errlen, "%s", why);
@@ -118,6 +119,7 @@ static int build_site(struct conf *c, struct server_runtime *rt, struct http_app
 	    site_sets(c, i, "redirect_https") ? cs->redirect_https : b->redirect_https;
 	s->try_extensions =
 	    site_sets(c, i, "try_extensions") ? &cs->try_extensions : b->try_extensions;
+	s->rules_files = site_sets(c, i, "rules_files") ? cs->rules_files : b->rules_files;
 	if (site_sets(c, i, "hsts"))
 		hsts_field(s->hsts, sizeof(s->hsts), cs->hsts);
 	else

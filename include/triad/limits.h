@@ -57,6 +57,9 @@
 #define HTTP_HEADER_SIZE_MAX    (32 * 1024)  /* RFC 9110 §5.4; 431 (RFC 6585 §5) */
 #define HTTP_HEADER_FIELDS_MAX   100         /* 431 */
 #define HTTP_ERROR_PAGE_MAX    (256 * 1024)  /* error_pages: a larger page file is not used */
+#define HTTP_RULES_MAX           1000        /* _redirects / _headers lines kept per file */
+#define HTTP_RULES_FILE_MAX   (256 * 1024)  /* larger _redirects / _headers: not read */
+#define HTTP_RULE_HEADERS_MAX    2048        /* header bytes _headers adds to one response */
 #define HTTP_BODY_MAX           (1024 * 1024) /* 413 (RFC 9110 §15.5.14) */
 #define HTTP_RANGES_MAX           16         /* RFC 9110 §14.2: limit range sets */
 #define HTTP_LIST_LINES_MAX        8         /* RFC 9110 §5.3: lines of one list field kept; 400 */

@@ -38,6 +38,7 @@ struct conf_site {
 	bool redirect_https;
 	char *error_pages;
 	struct conf_list try_extensions;
+	bool rules_files;
 };
 
 extern const struct conf_kind site_kind;

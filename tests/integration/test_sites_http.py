@@ -8,6 +8,7 @@ access_log_format = vhost names the site; SIGHUP applies site changes. Real clie
 curl --resolve / --connect-to, Python's ssl, raw sockets where bytes matter.
 """
 
+import os
 import socket
 import ssl
 import subprocess
@@ -365,3 +366,142 @@ def test_try_extensions(pages, start_daemon):
     assert (r.status, r.body) == (200, b"a post\n")
     # shop inherits [httpd]'s .html but has no about.html
     assert get(d, "/about", host="shop.example").status == 404
+
+
+# ---------------------------------------------------------------- rules_files
+
+REDIRECTS = """# Netlify / Cloudflare Pages syntax
+/old            /new
+/q              /new?a=1          302
+/news/*         /blog/:splat      301
+/u/:id/p/:page  /users/:id/:page  308
+/away           https://elsewhere.example/x 307
+/app/*          /app.html         200
+/gone           /gone.html        410
+/missing-page   /nope.html        404
+/exists.txt     /new              301
+/forced.txt     /new              301!
+this line is bad
+/_redirects-leak /_redirects      200
+"""
+
+HEADERS = """/*
+  X-Site-Wide: yes
+/assets/*
+  Cache-Control: public, max-age=31536000, immutable
+not a pattern
+  X-Skipped: 1
+"""
+
+
+@pytest.fixture
+def ruled(triad_root, triad_config):
+    www = triad_root.www
+    (www / "_redirects").write_text(REDIRECTS)
+    (www / "_headers").write_text(HEADERS)
+    (www / "app.html").write_text("the app\n")
+    (www / "gone.html").write_text("gone for good\n")
+    (www / "exists.txt").write_text("a real file\n")
+    (www / "forced.txt").write_text("shadowed\n")
+    (www / "assets").mkdir()
+    (www / "assets" / "a.css").write_text("a{}\n")
+    triad_root.give_to_run_user()
+    triad_config.update("httpd", {"rules_files": "on"})
+    return triad_config
+
+
+def test_redirects(ruled, start_daemon):
+    """_redirects: FROM TO [STATUS[!]], placeholders and :splat, the query kept."""
+    d = start_daemon("httpd", config=ruled)
+    r = get(d, "/old")
+    assert (r.status, r.h("location")) == (301, "/new")
+    r = get(d, "/old?x=1&y=2")
+    assert (r.status, r.h("location")) == (301, "/new?x=1&y=2")
+    r = get(d, "/q?b=2")  # TO has its own query: joined with '&'
+    assert (r.status, r.h("location")) == (302, "/new?a=1&b=2")
+    r = get(d, "/news/2026/12/hello.html")
+    assert (r.status, r.h("location")) == (301, "/blog/2026/12/hello.html")
+    r = get(d, "/u/42/p/7")
+    assert (r.status, r.h("location")) == (308, "/users/42/7")
+    r = get(d, "/away")
+    assert (r.status, r.h("location")) == (307, "https://elsewhere.example/x")
+    # 200 rewrites to a path of the same site
+    r = get(d, "/app/some/route")
+    assert (r.status, r.body) == (200, b"the app\n")
+    # 410 and 404 serve TO as the body with that status; a missing TO: the built-in page
+    r = get(d, "/gone")
+    assert (r.status, r.body) == (410, b"gone for good\n")
+    r = get(d, "/missing-page")
+    assert r.status == 404
+    # a file at FROM wins over a rule without '!'; '!' forces the rule
+    assert get(d, "/exists.txt").body == b"a real file\n"
+    r = get(d, "/forced.txt")
+    assert (r.status, r.h("location")) == (301, "/new")
+    # the bad line is skipped and logged with its number; the later lines still work
+    d.wait_log(r"_redirects:12: expected FROM TO \[STATUS\]")
+    assert get(d, "/_redirects-leak").status == 404
+
+
+def test_rules_files_are_never_served(ruled, start_daemon):
+    d = start_daemon("httpd", config=ruled)
+    for path in ("/_redirects", "/_headers", "/_redirects/", "/x/../_headers"):
+        r = get(d, path)
+        assert r.status == 404, path
+        assert b"Netlify" not in r.body and b"X-Site-Wide" not in r.body
+
+
+def test_headers(ruled, start_daemon):
+    """_headers: indented Name: value lines for responses on matching paths."""
+    d = start_daemon("httpd", config=ruled)
+    r = get(d, "/assets/a.css")
+    assert r.h("cache-control") == "public, max-age=31536000, immutable"
+    assert r.h("x-site-wide") == "yes"
+    r = get(d, "/exists.txt")
+    assert r.h("x-site-wide") == "yes" and r.h("cache-control") is None
+    assert r.h("x-skipped") is None
+    d.wait_log(r"_headers:5: expected a path pattern")
+
+
+def test_rules_reread_without_sighup(ruled, start_daemon):
+    """A changed _redirects (as an FTP upload would leave it) applies within 2 s."""
+    d = start_daemon("httpd", config=ruled)
+    assert get(d, "/fresh").status == 404
+    path = ruled.layout.www / "_redirects"
+    tmp = ruled.layout.www / ".tmp-redirects"
+    tmp.write_text("/fresh /new 302\n")
+    ruled.layout.give_to_run_user()
+    os.rename(tmp, path)
+    # Each worker looks at most once a second: every one has the new rules within 2 s.
+    changed = time.monotonic()
+    while time.monotonic() < changed + 2.5 * th.timeout_scale():
+        if get(d, "/fresh").status == 302 and get(d, "/old").status == 404:
+            break
+        time.sleep(0.1)
+    took = time.monotonic() - changed
+    # 2 s after the change (the contract's bound) no worker may still use the old file
+    time.sleep(max(0.0, changed + 2.0 - time.monotonic()))
+    for _ in range(8):  # new connections, spread over the workers
+        r = get(d, "/fresh")
+        assert (r.status, r.h("location")) == (302, "/new")
+        assert get(d, "/old").status == 404  # the old rules are gone
+    assert took < 2.5 * th.timeout_scale()
+
+
+def test_rules_files_per_site(ruled, start_daemon, triad_root):
+    """rules_files set in a site reads that site's own files; [httpd]'s stay its own."""
+    shop = triad_root.root / "sites" / "shop" / "www"
+    shop.mkdir(parents=True)
+    (shop / "_redirects").write_text("/old /shop-new\n")
+    triad_root.give_to_run_user()
+    ruled.sections["site shop"] = {"hosts": "shop.example"}
+    ruled.sections["site plain"] = {"hosts": "plain.example", "rules_files": "off",
+                                    "docroot": "www/plain"}
+    (triad_root.www / "plain").mkdir()
+    (triad_root.www / "plain" / "_redirects").write_text("/old /x\n")
+    triad_root.give_to_run_user()
+    d = start_daemon("httpd", config=ruled)
+    assert get(d, "/old", host="shop.example").h("location") == "/shop-new"
+    assert get(d, "/old").h("location") == "/new"
+    r = get(d, "/old", host="plain.example")
+    assert r.status == 404  # rules_files = off in that site
+    assert get(d, "/_redirects", host="plain.example").status == 200  # just a file there
