@@ -11,12 +11,14 @@
 #include "triad/server.h"
 
 #include <netinet/in.h>
+#include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 static const char *const refused_values[] = {"max_connections", "max_connections_per_ip"};
 
@@ -144,7 +146,13 @@ void metrics_conn_closed(const struct conn *c, int fd, bool tls_done)
 	/* Kernels before 4.2 fill less: the fields then stay 0. */
 	if (fd >= 0 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
 		metrics_add(w, METRIC_BYTES_IN, 0, ti.tcpi_bytes_received);
-		metrics_add(w, METRIC_BYTES_OUT, 0, ti.tcpi_bytes_acked);
+		/* What the peer acknowledged plus what still sits in the send queue
+		 * (unsent or unacknowledged, SIOCOUTQ): every byte written, even when
+		 * the connection closes right after its last write. */
+		int queued = 0;
+		if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued < 0)
+			queued = 0;
+		metrics_add(w, METRIC_BYTES_OUT, 0, ti.tcpi_bytes_acked + (uint64_t)queued);
 	}
 }
 

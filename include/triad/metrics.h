@@ -57,7 +57,7 @@ void metrics_add(const struct worker *w, unsigned family, unsigned value, uint64
 void metrics_observe(const struct worker *w, unsigned family, unsigned value, double seconds);
 
 /* Connection C (on its worker's thread) is being freed: its TCP byte counts
- * (TCP_INFO: what the peer acknowledged, what it sent us) and, when TLS_DONE,
+ * (TCP_INFO and SIOCOUTQ: what we wrote, what it sent us) and, when TLS_DONE,
  * one finished TLS handshake. FD, its socket, must still be open. */
 void metrics_conn_closed(const struct conn *c, int fd, bool tls_done);
 
