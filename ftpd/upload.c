@@ -1,7 +1,7 @@
 /*
  * upload: STOR, APPE, STOU and REST+STOR (RFC 959 §4.1.3, RFC 3659 §5).
  * Each writes a hidden fsroot temp file in the target's directory (binary:
- * straight from the input's chains; TYPE A converted), which starts as the
+ * straight from the conn's input, conn_in_to_fd; TYPE A converted), which starts as the
  * old content when the upload resumes or appends (copied on the workq,
  * commit.c), is bounded by max_upload_size, and is renamed over the target
  * only once the client closed the data connection cleanly (commit.c).
@@ -28,31 +28,13 @@ void ftp_upload_complete(struct ftp_session *s)
 	ftp_commit_upload(s, x);
 }
 
-/* Writes all of IN (binary: no conversion) into FD straight from its chains
- * (writev), without a copy through a buffer of ours. */
-static int write_evbuffer(int fd, struct evbuffer *in)
-{
-	while (evbuffer_get_length(in) > 0) {
-		int w = evbuffer_write_atmost(in, fd, -1);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-	}
-	return 0;
-}
-
 /* Moves what the data connection delivered into the temp file. */
 void ftp_upload_read(struct ftp_session *s, struct conn *d)
 {
 	struct ftp_transfer *x = s->xfer;
-	struct evbuffer *in = conn_input(d);
 	size_t len;
 	if (!x->ascii) {
-		if ((len = evbuffer_get_length(in)) == 0)
+		if ((len = conn_in_len(d)) == 0)
 			return;
 		d->bytes_in += len;
 		/* The limit is on the file left behind, old bytes included. */
@@ -60,9 +42,10 @@ void ftp_upload_read(struct ftp_session *s, struct conn *d)
 			ftp_xfer_fail(s, 552, "Exceeded storage allocation (max_upload_size)");
 			return;
 		}
-		int rc = write_evbuffer(x->tmp.fd, in);
+		/* Binary: no conversion, written from the input's own memory (writev). */
+		ssize_t rc = conn_in_to_fd(d, x->tmp.fd, len);
 		if (rc < 0) {
-			ftp_xfer_fail_errno(s, rc);
+			ftp_xfer_fail_errno(s, (int)rc);
 			return;
 		}
 		x->bytes += len;
@@ -70,12 +53,10 @@ void ftp_upload_read(struct ftp_session *s, struct conn *d)
 		return;
 	}
 	char buf[DATA_CHUNK], conv[DATA_CHUNK + 1];
-	while ((len = evbuffer_get_length(in)) > 0) {
-		int n = evbuffer_remove(in, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		d->bytes_in += (uint64_t)n;
-		size_t out = ftp_ascii_to_lf(&x->conv, buf, (size_t)n, conv);
+	size_t n;
+	while ((n = conn_in_read(d, buf, sizeof(buf))) > 0) {
+		d->bytes_in += n;
+		size_t out = ftp_ascii_to_lf(&x->conv, buf, n, conv);
 		if (x->limit && x->kept + x->bytes + out > x->limit) {
 			ftp_xfer_fail(s, 552, "Exceeded storage allocation (max_upload_size)");
 			return;

@@ -247,14 +247,13 @@ static void stream_start(struct ftp_session *s)
 	}
 	conn_set_timeouts(d, 0, t); /* the client sends nothing while it receives */
 	if (x->kind == FTP_XFER_RETR && !x->ascii && !conn_is_tls(d) && x->end > x->offset) {
-		struct evbuffer_file_segment *seg = evbuffer_file_segment_new(
-		    x->fd, (ev_off_t)x->offset, (ev_off_t)(x->end - x->offset),
-		    EVBUF_FS_CLOSE_ON_FREE);
-		if (seg) {
-			x->fd = -1; /* the segment closes it */
-			int rc = evbuffer_add_file_segment(conn_output(d), seg, 0,
-			                                   (ev_off_t)(x->end - x->offset));
-			evbuffer_file_segment_free(seg);
+		/* Plain binary: the whole range queued at once (sendfile, or one copy
+		 * when small); the rest of the way is the conn's. */
+		struct conn_file *f = conn_file_new(x->fd, x->end);
+		if (f) {
+			x->fd = -1; /* f's now: closed once the range has been sent */
+			int64_t rc = conn_write_file(d, f, x->offset, x->end - x->offset);
+			conn_file_free(f);
 			if (rc < 0) {
 				ftp_xfer_fail(s, 451, "Local error: cannot queue the file");
 				return;
@@ -319,7 +318,7 @@ static void data_read(struct conn *d)
 		return;
 	}
 	if (x && x->streaming) /* a client talking while it receives: ignored */
-		evbuffer_drain(conn_input(d), evbuffer_get_length(conn_input(d)));
+		conn_in_consume(d, SIZE_MAX);
 	/* otherwise: kept until a STOR streams it (backpressure holds the rest) */
 }
 
