@@ -84,8 +84,11 @@ $(CONFKEYS): $(BUILD)/obj/tools/confkeys.o $(DAEMONS:%=$(BUILD)/lib%.a) $(LIBTRI
 deps:
 	@./tools/deps.sh
 
-unit: $(UNIT_BINS)
+# check_io_boundary.sh: httpd, ftpd and smtpd reach connections only through
+# the conn API (their sources and compiled objects are checked).
+unit: $(UNIT_BINS) $(DAEMONS:%=$(BUILD)/lib%.a) $(DAEMONS:%=$(BUILD)/obj/%/main.o)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@echo "== tests/unit/check_io_boundary.sh"; CC="$(CC)" ./tests/unit/check_io_boundary.sh $(BUILD)
 
 integration: $(BINS) $(CONFKEYS)
 	TRIAD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)

@@ -14,7 +14,7 @@
  * output they queue is written when they return. A conn is freed only from
  * its timer event, so no protocol callback ever sees its conn vanish.
  */
-#include "triad/conn.h"
+#include "conn_private.h"
 #include "triad/limits.h"
 #include "triad/log.h"
 #include "triad/metrics.h"

@@ -9,7 +9,7 @@
  * segment is reference-counted by the ranges queued from it, so the
  * descriptor lives until the last of them has left (EVBUF_FS_CLOSE_ON_FREE).
  */
-#include "triad/conn.h"
+#include "conn_private.h"
 #include "triad/iobuf.h"
 #include "triad/limits.h"
 #include "iobuf_private.h"

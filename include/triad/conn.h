@@ -30,12 +30,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
 struct conn;
 struct conf;
+struct evbuffer;
 struct net_cidr;
 struct worker;
 
@@ -163,8 +163,6 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
  * callback returns; 0, or -1 when the conn is closing or half-closed. */
 int conn_write(struct conn *c, const void *data, size_t len);
 int conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-struct evbuffer *conn_input(struct conn *c);
-struct evbuffer *conn_output(struct conn *c);
 size_t conn_output_pending(struct conn *c);
 /* Whether output is above TRIAD_CONN_HIGH_WATER: producers wait for on_drain. */
 bool conn_output_full(struct conn *c);
@@ -256,7 +254,7 @@ void conn_keep_urgent_inline(struct conn *c);
  * event and waits on its read event alone. Allowed only with nothing
  * buffered either way, reading enabled, no TLS (the SSL object holds the
  * session) and not closing: otherwise -1 and nothing changes.
- * While parked the protocol must not touch the conn's I/O (conn_input,
+ * While parked the protocol must not touch the conn's I/O (conn_in_*,
  * conn_write...). When input arrives the buffers come back and
  * ops->on_read runs as usual; after IDLE_MS (0: never) without input the
  * conn is closed; conn_shutdown_all closes it. httpd parks keep-alive
@@ -288,7 +286,8 @@ unsigned conn_count(void);
  * Everything httpd, ftpd and smtpd do with a conn's bytes goes through these
  * functions (and conn_write, conn_printf, conn_read_line, conn_cork above),
  * never through the buffer library or the socket: the transport under them
- * can change without touching a daemon. None of them may be called on a
+ * can change without touching a daemon. (The buffers themselves,
+ * conn_input() and conn_output(), are common/'s: common/conn_private.h.) None of them may be called on a
  * parked conn. "Input" is what the conn has read and the protocol has not
  * consumed yet; nothing here reads from the socket itself.
  */

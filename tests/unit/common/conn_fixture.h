@@ -20,6 +20,8 @@
 
 #include "triad/conn.h"
 #include "triad/server.h"
+/* common/'s own tests may look at a conn's buffers (conn_input/conn_output). */
+#include "../../../common/conn_private.h"
 
 /* conn.c asks the server for the current generation; tests run without one. */
 struct conf *server_current_conf(void)

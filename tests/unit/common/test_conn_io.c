@@ -28,6 +28,8 @@
 
 #include "triad/conn.h"
 #include "triad/server.h"
+/* common/'s own tests may look at a conn's buffers (conn_input/conn_output). */
+#include "../../../common/conn_private.h"
 
 struct conf *server_current_conf(void)
 {

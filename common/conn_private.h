@@ -1,0 +1,19 @@
+/*
+ * A conn's buffers, for common/ only: conn.c owns them and conn_buf.c builds
+ * the protocol-facing byte API (triad/conn.h) on them. Protocol code never
+ * sees them, so the transport can change under httpd, ftpd and smtpd;
+ * tests/unit/check_io_boundary.sh (run by `make unit`) fails the build when
+ * one of them reaches for these or for the buffer library.
+ */
+#ifndef TRIAD_CONN_PRIVATE_H
+#define TRIAD_CONN_PRIVATE_H
+
+#include <event2/buffer.h>
+
+#include "triad/conn.h"
+
+/* What has been read and not consumed / what is queued and not yet written. */
+struct evbuffer *conn_input(struct conn *c);
+struct evbuffer *conn_output(struct conn *c);
+
+#endif

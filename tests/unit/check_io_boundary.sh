@@ -1,0 +1,94 @@
+#!/bin/sh
+# tests/unit/check_io_boundary.sh BUILD: protocol code speaks only the conn API.
+#
+# httpd/, ftpd/ and smtpd/ reach a connection's bytes only through struct conn
+# (triad/conn.h, common/conn_buf.c): never the buffer library, never the socket,
+# never OpenSSL's I/O. So the transport under them can change without a daemon
+# noticing (issue 10). Checked two ways:
+#  - the sources: no #include of event2/buffer*.h or event2/bufferevent*.h, no
+#    call of evbuffer_*/bufferevent_*, no conn_input()/conn_output() (private to
+#    common/, common/conn_private.h);
+#  - the compiled daemon code (BUILD/lib<daemon>.a and BUILD/obj/<daemon>/main.o):
+#    no reference to a socket I/O or buffer-library symbol, whatever macro or
+#    inline function produced it. read(2)/write(2) are allowed only in the objects
+#    listed below, which use them on files (a descriptor there is never a socket).
+# The nm check first proves on a small object that it can fail.
+set -u
+BUILD=${1:?usage: check_io_boundary.sh BUILD_DIR}
+cd "$(dirname "$0")/../.." || exit 2
+DIRS="httpd ftpd smtpd"
+fail=0
+
+# Objects that may call read/write, each on files only.
+FILE_IO_OBJECTS="
+smtpd/maildir.o: writes the spool file and the Maildir copies
+ftpd/commit.o: writes the upload's temporary file (TYPE A conversion, copies)
+"
+
+FORBIDDEN='^(evbuffer_.*|bufferevent_.*|conn_input|conn_output|send|sendto|sendmsg|sendmmsg|recv|recvfrom|recvmsg|recvmmsg|sendfile|sendfile64|splice|readv|writev|SSL_read.*|SSL_write.*|SSL_peek.*|SSL_sendfile)$'
+FILE_ONLY='^(read|write|__read_chk)$'
+
+# ---- sources
+hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*[<"]event2/(buffer|bufferevent)' $DIRS)
+if [ -n "$hits" ]; then
+	echo "protocol code includes the buffer library's headers:"
+	echo "$hits"
+	fail=1
+fi
+hits=$(grep -rnE '\b(evbuffer|bufferevent)_[a-z_]+[[:space:]]*\(|\bconn_(input|output)[[:space:]]*\(' $DIRS)
+if [ -n "$hits" ]; then
+	echo "protocol code calls the buffer library or conn_input/conn_output:"
+	echo "$hits"
+	fail=1
+fi
+
+# ---- objects
+# undefined_in FILE: "object symbol" for every undefined symbol of FILE.
+undefined_in() {
+	nm -A -u "$1" 2>/dev/null |
+		sed -E 's/^([^:]*:)?([^:]+):[[:space:]]*U[[:space:]]+([^@[:space:]]+).*/\2 \3/'
+}
+# bad_symbols FILE DIR: the forbidden references of FILE (objects named DIR/x.o).
+bad_symbols() {
+	undefined_in "$1" | while read -r obj sym; do
+		obj=${obj##*/}
+		if printf '%s\n' "$sym" | grep -qE "$FORBIDDEN"; then
+			echo "$2/$obj: $sym"
+		elif printf '%s\n' "$sym" | grep -qE "$FILE_ONLY" &&
+			! printf '%s\n' "$FILE_IO_OBJECTS" | grep -q "^$2/$obj:"; then
+			echo "$2/$obj: $sym (read/write outside the file-writing objects)"
+		fi
+	done
+}
+
+# The check must be able to fail: an object calling evbuffer_drain and send.
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+printf 'struct evbuffer;\nint evbuffer_drain(struct evbuffer *, unsigned long);\n%s\n%s\n' \
+	'long send(int, const void *, unsigned long, int);' \
+	'int probe(struct evbuffer *b) { evbuffer_drain(b, 1); return (int)send(0, "", 0, 0); }' \
+	>"$tmp/probe.c"
+${CC:-cc} -c -o "$tmp/probe.o" "$tmp/probe.c" || exit 2
+got=$(bad_symbols "$tmp/probe.o" selftest | sort | tr '\n' ' ')
+if [ "$got" != "selftest/probe.o: evbuffer_drain selftest/probe.o: send " ]; then
+	echo "check_io_boundary: the symbol check does not see what it must (got: $got)"
+	exit 2
+fi
+
+for d in $DIRS; do
+	for f in "$BUILD/lib$d.a" "$BUILD/obj/$d/main.o"; do
+		if [ ! -f "$f" ]; then
+			echo "check_io_boundary: $f is missing (build first)"
+			exit 2
+		fi
+		hits=$(bad_symbols "$f" "$d")
+		if [ -n "$hits" ]; then
+			echo "protocol code references socket or buffer I/O directly:"
+			echo "$hits"
+			fail=1
+		fi
+	done
+done
+
+[ "$fail" = 0 ] && echo "check_io_boundary: httpd, ftpd and smtpd speak only the conn API"
+exit "$fail"
