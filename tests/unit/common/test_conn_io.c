@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "triad/conn.h"
+#include "triad/limits.h"
 #include "triad/server.h"
 /* common/'s own tests may look at a conn's buffers (conn_input/conn_output). */
 #include "../../../common/conn_private.h"
@@ -572,6 +573,47 @@ static void test_tls_close_sends_close_notify(void **state)
 
 /* A TLS 1.2 client asking to renegotiate is refused (SSL_OP_NO_RENEGOTIATION,
  * RFC 5746 §4.2 leaves it to the server): no second handshake starts. */
+/* conn_write_file under TLS (common/conn_buf.c): a range larger than the
+ * output's high watermark is read in only while the output has room; the
+ * caller queues the rest from on_drain, and the bytes arrive whole and in
+ * order. */
+static void test_tls_write_file_in_pieces(void **state)
+{
+	(void)state;
+	struct tls_pair p;
+	tls_pair_open(&p, true, 0);
+	static unsigned char data[1 << 20], back[1 << 20];
+	size_t size = sizeof(data);
+	fill_pattern(data, size);
+	char path[] = "/tmp/triad-conn-io-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, data, size), (ssize_t)size);
+	struct conn_file *f = conn_file_new(fd, size);
+	assert_non_null(f);
+	int64_t n = conn_write_file(p.c, f, 0, size);
+	assert_true(n >= TRIAD_CONN_HIGH_WATER && (uint64_t)n < size); /* stopped when full */
+	assert_true(conn_output_full(p.c));
+	assert_int_equal(conn_write_file(p.c, f, (uint64_t)n, size - (uint64_t)n), 0);
+	size_t off = (size_t)n, got = 0;
+	while (off < size) {
+		int drains = r.drains;
+		got += client_read(p.cl, back + got, off - got);
+		RUN_UNTIL(r.drains > drains);
+		n = conn_write_file(p.c, f, off, size - off);
+		assert_true(n > 0);
+		off += (size_t)n;
+	}
+	conn_file_free(f);
+	got += client_read(p.cl, back + got, size - got);
+	assert_int_equal(got, size);
+	assert_memory_equal(back, data, size);
+	SSL_free(p.cl);
+	close(p.sv[1]);
+	RUN_UNTIL(r.freed == 1);
+}
+
 static void test_tls_renegotiation_refused(void **state)
 {
 	(void)state;
@@ -912,6 +954,7 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_tls_close_sends_close_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_renegotiation_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_write_file_in_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_handshake_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_during_handshake_is_immediate, setup,
 		                                teardown),
