@@ -1430,6 +1430,11 @@ static bool can_write(const struct conn *c)
 	return c->out && !(c->flags & (CONN_F_CLOSING | CONN_F_FREEING | CONN_F_SHUT_WR));
 }
 
+bool conn_output_open(const struct conn *c)
+{
+	return can_write(c);
+}
+
 int conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (!can_write(c))

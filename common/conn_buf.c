@@ -106,7 +106,7 @@ ssize_t conn_in_to_fd(struct conn *c, int fd, size_t max)
 
 int conn_write_iobuf(struct conn *c, struct iobuf *b)
 {
-	if (conn_is_closing(c))
+	if (!conn_output_open(c))
 		return -1;
 	return evbuffer_add_buffer(conn_output(c), b->buf) < 0 ? -1 : 0;
 }
@@ -163,7 +163,7 @@ static bool copy_range(struct evbuffer *out, struct conn_file *f, uint64_t off, 
 
 int64_t conn_write_file(struct conn *c, struct conn_file *f, uint64_t off, uint64_t len)
 {
-	if (conn_is_closing(c) || off > f->size || len > f->size - off)
+	if (!conn_output_open(c) || off > f->size || len > f->size - off)
 		return -1;
 	struct evbuffer *out = conn_output(c);
 	bool plain = !conn_is_tls(c);

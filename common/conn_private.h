@@ -15,5 +15,8 @@
 /* What has been read and not consumed / what is queued and not yet written. */
 struct evbuffer *conn_input(struct conn *c);
 struct evbuffer *conn_output(struct conn *c);
+/* Whether output may still be queued (conn_write's rule): not closing, not
+ * half-closed (conn_shutdown_write), not parked. */
+bool conn_output_open(const struct conn *c);
 
 #endif

@@ -322,7 +322,8 @@ size_t conn_in_read(struct conn *c, void *dst, size_t max);
 ssize_t conn_in_to_fd(struct conn *c, int fd, size_t max);
 
 /* Moves all of B to the output without copying its bytes; B is left empty
- * and reusable. 0, or -1 (B unchanged) when the conn is closing. */
+ * and reusable. 0, or -1 (B unchanged) when the conn takes no more output
+ * (closing or half-closed, as conn_write). */
 int conn_write_iobuf(struct conn *c, struct iobuf *b);
 
 /*
@@ -342,7 +343,7 @@ void conn_file_free(struct conn_file *f); /* NULL is fine */
  * TRIAD_CONN_FILE_CHUNK pieces while the output has room. Returns the bytes
  * queued: it may be fewer than LEN (0 when the output is full), and the
  * caller queues the rest from on_drain. -1: the file could not be read
- * (shorter than promised, an I/O error) or the conn is closing.
+ * (shorter than promised, an I/O error) or the conn takes no more output.
  */
 int64_t conn_write_file(struct conn *c, struct conn_file *f, uint64_t off, uint64_t len);
 /* ==== end of the protocol-facing byte API ===================================== */

@@ -179,6 +179,38 @@ static void test_write_iobuf_moves(void **state)
 		event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 }
 
+/* After a half-close the conn takes no more output, as conn_write: an iobuf
+ * keeps its bytes and a file range is refused. */
+static void test_no_output_after_half_close(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(conn_shutdown_write(f->c), 0);
+	assert_int_equal(conn_write(f->c, "x", 1), -1);
+	struct iobuf *b = iobuf_new(64);
+	iobuf_add_str(b, "kept");
+	assert_int_equal(conn_write_iobuf(f->c, b), -1);
+	assert_int_equal(iobuf_len(b), 4);
+	iobuf_free(b);
+	char path[] = "/tmp/triad-conn-buf-XXXXXX";
+	int fd = mkstemp(path);
+	unlink(path);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	struct conn_file *file = conn_file_new(fd, 10);
+	assert_int_equal(conn_write_file(f->c, file, 0, 10), -1);
+	conn_file_free(file);
+	/* The peer sees the FIN and nothing before it. */
+	char got;
+	for (int i = 0; i < 100; i++) {
+		event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		ssize_t n = read(f->peer, &got, 1);
+		if (n == 0)
+			return;
+		assert_true(n < 0 && errno == EAGAIN);
+		usleep(1000);
+	}
+	fail_msg("no FIN after conn_shutdown_write");
+}
+
 /* A temporary file of SIZE bytes of a known pattern. */
 static int pattern_file(size_t size)
 {
@@ -257,6 +289,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_block_bounded, setup_nb, teardown),
 		cmocka_unit_test_setup_teardown(test_input_to_file, setup_nb, teardown),
 		cmocka_unit_test_setup_teardown(test_write_iobuf_moves, setup_nb, teardown),
+		cmocka_unit_test_setup_teardown(test_no_output_after_half_close, setup_nb, teardown),
 		cmocka_unit_test_setup_teardown(test_write_file_ranges, setup_nb, teardown),
 		cmocka_unit_test_setup_teardown(test_write_file_truncated, setup_nb, teardown),
 	};
