@@ -287,9 +287,10 @@ unsigned conn_count(void);
  * functions (and conn_write, conn_printf, conn_read_line, conn_cork above),
  * never through the buffer library or the socket: the transport under them
  * can change without touching a daemon. (The buffers themselves,
- * conn_input() and conn_output(), are common/'s: common/conn_private.h.) None of them may be called on a
- * parked conn. "Input" is what the conn has read and the protocol has not
- * consumed yet; nothing here reads from the socket itself.
+ * conn_input() and conn_output(), are common/'s: common/conn_private.h.)
+ * None of them may be called on a parked conn. "Input" is what the conn has
+ * read and the protocol has not consumed yet; nothing here reads from the
+ * socket itself.
  */
 struct iobuf;
 
