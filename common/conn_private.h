@@ -12,9 +12,8 @@
 
 #include "triad/conn.h"
 
-/* What has been read and not consumed / what is queued and not yet written. */
-struct evbuffer *conn_input(struct conn *c);
-struct evbuffer *conn_output(struct conn *c);
+/* conn_input() / conn_output(): declared in triad/conn.h while httpd/proxy.c
+ * still uses them (see there). */
 /* Whether output may still be queued (conn_write's rule): not closing, not
  * half-closed (conn_shutdown_write), not parked. */
 bool conn_output_open(const struct conn *c);

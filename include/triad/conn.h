@@ -287,7 +287,7 @@ unsigned conn_count(void);
  * functions (and conn_write, conn_printf, conn_read_line, conn_cork above),
  * never through the buffer library or the socket: the transport under them
  * can change without touching a daemon. (The buffers themselves,
- * conn_input() and conn_output(), are common/'s: common/conn_private.h.)
+ * conn_input() and conn_output(), are common/'s: see the end of this file.)
  * None of them may be called on a parked conn. "Input" is what the conn has
  * read and the protocol has not consumed yet; nothing here reads from the
  * socket itself.
@@ -348,5 +348,11 @@ void conn_file_free(struct conn_file *f); /* NULL is fine */
  */
 int64_t conn_write_file(struct conn *c, struct conn_file *f, uint64_t off, uint64_t len);
 /* ==== end of the protocol-facing byte API ===================================== */
+
+/* The conn's buffers themselves. common/'s (conn.c, conn_buf.c); of the
+ * protocol code only httpd/proxy.c still uses them, until it moves onto the
+ * byte API above. tests/unit/check_io_boundary.sh fails on any other user. */
+struct evbuffer *conn_input(struct conn *c);
+struct evbuffer *conn_output(struct conn *c);
 
 #endif

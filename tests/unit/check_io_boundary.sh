@@ -19,6 +19,12 @@ cd "$(dirname "$0")/../.." || exit 2
 DIRS="httpd ftpd smtpd"
 fail=0
 
+# Not moved onto the byte API yet: may use the buffer library and
+# conn_input/conn_output (never socket calls). Each entry is a debt.
+NOT_YET_MOVED="
+httpd/proxy: the reverse proxy / FastCGI (landed 2026-12-06 after the move)
+"
+
 # Objects that may call read/write, each on files only.
 FILE_IO_OBJECTS="
 smtpd/maildir.o: writes the spool file and the Maildir copies
@@ -29,13 +35,24 @@ FORBIDDEN='^(evbuffer_.*|bufferevent_.*|conn_input|conn_output|send|sendto|sendm
 FILE_ONLY='^(read|write|__read_chk)$'
 
 # ---- sources
-hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*[<"]event2/(buffer|bufferevent)' $DIRS)
+exempt_src=$(printf '%s\n' "$NOT_YET_MOVED" | sed -n 's/^\([^:]*\):.*/^\1\.c:/p')
+not_exempt() {
+	if [ -n "$exempt_src" ]; then
+		printf '%s\n' "$exempt_src" >"${TMPDIR:-/tmp}/check_io_exempt.$$"
+		grep -v -f "${TMPDIR:-/tmp}/check_io_exempt.$$"
+		rm -f "${TMPDIR:-/tmp}/check_io_exempt.$$"
+	else
+		cat
+	fi
+}
+hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*[<"]event2/(buffer|bufferevent)' $DIRS | not_exempt)
 if [ -n "$hits" ]; then
 	echo "protocol code includes the buffer library's headers:"
 	echo "$hits"
 	fail=1
 fi
-hits=$(grep -rnE '\b(evbuffer|bufferevent)_[a-z_]+[[:space:]]*\(|\bconn_(input|output)[[:space:]]*\(' $DIRS)
+hits=$(grep -rnE '\b(evbuffer|bufferevent)_[a-z_]+[[:space:]]*\(|\bconn_(input|output)[[:space:]]*\(' $DIRS |
+	not_exempt)
 if [ -n "$hits" ]; then
 	echo "protocol code calls the buffer library or conn_input/conn_output:"
 	echo "$hits"
@@ -52,12 +69,15 @@ undefined_in() {
 # One awk for all of them: a sanitizer build has thousands of undefined symbols.
 bad_symbols() {
 	allowed=$(printf '%s\n' "$FILE_IO_OBJECTS" | sed -n 's/^\([^:]*\):.*/\1/p' | tr '\n' ' ')
+	notyet=$(printf '%s\n' "$NOT_YET_MOVED" | sed -n 's/^\([^:]*\):.*/\1.o/p' | tr '\n' ' ')
 	undefined_in "$1" | awk -v dir="$2" -v forbidden="$FORBIDDEN" -v fileonly="$FILE_ONLY" \
-		-v allowed=" $allowed" '
+		-v allowed=" $allowed" -v notyet=" $notyet" '
 		{
 			obj = $1
 			sub(/.*\//, "", obj)
 			name = dir "/" obj
+			if (index(notyet, " " name " ") && $2 ~ /^(evbuffer_.*|conn_input|conn_output)$/)
+				next
 			if ($2 ~ forbidden)
 				print name ": " $2
 			else if ($2 ~ fileonly && index(allowed, " " name " ") == 0)
@@ -111,5 +131,6 @@ for d in $DIRS; do
 	done
 done
 
-[ "$fail" = 0 ] && echo "check_io_boundary: httpd, ftpd and smtpd speak only the conn API"
+[ "$fail" = 0 ] && echo "check_io_boundary: httpd, ftpd and smtpd speak only the conn API" \
+	"(not moved yet: $(printf '%s\n' "$NOT_YET_MOVED" | sed -n 's/^\([^:]*\):.*/\1/p' | tr '\n' ' '))"
 exit "$fail"
