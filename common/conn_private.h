@@ -1,9 +1,9 @@
 /*
- * A conn's buffers, for common/ only: conn.c owns them and conn_buf.c builds
- * the protocol-facing byte API (triad/conn.h) on them. Protocol code never
- * sees them, so the transport can change under httpd, ftpd and smtpd;
- * tests/unit/check_io_boundary.sh (run by `make unit`) fails the build when
- * one of them reaches for these or for the buffer library.
+ * What only common/ may ask of a conn: its buffers (conn.c owns them,
+ * conn_buf.c builds the protocol-facing byte API of triad/conn.h on them)
+ * and whether its output is still open. tests/unit/check_io_boundary.sh
+ * (run by `make unit`) fails when protocol code reaches for the buffers or
+ * the buffer library.
  */
 #ifndef TRIAD_CONN_PRIVATE_H
 #define TRIAD_CONN_PRIVATE_H
