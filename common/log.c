@@ -9,6 +9,7 @@
  * Before log_open() (startup, config errors) lines go straight to stderr.
  */
 #include "triad/log.h"
+#include "triad/date.h"
 #include "triad/limits.h"
 
 #include <errno.h>
@@ -261,17 +262,17 @@ void log_msg(enum log_level level, uint64_t conn_id, const char *fmt, ...)
 
 	char line[TRIAD_LOG_LINE_MAX];
 	struct timespec ts;
-	struct tm tm;
+	struct date_tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	date_utc(ts.tv_sec, &tm);
 
 	char who[16] = "main";
 	if (worker_id >= 0)
 		snprintf(who, sizeof(who), "w%d", worker_id);
 	int n = snprintf(line, sizeof(line),
-	                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%s] c%06llu %s: ",
-	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	                 tm.tm_sec, ts.tv_nsec / 1000000, daemon_name, who,
+	                 "%04lld-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%s] c%06llu %s: ",
+	                 (long long)tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec,
+	                 ts.tv_nsec / 1000000, daemon_name, who,
 	                 (unsigned long long)conn_id, level_names[level]);
 	if (n < 0)
 		return;

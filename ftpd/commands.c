@@ -18,7 +18,7 @@
 
 #include "list.h"
 #include "reply.h"
-#include "timeval.h"
+#include "triad/date.h"
 #include "triad/log.h"
 
 typedef void (*ftp_handler)(struct ftp_session *s, struct ftp_command *cmd);
@@ -244,8 +244,8 @@ static void cmd_mfmt(struct ftp_session *s, struct ftp_command *cmd)
 		ftp_reply_err(s, rc);
 		return;
 	}
-	char t[FTP_TIMEVAL_LEN + 1];
-	if (ftp_timeval_format(m.time.tv_sec, t) < 0)
+	char t[DATE_TIMEVAL_LEN + 1];
+	if (date_timeval_format(m.time.tv_sec, t) < 0)
 		snprintf(t, sizeof(t), "0");
 	ftp_reply(s, 213, "Modify=%s; %s", t, vp.path);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "reply.h"
-#include "timeval.h"
+#include "triad/date.h"
 
 /* GNU ls: a time within half a Gregorian year before now is "recent". */
 #define LIST_RECENT_SECS 15778476
@@ -121,9 +121,6 @@ static void perm_string(mode_t m, char out[11])
 	out[10] = '\0';
 }
 
-static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
 static void list_body(struct sbuf *b, const char *name, size_t namelen, const struct stat *st,
                       const struct ftp_list_opts *o)
 {
@@ -132,13 +129,13 @@ static void list_body(struct sbuf *b, const char *name, size_t namelen, const st
 	sb_printf(b, "%s %4lu %-8s %-8s %8lld ", perms, (unsigned long)st->st_nlink, "ftp", "ftp",
 	          (long long)st->st_size);
 
-	struct ftp_tm tm;
-	ftp_time_utc(st->st_mtime, &tm);
+	struct date_tm tm;
+	date_utc(st->st_mtime, &tm);
 	int64_t mt = (int64_t)st->st_mtime, now = (int64_t)o->now;
 	if (mt <= now && now - mt < LIST_RECENT_SECS)
-		sb_printf(b, "%s %2d %02d:%02d ", months[tm.mon - 1], tm.mday, tm.hour, tm.min);
+		sb_printf(b, "%s %2d %02d:%02d ", date_month_abbr[tm.mon - 1], tm.mday, tm.hour, tm.min);
 	else
-		sb_printf(b, "%s %2d %5lld ", months[tm.mon - 1], tm.mday, (long long)tm.year);
+		sb_printf(b, "%s %2d %5lld ", date_month_abbr[tm.mon - 1], tm.mday, (long long)tm.year);
 
 	sb_mem(b, name, namelen);
 	if (S_ISLNK(st->st_mode))
@@ -242,8 +239,8 @@ static void mlsx_facts(struct sbuf *b, const struct stat *st, enum ftp_entry_kin
 		sb_printf(b, "type=%s;", fact_type(st->st_mode, kind));
 	if ((f & FTP_FACT_SIZE) && S_ISREG(st->st_mode))
 		sb_printf(b, "size=%lld;", (long long)st->st_size);
-	char tv[FTP_TIMEVAL_LEN + 1];
-	if ((f & FTP_FACT_MODIFY) && ftp_timeval_format(st->st_mtime, tv) == 0)
+	char tv[DATE_TIMEVAL_LEN + 1];
+	if ((f & FTP_FACT_MODIFY) && date_timeval_format(st->st_mtime, tv) == 0)
 		sb_printf(b, "modify=%s;", tv);
 	if (f & FTP_FACT_PERM)
 		fact_perm(b, st, kind, o);
@@ -338,11 +335,11 @@ ssize_t ftp_stat_end(char *out, size_t size, int code)
 
 ssize_t ftp_mdtm_text(char *out, size_t size, time_t mtime)
 {
-	char tv[FTP_TIMEVAL_LEN + 1];
-	if (ftp_timeval_format(mtime, tv) < 0)
+	char tv[DATE_TIMEVAL_LEN + 1];
+	if (date_timeval_format(mtime, tv) < 0)
 		return -ERANGE;
 	if (size < sizeof(tv))
 		return -ENOBUFS;
 	memcpy(out, tv, sizeof(tv));
-	return FTP_TIMEVAL_LEN;
+	return DATE_TIMEVAL_LEN;
 }

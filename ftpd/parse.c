@@ -10,7 +10,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "timeval.h"
+#include "triad/date.h"
 
 /* Telnet (RFC 854) bytes that can appear on an FTP control connection. */
 #define TELNET_IAC 255
@@ -462,7 +462,7 @@ int ftp_parse_mfmt(const char *arg, size_t len, struct ftp_mfmt *out)
 	if (!sp)
 		return 501;
 	size_t tlen = (size_t)(sp - arg);
-	if (ftp_timeval_parse(arg, tlen, &out->time) < 0)
+	if (date_timeval_parse(arg, tlen, &out->time) < 0)
 		return 501;
 	out->path = sp + 1;
 	out->pathlen = len - tlen - 1;

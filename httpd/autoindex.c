@@ -15,6 +15,7 @@
  *   unbounded memory per request); the listing says when it was cut.
  */
 #include "session.h"
+#include "triad/date.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -138,12 +139,20 @@ static void json_string(struct iobuf *b, const char *s)
 	iobuf_add(b, "\"", 1);
 }
 
-static void format_time(int64_t t, const char *fmt, char *out, size_t size)
+/* T as "YYYY-MM-DD HH:MM" (ISO: "YYYY-MM-DDTHH:MM:SSZ"), "-" when the year
+ * has no four digits. */
+static void format_time(int64_t t, bool iso, char *out, size_t size)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-	if (!gmtime_r(&tt, &tm) || strftime(out, size, fmt, &tm) == 0)
+	struct date_tm tm;
+	date_utc(t, &tm);
+	if (tm.year < 0 || tm.year > 9999)
 		snprintf(out, size, "-");
+	else if (iso)
+		snprintf(out, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)tm.year, tm.mon,
+		         tm.mday, tm.hour, tm.min, tm.sec);
+	else
+		snprintf(out, size, "%04lld-%02d-%02d %02d:%02d", (long long)tm.year, tm.mon, tm.mday,
+		         tm.hour, tm.min);
 }
 
 static void sort_link(struct iobuf *b, const char *label, const char *key, const struct order *o,
@@ -172,7 +181,7 @@ static void html(struct iobuf *b, const char *dir, struct entry *v, size_t n, bo
 		    b, "<tr><td><a href=\"../\">../</a></td><td>-</td><td></td></tr>\n");
 	for (size_t i = 0; i < n; i++) {
 		char date[32];
-		format_time(v[i].mtime, "%Y-%m-%d %H:%M", date, sizeof(date));
+		format_time(v[i].mtime, false, date, sizeof(date));
 		iobuf_add(b, "<tr><td><a href=\"", 17);
 		url_path(b, v[i].name);
 		iobuf_add(b, v[i].dir ? "/\">" : "\">", v[i].dir ? 3 : 2);
@@ -192,7 +201,7 @@ static void json(struct iobuf *b, struct entry *v, size_t n)
 	iobuf_add(b, "[", 1);
 	for (size_t i = 0; i < n; i++) {
 		char date[32];
-		format_time(v[i].mtime, "%Y-%m-%dT%H:%M:%SZ", date, sizeof(date));
+		format_time(v[i].mtime, true, date, sizeof(date));
 		const char *open = i ? ",\n{\"name\":" : "\n{\"name\":";
 		iobuf_add(b, open, strlen(open));
 		json_string(b, v[i].name);

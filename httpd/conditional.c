@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "date.h"
+#include "triad/date.h"
 
 struct etag {
 	const char *opaque; /* with its quotes */
@@ -102,7 +102,7 @@ static bool present(const struct http_list *l)
 
 static bool date(struct http_slice s, int64_t now, int64_t *t)
 {
-	return s.p != NULL && http_date_parse(s.p, s.len, now, t);
+	return s.p != NULL && date_http_parse(s.p, s.len, now, t);
 }
 
 static bool if_range_true(const struct http_cond_input *in)

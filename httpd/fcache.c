@@ -109,7 +109,7 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
 	snprintf(e->ctype, sizeof(e->ctype), "%s", ctype);
 	e->etag_len = http_etag_format(e->etag, (uint64_t)st->st_ino, (uint64_t)st->st_size,
 	                               st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-	if (!http_date_format(st->st_mtim.tv_sec, e->lastmod)) {
+	if (!date_http_format(st->st_mtim.tv_sec, e->lastmod)) {
 		free(e);
 		return;
 	}

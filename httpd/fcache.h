@@ -32,7 +32,7 @@
 #include <sys/time.h>
 
 #include "conditional.h"
-#include "date.h"
+#include "triad/date.h"
 
 struct http_site;
 struct http_worker;
@@ -57,7 +57,7 @@ struct http_fentry {
 	char ctype[112];
 	char etag[HTTP_ETAG_MAX];
 	size_t etag_len;
-	char lastmod[HTTP_DATE_LEN + 1];
+	char lastmod[DATE_HTTP_LEN + 1];
 	size_t path_len;
 	char path[HTTP_FCACHE_PATH_MAX];
 	unsigned char body[]; /* st.st_size bytes */

@@ -137,7 +137,7 @@ struct file_rep {
 	bool vary;               /* Vary: Accept-Encoding */
 	const char *etag, *lastmod;
 	size_t etag_len;
-	char etag_buf[HTTP_ETAG_MAX], lastmod_buf[HTTP_DATE_LEN + 1];
+	char etag_buf[HTTP_ETAG_MAX], lastmod_buf[DATE_HTTP_LEN + 1];
 };
 
 /* The cached entry E (a reference the exchange takes over) as REP. */
@@ -193,7 +193,7 @@ static int rep_from_file(struct http_session *s, int fd, const struct stat *orig
 	rep->lastmod = rep->lastmod_buf;
 	rep->etag_len = http_etag_format(rep->etag_buf, (uint64_t)st->st_ino, (uint64_t)st->st_size,
 	                                 st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-	http_date_format(orig->st_mtim.tv_sec, rep->lastmod_buf);
+	date_http_format(orig->st_mtim.tv_sec, rep->lastmod_buf);
 	return fd;
 }
 
@@ -296,7 +296,7 @@ static void file_head(struct http_session *s, const struct file_rep *rep, enum h
 	if (!not_modified)
 		content_lines(s, &h, status);
 	http_head_str(&h, "Last-Modified: ");
-	http_head_add(&h, rep->lastmod, HTTP_DATE_LEN);
+	http_head_add(&h, rep->lastmod, DATE_HTTP_LEN);
 	http_head_str(&h, "\r\nETag: ");
 	http_head_add(&h, rep->etag, rep->etag_len);
 	http_head_add(&h, "\r\n", 2);

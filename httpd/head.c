@@ -38,9 +38,6 @@ void http_head_u64(struct http_head *h, uint64_t v)
 	http_head_add(h, tmp + i, sizeof(tmp) - i);
 }
 
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
 const char *http_worker_date(struct http_worker *w, struct conn *c)
 {
 	struct timeval tv;
@@ -48,12 +45,11 @@ const char *http_worker_date(struct http_worker *w, struct conn *c)
 		gettimeofday(&tv, NULL);
 	if ((int64_t)tv.tv_sec != w->date_sec) {
 		w->date_sec = tv.tv_sec;
-		http_date_format(w->date_sec, w->date);
-		struct tm tm;
-		time_t t = tv.tv_sec;
-		gmtime_r(&t, &tm);
-		snprintf(w->clf, sizeof(w->clf), "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday,
-		         months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		date_http_format(w->date_sec, w->date);
+		struct date_tm tm;
+		date_utc(w->date_sec, &tm);
+		snprintf(w->clf, sizeof(w->clf), "%02d/%s/%04lld:%02d:%02d:%02d +0000", tm.mday,
+		         date_month_abbr[tm.mon - 1], (long long)tm.year, tm.hour, tm.min, tm.sec);
 	}
 	return w->date;
 }
@@ -65,7 +61,7 @@ void http_head_start(struct http_session *s, struct http_head *h, int status)
 	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: ", status,
 	                 http_status_reason(status));
 	http_head_add(h, line, (size_t)n);
-	http_head_add(h, http_worker_date(s->w, s->c), HTTP_DATE_LEN);
+	http_head_add(h, http_worker_date(s->w, s->c), DATE_HTTP_LEN);
 	http_head_add(h, "\r\n", 2);
 	http_head_str(h, s->app->server);
 }

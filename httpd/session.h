@@ -31,7 +31,7 @@
 
 #include "chunked.h"
 #include "conditional.h"
-#include "date.h"
+#include "triad/date.h"
 #include "fcache.h"
 #include "parse.h"
 #include "range.h"
@@ -88,7 +88,7 @@ struct http_sniff_entry {
 
 struct http_worker {
 	int64_t date_sec;
-	char date[HTTP_DATE_LEN + 1]; /* IMF-fixdate of date_sec */
+	char date[DATE_HTTP_LEN + 1]; /* IMF-fixdate of date_sec */
 	char clf[32];                 /* "26/Nov/2026:11:06:58 +0000" of date_sec */
 	void *magic;                  /* magic_t, opened on first use */
 	bool magic_failed;

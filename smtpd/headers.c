@@ -1,6 +1,7 @@
 /*
  * headers: Return-Path:, Received: and Maildir file names (contract in
- * headers.h). Pure: no clock, no environment; gmtime_r() reads no timezone.
+ * headers.h). Pure: no clock, no environment; the date is
+ * common/date.c arithmetic, no timezone.
  */
 #include "headers.h"
 
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "triad/date.h"
 #include "triad/limits.h"
 
 /* A name or token: visible ASCII, no spaces or controls. */
@@ -89,18 +91,13 @@ static void word(struct fold *f, const char *w, bool newline)
 /* RFC 5322 §3.3 date-time in UTC: "Thu, 26 Nov 2026 10:44:20 +0000". */
 static bool format_date(char *buf, size_t cap, int64_t when)
 {
-	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	struct tm tm;
-	time_t t = (time_t)when;
-
-	if ((int64_t)t != when || gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1900 ||
-	    tm.tm_year + 1900 > 9999)
+	struct date_tm tm;
+	date_utc(when, &tm);
+	if (tm.year < 1900 || tm.year > 9999)
 		return false;
-	int n =
-	    snprintf(buf, cap, "%s, %d %s %d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
-	             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	int n = snprintf(buf, cap, "%s, %d %s %lld %02d:%02d:%02d +0000", date_day_abbr[tm.wday],
+	                 tm.mday, date_month_abbr[tm.mon - 1], (long long)tm.year, tm.hour, tm.min,
+	                 tm.sec);
 	return n > 0 && (size_t)n < cap;
 }
 

@@ -1,13 +1,13 @@
 /*
  * libFuzzer target for the pure parts of ftpd: parse.c (command line, gate,
  * every argument parser), path.c, reply.c (lines), ascii.c (TYPE A
- * converters), list.c and timeval.c. Not built by `make`. Build and run:
+ * converters), list.c and common/date.c. Not built by `make`. Build and run:
  *
  *   mkdir -p build/fuzz
  *   clang -std=c17 -g -O1 -D_GNU_SOURCE -Iinclude \
  *         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
  *         tests/fuzz/fuzz_ftp_parse.c ftpd/parse.c ftpd/path.c ftpd/reply.c \
- *         ftpd/ascii.c ftpd/list.c ftpd/timeval.c -o build/fuzz/fuzz_ftp_parse
+ *         ftpd/ascii.c ftpd/list.c common/date.c -o build/fuzz/fuzz_ftp_parse
  *   build/fuzz/fuzz_ftp_parse -max_total_time=60
  *
  * Input: byte 0 picks the gate state and a split point, the rest is one
@@ -26,7 +26,7 @@
 #include "../../ftpd/parse.h"
 #include "../../ftpd/path.h"
 #include "../../ftpd/reply.h"
-#include "../../ftpd/timeval.h"
+#include "triad/date.h"
 
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
@@ -177,10 +177,10 @@ static void check_list(const char *name, size_t len, unsigned seed)
 	if (n > 0)
 		CHECK(out[0] == ' ' && !memchr(out, '\n', (size_t)n - 1));
 	struct timespec ts;
-	char tv[FTP_TIMEVAL_LEN + 1];
-	if (ftp_timeval_parse(name, len, &ts) == 0 && len == FTP_TIMEVAL_LEN &&
-	    ftp_timeval_format(ts.tv_sec, tv) == 0)
-		CHECK(memcmp(tv, name, FTP_TIMEVAL_LEN) == 0 || memcmp(name + 12, "60", 2) == 0);
+	char tv[DATE_TIMEVAL_LEN + 1];
+	if (date_timeval_parse(name, len, &ts) == 0 && len == DATE_TIMEVAL_LEN &&
+	    date_timeval_format(ts.tv_sec, tv) == 0)
+		CHECK(memcmp(tv, name, DATE_TIMEVAL_LEN) == 0 || memcmp(name + 12, "60", 2) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

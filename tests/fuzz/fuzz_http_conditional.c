@@ -1,11 +1,11 @@
 /*
- * libFuzzer target for httpd/conditional.c and httpd/date.c (not built by
+ * libFuzzer target for httpd/conditional.c and common/date.c (not built by
  * `make`). Build and run:
  *
  *   mkdir -p build/fuzz
  *   clang -std=c17 -g -O1 -D_GNU_SOURCE -Iinclude \
  *         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
- *         tests/fuzz/fuzz_http_conditional.c httpd/conditional.c httpd/date.c \
+ *         tests/fuzz/fuzz_http_conditional.c httpd/conditional.c common/date.c \
  *         -o build/fuzz/fuzz_http_conditional
  *   build/fuzz/fuzz_http_conditional -max_total_time=60
  *
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "../../httpd/conditional.h"
-#include "../../httpd/date.h"
+#include "triad/date.h"
 
 static void to_list(struct http_slice s, struct http_list *l)
 {
@@ -41,11 +41,11 @@ static void to_list(struct http_slice s, struct http_list *l)
 static void check_date(struct http_slice s)
 {
 	int64_t t, back;
-	char out[HTTP_DATE_LEN + 1];
+	char out[DATE_HTTP_LEN + 1];
 
-	if (!s.p || !http_date_parse(s.p, s.len, 1717200000, &t))
+	if (!s.p || !date_http_parse(s.p, s.len, 1717200000, &t))
 		return;
-	if (!http_date_format(t, out) || !http_date_parse(out, HTTP_DATE_LEN, 0, &back) || back != t)
+	if (!date_http_format(t, out) || !date_http_parse(out, DATE_HTTP_LEN, 0, &back) || back != t)
 		abort();
 }
 

@@ -1,6 +1,7 @@
 /*
- * Unit tests for httpd/date.c: HTTP-date parsing (three formats) and
- * IMF-fixdate formatting.
+ * common/date.c unit tests, part one: HTTP-date (RFC 9110 §5.6.7) parsing
+ * (three formats) and IMF-fixdate formatting. Part two (time-val and the
+ * calendar against gmtime_r) is test_date_timeval.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "../../../httpd/date.h"
+#include "triad/date.h"
 
 #define NOW2024 1717200000 /* 2024-06-01 */
 #define NOW2090 3800000000 /* 2090-06-01 */
@@ -104,7 +105,7 @@ static void test_parse(void **state)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *row = &rows[i];
 		int64_t t = 12345;
-		bool ok = http_date_parse(row->in, strlen(row->in), row->now, &t);
+		bool ok = date_http_parse(row->in, strlen(row->in), row->now, &t);
 		if (ok != (bool)row->valid || (ok && t != row->t))
 			fail_msg("row at line %d: got %d %lld, want %d %lld", row->line, ok,
 			         (long long)t, row->valid, (long long)row->t);
@@ -133,12 +134,12 @@ static void test_format(void **state)
 	/* clang-format on */
 	(void)state;
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		char out[HTTP_DATE_LEN + 1] = "";
-		bool ok = http_date_format(f[i].t, out);
+		char out[DATE_HTTP_LEN + 1] = "";
+		bool ok = date_http_format(f[i].t, out);
 		if (ok != (f[i].out != NULL) || (ok && strcmp(out, f[i].out) != 0))
 			fail_msg("row at line %d: got %d \"%s\"", f[i].line, ok, out);
 		if (ok)
-			assert_int_equal(strlen(out), HTTP_DATE_LEN);
+			assert_int_equal(strlen(out), DATE_HTTP_LEN);
 	}
 }
 
@@ -147,19 +148,19 @@ static void test_round_trip(void **state)
 {
 	(void)state;
 	for (int64_t t = -2208988800; t < 4102444800; t += 7777777 + (t & 0xffff)) {
-		char out[HTTP_DATE_LEN + 1], ref[64];
+		char out[DATE_HTTP_LEN + 1], ref[64];
 		time_t tt = (time_t)t;
 		struct tm tm;
 		int64_t back;
 
-		assert_true(http_date_format(t, out));
+		assert_true(date_http_format(t, out));
 		gmtime_r(&tt, &tm);
 		strftime(ref, sizeof(ref), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 		assert_string_equal(out, ref);
-		assert_true(http_date_parse(out, HTTP_DATE_LEN, NOW2024, &back));
+		assert_true(date_http_parse(out, DATE_HTTP_LEN, NOW2024, &back));
 		assert_int_equal(back, t);
 		strftime(ref, sizeof(ref), "%a %b %e %H:%M:%S %Y", &tm);
-		assert_true(http_date_parse(ref, strlen(ref), NOW2024, &back));
+		assert_true(date_http_parse(ref, strlen(ref), NOW2024, &back));
 		assert_int_equal(back, t);
 	}
 }

@@ -1,6 +1,7 @@
 /*
- * ftpd timeval unit tests: RFC 3659 time-val parsing and formatting, and
- * the calendar arithmetic checked against the C library's gmtime_r over a
+ * common/date.c unit tests, part two: RFC 3659 §2.3 time-val parsing and
+ * formatting, and the calendar arithmetic (date_utc with its weekday,
+ * date_from_utc back) checked against the C library's gmtime_r over a
  * spread of times (pre-1970, leap days, 2038, far future). Rows carry
  * __LINE__.
  */
@@ -15,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../../ftpd/timeval.h"
+#include "triad/date.h"
 
 struct fmt_row {
 	int line;
@@ -44,8 +45,8 @@ static void test_format_rows(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(fmt_rows) / sizeof(fmt_rows[0]); i++) {
 		const struct fmt_row *r = &fmt_rows[i];
-		char out[FTP_TIMEVAL_LEN + 1];
-		int rc = ftp_timeval_format((time_t)r->t, out);
+		char out[DATE_TIMEVAL_LEN + 1];
+		int rc = date_timeval_format((time_t)r->t, out);
 		if (!r->want) {
 			if (rc != -ERANGE)
 				fail_msg("row at line %d: rc %d, want -ERANGE", r->line, rc);
@@ -56,7 +57,7 @@ static void test_format_rows(void **state)
 			         r->want);
 		/* and back */
 		struct timespec ts;
-		if (ftp_timeval_parse(out, strlen(out), &ts) != 0 || (long long)ts.tv_sec != r->t)
+		if (date_timeval_parse(out, strlen(out), &ts) != 0 || (long long)ts.tv_sec != r->t)
 			fail_msg("row at line %d: does not parse back", r->line);
 	}
 }
@@ -102,7 +103,7 @@ static void test_parse_rows(void **state)
 	for (size_t i = 0; i < sizeof(parse_rows) / sizeof(parse_rows[0]); i++) {
 		const struct parse_row *r = &parse_rows[i];
 		struct timespec ts = {0, 0};
-		int rc = ftp_timeval_parse(r->in, strlen(r->in), &ts);
+		int rc = date_timeval_parse(r->in, strlen(r->in), &ts);
 		if (rc != r->rc)
 			fail_msg("row at line %d: rc %d, want %d", r->line, rc, r->rc);
 		if (rc == 0 && ((long long)ts.tv_sec != r->sec || ts.tv_nsec != r->nsec))
@@ -127,16 +128,20 @@ static void test_against_gmtime(void **state)
 		struct tm g;
 		time_t tt = (time_t)t;
 		assert_non_null(gmtime_r(&tt, &g));
-		struct ftp_tm m;
-		ftp_time_utc(tt, &m);
+		struct date_tm m;
+		date_utc(tt, &m);
 		if (m.year != g.tm_year + 1900LL || m.mon != g.tm_mon + 1 || m.mday != g.tm_mday ||
-		    m.hour != g.tm_hour || m.min != g.tm_min || m.sec != g.tm_sec)
-			fail_msg("t=%lld: %lld-%d-%d %d:%d:%d", t, (long long)m.year, m.mon, m.mday,
-			         m.hour, m.min, m.sec);
-		char out[FTP_TIMEVAL_LEN + 1];
+		    m.hour != g.tm_hour || m.min != g.tm_min || m.sec != g.tm_sec ||
+		    m.wday != g.tm_wday)
+			fail_msg("t=%lld: %lld-%d-%d %d:%d:%d wday %d", t, (long long)m.year, m.mon,
+			         m.mday, m.hour, m.min, m.sec, m.wday);
+		int64_t back;
+		assert_true(date_from_utc(&m, &back));
+		assert_true(back == t);
+		char out[DATE_TIMEVAL_LEN + 1];
 		struct timespec ts;
-		if (ftp_timeval_format(tt, out) == 0) {
-			assert_int_equal(ftp_timeval_parse(out, FTP_TIMEVAL_LEN, &ts), 0);
+		if (date_timeval_format(tt, out) == 0) {
+			assert_int_equal(date_timeval_parse(out, DATE_TIMEVAL_LEN, &ts), 0);
 			assert_true((long long)ts.tv_sec == t);
 		}
 	}
