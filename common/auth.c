@@ -24,6 +24,7 @@
 
 #include <event2/event.h>
 
+#include "triad/duration.h"
 #include "triad/auth.h"
 #include "triad/log.h"
 
@@ -207,7 +208,7 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 /* Delivers RESULT from the loop after DELAY_MS. */
 static void req_deliver(struct auth_req *r, enum auth_result result, unsigned delay_ms)
 {
-	struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+	struct timeval tv = duration_tv(delay_ms);
 
 	r->state = REQ_DELIVERING;
 	r->result = result;

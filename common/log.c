@@ -10,6 +10,7 @@
  */
 #include "triad/log.h"
 #include "triad/date.h"
+#include "triad/fdio.h"
 #include "triad/limits.h"
 
 #include <errno.h>
@@ -79,31 +80,18 @@ void log_set_worker(int worker)
 	worker_id = worker;
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return; /* nowhere left to report a logging failure */
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
+/* A failed write is dropped: there is nowhere left to report a logging failure. */
 static void emit(const struct slot *s, enum target_kind k, int fd)
 {
 	if (s->dest) {
-		write_all(s->dest->fd, s->text, s->len);
+		(void)fdio_write_all(s->dest->fd, s->text, s->len);
 	} else if (k == TARGET_SYSLOG) {
 		/* syslog adds its own timestamp; skip ours (up to the first space). */
 		const char *msg = memchr(s->text, ' ', s->len);
 		msg = msg ? msg + 1 : s->text;
 		syslog(syslog_prio[s->level], "%.*s", (int)(s->len - (msg - s->text) - 1), msg);
 	} else {
-		write_all(fd, s->text, s->len);
+		(void)fdio_write_all(fd, s->text, s->len);
 	}
 }
 
@@ -232,7 +220,7 @@ static void enqueue(struct log_file *dest, int level, const char *text, size_t l
 	pthread_mutex_lock(&lock);
 	if (!running) {
 		pthread_mutex_unlock(&lock);
-		write_all(dest ? dest->fd : STDERR_FILENO, text, len);
+		(void)fdio_write_all(dest ? dest->fd : STDERR_FILENO, text, len);
 		return;
 	}
 	if (count == TRIAD_LOG_QUEUE_LINES) {

@@ -18,23 +18,9 @@
 #include <unistd.h>
 
 #include "reply.h"
+#include "triad/fdio.h"
 #include "triad/log.h"
 #include "triad/workq.h"
-
-int ftp_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* ---- the commit: fsync + rename -------------------------------------------- */
 
@@ -203,7 +189,7 @@ static int copy_prefix(int src, int dst, uint64_t len)
 				return -errno;
 			if (r == 0)
 				return -EIO;
-			int rc = ftp_write_all(dst, buf, (size_t)r);
+			int rc = fdio_write_all(dst, buf, (size_t)r);
 			if (rc < 0)
 				return rc;
 			n = r;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <event2/listener.h>
 
+#include "triad/duration.h"
 #include "triad/log.h"
 
 /* ---- addresses ---------------------------------------------------------- */
@@ -337,8 +338,7 @@ static void start_connect(struct ftp_session *s)
 	}
 	s->connect_fd = fd;
 	s->connect_ev = event_new(s->c->base, fd, EV_WRITE, connect_cb, s);
-	uint64_t ms = s->cf->data_connect_timeout;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = duration_tv(s->cf->data_connect_timeout);
 	if (!s->connect_ev || event_add(s->connect_ev, &tv) < 0) {
 		ftp_xfer_fail(s, 425, "Cannot open data connection");
 		return;
@@ -353,8 +353,7 @@ void ftp_dataconn_open(struct ftp_session *s)
 	}
 	if (!s->accept_timer)
 		s->accept_timer = evtimer_new(s->c->base, accept_timeout, s);
-	uint64_t ms = s->cf->data_connect_timeout;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = duration_tv(s->cf->data_connect_timeout);
 	if (!s->accept_timer || evtimer_add(s->accept_timer, &tv) < 0)
 		ftp_xfer_fail(s, 425, "Cannot open data connection");
 }

@@ -6,6 +6,7 @@
  */
 #include "xfer.h"
 
+#include "triad/duration.h"
 #include "triad/log.h"
 
 /* Bytes a transfer really moved: a download's queued bytes count once sent. */
@@ -46,8 +47,7 @@ void ftp_rate_start(struct ftp_session *s, struct ftp_transfer *x)
 {
 	if (!s->cf->data_min_rate)
 		return;
-	uint64_t ms = s->cf->data_timeout;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = duration_tv(s->cf->data_timeout);
 	x->rate_ev = event_new(s->c->base, -1, EV_PERSIST, rate_check, s);
 	if (x->rate_ev)
 		event_add(x->rate_ev, &tv);

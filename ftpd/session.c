@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "reply.h"
+#include "triad/duration.h"
 #include "triad/log.h"
 
 int ftp_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t errlen)
@@ -55,8 +56,7 @@ static const char *const state_names[] = {"user", "pass", "auth", "ready", "clos
 
 static void login_timer_start(struct ftp_session *s)
 {
-	uint64_t ms = s->cf->login_timeout;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = duration_tv(s->cf->login_timeout);
 	if (s->login_timer)
 		evtimer_add(s->login_timer, &tv);
 }

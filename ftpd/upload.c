@@ -15,12 +15,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "triad/fdio.h"
+
 void ftp_upload_complete(struct ftp_session *s)
 {
 	struct ftp_transfer *x = s->xfer;
 	char cr[1];
 	size_t n = x->ascii ? ftp_ascii_to_lf_end(&x->conv, cr) : 0;
-	int rc = n ? ftp_write_all(x->tmp.fd, cr, n) : 0;
+	int rc = n ? fdio_write_all(x->tmp.fd, cr, n) : 0;
 	if (rc < 0) {
 		ftp_xfer_fail_errno(s, rc);
 		return;
@@ -61,7 +63,7 @@ void ftp_upload_read(struct ftp_session *s, struct conn *d)
 			ftp_xfer_fail(s, 552, "Exceeded storage allocation (max_upload_size)");
 			return;
 		}
-		int rc = ftp_write_all(x->tmp.fd, conv, out);
+		int rc = fdio_write_all(x->tmp.fd, conv, out);
 		if (rc < 0) {
 			ftp_xfer_fail_errno(s, rc);
 			return;

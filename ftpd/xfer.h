@@ -152,8 +152,6 @@ void ftp_commit_prefix(struct ftp_session *s, struct ftp_transfer *x, int src, u
 /* sync_uploads: starts writing out what X wrote since the last time, every
  * UPLOAD_WRITEBACK bytes. */
 void ftp_commit_writeback(struct ftp_session *s, struct ftp_transfer *x);
-/* Writes all N bytes of P to FD; 0 or -errno. */
-int ftp_write_all(int fd, const char *p, size_t n);
 
 /* stou.c */
 /* STOU's candidate names: STEM, then STEM.SEQ. Returns the length or

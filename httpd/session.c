@@ -31,6 +31,7 @@
 #include <event2/event.h>
 #include <magic.h>
 
+#include "triad/duration.h"
 #include "triad/limits.h"
 #include "triad/tls.h"
 
@@ -189,7 +190,7 @@ static void set_state(struct http_session *s, enum http_state st)
 		break;
 	}
 	if (ms) {
-		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+		struct timeval tv = duration_tv(ms);
 		event_add(s->timer, &tv);
 	} else {
 		event_del(s->timer);
@@ -560,7 +561,7 @@ static void park(struct http_session *s)
 		set_state(s, HTTP_ST_IDLE);
 		s->park_due = false;
 		if (left) {
-			struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+			struct timeval tv = duration_tv(left);
 			event_add(s->timer, &tv);
 		} else {
 			event_del(s->timer);

@@ -47,6 +47,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "triad/fdio.h"
 #include "triad/log.h"
 #include "triad/workq.h"
 
@@ -90,21 +91,6 @@ static int path_of(char *out, size_t cap, const char *dir, const char *sub, cons
 {
 	int n = snprintf(out, cap, "%s/%s/%s", dir, sub, name);
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : n;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Blocking: a workq thread, or the main thread once the loops have stopped. */
@@ -449,7 +435,7 @@ static int copy_to(struct smtp_delivery *d, struct box *b)
 		}
 		if (n == 0)
 			break;
-		if ((rc = write_all(out, buf, (size_t)n)) < 0)
+		if ((rc = fdio_write_all(out, buf, (size_t)n)) < 0)
 			break;
 		off += n;
 	}
@@ -465,7 +451,7 @@ static int deliver(struct smtp_delivery *d)
 	int rc = d->fd < 0 ? open_spool(d) : 0;
 	if (rc < 0)
 		return rc;
-	rc = write_all(d->fd, d->buf, d->buflen);
+	rc = fdio_write_all(d->fd, d->buf, d->buflen);
 	d->buflen = 0;
 	if (rc < 0)
 		return rc;
@@ -561,7 +547,7 @@ static void write_run(void *arg)
 	struct smtp_delivery *d = arg;
 	int rc = d->fd < 0 ? open_spool(d) : 0;
 	if (rc == 0)
-		rc = write_all(d->fd, d->wbuf, d->wlen);
+		rc = fdio_write_all(d->fd, d->wbuf, d->wlen);
 	if (rc < 0) {
 		log_msg(LOG_LEVEL_ERROR, d->conn_id, "spool write of %s failed: %s", d->name,
 		        strerror(-rc));

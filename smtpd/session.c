@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include "triad/site.h"
 #include "triad/auth.h"
+#include "triad/duration.h"
 #include "triad/log.h"
 
 static const char *const state_names[SMTP_S__COUNT] = {
@@ -552,8 +553,7 @@ void smtp_accept(struct conn *c, int tag)
 		/* Clients must wait for the greeting (RFC 5321 §3.1); spam engines
 		 * that talk first give themselves away. */
 		s->greet_timer = evtimer_new(c->base, greet_cb, s);
-		struct timeval tv = {(time_t)(conf->greeting_delay / 1000),
-		                     (suseconds_t)(conf->greeting_delay % 1000) * 1000};
+		struct timeval tv = duration_tv(conf->greeting_delay);
 		if (s->greet_timer && evtimer_add(s->greet_timer, &tv) == 0)
 			return;
 	}
