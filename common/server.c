@@ -587,6 +587,8 @@ static int worker_setup(struct worker *w, const struct bound *b, size_t nb, char
 
 static void worker_teardown(struct worker *w)
 {
+	/* The loop and the pool have stopped: no done callback runs any more. */
+	workq_jobs_release(w);
 	if (ops->worker_fini)
 		ops->worker_fini(w);
 	proxy_wait_close_all(w);

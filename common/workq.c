@@ -4,6 +4,7 @@
  * libevent's pthread locking before any base exists).
  */
 #include "triad/workq.h"
+#include "triad/server.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -138,4 +139,39 @@ void workq_stop(void)
 		free(j);
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+/* ---- job lifetime ----------------------------------------------------------- */
+
+void workq_job_track(struct worker *w, struct workq_job *j, void (*release)(struct workq_job *j))
+{
+	j->w = w;
+	j->release = release;
+	j->prev = NULL;
+	j->next = w->jobs;
+	if (j->next)
+		j->next->prev = j;
+	w->jobs = j;
+}
+
+void workq_job_untrack(struct workq_job *j)
+{
+	if (!j->w)
+		return;
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		j->w->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	j->w = NULL;
+}
+
+void workq_jobs_release(struct worker *w)
+{
+	while (w->jobs) {
+		struct workq_job *j = w->jobs;
+		workq_job_untrack(j);
+		j->release(j);
+	}
 }

@@ -5,7 +5,9 @@
  * with sync_uploads, and the fsync + rename at the end (commit). Without
  * sync_uploads a rename to a new name is done on the loop. A job outlives
  * its session (cm->s is then NULL): a commit still renames the complete
- * upload, a prefix copy only writes into a file that is unlinked.
+ * upload, a prefix copy only writes into a file that is unlinked. Jobs
+ * follow workq.h's lifetime rule (tracked by the worker, released at exit
+ * when their done callback never ran).
  * See xfer.h.
  */
 #include "xfer.h"
@@ -61,6 +63,17 @@ static void stou_rename_path(struct ftp_transfer *x, const char *name)
 	x->path.len = dl + nl;
 }
 
+/* workq.h: the done callback never ran (shutdown). The job itself did
+ * (workq_stop runs what is queued); a session cut at shutdown_timeout may
+ * still point here. */
+static void commit_release(struct workq_job *j)
+{
+	struct ftp_commit *cm = (struct ftp_commit *)j;
+	if (cm->s && cm->s->commit == cm)
+		cm->s->commit = NULL;
+	free(cm);
+}
+
 static void commit_done(void *arg)
 {
 	struct ftp_commit *cm = arg;
@@ -75,6 +88,7 @@ static void commit_done(void *arg)
 		log_warn("upload \"%s\" received, but not renamed into place: %s", name,
 		         strerror(-rc));
 	}
+	workq_job_untrack(&cm->job);
 	free(cm);
 	if (!s)
 		return;
@@ -102,6 +116,7 @@ void ftp_commit_upload(struct ftp_session *s, struct ftp_transfer *x)
 		ftp_xfer_fail(s, 451, "Local error: out of memory");
 		return;
 	}
+	workq_job_track(s->c->worker, &cm->job, commit_release);
 	cm->s = s;
 	cm->tmp = x->tmp;
 	cm->durable = s->cf->sync_uploads;
@@ -132,9 +147,15 @@ void ftp_commit_upload(struct ftp_session *s, struct ftp_transfer *x)
 /* Writeback of a durable upload, started while it is still arriving so that
  * the final fsync finds little left to write. */
 struct ftp_writeback {
-	int fd; /* a dup of the temp file's */
+	struct workq_job job; /* first: the worker's list (workq.h) */
+	int fd;               /* a dup of the temp file's */
 	uint64_t off, len;
 };
+
+static void writeback_release(struct workq_job *j)
+{
+	free(j);
+}
 
 static void writeback_run(void *arg)
 {
@@ -146,7 +167,9 @@ static void writeback_run(void *arg)
 
 static void writeback_done(void *arg)
 {
-	free(arg);
+	struct ftp_writeback *wb = arg;
+	workq_job_untrack(&wb->job);
+	free(wb);
 }
 
 /* Starts writing out what a durable upload wrote since the last time, every
@@ -162,11 +185,12 @@ void ftp_commit_writeback(struct ftp_session *s, struct ftp_transfer *x)
 		free(wb);
 		return;
 	}
-	*wb = (struct ftp_writeback){fd, x->flushed, end - x->flushed};
+	*wb = (struct ftp_writeback){.fd = fd, .off = x->flushed, .len = end - x->flushed};
 	x->flushed = end;
+	workq_job_track(s->c->worker, &wb->job, writeback_release);
 	if (workq_submit(s->c->base, writeback_run, writeback_done, wb) < 0) {
 		close(fd);
-		free(wb);
+		writeback_done(wb);
 	}
 }
 
@@ -219,6 +243,7 @@ static void prefix_done(void *arg)
 	struct ftp_commit *cm = arg;
 	struct ftp_session *s = cm->s;
 	int rc = cm->rc;
+	workq_job_untrack(&cm->job);
 	free(cm);
 	if (!s)
 		return;
@@ -242,6 +267,7 @@ void ftp_commit_prefix(struct ftp_session *s, struct ftp_transfer *x, int src, u
 		ftp_reply(s, 451, "Local error: out of resources");
 		return;
 	}
+	workq_job_track(s->c->worker, &cm->job, commit_release);
 	cm->s = s;
 	cm->prefix = true;
 	cm->src = src;

@@ -40,6 +40,7 @@
 #include "list.h"
 #include "session.h"
 #include "triad/fsroot.h"
+#include "triad/workq.h"
 
 #define DATA_CHUNK (64 * 1024)
 /* Input an upload's data connection may buffer. Each read is written out at
@@ -96,6 +97,7 @@ struct ftp_transfer {
  * into the temp file before REST+STOR or APPE (prefix), and the fsync + rename
  * after it (commit). The session waits for it (in_transfer). */
 struct ftp_commit {
+	struct workq_job job;  /* first: the worker's list (workq.h) */
 	struct ftp_session *s; /* NULL once the session is gone */
 	bool prefix;
 	struct fsroot_temp tmp; /* commit: the file to rename into place */

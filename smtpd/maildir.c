@@ -33,7 +33,7 @@
  * delivery is in flight only detaches from it; the done callback then frees
  * it, unlinking the tmp/ file. Every delivery is a tracked job (session.h):
  * when the process stops with a session cut at shutdown_timeout, or a done
- * callback never ran, smtp_worker_fini() frees it, and its tmp/ file goes.
+ * callback never ran, workq_jobs_release() frees it, and its tmp/ file goes.
  */
 #include "session.h"
 
@@ -62,7 +62,7 @@ struct box {
 };
 
 struct smtp_delivery {
-	struct smtp_job job; /* first: the worker's list */
+	struct workq_job job; /* first: the worker's list (workq.h) */
 	struct conf *conf;   /* a reference: keeps the maildir fsroot open */
 	const struct fsroot *root;
 	struct smtp_session *s; /* NULL once the session went away */
@@ -119,7 +119,7 @@ static bool has_tmp(const struct smtp_delivery *d)
 
 static void free_delivery(struct smtp_delivery *d)
 {
-	smtp_job_untrack(&d->job);
+	workq_job_untrack(&d->job);
 	unlink_tmp(d); /* mostly nothing left: see drop_delivery() */
 	conf_unref(d->conf);
 	free(d->boxes);
@@ -129,7 +129,7 @@ static void free_delivery(struct smtp_delivery *d)
 }
 
 /* The process stops: the session (if any) is never run again. */
-static void release(struct smtp_job *j)
+static void release(struct workq_job *j)
 {
 	struct smtp_delivery *d = (struct smtp_delivery *)j;
 	if (d->s && d->s->tx && d->s->tx->dlv == d)
@@ -150,7 +150,7 @@ static void cleanup_done(void *arg)
 /* Loop thread: an abandoned message's tmp/ file is unlinked on the workq
  * (file work never runs on a loop thread), then the delivery is freed. Only
  * when the queue refuses the job is it unlinked here; at exit (after the
- * loops and the workq stopped) smtp_worker_fini() does it on the main thread. */
+ * loops and the workq stopped) workq_jobs_release() does it on the main thread. */
 static void drop_delivery(struct smtp_delivery *d)
 {
 	if (has_tmp(d) && workq_submit(d->job.w->base, cleanup_run, cleanup_done, d) == 0)
@@ -192,8 +192,7 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 	d->root = &s->app->maildirs;
 	d->conn_id = s->c->id;
 	d->s = s;
-	d->job.release = release;
-	smtp_job_track(s->c->worker, &d->job);
+	workq_job_track(s->c->worker, &d->job, release);
 	for (size_t i = 0; i < tx->nrcpts; i++) {
 		if (tx->rcpts[i].dup)
 			continue;

@@ -9,7 +9,7 @@
  * no further command, until the answer is sent. Replies to pipelined
  * commands (RFC 2920 §3) therefore keep their order. A session that goes
  * away meanwhile detaches from the check, whose done callback frees it; one
- * whose loop stopped first is released by smtp_worker_fini().
+ * whose loop stopped first is released by workq_jobs_release().
  */
 #include "session.h"
 #include "conf.h"
@@ -24,7 +24,7 @@
 #include "triad/workq.h"
 
 struct smtp_lookup {
-	struct smtp_job job; /* first: the worker's list */
+	struct workq_job job; /* first: the worker's list (workq.h) */
 	struct conf *conf;   /* a reference: keeps the maildir fsroot open */
 	const struct fsroot *root;
 	struct smtp_session *s; /* NULL once the session went away */
@@ -40,14 +40,14 @@ struct smtp_lookup {
 
 static void free_lookup(struct smtp_lookup *l)
 {
-	smtp_job_untrack(&l->job);
+	workq_job_untrack(&l->job);
 	conf_unref(l->conf);
 	free(l->targets);
 	free(l->found);
 	free(l);
 }
 
-static void release(struct smtp_job *j)
+static void release(struct workq_job *j)
 {
 	struct smtp_lookup *l = (struct smtp_lookup *)j;
 	if (l->s && l->s->lookup == l)
@@ -280,8 +280,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 	char key[sizeof(e.local) + sizeof(e.domain) + 1];
 	snprintf(key, sizeof(key), "%s@%s", e.local, e.domain);
 	l->alias = smtp_aliases_find(l->aliases, key);
-	l->job.release = release;
-	smtp_job_track(s->c->worker, &l->job);
+	workq_job_track(s->c->worker, &l->job, release);
 	if (workq_submit(s->c->base, lookup_run, lookup_done, l) < 0) {
 		/* The queue is full: try again later. */
 		free_lookup(l);

@@ -177,42 +177,6 @@ void smtp_set_state(struct smtp_session *s, enum smtp_state st)
 	s->state = st;
 }
 
-/* ---- jobs ------------------------------------------------------------------ */
-
-void smtp_job_track(struct worker *w, struct smtp_job *j)
-{
-	j->w = w;
-	j->prev = NULL;
-	j->next = w->app;
-	if (j->next)
-		j->next->prev = j;
-	w->app = j;
-}
-
-void smtp_job_untrack(struct smtp_job *j)
-{
-	if (!j->w)
-		return;
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		j->w->app = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	j->w = NULL;
-}
-
-void smtp_worker_fini(struct worker *w)
-{
-	/* The loop has stopped and so has the workq: no job runs any more, the
-	 * done callbacks still pending never will, and sessions cut at
-	 * shutdown_timeout are never freed. Release what they left. */
-	while (w->app) {
-		struct smtp_job *j = w->app;
-		j->release(j); /* untracks it */
-	}
-}
-
 /* Errors that count against max_errors: every 4xx/5xx except "too many
  * recipients", which RFC 5321 §4.5.3.1.10 tells clients to expect and
  * work around. The cap is on errors made without delivering mail (as

@@ -79,20 +79,6 @@ struct smtp_rcpt_entry {
 struct smtp_delivery;
 struct smtp_lookup;
 
-/*
- * A workq job of a session that can outlive it (a spool write or delivery, a
- * mailbox check). Tracked per worker (w->app) from start to free: when the
- * session goes away first the job is detached and its done callback frees it;
- * when the process stops (shutdown_timeout cut, or done callbacks dropped by
- * workq_stop()) smtp_worker_fini() releases what is left, so no spool file
- * stays in tmp/.
- */
-struct smtp_job {
-	struct smtp_job *next, *prev;
-	struct worker *w;
-	void (*release)(struct smtp_job *j); /* detach from the session if any; free */
-};
-
 /* One mail transaction: MAIL .. end of DATA / BDAT LAST. */
 struct smtp_tx {
 	struct smtp_mail mail;
@@ -155,12 +141,6 @@ const struct smtpd_conf *smtp_conf(const struct smtp_session *s);
 
 /* commands.c: one complete command line. */
 void smtp_command(struct smtp_session *s, const char *line, size_t len);
-
-/* session.c: jobs (see struct smtp_job) */
-void smtp_job_track(struct worker *w, struct smtp_job *j);
-void smtp_job_untrack(struct smtp_job *j);
-/* server_ops.worker_fini: releases the jobs whose session or loop is gone. */
-void smtp_worker_fini(struct worker *w);
 
 /* rcpt.c: the RCPT command: checks the domain at once and the mailbox on the
  * workq, then answers (the session waits in SMTP_S_RCPT_WAIT meanwhile). */

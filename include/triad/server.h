@@ -27,6 +27,7 @@ struct event_base;
 struct auth_client;
 struct proxy_wait;
 struct metric_family;
+struct workq_job;
 
 /* One listener a config asks for. */
 struct server_listen {
@@ -51,6 +52,7 @@ struct worker {
 	size_t nconns;
 	bool draining;
 	void *app;                   /* the daemon's per-thread state */
+	struct workq_job *jobs;      /* workq jobs that may outlive their session (workq.h) */
 	/* private to server.c */
 	struct worker_listener *listeners;
 	size_t nlisteners;

@@ -6,11 +6,26 @@
  * runs on BASE (the submitting worker's loop). The queue is bounded
  * (WORKQ_QUEUE_MAX): a full queue refuses the job so the caller can answer
  * "try again later" instead of piling up memory.
+ *
+ * Job lifetime (the one rule for every daemon). An object whose work spans
+ * workq jobs and may outlive the session that started it (an FTP upload's
+ * prefix copy or commit, an SMTP spool and delivery, a mailbox lookup)
+ * embeds a struct workq_job and is tracked by its worker from creation to
+ * free (workq_job_track / workq_job_untrack, loop thread only):
+ *   - a session that goes away first clears its own pointer in the object,
+ *     so the object's done callback finds no session and only frees it;
+ *   - the done callback untracks and frees it;
+ *   - a done callback that never runs (workq_stop() drops the completions of
+ *     loops that stopped first; shutdown_timeout cuts sessions) leaves it
+ *     tracked: server.c calls workq_jobs_release() for each worker once the
+ *     loops and the pool have stopped, and RELEASE detaches it from its
+ *     session, finishes what must not be left (a spool in tmp/) and frees it.
  */
 #ifndef TRIAD_WORKQ_H
 #define TRIAD_WORKQ_H
 
 struct event_base;
+struct worker;
 
 #define WORKQ_QUEUE_MAX 4096
 
@@ -22,5 +37,19 @@ int workq_submit(struct event_base *base, workq_fn run, workq_fn done, void *arg
 /* Runs what is queued, then joins the threads. Call it once the loops have
  * stopped: completions still posted to them are dropped (freed, never run). */
 void workq_stop(void);
+
+struct workq_job {
+	struct workq_job *next, *prev;
+	struct worker *w; /* NULL: not tracked */
+	void (*release)(struct workq_job *j);
+};
+
+/* Tracks J on W's list until workq_job_untrack(); RELEASE frees it should
+ * its done callback never run. */
+void workq_job_track(struct worker *w, struct workq_job *j, void (*release)(struct workq_job *j));
+/* Takes J off its worker's list (nothing when it is not on one). */
+void workq_job_untrack(struct workq_job *j);
+/* After the loops and the pool stopped: releases every job still on W's list. */
+void workq_jobs_release(struct worker *w);
 
 #endif
