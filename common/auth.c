@@ -8,8 +8,9 @@
  * auth_request(). AUTH_OK is delivered at once, every other answer from the
  * helper (and AUTH_THROTTLED) after the fail delay, so timing tells a client
  * nothing about why it failed; a callback must not free its auth_client. Only
- * AUTH_DENIED counts towards the per-IP throttle, a process-wide table shared
- * by all workers under a mutex. When the helper goes away every pending and
+ * AUTH_DENIED counts towards the per-client throttle (a client is an IPv4
+ * address or an IPv6 /64, triad/addr.h), a process-wide table shared by all
+ * workers under a mutex. When the helper goes away every pending and
  * later request gets AUTH_ERROR (logged once per process).
  */
 #include <errno.h>
@@ -24,8 +25,9 @@
 
 #include <event2/event.h>
 
-#include "triad/duration.h"
+#include "triad/addr.h"
 #include "triad/auth.h"
+#include "triad/duration.h"
 #include "triad/log.h"
 
 #define REPLY_LEN 9
@@ -73,7 +75,7 @@ void auth_set_fail_delay_ms(unsigned ms)
 /* ---- per-IP failure accounting ------------------------------------------ */
 
 struct fail_slot {
-	uint64_t key;   /* seeded hash of rhost */
+	uint64_t key;   /* fail_key() of rhost */
 	uint64_t start; /* monotonic second of the window's first failure */
 	uint32_t count; /* 0: free */
 };
@@ -92,12 +94,23 @@ static void fail_init(void)
 		fail_seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
 }
 
+/*
+ * The seeded hash of RHOST's client key (triad/addr.h: an IPv4 address, an
+ * IPv6 /64), so that rotating through the addresses of one /64 does not
+ * dodge the throttle. An RHOST that is no numeric address is hashed as text.
+ */
 static uint64_t fail_key(const char *rhost)
 {
+	unsigned char key[ADDR_KEY_LEN];
+	const unsigned char *p = (const unsigned char *)rhost;
+	size_t n = strlen(rhost);
+	if (addr_key_text(rhost, key)) {
+		p = key;
+		n = sizeof(key);
+	}
 	uint64_t h = 0xcbf29ce484222325ULL ^ fail_seed;
-
-	for (const unsigned char *p = (const unsigned char *)rhost; *p != '\0'; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
 	h ^= h >> 33; /* murmur3 finalizer: FNV alone spreads the low bits poorly */
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
@@ -166,8 +179,9 @@ static void fail_record(const char *rhost)
 	count = s->count;
 	pthread_mutex_unlock(&fail_lock);
 	if (count == TRIAD_AUTH_FAIL_MAX)
-		log_info("auth: rhost=%s throttled after %u failed logins within %us", rhost,
-		         (unsigned)TRIAD_AUTH_FAIL_MAX, (unsigned)TRIAD_AUTH_FAIL_WINDOW_S);
+		log_info("auth: rhost=%s throttled (with its /64 if IPv6) after %u failed logins "
+		         "within %us",
+		         rhost, (unsigned)TRIAD_AUTH_FAIL_MAX, (unsigned)TRIAD_AUTH_FAIL_WINDOW_S);
 }
 
 /* ---- requests ----------------------------------------------------------- */

@@ -15,6 +15,7 @@
  * its timer event, so no protocol callback ever sees its conn vanish.
  */
 #include "conn_private.h"
+#include "triad/addr.h"
 #include "triad/limits.h"
 #include "triad/log.h"
 #include "triad/metrics.h"
@@ -80,23 +81,7 @@ static struct ip_count *ip_table[TRIAD_PERIP_BUCKETS];
 static struct net_cidr exempt[TRIAD_CONF_LIST_MAX];
 static size_t nexempt;
 
-/*
- * IPv4 as v4-mapped IPv6, so both families share one key space. Native IPv6
- * counts per /64: one host owns a whole /64 and could otherwise take every
- * slot by rotating its interface identifier.
- */
-static void ip_key(const union conn_addr *ca, unsigned char key[16])
-{
-	memset(key, 0, 16);
-	if (ca->sa.sa_family == AF_INET) {
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &ca->sin.sin_addr, 4);
-	} else if (ca->sa.sa_family == AF_INET6) {
-		const struct in6_addr *a = &ca->sin6.sin6_addr;
-		memcpy(key, a, IN6_IS_ADDR_V4MAPPED(a) ? 16 : 8);
-	}
-}
-
+/* Keys are triad/addr.h's: per IPv4 address, per native IPv6 /64. */
 static unsigned ip_bucket(const unsigned char key[16])
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
@@ -179,7 +164,7 @@ static void conn_uncount(struct conn *c)
 	c->flags &= ~CONN_F_COUNTED;
 	if (c->flags & CONN_F_PERIP) {
 		unsigned char key[16];
-		ip_key(&c->peer, key);
+		addr_key(&c->peer.sa, key);
 		ip_release(key);
 	}
 	atomic_fetch_sub(&total, 1);
@@ -1213,7 +1198,7 @@ static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr 
 
 	if (counted) {
 		unsigned char key[16];
-		ip_key(&c->peer, key);
+		addr_key(&c->peer.sa, key);
 		unsigned now = atomic_fetch_add(&total, 1) + 1;
 		if (max_total && now > max_total) {
 			atomic_fetch_sub(&total, 1);

@@ -3,9 +3,10 @@
  *
  * PASV/EPSV open a listener on a port of passive_ports, bound to the
  * control connection's local address, which accepts one connection and only
- * from the control peer's address (port theft, RFC 2577 §5); PORT/EPRT
- * record a target that must be the control peer's address and a port >= 1024
- * (bounce, RFC 2577 §3), connected to when a transfer command arrives.
+ * from the control peer (port theft, RFC 2577 §5); PORT/EPRT record a target
+ * that must be the control peer and a port >= 1024 (bounce, RFC 2577 §3),
+ * connected to when a transfer command arrives. "The control peer" is
+ * triad/addr.h's client: the same IPv4 address, or the same IPv6 /64.
  * The connection goes to the transfer engine (ftp_xfer_attach), which with
  * PROT P makes it TLS. See xfer.h for the other files of a transfer.
  */
@@ -18,29 +19,18 @@
 #include <unistd.h>
 #include <event2/listener.h>
 
+#include "triad/addr.h"
 #include "triad/duration.h"
 #include "triad/log.h"
 
 /* ---- addresses ---------------------------------------------------------- */
 
-/* IPv4 as v4-mapped IPv6, so the two families compare. */
-static void ip_key(const struct sockaddr_storage *ss, unsigned char key[16])
+/* The control peer again, by triad/addr.h's client key: the same IPv4
+ * address (plain or v4-mapped), or the same IPv6 /64 (a client's temporary
+ * address may rotate between its control and data connections). */
+static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-	memset(key, 0, 16);
-	if (ss->ss_family == AF_INET) {
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-	}
-}
-
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	unsigned char ka[16], kb[16];
-	ip_key(a, ka);
-	ip_key(b, kb);
-	return memcmp(ka, kb, 16) == 0;
+	return addr_same_client((const struct sockaddr *)a, (const struct sockaddr *)b);
 }
 
 static uint16_t sa_port(const struct sockaddr_storage *ss)
@@ -116,7 +106,7 @@ static void pasv_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, sa, (size_t)salen < sizeof(ss) ? (size_t)salen : sizeof(ss));
 	struct sockaddr_storage peer = conn_addr_storage(&s->c->peer);
-	if (!same_ip(&ss, &peer)) {
+	if (!same_client(&ss, &peer)) {
 		char ip[INET6_ADDRSTRLEN] = "?";
 		if (ss.ss_family == AF_INET)
 			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
@@ -255,7 +245,7 @@ static void set_port_target(struct ftp_session *s, const struct sockaddr_storage
 	/* RFC 2577 §3: a server must not be a bounce to third hosts or
 	 * privileged ports. */
 	struct sockaddr_storage peer = conn_addr_storage(&s->c->peer);
-	if (!same_ip(ss, &peer) || sa_port(ss) < 1024) {
+	if (!same_client(ss, &peer) || sa_port(ss) < 1024) {
 		log_msg(LOG_LEVEL_WARN, s->c->id,
 		        "active data target refused (bounce): not %s or port %u < 1024",
 		        s->c->peer_ip, sa_port(ss));

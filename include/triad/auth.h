@@ -10,7 +10,8 @@
  *
  * Worker threads never block: auth_request() writes a frame and the answer
  * arrives later as a callback on the worker's event_base. Failures are
- * answered only after TRIAD_AUTH_FAIL_DELAY_MS, and an IP that has had
+ * answered only after TRIAD_AUTH_FAIL_DELAY_MS, and a client (the RHOST's
+ * key, triad/addr.h: an IPv4 address, an IPv6 /64) that has had
  * TRIAD_AUTH_FAIL_MAX failures within TRIAD_AUTH_FAIL_WINDOW_S is refused
  * (AUTH_THROTTLED) without asking PAM. Passwords are never logged and are
  * wiped from every buffer after use.

@@ -225,6 +225,43 @@ static void test_throttle(void **state)
 	assert_int_equal(other.r, AUTH_OK);
 }
 
+/*
+ * The throttle keys a client as the connection limits do (triad/addr.h):
+ * rotating through the addresses of one IPv6 /64 does not dodge it (issue
+ * 14 fix 6), the next /64 is another client, and an IPv4 address is the
+ * same client whether it comes plain or IPv4-mapped.
+ */
+static void test_throttle_per_client(void **state)
+{
+	struct ctx *t = *state;
+	struct result res[TRIAD_AUTH_FAIL_MAX], r64, next64, mapped, v4other;
+	char rhost[TRIAD_AUTH_FAIL_MAX][48];
+
+	for (int i = 0; i < TRIAD_AUTH_FAIL_MAX; i++) {
+		snprintf(rhost[i], sizeof rhost[i], "2001:db8:64:1:%x::%x", i * 7 + 1, i + 1);
+		ask(t, t->client, "alice", "guess", rhost[i], &res[i]);
+	}
+	assert_int_equal(run_until(t, TRIAD_AUTH_FAIL_MAX, WAIT_MS), TRIAD_AUTH_FAIL_MAX);
+	for (int i = 0; i < TRIAD_AUTH_FAIL_MAX; i++)
+		assert_int_equal(res[i].r, AUTH_DENIED);
+	for (int i = 0; i < TRIAD_AUTH_FAIL_MAX; i++)
+		ask(t, t->client, "alice", "guess", "198.18.0.7", &res[i]);
+	assert_int_equal(run_until(t, 2 * TRIAD_AUTH_FAIL_MAX, WAIT_MS), 2 * TRIAD_AUTH_FAIL_MAX);
+
+	auth_set_fail_delay_ms(50);
+	t->count = 0;
+	/* A fresh interface identifier in the same /64, with the right password. */
+	ask(t, t->client, "alice", "secret", "2001:db8:64:1:ffff:ffff:ffff:fffe", &r64);
+	ask(t, t->client, "alice", "secret", "2001:db8:64:2::1", &next64);
+	ask(t, t->client, "alice", "secret", "::ffff:198.18.0.7", &mapped);
+	ask(t, t->client, "alice", "secret", "198.18.0.8", &v4other);
+	assert_int_equal(run_until(t, 4, WAIT_MS), 4);
+	assert_int_equal(r64.r, AUTH_THROTTLED);
+	assert_int_equal(next64.r, AUTH_OK);
+	assert_int_equal(mapped.r, AUTH_THROTTLED);
+	assert_int_equal(v4other.r, AUTH_OK);
+}
+
 static void test_cancel(void **state)
 {
 	struct ctx *t = *state;
@@ -470,6 +507,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_denied, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_service, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_throttle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_throttle_per_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oversize, setup, teardown),
