@@ -16,6 +16,7 @@
  */
 #include "conn_private.h"
 #include "triad/addr.h"
+#include "triad/duration.h"
 #include "triad/limits.h"
 #include "triad/log.h"
 #include "triad/metrics.h"
@@ -191,11 +192,6 @@ static size_t output_total(const struct conn *c)
 	return n;
 }
 
-static struct timeval ms_tv(uint64_t ms)
-{
-	return (struct timeval){(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-}
-
 static void conn_free(struct conn *c)
 {
 	struct worker *w = c->worker;
@@ -319,7 +315,7 @@ static void update_read(struct conn *c)
 		ms = c->rev_ms; /* conn_park set it */
 	if ((f & CONN_F_RARMED) && ms == c->rev_ms)
 		return;
-	struct timeval tv = ms_tv(ms);
+	struct timeval tv = duration_tv(ms);
 	if (event_add(c->rev, ms ? &tv : NULL) == 0) {
 		c->flags |= CONN_F_RARMED;
 		c->rev_ms = ms;
@@ -341,7 +337,7 @@ static void wev_on(struct conn *c)
 	if (!c->wev || (c->flags & (CONN_F_WARMED | CONN_F_FREEING)))
 		return;
 	uint32_t ms = write_timeout(c);
-	struct timeval tv = ms_tv(ms);
+	struct timeval tv = duration_tv(ms);
 	if (event_add(c->wev, ms ? &tv : NULL) == 0)
 		c->flags |= CONN_F_WARMED;
 }
@@ -1251,7 +1247,7 @@ static int tls_attach(struct conn *c, SSL *ssl, bool client)
 	if (c->out)
 		evbuffer_clear_flags(c->out, EVBUFFER_FLAG_DRAINS_TO_FD);
 	if (c->handshake_ms) {
-		struct timeval tv = ms_tv(c->handshake_ms);
+		struct timeval tv = duration_tv(c->handshake_ms);
 		event_add(c->timer, &tv);
 		c->flags |= CONN_F_DEADLINE;
 	}
@@ -1346,7 +1342,7 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
 	if (err) {
 		event_active(c->wev, EV_WRITE, 0); /* reported from the loop, never from here */
 	} else {
-		struct timeval tv = ms_tv(timeout_ms);
+		struct timeval tv = duration_tv(timeout_ms);
 		if (event_add(c->wev, timeout_ms ? &tv : NULL) == 0)
 			c->flags |= CONN_F_WARMED;
 	}
@@ -1530,7 +1526,7 @@ void conn_set_timeouts(struct conn *c, uint64_t read_ms, uint64_t write_ms)
 	update_read(c);
 	if ((c->flags & CONN_F_WARMED) && !(c->flags & CONN_F_CONNECTING)) {
 		uint32_t ms = write_timeout(c);
-		struct timeval tv = ms_tv(ms);
+		struct timeval tv = duration_tv(ms);
 		event_add(c->wev, ms ? &tv : NULL); /* armed already: only the timer moves */
 	}
 }
@@ -1560,7 +1556,7 @@ void conn_set_handshake_timeout(struct conn *c, uint64_t ms)
 			event_del(c->timer);
 		c->flags &= ~CONN_F_DEADLINE;
 	} else if (ensure_timer(c)) {
-		struct timeval tv = ms_tv(ms);
+		struct timeval tv = duration_tv(ms);
 		event_add(c->timer, &tv);
 		c->flags |= CONN_F_DEADLINE;
 	}
@@ -1597,7 +1593,7 @@ int conn_park(struct conn *c, uint64_t idle_ms)
 		return -1;
 	/* The buffers and the write event go; the read event stays, now with the
 	 * parking idle time (an armed event: no epoll_ctl). */
-	struct timeval tv = ms_tv(idle_ms);
+	struct timeval tv = duration_tv(idle_ms);
 	if (event_add(c->rev, idle_ms ? &tv : NULL) < 0)
 		return -1;
 	c->flags |= CONN_F_RARMED | CONN_F_PARKED;
@@ -1720,7 +1716,7 @@ void conn_close(struct conn *c)
 		/* The socket is full: wait for it, but never longer than the linger
 		 * without progress. Only the timer moves. */
 		uint32_t ms = write_timeout(c);
-		struct timeval tv = ms_tv(ms);
+		struct timeval tv = duration_tv(ms);
 		event_add(c->wev, &tv);
 		return;
 	}
