@@ -30,8 +30,6 @@
 #include "triad/duration.h"
 #include "triad/log.h"
 
-#define REPLY_LEN 9
-
 _Static_assert((TRIAD_AUTH_FAIL_TABLE & (TRIAD_AUTH_FAIL_TABLE - 1)) == 0,
                "TRIAD_AUTH_FAIL_TABLE must be a power of two");
 
@@ -60,7 +58,7 @@ struct auth_client {
 	uint32_t next_id;
 	struct auth_req *reqs;
 	size_t inlen, outlen;
-	uint8_t in[REPLY_LEN * 64];
+	uint8_t in[AUTH_REPLY_LEN * 64];
 	uint8_t out[TRIAD_AUTH_CHANNEL_BUF];
 };
 
@@ -79,8 +77,6 @@ struct fail_slot {
 	uint64_t start; /* monotonic second of the window's first failure */
 	uint32_t count; /* 0: free */
 };
-
-#define FAIL_PROBES 8
 
 static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fail_slot fail_tab[TRIAD_AUTH_FAIL_TABLE];
@@ -133,7 +129,7 @@ static int slot_live(const struct fail_slot *s, uint64_t now)
 /* The live slot for KEY, or NULL; called with fail_lock held. */
 static struct fail_slot *fail_find(uint64_t key, uint64_t now)
 {
-	for (unsigned i = 0; i < FAIL_PROBES; i++) {
+	for (unsigned i = 0; i < TRIAD_AUTH_FAIL_PROBES; i++) {
 		struct fail_slot *s = &fail_tab[(key + i) & (TRIAD_AUTH_FAIL_TABLE - 1)];
 		if (s->key == key && slot_live(s, now))
 			return s;
@@ -163,7 +159,7 @@ static void fail_record(const char *rhost)
 	struct fail_slot *s = fail_find(key, now);
 	if (s == NULL) {
 		/* A free or expired slot in reach, else the oldest window gives way. */
-		for (unsigned i = 0; i < FAIL_PROBES; i++) {
+		for (unsigned i = 0; i < TRIAD_AUTH_FAIL_PROBES; i++) {
 			struct fail_slot *t = &fail_tab[(key + i) & (TRIAD_AUTH_FAIL_TABLE - 1)];
 			if (!slot_live(t, now)) {
 				s = t;

@@ -16,7 +16,6 @@
 
 #define AUTH_NFIELDS 4
 #define AUTH_BODY_MIN (4 + AUTH_NFIELDS * 2) /* id + four empty fields */
-#define AUTH_REPLY_BODY 5
 
 _Static_assert(4 + 4 + 3 * (2 + TRIAD_AUTH_FIELD_MAX) + 2 + TRIAD_AUTH_PASSWORD_MAX <=
                    TRIAD_AUTH_FRAME_MAX,
@@ -120,12 +119,12 @@ bad:
 
 int auth_reply_encode(uint32_t id, enum auth_result r, uint8_t *buf, size_t cap)
 {
-	if (cap < 4 + AUTH_REPLY_BODY || (unsigned)r > AUTH_THROTTLED)
+	if (cap < AUTH_REPLY_LEN || (unsigned)r > AUTH_THROTTLED)
 		return -1;
 	put32(buf, AUTH_REPLY_BODY);
 	put32(buf + 4, id);
 	buf[8] = (uint8_t)r;
-	return 4 + AUTH_REPLY_BODY;
+	return AUTH_REPLY_LEN;
 }
 
 int auth_reply_decode(const uint8_t *buf, size_t len, uint32_t *id, enum auth_result *r)
@@ -134,13 +133,13 @@ int auth_reply_decode(const uint8_t *buf, size_t len, uint32_t *id, enum auth_re
 		return 0;
 	if (get32(buf) != AUTH_REPLY_BODY)
 		return -1;
-	if (len < 4 + AUTH_REPLY_BODY)
+	if (len < AUTH_REPLY_LEN)
 		return 0;
 	if (buf[8] > AUTH_THROTTLED)
 		return -1;
 	*id = get32(buf + 4);
 	*r = (enum auth_result)buf[8];
-	return 4 + AUTH_REPLY_BODY;
+	return AUTH_REPLY_LEN;
 }
 
 void auth_frame_wipe(struct auth_frame *f)

@@ -38,11 +38,10 @@
 
 #include "triad/auth.h"
 
-#define REPLY_LEN 9
 /* A PAM child exits with this plus its enum auth_result; other statuses are errors. */
 #define EXIT_BASE 100
 /* Room for the reply of every request a channel may have outstanding. */
-#define OUT_CAP (REPLY_LEN * 2 * TRIAD_AUTH_INFLIGHT_MAX)
+#define OUT_CAP (AUTH_REPLY_LEN * 2 * TRIAD_AUTH_INFLIGHT_MAX)
 
 /* ---- daemon side: the channel table ------------------------------------ */
 
@@ -352,7 +351,7 @@ static void chan_frames(unsigned ci)
 	struct hchan *c = &hchans[ci];
 	struct auth_frame f;
 
-	while (c->fd >= 0 && c->outlen + REPLY_LEN * (c->inflight + 1) <= sizeof c->out) {
+	while (c->fd >= 0 && c->outlen + AUTH_REPLY_LEN * (c->inflight + 1) <= sizeof c->out) {
 		int n = auth_frame_decode(c->in, c->inlen, &f);
 		if (n == 0)
 			break;

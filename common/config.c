@@ -21,6 +21,7 @@
  */
 #include "triad/config.h"
 #include "triad/limits.h"
+#include "triad/strlit.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,7 +61,8 @@ static const struct conf_key global_keys[] = {
 	{"log_level", CONF_ENUM, G(log_level), "info", log_levels, 0, 0},
 	{"workers", CONF_WORKERS, G(workers), "auto", NULL, 0, 0},
 	/* A day bounds what a stuck transfer can hold up a stop or restart. */
-	{"shutdown_timeout", CONF_DURATION, G(shutdown_timeout), "10s", NULL, 0, 86400000},
+	{"shutdown_timeout", CONF_DURATION, G(shutdown_timeout), CONF_DFLT(TRIAD_SHUTDOWN_TIMEOUT_S) "s",
+	 NULL, 0, 86400000},
 };
 #undef G
 
@@ -825,7 +827,7 @@ static char *read_line(char *str, int num, void *stream)
 	ld->lineno++;
 	p = ld->buf;
 	end = p + n;
-	if (ld->lineno == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+	if (ld->lineno == 1 && n >= 3 && memcmp(p, STRLIT("\xEF\xBB\xBF")) == 0)
 		p += 3;
 	while (end > p && (end[-1] == '\n' || end[-1] == '\r' || is_blank(end[-1])))
 		end--;

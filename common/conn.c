@@ -23,6 +23,7 @@
 #include "triad/net.h"
 #include "triad/server.h"
 #include "triad/tls.h"
+#include "triad/strlit.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -668,14 +669,12 @@ static void output_empty(struct conn *c)
  * reserved); bulk receivers (read_max above TRIAD_CONN_READ_BULK: FTP
  * uploads) read straight into the input's own chains, up to 256 KiB.
  */
-#define CONN_READ_RESERVE 2048
-#define CONN_READ_SPILL (64 * 1024)
-static _Thread_local unsigned char spill[CONN_READ_SPILL];
+static _Thread_local unsigned char spill[TRIAD_CONN_READ_SPILL];
 
 static ssize_t read_small(int fd, struct evbuffer *in, size_t room)
 {
 	struct evbuffer_iovec v;
-	size_t want = room < CONN_READ_RESERVE ? room : CONN_READ_RESERVE;
+	size_t want = room < TRIAD_CONN_READ_RESERVE ? room : TRIAD_CONN_READ_RESERVE;
 	if (evbuffer_reserve_space(in, (ev_ssize_t)want, &v, 1) < 1) {
 		errno = ENOMEM;
 		return -1;
@@ -839,7 +838,7 @@ static void do_read(struct conn *c)
 		got = tls_read(c, room, &eof);
 	} else {
 		bool bulk = c->read_max > TRIAD_CONN_READ_BULK;
-		size_t cap = bulk ? TRIAD_CONN_READ_BULK : CONN_READ_RESERVE + CONN_READ_SPILL;
+		size_t cap = bulk ? TRIAD_CONN_READ_BULK : TRIAD_CONN_READ_RESERVE + TRIAD_CONN_READ_SPILL;
 		if (room > cap)
 			room = cap;
 		ssize_t n = bulk ? read_bulk(c->fd, c->in, room) : read_small(c->fd, c->in, room);
@@ -1484,7 +1483,7 @@ enum conn_line conn_read_line(struct conn *c, enum conn_eol eol, char *buf, size
 	size_t end, term;
 	const char *hit;
 	if (eol == CONN_EOL_CRLF) {
-		hit = memmem(p, window, "\r\n", 2);
+		hit = memmem(p, window, STRLIT("\r\n"));
 		end = hit ? (size_t)(hit - p) : 0;
 		term = 2;
 	} else {

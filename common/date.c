@@ -3,6 +3,7 @@
  * triad/date.h). Days from/to civil are H. Hinnant's algorithms.
  */
 #include "triad/date.h"
+#include "triad/strlit.h"
 
 #include <errno.h>
 #include <string.h>
@@ -132,7 +133,7 @@ bool date_http_parse(const char *s, size_t len, int64_t now, int64_t *out)
 	/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
 	if (len == 29 && s[3] == ',') {
 		if (!day_name(s) || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-		    s[25] != ' ' || memcmp(s + 26, "GMT", 3) != 0)
+		    s[25] != ' ' || memcmp(s + 26, STRLIT("GMT")) != 0)
 			return false;
 		tm.mday = digits(s + 5, 2);
 		tm.mon = month(s + 8);
@@ -159,7 +160,7 @@ bool date_http_parse(const char *s, size_t len, int64_t now, int64_t *out)
 			continue;
 		const char *p = s + n;
 		if (p[0] != ',' || p[1] != ' ' || p[4] != '-' || p[8] != '-' || p[11] != ' ' ||
-		    p[20] != ' ' || memcmp(p + 21, "GMT", 3) != 0)
+		    p[20] != ' ' || memcmp(p + 21, STRLIT("GMT")) != 0)
 			return false;
 		tm.mday = digits(p + 2, 2);
 		tm.mon = month(p + 5);
@@ -186,7 +187,7 @@ bool date_http_format(int64_t t, char out[DATE_HTTP_LEN + 1])
 	if (tm.year < 0 || tm.year > 9999)
 		return false;
 	memcpy(out, date_day_abbr[tm.wday], 3);
-	memcpy(out + 3, ", ", 2);
+	memcpy(out + 3, STRLIT(", "));
 	put2(out + 5, (unsigned)tm.mday);
 	out[7] = ' ';
 	memcpy(out + 8, date_month_abbr[tm.mon - 1], 3);

@@ -25,9 +25,6 @@
 
 #define RESOLVE_FLAGS (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
 
-/* openat2 may return EAGAIN when it cannot rule out a ".." race; retry a few times. */
-#define OPENAT2_RETRIES 8
-
 /* Strip trailing slashes of the final component ("dir/" is common in FTP). */
 #define SPLIT_STRIP 1
 
@@ -48,7 +45,7 @@ static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode)
 	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
 		how.mode = mode;
 	how.resolve = RESOLVE_FLAGS;
-	for (int i = 0; i < OPENAT2_RETRIES; i++) {
+	for (int i = 0; i < TRIAD_FSROOT_OPENAT2_RETRIES; i++) {
 		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 		if (fd >= 0)
 			return (int)fd;
@@ -359,9 +356,6 @@ static int temp_name(char *buf, size_t size)
 	return 0;
 }
 
-/* Collisions of 128 random bits mean something else is wrong; give up soon. */
-#define TEMP_ATTEMPTS 4
-
 int fsroot_temp_create(const struct fsroot *r, const char *path, size_t len, mode_t mode,
                        struct fsroot_temp *t)
 {
@@ -385,7 +379,7 @@ int fsroot_temp_create(const struct fsroot *r, const char *path, size_t len, mod
 		goto fail;
 	}
 	memcpy(t->target, name, n + 1);
-	for (int i = 0; i < TEMP_ATTEMPTS; i++) {
+	for (int i = 0; i < TRIAD_FSROOT_TEMP_ATTEMPTS; i++) {
 		if ((rc = temp_name(t->name, sizeof(t->name))) < 0)
 			goto fail;
 		/* A single component relative to dirfd: nothing to resolve, nothing to escape. */

@@ -12,6 +12,7 @@
 #include "triad/date.h"
 #include "triad/fdio.h"
 #include "triad/limits.h"
+#include "triad/strlit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -275,7 +276,7 @@ void log_msg(enum log_level level, uint64_t conn_id, const char *fmt, ...)
 	used += (size_t)m;
 	if (used > sizeof(line) - 2) {
 		used = sizeof(line) - 2;
-		memcpy(line + used - 3, "...", 3);
+		memcpy(line + used - 3, STRLIT("..."));
 	}
 	/* A newline inside the message would forge a line: flatten control bytes. */
 	for (size_t i = (size_t)n; i < used; i++)
@@ -300,7 +301,7 @@ char *log_escape(char *dst, size_t dstlen, const void *src, size_t srclen)
 		if (o + need + 4 > dstlen) { /* keep room for "..." and NUL */
 			if (dstlen >= 4) {
 				o = o < dstlen - 4 ? o : dstlen - 4;
-				memcpy(dst + o, "...", 3);
+				memcpy(dst + o, STRLIT("..."));
 				o += 3;
 			}
 			break;

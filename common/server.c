@@ -39,7 +39,6 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
-#define SERVER_LISTENERS_MAX 8
 #define DEFAULT_CONF "/etc/triad/triad.conf"
 
 struct bound {
@@ -174,8 +173,8 @@ fail:
 /* What -t checks beyond the runtime: listeners exist, a log file opens. */
 static int check_extra(struct conf *c, char *err, size_t errlen)
 {
-	struct server_listen want[SERVER_LISTENERS_MAX];
-	size_t nwant = ops->listeners(c, want, SERVER_LISTENERS_MAX), total = 0;
+	struct server_listen want[TRIAD_LISTENERS_MAX];
+	size_t nwant = ops->listeners(c, want, TRIAD_LISTENERS_MAX), total = 0;
 	for (size_t i = 0; i < nwant; i++)
 		total += want[i].addrs ? want[i].addrs->n : 0;
 	if (total == 0)
@@ -235,8 +234,8 @@ fail:
 /* Every worker gets its own socket per address (SO_REUSEPORT spreads accepts). */
 static int bind_all(struct conf *c, struct bound **out, size_t *nout, char *err, size_t errlen)
 {
-	struct server_listen want[SERVER_LISTENERS_MAX];
-	size_t nwant = ops->listeners(c, want, SERVER_LISTENERS_MAX);
+	struct server_listen want[TRIAD_LISTENERS_MAX];
+	size_t nwant = ops->listeners(c, want, TRIAD_LISTENERS_MAX);
 	size_t total = 0;
 	for (size_t i = 0; i < nwant; i++)
 		total += want[i].addrs ? want[i].addrs->n : 0;
@@ -287,8 +286,8 @@ static int bind_all(struct conf *c, struct bound **out, size_t *nout, char *err,
 static int bind_passed(struct conf *c, const struct activation_fd *act, size_t nact,
                        struct bound **out, size_t *nout, char *err, size_t errlen)
 {
-	struct server_listen want[SERVER_LISTENERS_MAX];
-	size_t nwant = ops->listeners(c, want, SERVER_LISTENERS_MAX);
+	struct server_listen want[TRIAD_LISTENERS_MAX];
+	size_t nwant = ops->listeners(c, want, TRIAD_LISTENERS_MAX);
 	const struct server_listen *plain = NULL, *tls = NULL;
 	for (size_t i = 0; i < nwant; i++) {
 		if (want[i].tls && !tls)
@@ -632,9 +631,9 @@ static bool addrs_equal(const struct conf_addrs *a, const struct conf_addrs *b)
 
 static void warn_restart_only(const struct conf *old, const struct conf *new)
 {
-	struct server_listen a[SERVER_LISTENERS_MAX], b[SERVER_LISTENERS_MAX];
-	size_t na = ops->listeners(old, a, SERVER_LISTENERS_MAX);
-	size_t nb = ops->listeners(new, b, SERVER_LISTENERS_MAX);
+	struct server_listen a[TRIAD_LISTENERS_MAX], b[TRIAD_LISTENERS_MAX];
+	size_t na = ops->listeners(old, a, TRIAD_LISTENERS_MAX);
+	size_t nb = ops->listeners(new, b, TRIAD_LISTENERS_MAX);
 	bool same = na == nb;
 	for (size_t i = 0; same && i < na; i++)
 		same = a[i].tls == b[i].tls && addrs_equal(a[i].addrs, b[i].addrs);
@@ -839,7 +838,7 @@ static int process_setup(struct conf *c, struct bound **bound, size_t *nbound, c
 	notify_open();
 	raise_fd_limit();
 	nworkers = c->g.workers;
-	struct activation_fd passed[SERVER_LISTENERS_MAX * 4];
+	struct activation_fd passed[TRIAD_LISTENERS_MAX * 4];
 	int npassed = activation_listen_fds(passed, sizeof(passed) / sizeof(passed[0]), err, errlen);
 	if (npassed < 0 ||
 	    (npassed > 0 ? bind_passed(c, passed, (size_t)npassed, bound, nbound, err, errlen)

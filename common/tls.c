@@ -8,6 +8,7 @@
  * tickets (TLS 1.3 and 1.2).
  */
 #include "triad/tls.h"
+#include "triad/limits.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -20,8 +21,6 @@
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                           \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                           \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-#define TLS_SESSION_CACHE_SIZE 20480
-#define TLS_SESSION_TIMEOUT_S 3600
 
 static const unsigned char session_id_context[] = "triad";
 
@@ -72,8 +71,8 @@ SSL_CTX *tls_ctx_new(const char *cert_file, const char *key_file, char *err, siz
 	}
 
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_SIZE);
-	SSL_CTX_set_timeout(ctx, TLS_SESSION_TIMEOUT_S);
+	SSL_CTX_sess_set_cache_size(ctx, TRIAD_TLS_SESSION_CACHE);
+	SSL_CTX_set_timeout(ctx, TRIAD_TLS_SESSION_TIMEOUT_S);
 	SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof(session_id_context) - 1);
 	return ctx;
 

@@ -4,6 +4,7 @@
  * libevent's pthread locking before any base exists).
  */
 #include "triad/workq.h"
+#include "triad/limits.h"
 #include "triad/server.h"
 
 #include <pthread.h>
@@ -104,7 +105,7 @@ int workq_submit(struct event_base *base, workq_fn run, workq_fn done, void *arg
 		return -1;
 	*j = (struct job){.base = base, .run = run, .done = done, .arg = arg};
 	pthread_mutex_lock(&lock);
-	if (!running || queued >= WORKQ_QUEUE_MAX) {
+	if (!running || queued >= TRIAD_WORKQ_QUEUE_MAX) {
 		pthread_mutex_unlock(&lock);
 		free(j);
 		return -1;

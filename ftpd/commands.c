@@ -20,6 +20,7 @@
 #include "reply.h"
 #include "triad/date.h"
 #include "triad/log.h"
+#include "triad/strlit.h"
 
 typedef void (*ftp_handler)(struct ftp_session *s, struct ftp_command *cmd);
 
@@ -69,7 +70,7 @@ static void cmd_cwd(struct ftp_session *s, struct ftp_command *cmd)
 static void cmd_cdup(struct ftp_session *s, struct ftp_command *cmd)
 {
 	(void)cmd;
-	change_dir(s, "..", 2);
+	change_dir(s, STRLIT(".."));
 }
 
 static void cmd_mkd(struct ftp_session *s, struct ftp_command *cmd)

@@ -36,7 +36,7 @@ static void commit_run(void *arg)
 	}
 	/* STOU: a file of the chosen name may have appeared since STOR looked;
 	 * RENAME_NOREPLACE never replaces it, the next free name is taken. */
-	for (unsigned i = 0; i < STOU_ATTEMPTS; i++) {
+	for (unsigned i = 0; i < FTP_STOU_ATTEMPTS; i++) {
 		cm->rc = fsroot_temp_commit(&cm->tmp, flags | FSROOT_COMMIT_NOREPLACE);
 		if (cm->rc != -EEXIST)
 			return;
@@ -173,11 +173,11 @@ static void writeback_done(void *arg)
 }
 
 /* Starts writing out what a durable upload wrote since the last time, every
- * UPLOAD_WRITEBACK bytes. */
+ * FTP_UPLOAD_WRITEBACK bytes. */
 void ftp_commit_writeback(struct ftp_session *s, struct ftp_transfer *x)
 {
 	uint64_t end = x->kept + x->bytes;
-	if (!s->cf->sync_uploads || end - x->flushed < UPLOAD_WRITEBACK)
+	if (!s->cf->sync_uploads || end - x->flushed < FTP_UPLOAD_WRITEBACK)
 		return;
 	struct ftp_writeback *wb = malloc(sizeof(*wb));
 	int fd = wb ? fcntl(x->tmp.fd, F_DUPFD_CLOEXEC, 0) : -1;
@@ -206,7 +206,7 @@ static int copy_prefix(int src, int dst, uint64_t len)
 			continue;
 		if (n < 0 &&
 		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-			char buf[DATA_CHUNK];
+			char buf[FTP_DATA_CHUNK];
 			ssize_t r =
 			    pread(src, buf, len < sizeof(buf) ? (size_t)len : sizeof(buf), in);
 			if (r < 0)

@@ -14,11 +14,6 @@
 
 #define F(field) offsetof(struct ftpd_conf, field)
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-/* The limits.h value is the default of the key. */
-#define FTP_LOGIN_FAILURES_DEFAULT STR(FTP_LOGIN_FAILURES_MAX)
-
 static const char *const anonymous_choices[] = {"off", "read", NULL};
 static const char *const tls_choices[] = {"off", "optional", "required", NULL};
 
@@ -31,19 +26,19 @@ static const struct conf_key keys[] = {
 	{"passive_ports", CONF_PORTRANGE, F(passive_ports), "50000-50100", NULL, 0, 0},
 	{"passive_address", CONF_STR, F(passive_address), NULL, NULL, 0, 0},
 	{"tls", CONF_ENUM, F(tls), "optional", tls_choices, 0, 0},
-	{"idle_timeout", CONF_DURATION, F(idle_timeout), "5m", NULL, 1000, 0},
+	{"idle_timeout", CONF_DURATION, F(idle_timeout), CONF_DFLT(FTP_IDLE_TIMEOUT_MIN) "m", NULL, 1000, 0},
 	{"max_connections", CONF_UINT, F(max_connections), "500", NULL, 0, 1000000},
-	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), TRIAD_PERIP_DEFAULT, NULL, 0, 1000000},
+	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), CONF_DFLT(TRIAD_PERIP_DEFAULT), NULL, 0, 1000000},
 	CONF_OPERATIONS_KEYS(struct ftpd_conf, op),
 	{"umask", CONF_STR, F(umask), "022", NULL, 0, 0},
-	{"data_timeout", CONF_DURATION, F(data_timeout), "5m", NULL, 1000, 0},
-	{"data_connect_timeout", CONF_DURATION, F(data_connect_timeout), "30s", NULL, 1000, 0},
+	{"data_timeout", CONF_DURATION, F(data_timeout), CONF_DFLT(FTP_DATA_TIMEOUT_MIN) "m", NULL, 1000, 0},
+	{"data_connect_timeout", CONF_DURATION, F(data_connect_timeout), CONF_DFLT(FTP_DATA_CONNECT_TIMEOUT_S) "s", NULL, 1000, 0},
 	{"max_upload_size", CONF_SIZE, F(max_upload_size), "0", NULL, 0, 0},
 	{"tls_session_reuse", CONF_BOOL, F(tls_session_reuse), "on", NULL, 0, 0},
-	{"max_login_failures", CONF_UINT, F(max_login_failures), FTP_LOGIN_FAILURES_DEFAULT, NULL, 1, 100},
+	{"max_login_failures", CONF_UINT, F(max_login_failures), CONF_DFLT(FTP_LOGIN_FAILURES_MAX), NULL, 1, 100},
 	{"sync_uploads", CONF_BOOL, F(sync_uploads), "on", NULL, 0, 0},
-	{"login_timeout", CONF_DURATION, F(login_timeout), "60s", NULL, 1000, 0},
-	{"data_min_rate", CONF_SIZE, F(data_min_rate), "1K", NULL, 0, 0},
+	{"login_timeout", CONF_DURATION, F(login_timeout), CONF_DFLT(FTP_LOGIN_TIMEOUT_S) "s", NULL, 1000, 0},
+	{"data_min_rate", CONF_SIZE, F(data_min_rate), CONF_DFLT(FTP_DATA_MIN_RATE_KIB) "K", NULL, 0, 0},
 };
 
 /* 1-4 octal digits, at most 0777; -1 otherwise. */

@@ -13,9 +13,6 @@
 #include "reply.h"
 #include "triad/date.h"
 
-/* GNU ls: a time within half a Gregorian year before now is "recent". */
-#define LIST_RECENT_SECS 15778476
-
 #define ACC_R 4u
 #define ACC_W 2u
 #define ACC_X 1u
@@ -132,7 +129,7 @@ static void list_body(struct sbuf *b, const char *name, size_t namelen, const st
 	struct date_tm tm;
 	date_utc(st->st_mtime, &tm);
 	int64_t mt = (int64_t)st->st_mtime, now = (int64_t)o->now;
-	if (mt <= now && now - mt < LIST_RECENT_SECS)
+	if (mt <= now && now - mt < FTP_LIST_RECENT_S)
 		sb_printf(b, "%s %2d %02d:%02d ", date_month_abbr[tm.mon - 1], tm.mday, tm.hour, tm.min);
 	else
 		sb_printf(b, "%s %2d %5lld ", date_month_abbr[tm.mon - 1], tm.mday, (long long)tm.year);

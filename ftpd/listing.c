@@ -6,6 +6,7 @@
  * See xfer.h.
  */
 #include "xfer.h"
+#include "triad/strlit.h"
 
 #include <errno.h>
 #include <string.h>
@@ -33,7 +34,7 @@ ssize_t ftp_listing_next(struct ftp_session *s, struct ftp_transfer *x, char *ou
 		switch (x->verb) {
 		case FTP_VERB_NLST:
 			/* The argument as given, as `ls path` prints it. */
-			return x->prefixlen ? nlst_line(x, out, size, "", 0)
+			return x->prefixlen ? nlst_line(x, out, size, STRLIT(""))
 			                    : ftp_nlst_line(out, size, x->name, nl);
 		case FTP_VERB_MLSD:
 			return ftp_mlsd_line(out, size, x->name, nl, &x->st, FTP_ENTRY_PLAIN,

@@ -1,7 +1,7 @@
 /*
  * stou: STOU's names (RFC 959 §4.1.3, RFC 1123 §4.1.2.9). The stem is the
  * argument's last component, or "ftp"; then stem.1, stem.2 ... up to
- * STOU_ATTEMPTS names. The first free one is picked when STOU arrives, and
+ * FTP_STOU_ATTEMPTS names. The first free one is picked when STOU arrives, and
  * the rename at the end checks again, atomically (commit.c). See xfer.h.
  */
 #include "xfer.h"
@@ -32,7 +32,7 @@ int ftp_stou_pick(struct ftp_session *s, struct ftp_command *cmd, struct ftp_vpa
 			base[bl] = '\0';
 		}
 	}
-	for (unsigned i = 0; i < STOU_ATTEMPTS; i++) {
+	for (unsigned i = 0; i < FTP_STOU_ATTEMPTS; i++) {
 		char name[TRIAD_NAME_MAX + 16];
 		int n = ftp_stou_name(name, sizeof(name), base, i);
 		if (n < 0)

@@ -3,7 +3,7 @@
  *
  * A daemon killed during an upload (SIGKILL, a crash, power loss) leaves the
  * upload's hidden temp file; nothing else would ever remove it. Worker 0 runs
- * a timer: shortly after start, then every FTP_SWEEP_INTERVAL, it hands a dup
+ * a timer: shortly after start, then every FTP_SWEEP_INTERVAL_S, it hands a dup
  * of the current generation's ftp_root fd to the workq, which walks the tree
  * with openat/fdopendir from there (no path strings, no symlink followed) and
  * unlinks the temp files that are ours and old.
@@ -27,12 +27,6 @@
 #include "triad/server.h"
 #include "triad/workq.h"
 
-/* Bounds of the sweep (kept here, not in limits.h, only because that file
- * has others' edits in flight; move them there when it is quiet). */
-#define FTP_SWEEP_AGE      3600 /* s: a temp file untouched this long is stale */
-#define FTP_SWEEP_INTERVAL 3600 /* s between sweeps */
-#define FTP_SWEEP_DEPTH      64 /* directory levels walked (one fd each) */
-#define SWEEP_FIRST_S         1 /* s after start: the pool is up by then */
 
 static unsigned sweep_dir(int dirfd, time_t now, time_t max_age, uid_t uid, unsigned depth)
 {
@@ -116,7 +110,7 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
 	                                          F_DUPFD_CLOEXEC, 0)
 	                                : -1;
 	/* Never an upload that data_timeout still lets run. */
-	time_t age = FTP_SWEEP_AGE;
+	time_t age = FTP_SWEEP_AGE_S;
 	if ((time_t)(2 * f->data_timeout / 1000) > age)
 		age = (time_t)(2 * f->data_timeout / 1000);
 	conf_unref(c);
@@ -137,7 +131,7 @@ void ftp_sweep_worker_init(struct worker *w)
 	if (w->index != 0)
 		return;
 	sweep_ev = event_new(w->base, -1, EV_PERSIST, sweep_tick, w->base);
-	struct timeval first = {SWEEP_FIRST_S, 0}, every = {FTP_SWEEP_INTERVAL, 0};
+	struct timeval first = {FTP_SWEEP_FIRST_S, 0}, every = {FTP_SWEEP_INTERVAL_S, 0};
 	if (!sweep_ev)
 		return;
 	/* Once soon after start, then periodically. */

@@ -54,7 +54,7 @@ void ftp_upload_read(struct ftp_session *s, struct conn *d)
 		ftp_commit_writeback(s, x);
 		return;
 	}
-	char buf[DATA_CHUNK], conv[DATA_CHUNK + 1];
+	char buf[FTP_DATA_CHUNK], conv[FTP_DATA_CHUNK + 1];
 	size_t n;
 	while ((n = conn_in_read(d, buf, sizeof(buf))) > 0) {
 		d->bytes_in += n;

@@ -182,7 +182,7 @@ static void fill(struct ftp_session *s)
 {
 	struct ftp_transfer *x = s->xfer;
 	struct conn *d = s->data;
-	static _Thread_local char buf[DATA_CHUNK], conv[2 * DATA_CHUNK];
+	static _Thread_local char buf[FTP_DATA_CHUNK], conv[2 * FTP_DATA_CHUNK];
 	while (!x->flushing && !conn_output_full(d)) {
 		if (x->kind == FTP_XFER_LIST) {
 			ssize_t n = ftp_listing_next(s, x, buf, FTP_LIST_LINE_MAX);
@@ -240,7 +240,7 @@ static void stream_start(struct ftp_session *s)
 	uint64_t t = s->cf->data_timeout;
 	if (x->kind == FTP_XFER_STOR) {
 		conn_set_timeouts(d, t, t);
-		conn_set_read_max(d, UPLOAD_READ_MAX);
+		conn_set_read_max(d, FTP_UPLOAD_READ_MAX);
 		conn_resume_read(d);
 		ftp_upload_read(s, d);
 		return;

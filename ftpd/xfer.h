@@ -42,17 +42,6 @@
 #include "triad/fsroot.h"
 #include "triad/workq.h"
 
-#define DATA_CHUNK (64 * 1024)
-/* Input an upload's data connection may buffer. Each read is written out at
- * once, so this only has to stay above what one read brings: at the conn's
- * default (TRIAD_CONN_READ_MAX, 64 KiB, as much as one read) reading paused
- * and resumed around every read, two epoll_ctl calls per 64 KiB. */
-#define UPLOAD_READ_MAX (1024 * 1024)
-/* sync_uploads: writeback of an upload starts every this many bytes. */
-#define UPLOAD_WRITEBACK (8 * 1024 * 1024)
-/* STOU: names tried (stem, stem.1 ... stem.999) before 450. */
-#define STOU_ATTEMPTS 1000
-
 enum ftp_xfer_kind { FTP_XFER_RETR, FTP_XFER_STOR, FTP_XFER_LIST };
 
 struct ftp_transfer {
@@ -152,7 +141,7 @@ void ftp_commit_upload(struct ftp_session *s, struct ftp_transfer *x);
  * workq, then starts X (REST+STOR, APPE). */
 void ftp_commit_prefix(struct ftp_session *s, struct ftp_transfer *x, int src, uint64_t len);
 /* sync_uploads: starts writing out what X wrote since the last time, every
- * UPLOAD_WRITEBACK bytes. */
+ * FTP_UPLOAD_WRITEBACK bytes. */
 void ftp_commit_writeback(struct ftp_session *s, struct ftp_transfer *x);
 
 /* stou.c */

@@ -11,7 +11,7 @@
  * - Names are HTML-escaped in text and percent-encoded in links (every byte
  *   outside RFC 3986 unreserved), so no name can inject markup or a scheme;
  *   JSON strings escape '"', '\' and control bytes.
- * - At most AUTOINDEX_MAX entries are listed (a huge directory must not cost
+ * - At most HTTP_AUTOINDEX_ENTRIES_MAX entries are listed (a huge directory must not cost
  *   unbounded memory per request); the listing says when it was cut.
  */
 #include "session.h"
@@ -28,14 +28,14 @@
 
 #include "triad/iobuf.h"
 #include "triad/limits.h"
+#include "triad/strlit.h"
 
-#define AUTOINDEX_MAX 10000
 /* The most a listing can take: per entry a name percent-encoded (3 bytes a
  * byte) and HTML-escaped (at most 6), plus the row's markup; the directory
  * escaped twice in the title and heading. Never reached by a real listing:
  * it makes the memory one request can cost a stated figure. */
 #define AUTOINDEX_BODY_MAX \
-	((size_t)AUTOINDEX_MAX * (9 * TRIAD_NAME_MAX + 256) + 12 * TRIAD_PATH_MAX + 1024)
+	((size_t)HTTP_AUTOINDEX_ENTRIES_MAX * (9 * TRIAD_NAME_MAX + 256) + 12 * TRIAD_PATH_MAX + 1024)
 
 struct entry {
 	char *name;
@@ -98,11 +98,11 @@ static void html_text(struct iobuf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': iobuf_add(b, "&amp;", 5); break;
-		case '<': iobuf_add(b, "&lt;", 4); break;
-		case '>': iobuf_add(b, "&gt;", 4); break;
-		case '"': iobuf_add(b, "&quot;", 6); break;
-		case '\'': iobuf_add(b, "&#39;", 5); break;
+		case '&': iobuf_add(b, STRLIT("&amp;")); break;
+		case '<': iobuf_add(b, STRLIT("&lt;")); break;
+		case '>': iobuf_add(b, STRLIT("&gt;")); break;
+		case '"': iobuf_add(b, STRLIT("&quot;")); break;
+		case '\'': iobuf_add(b, STRLIT("&#39;")); break;
 		default: iobuf_add(b, s, 1);
 		}
 	}
@@ -126,7 +126,7 @@ static void url_path(struct iobuf *b, const char *s)
 
 static void json_string(struct iobuf *b, const char *s)
 {
-	iobuf_add(b, "\"", 1);
+	iobuf_add(b, STRLIT("\""));
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
@@ -136,7 +136,7 @@ static void json_string(struct iobuf *b, const char *s)
 		else
 			iobuf_add(b, s, 1);
 	}
-	iobuf_add(b, "\"", 1);
+	iobuf_add(b, STRLIT("\""));
 }
 
 /* T as "YYYY-MM-DD HH:MM" (ISO: "YYYY-MM-DDTHH:MM:SSZ"), "-" when the year
@@ -182,7 +182,7 @@ static void html(struct iobuf *b, const char *dir, struct entry *v, size_t n, bo
 	for (size_t i = 0; i < n; i++) {
 		char date[32];
 		format_time(v[i].mtime, false, date, sizeof(date));
-		iobuf_add(b, "<tr><td><a href=\"", 17);
+		iobuf_add(b, STRLIT("<tr><td><a href=\""));
 		url_path(b, v[i].name);
 		iobuf_add(b, v[i].dir ? "/\">" : "\">", v[i].dir ? 3 : 2);
 		html_text(b, v[i].name);
@@ -198,7 +198,7 @@ static void html(struct iobuf *b, const char *dir, struct entry *v, size_t n, bo
 
 static void json(struct iobuf *b, struct entry *v, size_t n)
 {
-	iobuf_add(b, "[", 1);
+	iobuf_add(b, STRLIT("["));
 	for (size_t i = 0; i < n; i++) {
 		char date[32];
 		format_time(v[i].mtime, true, date, sizeof(date));
@@ -209,7 +209,7 @@ static void json(struct iobuf *b, struct entry *v, size_t n)
 		                    v[i].dir ? "directory" : "file",
 		                    (unsigned long long)(v[i].dir ? 0 : v[i].size), date);
 	}
-	iobuf_add(b, "\n]\n", 3);
+	iobuf_add(b, STRLIT("\n]\n"));
 }
 
 int http_autoindex(struct http_session *s, int dirfd, struct iobuf **out, const char **ctype)
@@ -243,7 +243,7 @@ int http_autoindex(struct http_session *s, int dirfd, struct iobuf **out, const 
 		}
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 			continue;
-		if (n == AUTOINDEX_MAX) {
+		if (n == HTTP_AUTOINDEX_ENTRIES_MAX) {
 			cut = true;
 			break;
 		}

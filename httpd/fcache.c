@@ -13,8 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FRESH_SECONDS 2 /* files modified more recently are not cached */
-
 static uint32_t path_hash(uint64_t gen, const char *p, size_t n)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)gen; /* FNV-1a */
@@ -74,8 +72,8 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
                      bool compressible, bool vary, int64_t now)
 {
 	if (len >= HTTP_FCACHE_PATH_MAX || !S_ISREG(st->st_mode) || st->st_size < 0 ||
-	    st->st_size > HTTP_FCACHE_MAX_BODY || st->st_mtim.tv_sec > now - FRESH_SECONDS ||
-	    st->st_ctim.tv_sec > now - FRESH_SECONDS)
+	    st->st_size > HTTP_FCACHE_MAX_BODY || st->st_mtim.tv_sec > now - HTTP_FCACHE_FRESH_S ||
+	    st->st_ctim.tv_sec > now - HTTP_FCACHE_FRESH_S)
 		return;
 	size_t size = (size_t)st->st_size;
 	struct http_fentry *e = malloc(sizeof(*e) + size);

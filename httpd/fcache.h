@@ -37,9 +37,6 @@
 struct http_site;
 struct http_worker;
 
-#define HTTP_FCACHE_SLOTS 128      /* per worker, direct-mapped by path hash */
-#define HTTP_FCACHE_MAX_BODY 16384 /* larger files are sent from their fd */
-#define HTTP_FCACHE_PATH_MAX 256
 #define HTTP_FCACHE_SIBLING_RECHECK 1 /* seconds a sibling lookup is reused */
 
 struct http_fentry {

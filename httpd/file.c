@@ -19,6 +19,7 @@
  * "Vary: Accept-Encoding"; a file without one never does.
  */
 #include "session.h"
+#include "triad/strlit.h"
 #include "conf.h"
 #include "encoding.h"
 #include "mime.h"
@@ -56,7 +57,7 @@ static bool compressible(const char *type)
 {
 	static const char *const like[] = {"json",     "xml",      "javascript",    "wasm",
 	                                   "font/ttf", "font/otf", "ms-fontobject", "x-font-ttf"};
-	if (strncmp(type, "text/", 5) == 0)
+	if (strncmp(type, STRLIT("text/")) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof(like) / sizeof(like[0]); i++)
 		if (strstr(type, like[i]))
@@ -125,7 +126,7 @@ static void add_line(struct http_head *h, const char *name, const char *value)
 {
 	http_head_str(h, name);
 	http_head_str(h, value);
-	http_head_add(h, "\r\n", 2);
+	http_head_add(h, STRLIT("\r\n"));
 }
 
 /* The representation a file response carries, and its validators. */
@@ -266,7 +267,7 @@ static void content_lines(struct http_session *s, struct http_head *h, int statu
 		snprintf(x->boundary, sizeof(x->boundary), "%016llx", (unsigned long long)b);
 		http_head_str(h, "Content-Type: multipart/byteranges; boundary=");
 		http_head_str(h, x->boundary);
-		http_head_add(h, "\r\n", 2);
+		http_head_add(h, STRLIT("\r\n"));
 		x->body_len = http_multipart_length(x);
 	} else {
 		add_line(h, "Content-Type: ", x->ctype);
@@ -282,7 +283,7 @@ static void content_lines(struct http_session *s, struct http_head *h, int statu
 	}
 	http_head_str(h, "Content-Length: ");
 	http_head_u64(h, x->body_len);
-	http_head_add(h, "\r\nAccept-Ranges: bytes\r\n", 24);
+	http_head_add(h, STRLIT("\r\nAccept-Ranges: bytes\r\n"));
 }
 
 /* The response head for REP: STATUS, or 304 when COND says so. */
@@ -290,7 +291,7 @@ static void file_head(struct http_session *s, const struct file_rep *rep, enum h
                       int status)
 {
 	bool not_modified = cond == HTTP_COND_NOT_MODIFIED;
-	char buf[8192];
+	char buf[HTTP_RESPONSE_HEAD_MAX];
 	struct http_head h = {buf, 0, sizeof(buf), false};
 	http_head_start(s, &h, not_modified ? 304 : status);
 	if (!not_modified)
@@ -299,7 +300,7 @@ static void file_head(struct http_session *s, const struct file_rep *rep, enum h
 	http_head_add(&h, rep->lastmod, DATE_HTTP_LEN);
 	http_head_str(&h, "\r\nETag: ");
 	http_head_add(&h, rep->etag, rep->etag_len);
-	http_head_add(&h, "\r\n", 2);
+	http_head_add(&h, STRLIT("\r\n"));
 	if (rep->coding != HTTP_CODING_N && !not_modified)
 		add_line(&h, "Content-Encoding: ", http_coding_name(rep->coding));
 	if (rep->vary) /* 304 too: RFC 9110 §15.4.5, RFC 9111 §4.1 */

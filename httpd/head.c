@@ -5,6 +5,7 @@
  * response costs no time syscall and no strftime.
  */
 #include "session.h"
+#include "triad/strlit.h"
 #include "status.h"
 
 #include <stdio.h>
@@ -62,7 +63,7 @@ void http_head_start(struct http_session *s, struct http_head *h, int status)
 	                 http_status_reason(status));
 	http_head_add(h, line, (size_t)n);
 	http_head_add(h, http_worker_date(s->w, s->c), DATE_HTTP_LEN);
-	http_head_add(h, "\r\n", 2);
+	http_head_add(h, STRLIT("\r\n"));
 	http_head_str(h, s->app->server);
 }
 
@@ -78,7 +79,7 @@ void http_head_finish(struct http_session *s, struct http_head *h)
 	if (s->c->ssl)
 		http_head_str(h, s->site->hsts);
 	http_head_str(h, s->t->x.rule_headers);
-	http_head_add(h, "\r\n", 2);
+	http_head_add(h, STRLIT("\r\n"));
 	s->c->bytes_out += h->len;
 	conn_write(s->c, h->p, h->len);
 }

@@ -8,6 +8,7 @@
  * turns the offsets into pointers into the final buffer.
  */
 #include "parse.h"
+#include "triad/strlit.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -247,7 +248,7 @@ static enum http_parse_status target(struct http_parser *p, const char *buf, siz
 	while (i < n && (is_alpha((unsigned char)t[i]) || is_digit((unsigned char)t[i]) ||
 	                 t[i] == '+' || t[i] == '-' || t[i] == '.'))
 		i++;
-	if (n - i < 3 || memcmp(t + i, "://", 3) != 0)
+	if (n - i < 3 || memcmp(t + i, STRLIT("://")) != 0)
 		return fail(p, 400, "invalid request target");
 	size_t a = i + 3, e = a;
 	while (e < n && t[e] != '/' && t[e] != '?')
@@ -286,7 +287,7 @@ static enum http_parse_status request_line(struct http_parser *p, const char *bu
 	const char *v = sp2 + 1;
 	size_t vlen = rest - tlen - 1;
 
-	if (vlen != 8 || memcmp(v, "HTTP/", 5) != 0 || !is_digit((unsigned char)v[5]) ||
+	if (vlen != 8 || memcmp(v, STRLIT("HTTP/")) != 0 || !is_digit((unsigned char)v[5]) ||
 	    v[6] != '.' || !is_digit((unsigned char)v[7]))
 		return fail(p, 400, "malformed HTTP version");
 	if (v[5] != '1')

@@ -6,6 +6,7 @@
  * then kept, dropped (".") or used to pop the previous one ("..").
  */
 #include "path.h"
+#include "triad/strlit.h"
 
 #include <string.h>
 
@@ -70,7 +71,7 @@ static bool hidden(const char *p, size_t n)
 		while (i < n && p[i] != '/')
 			i++;
 		if (p[s] == '.') {
-			bool wk = first && i - s == 11 && memcmp(p + s, ".well-known", 11) == 0;
+			bool wk = first && i - s == 11 && memcmp(p + s, STRLIT(".well-known")) == 0;
 			if (!wk)
 				return true;
 		}

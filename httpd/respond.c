@@ -28,25 +28,25 @@
 
 #include "triad/iobuf.h"
 #include "triad/limits.h"
+#include "triad/strlit.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
-#define HEAD_MAX 8192
 
 void http_respond_body(struct http_session *s, int status, const char *ctype, struct iobuf *body,
                        const char *extra)
 {
-	char buf[HEAD_MAX];
+	char buf[HTTP_RESPONSE_HEAD_MAX];
 	struct http_head h = {buf, 0, sizeof(buf), false};
 	size_t len = body ? iobuf_len(body) : 0;
 	http_head_start(s, &h, status);
 	if (ctype) {
 		http_head_str(&h, "Content-Type: ");
 		http_head_str(&h, ctype);
-		http_head_add(&h, "\r\n", 2);
+		http_head_add(&h, STRLIT("\r\n"));
 	}
 	http_head_str(&h, "Content-Length: ");
 	http_head_u64(&h, len);
-	http_head_add(&h, "\r\n", 2);
+	http_head_add(&h, STRLIT("\r\n"));
 	if (extra)
 		http_head_str(&h, extra);
 	if (h.overflow) {
@@ -106,12 +106,12 @@ void http_respond_status(struct http_session *s, int status, const char *extra)
 		return;
 	char page[512];
 	size_t n = http_error_page(status, page, sizeof(page));
-	char buf[HEAD_MAX];
+	char buf[HTTP_RESPONSE_HEAD_MAX];
 	struct http_head h = {buf, 0, sizeof(buf), false};
 	http_head_start(s, &h, status);
 	http_head_str(&h, "Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
 	http_head_u64(&h, n);
-	http_head_add(&h, "\r\n", 2);
+	http_head_add(&h, STRLIT("\r\n"));
 	if (extra)
 		http_head_str(&h, extra);
 	if (h.overflow) {
@@ -162,7 +162,7 @@ static size_t encode_path(char *out, size_t size, const char *p, size_t n)
 void http_redirect(struct http_session *s, const char *scheme_host, bool normalized)
 {
 	const struct http_request *r = &s->t->req;
-	char loc[HEAD_MAX - 512];
+	char loc[HTTP_RESPONSE_HEAD_MAX - 512];
 	size_t n = (size_t)snprintf(loc, sizeof(loc), "Location: %s", scheme_host);
 	if (normalized) {
 		/* A directory: its normalised path plus "/". Built from what we resolved,

@@ -34,6 +34,7 @@
 #include "triad/duration.h"
 #include "triad/limits.h"
 #include "triad/tls.h"
+#include "triad/strlit.h"
 
 /* ---- generation and worker state ----------------------------------------- */
 
@@ -197,8 +198,6 @@ static void set_state(struct http_session *s, enum http_state st)
 	}
 }
 
-#define TXN_FREE_MAX 256         /* per worker: more are freed, not kept */
-#define TXN_HEAD_KEEP (8 * 1024) /* larger head copies are freed with the request */
 
 /* The first byte of a request arrived: give the session its per-request state. */
 static bool txn_get(struct http_session *s)
@@ -232,13 +231,13 @@ static void txn_put(struct http_session *s)
 	http_exchange_reset(s);
 	s->t = NULL;
 	struct http_worker *w = s->w;
-	if (t->head_cap > TXN_HEAD_KEEP) {
+	if (t->head_cap > HTTP_TXN_HEAD_KEEP) {
 		/* A rare huge head: do not let the pool keep its buffer. */
 		free(t->head);
 		t->head = NULL;
 		t->head_cap = 0;
 	}
-	if (w->nfree < TXN_FREE_MAX) {
+	if (w->nfree < HTTP_TXN_FREE_MAX) {
 		t->next = w->free_txn;
 		w->free_txn = t;
 		w->nfree++;
@@ -365,7 +364,7 @@ static void on_head(struct http_session *s)
 	}
 	/* RFC 9110 §10.1.1: we will read the body, so say so before the client waits. */
 	if (r->expect_continue)
-		conn_write(s->c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		conn_write(s->c, STRLIT("HTTP/1.1 100 Continue\r\n\r\n"));
 	s->body_left = r->content_length;
 	http_chunked_init(&s->chunked, h->max_body_size);
 	set_state(s, HTTP_ST_BODY);

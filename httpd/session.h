@@ -76,7 +76,6 @@ struct http_app {
 	struct http_rcache *rcache;   /* cache > 0: the response cache (rcache.h) */
 };
 
-#define HTTP_SNIFF_CACHE 64
 struct http_sniff_entry {
 	dev_t dev;
 	ino_t ino;

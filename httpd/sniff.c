@@ -7,7 +7,7 @@
  * site without such files never needs). Results are cached per worker in a
  * small LRU keyed by (device, inode, mtime, size): any change of the file,
  * including replacement by rename, misses. libmagic reads at most
- * SNIFF_BYTES from the start of the file. A failure, or libmagic's
+ * HTTP_SNIFF_BYTES from the start of the file. A failure, or libmagic's
  * "charset=binary", gives application/octet-stream; text gets its charset
  * as libmagic reports it.
  */
@@ -17,7 +17,6 @@
 #include <string.h>
 #include <magic.h>
 
-#define SNIFF_BYTES (64 * 1024)
 #define FALLBACK "application/octet-stream"
 
 static const char *classify(struct http_worker *w, int fd, char *out, size_t size)
@@ -25,7 +24,7 @@ static const char *classify(struct http_worker *w, int fd, char *out, size_t siz
 	if (!w->magic && !w->magic_failed) {
 		magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_MIME_ENCODING |
 		                       MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
-		size_t bytes = SNIFF_BYTES;
+		size_t bytes = HTTP_SNIFF_BYTES;
 		if (m && magic_load(m, NULL) == 0) {
 			magic_setparam(m, MAGIC_PARAM_BYTES_MAX, &bytes);
 			w->magic = m;

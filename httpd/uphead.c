@@ -6,6 +6,7 @@
  * line in one pass and fill struct http_response.
  */
 #include "uphead.h"
+#include "triad/strlit.h"
 
 #include <string.h>
 
@@ -133,7 +134,7 @@ static enum http_parse_status content_length(struct http_resp_parser *p,
 static enum http_parse_status status_line(struct http_resp_parser *p, struct http_response *r,
                                           const char *s, size_t n)
 {
-	if (n < 12 || memcmp(s, "HTTP/1.", 7) != 0 || !is_digit((unsigned char)s[7]) ||
+	if (n < 12 || memcmp(s, STRLIT("HTTP/1.")) != 0 || !is_digit((unsigned char)s[7]) ||
 	    s[8] != ' ')
 		return fail(p, "bad status line");
 	r->version = s[7] == '0' ? HTTP_VERSION_1_0 : HTTP_VERSION_1_1;
@@ -259,12 +260,12 @@ enum http_parse_status http_resp_parse(struct http_resp_parser *p, const char *b
 	if (te && r->has_length)
 		return fail(p, "both Content-Length and Transfer-Encoding");
 	bool ka = r->version == HTTP_VERSION_1_1;
-	if (connection_names(r->fields, r->nfields, "close", 5))
+	if (connection_names(r->fields, r->nfields, STRLIT("close")))
 		ka = false;
-	else if (connection_names(r->fields, r->nfields, "keep-alive", 10))
+	else if (connection_names(r->fields, r->nfields, STRLIT("keep-alive")))
 		ka = true;
 	r->conn_close = !ka;
-	if (connection_names(r->fields, r->nfields, "upgrade", 7))
+	if (connection_names(r->fields, r->nfields, STRLIT("upgrade")))
 		for (unsigned k = 0; k < r->nfields; k++)
 			if (http_field_is(&r->fields[k], "upgrade"))
 				r->upgrade = true;

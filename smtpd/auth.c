@@ -17,6 +17,7 @@
 #include <strings.h>
 #include "triad/auth.h"
 #include "triad/log.h"
+#include "triad/strlit.h"
 
 enum { MECH_NONE, MECH_PLAIN, MECH_LOGIN };
 
@@ -201,9 +202,9 @@ void smtp_auth_start(struct smtp_session *s, const char *arg, size_t len)
 	const char *sp = memchr(arg, ' ', len);
 	size_t mlen = sp ? (size_t)(sp - arg) : len;
 	s->auth_login[0] = '\0';
-	if (mlen == 5 && strncasecmp(arg, "PLAIN", 5) == 0)
+	if (mlen == 5 && strncasecmp(arg, STRLIT("PLAIN")) == 0)
 		s->auth_mech = MECH_PLAIN;
-	else if (mlen == 5 && strncasecmp(arg, "LOGIN", 5) == 0)
+	else if (mlen == 5 && strncasecmp(arg, STRLIT("LOGIN")) == 0)
 		s->auth_mech = MECH_LOGIN;
 	else {
 		smtp_send(s, SMTP_R_AUTH_MECH);

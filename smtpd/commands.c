@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <time.h>
 #include "triad/log.h"
+#include "triad/strlit.h"
 
 #define F_LAST 0x1u
 #define F_PRE_TLS 0x2u
@@ -105,7 +106,7 @@ static void cmd_bdat(struct smtp_session *s, const char *arg, size_t len);
  * commands after it wait for its answer and are then read as usual. */
 static bool auth_one_step(const char *arg, size_t len)
 {
-	return arg && len > 6 && strncasecmp(arg, "PLAIN ", 6) == 0;
+	return arg && len > 6 && strncasecmp(arg, STRLIT("PLAIN ")) == 0;
 }
 
 void smtp_command(struct smtp_session *s, const char *line, size_t len)

@@ -14,11 +14,6 @@
 
 #include "parse.h"
 
-/* [smtpd] hostname: it goes into every Maildir file name
- * (<secs>.M<usec>P<pid>Q<n>.<hostname>,S=<size>, at most TRIAD_NAME_MAX octets,
- * about 70 of them for the numbers), so it is bounded well below a domain's 255. */
-#define SMTPD_HOSTNAME_MAX 128
-
 #define F(field) offsetof(struct smtpd_conf, field)
 
 static const char *const tls_choices[] = {"off", "optional", "required", NULL};
@@ -31,18 +26,18 @@ static const struct conf_key keys[] = {
 	{"domains", CONF_LIST, F(domains), "", NULL, 0, 0},
 	{"maildir_root", CONF_STR, F(maildir_root), "mail", NULL, 0, 0},
 	{"aliases", CONF_PATH, F(aliases), NULL, NULL, 0, 0},
-	{"max_message_size", CONF_SIZE, F(max_message_size), "25M", NULL, 1024, 0},
+	{"max_message_size", CONF_SIZE, F(max_message_size), CONF_DFLT(SMTP_MESSAGE_SIZE_MIB) "M", NULL, 1024, 0},
 	{"tls", CONF_ENUM, F(tls), "optional", tls_choices, 0, 0},
 	{"pam_service", CONF_STR, F(pam_service), "triad", NULL, 0, 0},
-	{"max_recipients", CONF_UINT, F(max_recipients), "100", NULL, 1, 100000},
+	{"max_recipients", CONF_UINT, F(max_recipients), CONF_DFLT(SMTP_RECIPIENTS_MAX), NULL, 1, 100000},
 	/* RFC 5321 §4.5.3.2: server timeouts of at least 5 minutes; shorter is allowed
 	 * here for tests and abuse control, but the default follows the RFC. */
-	{"timeout", CONF_DURATION, F(timeout), "5m", NULL, 1000, 0},
+	{"timeout", CONF_DURATION, F(timeout), CONF_DFLT(SMTP_TIMEOUT_MIN) "m", NULL, 1000, 0},
 	{"max_connections", CONF_UINT, F(max_connections), "1000", NULL, 0, 1000000},
-	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), TRIAD_PERIP_DEFAULT, NULL, 0, 1000000},
+	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), CONF_DFLT(TRIAD_PERIP_DEFAULT), NULL, 0, 1000000},
 	CONF_OPERATIONS_KEYS(struct smtpd_conf, op),
 	{"greeting_delay", CONF_DURATION, F(greeting_delay), "0", NULL, 0, 300000},
-	{"max_errors", CONF_UINT, F(max_errors), "10", NULL, 1, 1000},
+	{"max_errors", CONF_UINT, F(max_errors), CONF_DFLT(SMTP_ERRORS_MAX), NULL, 1, 1000},
 	{"bare_lf", CONF_ENUM, F(bare_lf), "refuse", bare_choices, 0, 0},
 	/* RFC 5321 §4.5.3.1.6: text lines of 1000 octets with CRLF; Postfix and
 	 * OpenSMTPD accept longer ones, so the default does too. */
@@ -65,12 +60,12 @@ static int check(struct conf *c, char *err, size_t errlen)
 		                     "'required' needs tls_cert and tls_key in [global]");
 	/* The greeting, Received: and the Maildir file names carry the hostname:
 	 * one that is not a domain name (a space, a '/') would fail every delivery. */
-	if (s->hostname && (strlen(s->hostname) > SMTPD_HOSTNAME_MAX || s->hostname[0] == '[' ||
+	if (s->hostname && (strlen(s->hostname) > SMTP_HOSTNAME_MAX || s->hostname[0] == '[' ||
 	                    strchr(s->hostname, '_') ||
 	                    smtp_parse_helo(s->hostname, strlen(s->hostname)) != SMTP_R_NONE))
 		return conf_error_at(c, "hostname", err, errlen,
 		                     "'%s' is not a domain name of at most %d octets", s->hostname,
-		                     SMTPD_HOSTNAME_MAX);
+		                     SMTP_HOSTNAME_MAX);
 	/* The greeting delay runs while the read timeout does: a delay as long
 	 * as the timeout would cut every client off before it was greeted. */
 	if (s->greeting_delay > 0 && s->greeting_delay >= s->timeout)

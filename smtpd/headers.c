@@ -12,6 +12,7 @@
 
 #include "triad/date.h"
 #include "triad/limits.h"
+#include "triad/strlit.h"
 
 /* A name or token: visible ASCII, no spaces or controls. */
 static bool visible(const char *s)
@@ -78,10 +79,10 @@ static void word(struct fold *f, const char *w, bool newline)
 	size_t n = strlen(w);
 
 	if (newline || f->col + 1 + n > SMTP_HEADER_FOLD) {
-		put(f, "\n\t", 2);
+		put(f, STRLIT("\n\t"));
 		f->col = 1;
 	} else {
-		put(f, " ", 1);
+		put(f, STRLIT(" "));
 		f->col++;
 	}
 	put(f, w, n);
@@ -138,7 +139,7 @@ int smtp_received(char *buf, size_t cap, const struct smtp_trace *t)
 		return -1;
 	buf[0] = '\0';
 
-	put(&f, "Received:", 9);
+	put(&f, STRLIT("Received:"));
 	f.col = 9;
 	word(&f, "from", false);
 	word(&f, t->helo, false);
@@ -180,7 +181,7 @@ int smtp_received(char *buf, size_t cap, const struct smtp_trace *t)
 		word(&f, tmp, false);
 	}
 	word(&f, date, false);
-	put(&f, "\n", 1);
+	put(&f, STRLIT("\n"));
 	return f.err ? -1 : (int)f.len;
 }
 

@@ -53,7 +53,6 @@
 
 #include "headers.h"
 
-#define SPOOL_FIRST (8 * 1024) /* first buffer: trace headers and a small message */
 #define DIR_MAX (SMTP_DOMAIN_MAX + 2 * SMTP_LOCAL_PART_MAX + 4)
 
 struct box {
@@ -177,7 +176,7 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 {
 	const struct smtp_tx *tx = s->tx;
 	struct smtp_delivery *d = calloc(1, sizeof(*d));
-	if (!d || !(d->buf = malloc(SPOOL_FIRST)) ||
+	if (!d || !(d->buf = malloc(SMTP_SPOOL_FIRST)) ||
 	    !(d->boxes = calloc(tx->nrcpts ? tx->nrcpts : 1, sizeof(*d->boxes)))) {
 		if (d)
 			free(d->buf);
@@ -187,7 +186,7 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 		return NULL;
 	}
 	d->fd = -1;
-	d->bufcap = SPOOL_FIRST;
+	d->bufcap = SMTP_SPOOL_FIRST;
 	d->conf = conf_ref(s->c->conf);
 	d->root = &s->app->maildirs;
 	d->conn_id = s->c->id;
@@ -275,7 +274,7 @@ int smtp_maildir_write(void *arg, const char *buf, size_t len)
 	if (d->buflen + len > d->bufcap) {
 		/* Grows to a batch (or a little past it: the session stops feeding once
 		 * a batch is full, and one feed adds at most what it was offered). */
-		size_t cap = d->bufcap ? d->bufcap : SPOOL_FIRST;
+		size_t cap = d->bufcap ? d->bufcap : SMTP_SPOOL_FIRST;
 		while (cap < d->buflen + len)
 			cap = cap < SMTP_SPOOL_BATCH ? cap * 2 : d->buflen + len;
 		char *nb = d->buf ? realloc(d->buf, cap) : malloc(cap);

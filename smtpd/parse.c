@@ -4,6 +4,7 @@
  * constant tables. Grammar references are to RFC 5321 §4.1.2 unless noted.
  */
 #include "parse.h"
+#include "triad/strlit.h"
 
 #include <string.h>
 #include <strings.h>
@@ -288,7 +289,7 @@ static const char *parse_literal(const char *p, const char *end)
 
 	if (ipv4_ok(c, n))
 		return close + 1;
-	if (n >= 5 && strncasecmp(c, "IPv6:", 5) == 0)
+	if (n >= 5 && strncasecmp(c, STRLIT("IPv6:")) == 0)
 		return ipv6_ok(c + 5, n - 5) ? close + 1 : NULL;
 
 	/* Standardized-tag = Ldh-str = *(ALPHA / DIGIT / "-") Let-dig */

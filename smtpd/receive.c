@@ -25,10 +25,6 @@
 #include <time.h>
 #include "triad/log.h"
 
-/* Input handed to the assembler at once: bounds how far past a full batch one
- * feed can fill the spool buffer. */
-#define FEED_MAX (16 * 1024)
-
 int smtp_receive_begin(struct smtp_session *s, enum smtp_data_mode mode)
 {
 	struct smtp_tx *tx = s->tx;
@@ -282,8 +278,8 @@ bool smtp_receive_input(struct smtp_session *s)
 			if (!p)
 				break;
 			size_t n = avail < s->bdat_left ? avail : (size_t)s->bdat_left;
-			if (n > FEED_MAX)
-				n = FEED_MAX;
+			if (n > SMTP_FEED_MAX)
+				n = SMTP_FEED_MAX;
 			if (s->bdat_refuse == SMTP_R_NONE)
 				smtp_data_feed(&tx->data, p, n);
 			conn_in_consume(s->c, n);
@@ -302,7 +298,7 @@ bool smtp_receive_input(struct smtp_session *s)
 		const char *p = conn_in_chunk(s->c, &avail);
 		if (!p)
 			break;
-		size_t n = smtp_data_feed(&tx->data, p, avail < FEED_MAX ? avail : FEED_MAX);
+		size_t n = smtp_data_feed(&tx->data, p, avail < SMTP_FEED_MAX ? avail : SMTP_FEED_MAX);
 		conn_in_consume(s->c, n);
 		s->c->bytes_in += n;
 		if (smtp_data_done(&tx->data)) {

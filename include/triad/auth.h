@@ -76,6 +76,8 @@ void auth_set_fail_delay_ms(unsigned ms);
  *           service, user, password, rhost.
  * Reply:    u32 length (= 5), u32 id, u8 enum auth_result.
  */
+#define AUTH_REPLY_BODY 5                    /* u32 id, u8 result */
+#define AUTH_REPLY_LEN (4 + AUTH_REPLY_BODY) /* a whole reply frame */
 struct auth_frame {
 	uint32_t id;
 	char service[TRIAD_AUTH_FIELD_MAX + 1];

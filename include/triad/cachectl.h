@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#define HTTP_CACHECTL_RULES_MAX 64
+#include "triad/limits.h"
 
 struct http_cachectl {
 	size_t n;

@@ -91,6 +91,16 @@ struct conf_key {
 	uint64_t min, max;           /* CONF_UINT/SIZE/DURATION bounds; max 0: none */
 };
 
+/*
+ * A schema default from limits.h: CONF_DFLT(N) is the text of the integer
+ * literal N, followed where needed by the unit the constant is named for:
+ * CONF_DFLT(HTTP_REQUEST_LINE_KIB) "K", CONF_DFLT(FTP_IDLE_TIMEOUT_MIN) "m".
+ * The default and the bound are then one number, and the table still reads
+ * (and docs still state) "8K" and "5m".
+ */
+#define CONF_DFLT(n) CONF_DFLT_(n)
+#define CONF_DFLT_(n) #n
+
 /* A kind of named section, "[KIND NAME]", parsed through its own schema. */
 struct conf_kind {
 	const char *name;            /* "site" */

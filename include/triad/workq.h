@@ -4,7 +4,7 @@
  *
  * workq_submit() queues RUN(arg) for a pool thread; when it returns, DONE(arg)
  * runs on BASE (the submitting worker's loop). The queue is bounded
- * (WORKQ_QUEUE_MAX): a full queue refuses the job so the caller can answer
+ * (TRIAD_WORKQ_QUEUE_MAX): a full queue refuses the job so the caller can answer
  * "try again later" instead of piling up memory.
  *
  * Job lifetime (the one rule for every daemon). An object whose work spans
@@ -26,8 +26,6 @@
 
 struct event_base;
 struct worker;
-
-#define WORKQ_QUEUE_MAX 4096
 
 typedef void (*workq_fn)(void *arg);
 
