@@ -86,25 +86,8 @@ def get(d, path, headers=None, method="GET", close=True, host="localhost"):
     return rs[0]
 
 
-class KeepAlive:
+class KeepAlive(th.RawClient):
     """One persistent connection: send requests, read framed responses."""
-
-    def __init__(self, addr, timeout=5.0):
-        self.sock = th.connect(addr, timeout)
-        self.buf = b""
-        self.timeout = timeout * th.timeout_scale()
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def send(self, data):
-        self.sock.sendall(data)
 
     def read(self, head_only=False):
         deadline = time.monotonic() + self.timeout

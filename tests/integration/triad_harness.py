@@ -699,8 +699,9 @@ def tcp_exchange(addr, data=b"", timeout=5.0):
         return recv_until_close(s, timeout)
 
 
-class LineClient:
-    """A CRLF line protocol client over raw TCP (FTP, SMTP), byte-exact on the wire."""
+class RawClient:
+    """One raw TCP connection with a receive buffer and a (scaled) timeout; a context
+    manager. LineClient and test_http_helpers.KeepAlive build their framing on it."""
 
     def __init__(self, addr, timeout=5.0):
         self.sock = connect(addr, timeout)
@@ -718,6 +719,10 @@ class LineClient:
 
     def send(self, data):
         self.sock.sendall(data)
+
+
+class LineClient(RawClient):
+    """A CRLF line protocol client over raw TCP (FTP, SMTP), byte-exact on the wire."""
 
     def send_line(self, line):
         self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
