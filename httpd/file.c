@@ -136,7 +136,7 @@ struct file_rep {
 	struct stat vst;         /* a precompressed sibling's */
 	enum http_coding coding; /* HTTP_CODING_N: identity */
 	bool vary;               /* Vary: Accept-Encoding */
-	const char *etag, *lastmod;
+	const char *etag, *lastmod; /* lastmod NULL: no Last-Modified (year past 9999) */
 	size_t etag_len;
 	char etag_buf[HTTP_ETAG_MAX], lastmod_buf[DATE_HTTP_LEN + 1];
 };
@@ -191,10 +191,13 @@ static int rep_from_file(struct http_session *s, int fd, const struct stat *orig
 	}
 	const struct stat *st = rep->st;
 	rep->etag = rep->etag_buf;
+	/* RFC 9110 §8.8.2 wants an IMF-fixdate, which has four year digits: an
+	 * mtime outside 0000-9999 gets no Last-Modified (validation by ETag). */
 	rep->lastmod = rep->lastmod_buf;
 	rep->etag_len = http_etag_format(rep->etag_buf, (uint64_t)st->st_ino, (uint64_t)st->st_size,
 	                                 st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-	date_http_format(orig->st_mtim.tv_sec, rep->lastmod_buf);
+	if (!date_http_format(orig->st_mtim.tv_sec, rep->lastmod_buf))
+		rep->lastmod = NULL;
 	return fd;
 }
 
@@ -296,9 +299,12 @@ static void file_head(struct http_session *s, const struct file_rep *rep, enum h
 	http_head_start(s, &h, not_modified ? 304 : status);
 	if (!not_modified)
 		content_lines(s, &h, status);
-	http_head_str(&h, "Last-Modified: ");
-	http_head_add(&h, rep->lastmod, DATE_HTTP_LEN);
-	http_head_str(&h, "\r\nETag: ");
+	if (rep->lastmod) {
+		http_head_str(&h, "Last-Modified: ");
+		http_head_add(&h, rep->lastmod, DATE_HTTP_LEN);
+		http_head_add(&h, STRLIT("\r\n"));
+	}
+	http_head_str(&h, "ETag: ");
 	http_head_add(&h, rep->etag, rep->etag_len);
 	http_head_add(&h, STRLIT("\r\n"));
 	if (rep->coding != HTTP_CODING_N && !not_modified)

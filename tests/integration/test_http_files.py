@@ -10,6 +10,8 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
 
 import pytest
 
@@ -165,6 +167,45 @@ def test_content_type(site, start_daemon):
     assert get(d, "/style.css").h("content-type") == "text/css; charset=utf-8"
     assert get(d, "/sub/page.html").h("content-type") == "text/html; charset=utf-8"
     assert get(d, "/pic").h("x-content-type-options") == "nosniff"
+
+
+@pytest.fixture
+def shm_layout(certificate):
+    """A layout on tmpfs, whose timestamps reach past year 9999 (ext4's stop in 2446)."""
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no /dev/shm")
+    base = tempfile.mkdtemp(prefix="triad-it-", dir="/dev/shm")
+    os.chmod(base, 0o755)
+    try:
+        yield th.make_layout(base, *certificate)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_mtime_without_http_date(shm_layout, start_daemon):
+    """RFC 9110 §8.8.2 / §5.6.7: Last-Modified is an IMF-fixdate, four year digits. A
+    file whose mtime lies past year 9999 (or before year 0) is served without one, never
+    with a stale or uninitialised date; its ETag still validates (§13.1.2)."""
+    www = shm_layout.www
+    times = {"far.txt": 253402300800 + 86400 * 400, "ancient.txt": -62167219200 - 86400}
+    for name, t in times.items():
+        (www / name).write_text("time\n")
+        os.utime(www / name, (t, t))
+        if os.stat(www / name).st_mtime != t:
+            pytest.skip(f"{www} cannot store the mtime {t}")
+    shm_layout.give_to_run_user()
+    d = start_daemon("httpd", config=th.TriadConfig(shm_layout))
+    ok = get(d, "/index.html")
+    assert ok.status == 200 and ok.h("last-modified", "").endswith(" GMT")
+    for name in times:
+        for _ in range(2):  # the second answer must not pick up the first's date either
+            r = get(d, "/" + name)
+            assert r.status == 200 and r.body == b"time\n"
+            assert r.h("last-modified") is None, r.raw_head
+            etag = r.h("etag")
+            assert etag
+        r = get(d, "/" + name, headers={"If-None-Match": etag})
+        assert r.status == 304 and r.h("last-modified") is None
 
 
 def test_precompressed(site, start_daemon):
