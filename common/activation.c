@@ -2,6 +2,7 @@
  * activation: sd_listen_fds(3) without libsystemd (see activation.h).
  */
 #include "triad/activation.h"
+#include "triad/strlit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +44,7 @@ int activation_parse(const char *listen_pid, const char *listen_fds, const char 
 		if (len > ACTIVATION_NAME_MAX)
 			return -1;
 		/* systemd names an unnamed socket "unknown" (sd_listen_fds_with_names). */
-		if (!(len == 7 && memcmp(p, "unknown", 7) == 0)) {
+		if (!(len == 7 && memcmp(p, STRLIT("unknown")) == 0)) {
 			memcpy(out[i].name, p, len);
 			out[i].name[len] = '\0';
 		}

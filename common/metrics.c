@@ -9,6 +9,7 @@
 #include "triad/limits.h"
 #include "triad/log.h"
 #include "triad/server.h"
+#include "triad/strlit.h"
 
 #include <netinet/in.h>
 #include <linux/sockios.h>
@@ -306,26 +307,26 @@ static void answer(struct conn *c, const char *req)
 {
 	const char *sp = strchr(req, ' ');
 	const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
-	if (!sp || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || sp2[8] == '\0' || sp2[9] != '\0') {
-		respond(c, 400, "Bad Request", "", "bad request\n", 12);
+	if (!sp || !sp2 || strncmp(sp2 + 1, STRLIT("HTTP/1.")) != 0 || sp2[8] == '\0' || sp2[9] != '\0') {
+		respond(c, 400, "Bad Request", "", STRLIT("bad request\n"));
 		return;
 	}
 	size_t plen = (size_t)(sp2 - sp - 1);
 	const char *path = sp + 1;
-	bool metrics = (plen == 8 && memcmp(path, "/metrics", 8) == 0) ||
-	               (plen > 8 && memcmp(path, "/metrics?", 9) == 0);
+	bool metrics = (plen == 8 && memcmp(path, STRLIT("/metrics")) == 0) ||
+	               (plen > 8 && memcmp(path, STRLIT("/metrics?")) == 0);
 	if (!metrics) {
-		respond(c, 404, "Not Found", "", "not found: GET /metrics\n", 24);
+		respond(c, 404, "Not Found", "", STRLIT("not found: GET /metrics\n"));
 		return;
 	}
-	if ((size_t)(sp - req) != 3 || memcmp(req, "GET", 3) != 0) {
-		respond(c, 405, "Method Not Allowed", "Allow: GET\r\n", "method not allowed\n", 19);
+	if ((size_t)(sp - req) != 3 || memcmp(req, STRLIT("GET")) != 0) {
+		respond(c, 405, "Method Not Allowed", "Allow: GET\r\n", STRLIT("method not allowed\n"));
 		return;
 	}
 	size_t len = 0;
 	char *text = metrics_render(&len);
 	if (!text) {
-		respond(c, 500, "Internal Server Error", "", "out of memory\n", 14);
+		respond(c, 500, "Internal Server Error", "", STRLIT("out of memory\n"));
 		return;
 	}
 	respond(c, 200, "OK", "", text, len);
@@ -342,7 +343,7 @@ static void scrape_read(struct conn *c)
 		if (r == CONN_LINE_AGAIN)
 			return;
 		if (r == CONN_LINE_TOO_LONG || strlen(line) != len || ++s->lines > METRICS_HEAD_LINES) {
-			respond(c, 400, "Bad Request", "", "bad request\n", 12);
+			respond(c, 400, "Bad Request", "", STRLIT("bad request\n"));
 			return;
 		}
 		if (s->lines == 1) {

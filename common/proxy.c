@@ -3,6 +3,7 @@
  * to HAProxy's doc/proxy-protocol.txt.
  */
 #include "triad/proxy.h"
+#include "triad/strlit.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -83,7 +84,7 @@ static int parse_v1(const uint8_t *buf, size_t len, struct proxy_header *out)
 
 	const char *p = (const char *)buf + sizeof(v1_sig) - 1, *end = (const char *)buf + eol;
 	char proto[8], src[46], dst[46], sport[6], dport[6];
-	if (end - p >= 7 && memcmp(p, "UNKNOWN", 7) == 0 && (end - p == 7 || p[7] == ' ')) {
+	if (end - p >= 7 && memcmp(p, STRLIT("UNKNOWN")) == 0 && (end - p == 7 || p[7] == ' ')) {
 		/* §2.1: the rest of the line is ignored; the real endpoints stand. */
 		memset(out, 0, sizeof(*out));
 		out->version = 1;

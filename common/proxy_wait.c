@@ -2,6 +2,7 @@
  * proxy_wait: the PROXY header read of the accept path (see proxy_wait.h).
  * Everything here runs on the worker that accepted the socket.
  */
+#include "triad/duration.h"
 #include "triad/proxy_wait.h"
 #include "triad/limits.h"
 #include "triad/log.h"
@@ -138,7 +139,7 @@ void proxy_wait_start(struct worker *w, int fd, const struct sockaddr *peer, soc
 	w->proxy_waits = pw;
 	/* One deadline for the whole header: a read timeout re-armed by every
 	 * byte would let a trickling sender hold the socket far longer. */
-	struct timeval tv = {TRIAD_PROXY_TIMEOUT_MS / 1000, (TRIAD_PROXY_TIMEOUT_MS % 1000) * 1000};
+	struct timeval tv = duration_tv(TRIAD_PROXY_TIMEOUT_MS);
 	event_add(pw->timer, &tv);
 	event_add(pw->ev, NULL);
 }

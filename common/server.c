@@ -75,7 +75,7 @@ static bool is_wildcard(const struct sockaddr_storage *ss)
 static const struct server_ops *ops;
 /* The `metrics` listeners: bound once (never passed by socket activation),
  * watched by worker 0. */
-static struct bound metrics_bound[SERVER_LISTENERS_MAX];
+static struct bound metrics_bound[TRIAD_LISTENERS_MAX];
 static size_t nmetrics;
 static const char *conf_path = DEFAULT_CONF;
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -363,7 +363,7 @@ static int bind_metrics(struct conf *c, char *err, size_t errlen)
 {
 	const struct conf_addrs *a = &server_operations(c)->metrics;
 	nmetrics = 0;
-	for (size_t i = 0; i < a->n && i < SERVER_LISTENERS_MAX; i++) {
+	for (size_t i = 0; i < a->n && i < TRIAD_LISTENERS_MAX; i++) {
 		char why[512];
 		int fd = bind_one(&a->v[i], true, why, sizeof(why)); /* true: no TCP_DEFER_ACCEPT */
 		if (fd < 0) {

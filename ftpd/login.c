@@ -17,6 +17,7 @@
 #include "triad/log.h"
 #include "triad/server.h"
 #include "triad/site.h"
+#include "triad/strlit.h"
 
 static bool anonymous_name(const char *u)
 {
@@ -39,7 +40,7 @@ const struct metric_family ftp_metrics[FTP_METRICS] = {
 static void log_login(struct ftp_session *s, const char *result)
 {
 	metrics_add(s->c->worker, METRIC_COMMON + FTP_METRIC_LOGINS,
-	            strncmp(result, "ok", 2) == 0 ? FTP_METRIC_LOGIN_OK : FTP_METRIC_LOGIN_FAILED, 1);
+	            strncmp(result, STRLIT("ok")) == 0 ? FTP_METRIC_LOGIN_OK : FTP_METRIC_LOGIN_FAILED, 1);
 	char user[TRIAD_AUTH_FIELD_MAX * 4 + 8];
 	log_escape(user, sizeof(user), s->user, strlen(s->user));
 	log_msg(LOG_LEVEL_INFO, s->c->id, "login user=\"%s\" ip=%s tls=%s result=%s site=%s",

@@ -3,7 +3,7 @@
  * (contract in cachepolicy.h).
  */
 #include "cachepolicy.h"
-#include "date.h"
+#include "triad/date.h"
 #include "uphead.h"
 
 #include <string.h>
@@ -172,9 +172,9 @@ void http_cache_decide(enum http_method method, bool request_ok, int status,
 	else if (expires.p && !multiple_expires) {
 		int64_t e, base = now;
 		/* RFC 9111 §4.2.1: Expires - Date; an invalid Expires is already stale */
-		if (!http_date_parse(expires.p, expires.len, now, &e))
+		if (!date_http_parse(expires.p, expires.len, now, &e))
 			e = 0;
-		if (date.p && !http_date_parse(date.p, date.len, now, &base))
+		if (date.p && !date_http_parse(date.p, date.len, now, &base))
 			base = now;
 		ttl = e > base ? e - base : 0;
 	}

@@ -37,7 +37,6 @@
 struct http_site;
 struct http_worker;
 
-#define HTTP_FCACHE_SIBLING_RECHECK 1 /* seconds a sibling lookup is reused */
 
 struct http_fentry {
 	unsigned refs; /* the cache's own, plus one per response using the body */

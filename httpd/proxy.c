@@ -27,7 +27,8 @@
 #include "cgiresp.h"
 #include "conditional.h"
 #include "conf.h"
-#include "date.h"
+#include "triad/duration.h"
+#include "triad/date.h"
 #include "fcgi.h"
 #include "path.h"
 #include "rcache.h"
@@ -50,6 +51,7 @@
 #include "triad/conn.h"
 #include "triad/log.h"
 #include "triad/server.h"
+#include "triad/strlit.h"
 
 #define FCGI_ID 1
 #define FCGI_STDIN_PIECE (32 * 1024) /* content of one STDIN record we send */
@@ -306,7 +308,7 @@ static void serve_entry(struct http_proxy *px, struct http_rentry *e, const char
 	if (body) {
 		http_head_str(&h, "Content-Length: ");
 		http_head_u64(&h, e->body_len);
-		http_head_add(&h, "\r\n", 2);
+		http_head_add(&h, STRLIT("\r\n"));
 	}
 	http_head_finish(s, &h);
 	free(buf);
@@ -346,15 +348,15 @@ static void cache_head(struct http_proxy *px, int status, const struct http_fiel
 				if (skip_response_field(fields, n, i) || http_field_is(fl, "age"))
 					continue;
 				evbuffer_add(f, fl->name.p, fl->name.len);
-				evbuffer_add(f, ": ", 2);
+				evbuffer_add(f, STRLIT(": "));
 				evbuffer_add(f, fl->value.p, fl->value.len);
-				evbuffer_add(f, "\r\n", 2);
+				evbuffer_add(f, STRLIT("\r\n"));
 				if (http_field_is(fl, "etag") && !e->etag) {
 					e->etag = strndup(fl->value.p, fl->value.len);
 					e->etag_len = e->etag ? fl->value.len : 0;
 				}
 				if (http_field_is(fl, "last-modified") &&
-				    !http_date_parse(fl->value.p, fl->value.len, now, &e->last_modified))
+				    !date_http_parse(fl->value.p, fl->value.len, now, &e->last_modified))
 					e->last_modified = -1;
 			}
 			for (unsigned i = 0; i < d.nvary; i++) {
@@ -369,7 +371,7 @@ static void cache_head(struct http_proxy *px, int status, const struct http_fiel
 					                e->vary_name[i] ? e->vary_name[i] : ""))
 						continue;
 					if (any)
-						evbuffer_add(v, ", ", 2);
+						evbuffer_add(v, STRLIT(", "));
 					evbuffer_add(v, r->fields[k].value.p, r->fields[k].value.len);
 					any = true;
 				}
@@ -830,7 +832,7 @@ static void http_params(struct evbuffer *b, const struct http_request *r)
 		    http_field_is(f, "proxy") || f->name.len > 200)
 			continue;
 		char name[5 + 201];
-		memcpy(name, "HTTP_", 5);
+		memcpy(name, STRLIT("HTTP_"));
 		for (size_t k = 0; k < f->name.len; k++) {
 			unsigned char ch = (unsigned char)f->name.p[k];
 			name[5 + k] = ch == '-' ? '_' : (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
@@ -845,7 +847,7 @@ static void http_params(struct evbuffer *b, const struct http_request *r)
 			if (k != i && (done[k] || !same_name(f, g)))
 				continue;
 			if (evbuffer_get_length(v))
-				evbuffer_add(v, cookie ? "; " : ", ", 2);
+				evbuffer_add(v, cookie ? "; " : STRLIT(", "));
 			put_slice(v, r->fields[k].value);
 			done[k] = true;
 		}
@@ -1106,9 +1108,9 @@ static void client_head(struct http_proxy *px, int status, const struct http_fie
 		if (skip_response_field(fields, n, i))
 			continue;
 		http_head_add(&h, fields[i].name.p, fields[i].name.len);
-		http_head_add(&h, ": ", 2);
+		http_head_add(&h, STRLIT(": "));
 		http_head_add(&h, fields[i].value.p, fields[i].value.len);
-		http_head_add(&h, "\r\n", 2);
+		http_head_add(&h, STRLIT("\r\n"));
 	}
 	if (extra)
 		http_head_str(&h, extra);
@@ -1117,7 +1119,7 @@ static void client_head(struct http_proxy *px, int status, const struct http_fie
 	if (has_length && status != 204 && status >= 200) {
 		http_head_str(&h, "Content-Length: ");
 		http_head_u64(&h, length);
-		http_head_add(&h, "\r\n", 2);
+		http_head_add(&h, STRLIT("\r\n"));
 	} else if (body && !x->head_only) {
 		if (s->t->req.version == HTTP_VERSION_1_1) {
 			http_head_str(&h, "Transfer-Encoding: chunked\r\n");
@@ -1154,7 +1156,7 @@ static void complete(struct http_proxy *px)
 {
 	struct http_session *s = px->s;
 	if (px->chunked_out)
-		conn_write(s->c, "0\r\n\r\n", 5);
+		conn_write(s->c, STRLIT("0\r\n\r\n"));
 	bool keep = !px->up_close && px->req_sent && px->up &&
 	            evbuffer_get_length(conn_input(px->up)) == 0;
 	if (px->fcgi)
@@ -1712,7 +1714,7 @@ static bool cache_lookup(struct http_proxy *px, bool may_wait)
 		return true;
 	}
 	case HTTP_RLOOKUP_WAIT: {
-		struct timeval tv = {HTTP_RCACHE_LOCK_MS / 1000, (HTTP_RCACHE_LOCK_MS % 1000) * 1000};
+		struct timeval tv = duration_tv(HTTP_RCACHE_LOCK_MS);
 		event_add(px->wait.ev, &tv);
 		px->phase = PX_CACHEWAIT;
 		return true;
@@ -1792,7 +1794,7 @@ static int start(struct http_session *s, struct http_pool *pool, int rule, bool 
 	http_session_enter_proxy(s, !px->req_done);
 	/* RFC 9110 §10.1.1: we will read the body (and pass it on). */
 	if (!px->req_done && r->expect_continue)
-		conn_write(s->c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		conn_write(s->c, STRLIT("HTTP/1.1 100 Continue\r\n\r\n"));
 	if (s->app->rcache && px->req_done && !px->websocket && http_cache_request_ok(r)) {
 		char key[HTTP_REQUEST_LINE_MAX + 512];
 		size_t kl = http_rcache_key(r, conn_is_tls(s->c), key, sizeof(key));

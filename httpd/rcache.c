@@ -2,6 +2,7 @@
  * httpd/rcache.c: the shared response cache (contract in rcache.h).
  */
 #include "rcache.h"
+#include "triad/strlit.h"
 #include "uphead.h"
 
 #include <pthread.h>
@@ -139,7 +140,7 @@ static bool same_value(const struct http_request *r, const char *name, const cha
 		if (!v)
 			return false;
 		if (any) {
-			if (strncmp(v + vo, ", ", 2) != 0)
+			if (strncmp(v + vo, STRLIT(", ")) != 0)
 				return false;
 			vo += 2;
 		}

@@ -4,6 +4,7 @@
  * server one worker found down is skipped by all of them for fail_timeout.
  */
 #include "upstream.h"
+#include "triad/strlit.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -17,7 +18,7 @@
 int http_server_parse(const char *s, struct http_server *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	if (strncmp(s, "unix:", 5) == 0) {
+	if (strncmp(s, STRLIT("unix:")) == 0) {
 		const char *path = s + 5;
 		struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
 		size_t n = strlen(path);

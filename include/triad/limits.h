@@ -98,6 +98,7 @@
 #define HTTP_FCACHE_MAX_BODY   16384         /* larger files are sent from their fd, not cached */
 #define HTTP_FCACHE_PATH_MAX     256         /* longer paths are not cached */
 #define HTTP_FCACHE_FRESH_S        2         /* files modified more recently are not cached */
+#define HTTP_FCACHE_SIBLING_RECHECK 1        /* s a precompressed-sibling lookup is reused */
 #define HTTP_CACHECTL_RULES_MAX   64         /* cache_control rules */
 #define HTTP_TXN_FREE_MAX        256         /* idle transactions kept per worker for reuse */
 #define HTTP_TXN_HEAD_KEEP    (8 * 1024)     /* larger request-head copies are freed with it */
