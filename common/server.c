@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <malloc.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -61,6 +64,7 @@ struct worker_listener {
 	 * connection's local address, so accept needs no getsockname(). */
 	socklen_t local_len; /* 0: a wildcard, ask the socket */
 	struct sockaddr_storage local;
+	struct event *backoff; /* re-enables the listener after EMFILE/ENFILE */
 };
 
 static bool is_wildcard(const struct sockaddr_storage *ss)
@@ -483,17 +487,80 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		conn_read_now(conn);
 }
 
+/*
+ * Out of descriptors. The listener is level-triggered: left armed, it fires
+ * again at once and accept fails again (a probe saw both cores at 100 %).
+ * So, as nginx does, stop accepting for TRIAD_ACCEPT_BACKOFF_MS; first
+ * spend this thread's reserve descriptor to take the waiting clients off
+ * the backlog one at a time and refuse them (the daemon's refusal, a 503
+ * for httpd, or just a close on TLS listeners), so they learn at once
+ * instead of waiting for a slot.
+ */
+static _Thread_local int reserve_fd = -1;
+
+static void reserve_take(void)
+{
+	if (reserve_fd < 0)
+		reserve_fd = eventfd(0, EFD_CLOEXEC);
+}
+
+static void shed_backlog(struct worker_listener *wl)
+{
+	if (reserve_fd < 0)
+		return;
+	close(reserve_fd);
+	reserve_fd = -1;
+	int lfd = evconnlistener_get_fd(wl->l);
+	for (int i = 0; i < TRIAD_ACCEPT_SHED_MAX; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		if (!wl->tls && ops->refusal) {
+			/* Read what the client sent first: closing with unread input
+			 * would reset the connection and lose the refusal. */
+			char sink[4096];
+			while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+				;
+			(void)!send(fd, ops->refusal, strlen(ops->refusal), MSG_DONTWAIT | MSG_NOSIGNAL);
+			shutdown(fd, SHUT_WR);
+		}
+		close(fd);
+	}
+	reserve_take();
+}
+
+static void backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct worker_listener *wl = arg;
+	reserve_take();
+	if (wl->l && !wl->w->draining)
+		evconnlistener_enable(wl->l);
+}
+
 static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	(void)l;
-	(void)arg;
+	struct worker_listener *wl = arg;
 	int e = EVUTIL_SOCKET_ERROR();
-	/* EMFILE and friends: the connection stays in the backlog; say so once a burst. */
+	bool out_of_fds = e == EMFILE || e == ENFILE;
+	if (out_of_fds && wl->backoff) {
+		shed_backlog(wl);
+		evconnlistener_disable(l);
+		struct timeval tv = {0, TRIAD_ACCEPT_BACKOFF_MS * 1000};
+		event_add(wl->backoff, &tv);
+	}
+	/* Say so once a second, not once per refused client. */
 	static _Thread_local time_t last;
 	time_t now = time(NULL);
 	if (now != last) {
 		last = now;
-		log_warn("accept: %s", evutil_socket_error_to_string(e));
+		if (out_of_fds)
+			log_warn("accept: %s: out of file descriptors; refusing new connections "
+			         "for %d ms at a time until some close",
+			         evutil_socket_error_to_string(e), TRIAD_ACCEPT_BACKOFF_MS);
+		else
+			log_warn("accept: %s", evutil_socket_error_to_string(e));
 	}
 }
 
@@ -506,6 +573,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 		if (w->listeners[i].l) {
 			evconnlistener_free(w->listeners[i].l);
 			w->listeners[i].l = NULL;
+			event_del(w->listeners[i].backoff);
 		}
 	w->draining = true;
 	proxy_wait_close_all(w);
@@ -518,6 +586,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	log_set_worker((int)w->index);
+	reserve_take();
 	if (ops->worker_init)
 		ops->worker_init(w);
 	event_base_dispatch(w->base);
@@ -571,6 +640,7 @@ static int worker_setup(struct worker *w, const struct bound *b, size_t nb, char
 			return -1;
 		}
 		evconnlistener_set_error_cb(wl->l, accept_error_cb);
+		wl->backoff = evtimer_new(w->base, backoff_cb, wl);
 		w->nlisteners++;
 	}
 	if (ops->needs_auth) {
@@ -591,9 +661,12 @@ static void worker_teardown(struct worker *w)
 	if (ops->worker_fini)
 		ops->worker_fini(w);
 	proxy_wait_close_all(w);
-	for (size_t i = 0; i < w->nlisteners; i++)
+	for (size_t i = 0; i < w->nlisteners; i++) {
 		if (w->listeners[i].l)
 			evconnlistener_free(w->listeners[i].l);
+		if (w->listeners[i].backoff)
+			event_free(w->listeners[i].backoff);
+	}
 	if (w->auth)
 		auth_client_free(w->auth);
 	if (w->wake)
@@ -614,6 +687,28 @@ static void apply_limits(const struct conf *c)
 	unsigned total = 0, per_ip = 0;
 	if (ops->limits)
 		ops->limits(c, &total, &per_ip);
+	/* The limit must be reached before the descriptors are: a refusal is
+	 * an answer, EMFILE is a backoff. Unless set, max_connections is what
+	 * RLIMIT_NOFILE leaves after the headroom, shared by the descriptors one
+	 * connection may hold at once (socket, file, FTP data). */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		unsigned per = ops->fds_per_conn ? ops->fds_per_conn : 2;
+		rlim_t headroom = TRIAD_FD_HEADROOM_BASE + (rlim_t)TRIAD_FD_HEADROOM_WORKER * nworkers;
+		rlim_t fit = rl.rlim_cur > headroom ? (rl.rlim_cur - headroom) / per : 0;
+		unsigned cap = fit < 1 ? 1 : fit > UINT_MAX ? UINT_MAX : (unsigned)fit;
+		if (total == 0 || total > cap) {
+			if (conf_line(c, "max_connections") == 0) {
+				total = cap;
+				log_info("max_connections=%u (derived from RLIMIT_NOFILE=%llu)", total,
+				         (unsigned long long)rl.rlim_cur);
+			} else {
+				log_warn("max_connections=%u may need more descriptors than "
+				         "RLIMIT_NOFILE=%llu allows (about %u connections)",
+				         total, (unsigned long long)rl.rlim_cur, cap);
+			}
+		}
+	}
 	const struct conf_nets *exempt = &server_operations(c)->limits_exempt;
 	conn_limits_set(total, per_ip, exempt->v, exempt->n);
 }

@@ -709,8 +709,13 @@ void ftp_execute(struct ftp_session *s, struct ftp_command *cmd)
 	    .read_only = s->anonymous,
 	};
 	const char *text;
-	int code = ftp_command_gate(cmd, &g, &text);
 	enum ftp_verb v = cmd->verb;
+	/* A new RNFR replaces the pending one even when it fails: a refused
+	 * RNFR followed by RNTO is 503, never a rename of the earlier file
+	 * (vsftpd alike). cmd_rnfr sets it again on success. */
+	if (v == FTP_VERB_RNFR)
+		s->have_rnfr = false;
+	int code = ftp_command_gate(cmd, &g, &text);
 	if (code == 0 && !handlers[v]) {
 		code = 502;
 		text = "Command not implemented";

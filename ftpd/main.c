@@ -47,6 +47,7 @@ static const struct server_ops ftpd_ops = {
 	.worker_fini = ftp_sweep_worker_fini,
 	.accept = ftp_accept,
 	.refusal = "421 Service not available, closing control connection.\r\n",
+	.fds_per_conn = 4, /* control, data, passive listener, file */
 };
 
 int main(int argc, char **argv)

@@ -378,6 +378,12 @@ static void serve_dir(struct http_session *s, int dirfd, bool trailing_slash)
 		}
 		if (fd >= 0)
 			close(fd);
+		if (fd < 0 && http_status_for_errno(fd) == 503) {
+			/* Out of descriptors or memory: not a missing index (403). */
+			close(dirfd);
+			http_respond_status(s, 503, NULL);
+			return;
+		}
 	}
 	s->path[1 + base] = '\0';
 	if (!site->autoindex) {

@@ -55,6 +55,10 @@
                                             128 random bits mean something else is wrong */
 #define TRIAD_WORKQ_QUEUE_MAX     4096   /* blocking jobs queued; a full queue refuses ("try
                                             again later") instead of piling up memory */
+#define TRIAD_ACCEPT_BACKOFF_MS    100   /* EMFILE/ENFILE: a listener rests this long (nginx: 500) */
+#define TRIAD_ACCEPT_SHED_MAX       64   /* backlog clients refused per EMFILE, via the reserve fd */
+#define TRIAD_FD_HEADROOM_BASE      32   /* descriptors kept out of the max_connections default: */
+#define TRIAD_FD_HEADROOM_WORKER     8   /* logs, workq, auth, and per worker its loop and listeners */
 
 /* ---- auth (PAM helper) ------------------------------------------------ */
 #define TRIAD_AUTH_FIELD_MAX       256   /* service, user, rhost */

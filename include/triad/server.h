@@ -91,6 +91,9 @@ struct server_ops {
 	/* Socket activation: passed sockets with this FileDescriptorName are
 	 * implicit-TLS listeners ("https", "ftps"; NULL: none). */
 	const char *tls_fdname;
+	/* Descriptors one connection may hold at once (0: 2, a socket and a
+	 * file): divides RLIMIT_NOFILE into the max_connections default. */
+	unsigned fds_per_conn;
 };
 
 /* Runs a daemon; returns the process exit status. */

@@ -488,3 +488,28 @@ def test_transcript(ftpd):
         code, lines = c.read_reply()
         assert lines == want, (cmd, lines)
     assert c.at_eof()
+
+
+def test_failed_rnfr_drops_the_pending_one(ftpd, triad_root):
+    """RFC 959 §4.1.3: RNTO names the file of the RNFR right before it. A failed RNFR
+    (550, no such file) leaves nothing pending, so the RNTO that follows is 503 (bad
+    sequence, as vsftpd answers) and the earlier RNFR's file is not renamed (issue 14
+    fix 3: `RNFR a` 350, `RNFR missing` 550, `RNTO x` renamed a)."""
+    (triad_root.www / "a.txt").write_text("a\n")
+    triad_root.give_to_run_user()
+    c = raw_login(ftpd)
+    assert c.command("RNFR a.txt")[0] == 350
+    assert c.command("RNFR missing.txt")[0] == 550
+    code, lines = c.command("RNTO x.txt")
+    assert code == 503, lines
+    assert (triad_root.www / "a.txt").exists()
+    assert not (triad_root.www / "x.txt").exists()
+    # An RNFR refused before it reached the file system (no argument: 501) also drops it.
+    assert c.command("RNFR a.txt")[0] == 350
+    assert c.command("RNFR")[0] == 501
+    assert c.command("RNTO x.txt")[0] == 503
+    assert not (triad_root.www / "x.txt").exists()
+    # A good pair still renames.
+    assert c.command("RNFR a.txt")[0] == 350
+    assert c.command("RNTO x.txt")[0] == 250
+    assert (triad_root.www / "x.txt").read_text() == "a\n"
