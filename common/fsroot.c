@@ -34,7 +34,8 @@ struct cpath {
 	size_t len;
 };
 
-static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode)
+static int sys_openat2_how(int dirfd, const char *path, int flags, mode_t mode,
+                           uint64_t resolve)
 {
 	struct open_how how;
 	long fd;
@@ -44,7 +45,7 @@ static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode)
 	/* openat2 refuses a non-zero mode unless a file may be created. */
 	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
 		how.mode = mode;
-	how.resolve = RESOLVE_FLAGS;
+	how.resolve = RESOLVE_FLAGS | resolve;
 	for (int i = 0; i < TRIAD_FSROOT_OPENAT2_RETRIES; i++) {
 		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 		if (fd >= 0)
@@ -53,6 +54,11 @@ static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode)
 			break;
 	}
 	return -errno;
+}
+
+static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode)
+{
+	return sys_openat2_how(dirfd, path, flags, mode, 0);
 }
 
 /*
@@ -173,6 +179,52 @@ void fsroot_close(struct fsroot *r)
 int fsroot_openat(const struct fsroot *r, const char *path, size_t len, int flags, mode_t mode)
 {
 	return open_path(r, path, len, flags, mode);
+}
+
+int fsroot_open_nolinks(const struct fsroot *r, const char *path, size_t len, int flags)
+{
+	struct cpath p;
+	int rc;
+
+	if ((rc = path_copy(path, len, &p)) < 0)
+		return rc;
+	return sys_openat2_how(r->fd, p.s, flags, 0, RESOLVE_NO_SYMLINKS);
+}
+
+/* The kernel's name for FD: its absolute path, or -errno. */
+static int fd_path(int fd, char *out, size_t outlen)
+{
+	char proc[32];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, out, outlen);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= outlen)
+		return -ENAMETOOLONG;
+	out[n] = '\0';
+	return (int)n;
+}
+
+int fsroot_relpath(const struct fsroot *r, int fd, char *out, size_t outlen)
+{
+	char root[TRIAD_PATH_MAX + 1], path[TRIAD_PATH_MAX + 1];
+	int rl = fd_path(r->fd, root, sizeof(root));
+	if (rl < 0)
+		return rl;
+	int pl = fd_path(fd, path, sizeof(path));
+	if (pl < 0)
+		return pl;
+	/* "/" as the root: every path is beneath it, minus its slash. */
+	if (rl == 1)
+		rl = 0;
+	if (memcmp(path, root, (size_t)rl) != 0 || (path[rl] != '/' && path[rl] != '\0'))
+		return -EXDEV; /* renamed out from under us, or " (deleted)" */
+	const char *rel = path + rl + (path[rl] == '/');
+	size_t n = strlen(rel);
+	if (n >= outlen)
+		return -ENAMETOOLONG;
+	memcpy(out, rel, n + 1);
+	return (int)n;
 }
 
 static int stat_flags(const struct fsroot *r, const char *path, size_t len, int flags,

@@ -176,3 +176,15 @@ void workq_jobs_release(struct worker *w)
 		j->release(j);
 	}
 }
+
+struct event *workq_every(struct event_base *base, unsigned first_s, unsigned every_s,
+                          void (*tick)(int, short, void *), void *arg)
+{
+	struct event *ev = event_new(base, -1, EV_PERSIST, tick, arg);
+	if (!ev)
+		return NULL;
+	struct timeval first = {(time_t)first_s, 0}, every = {(time_t)every_s, 0};
+	event_add(ev, &every);
+	event_base_once(base, -1, EV_TIMEOUT, tick, arg, &first);
+	return ev;
+}

@@ -71,6 +71,7 @@ unsigned ftp_sweep_tree(int rootfd, time_t now, time_t max_age, uid_t uid)
 /* ---- the periodic job ---------------------------------------------------------- */
 
 struct sweep_job {
+	struct workq_job job; /* first: the worker's list (workq.h) */
 	int rootfd;
 	time_t max_age;
 	unsigned removed;
@@ -85,9 +86,17 @@ static void sweep_run(void *arg)
 	close(j->rootfd);
 }
 
+/* workq.h: the done callback never ran (a stop right after a tick). The
+ * walk did (workq_stop runs what is queued) and closed its fd. */
+static void sweep_release(struct workq_job *job)
+{
+	free((struct sweep_job *)job);
+}
+
 static void sweep_done(void *arg)
 {
 	struct sweep_job *j = arg;
+	workq_job_untrack(&j->job);
 	if (j->removed)
 		log_info("removed %u stale upload temporary file%s (older than %lld s)", j->removed,
 		         j->removed == 1 ? "" : "s", (long long)j->max_age);
@@ -98,7 +107,7 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	struct event_base *base = arg;
+	struct worker *w = arg;
 	struct conf *c = server_current_conf();
 	if (!c)
 		return;
@@ -120,7 +129,9 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	j->rootfd = rootfd;
 	j->max_age = age;
-	if (workq_submit(base, sweep_run, sweep_done, j) < 0) {
+	workq_job_track(w, &j->job, sweep_release);
+	if (workq_submit(w->base, sweep_run, sweep_done, j) < 0) {
+		workq_job_untrack(&j->job);
 		close(rootfd);
 		free(j); /* the next tick tries again */
 	}
@@ -128,15 +139,8 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
 
 void ftp_sweep_worker_init(struct worker *w)
 {
-	if (w->index != 0)
-		return;
-	sweep_ev = event_new(w->base, -1, EV_PERSIST, sweep_tick, w->base);
-	struct timeval first = {FTP_SWEEP_FIRST_S, 0}, every = {FTP_SWEEP_INTERVAL_S, 0};
-	if (!sweep_ev)
-		return;
-	/* Once soon after start, then periodically. */
-	event_add(sweep_ev, &every);
-	event_base_once(w->base, -1, EV_TIMEOUT, sweep_tick, w->base, &first);
+	if (w->index == 0)
+		sweep_ev = workq_every(w->base, FTP_SWEEP_FIRST_S, FTP_SWEEP_INTERVAL_S, sweep_tick, w);
 }
 
 void ftp_sweep_worker_fini(struct worker *w)

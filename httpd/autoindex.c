@@ -4,8 +4,9 @@
  *
  * - Hidden: dot files (they are 404 anyway), ftpd's temporary upload files
  *   (FSROOT_TEMP_PREFIX), anything that is neither a file nor a directory,
- *   and symbolic links that do not resolve inside docroot (they are
- *   resolved through fsroot, so a link out never shows a size or date).
+ *   and symbolic links that do not resolve inside docroot or resolve to a
+ *   dot file or dot directory (they are resolved through fsroot, so a link
+ *   out never shows a size or date).
  * - Sorting from the query: sort=name|size|date, order=asc|desc (default
  *   name, asc); directories always come first. Unknown values are ignored.
  * - Names are HTML-escaped in text and percent-encoded in links (every byte
@@ -237,8 +238,14 @@ int http_autoindex(struct http_session *s, int dirfd, struct iobuf **out, const 
 		if (S_ISLNK(st.st_mode)) {
 			int len = snprintf(sub, sizeof(sub), "%s%s%s", s->path + 1,
 			                   s->path_len ? "/" : "", name);
-			if (len < 0 || (size_t)len >= sizeof(sub) ||
-			    fsroot_stat(&s->site->docroot, sub, (size_t)len, &st) < 0)
+			if (len < 0 || (size_t)len >= sizeof(sub))
+				continue;
+			int lfd = http_open_visible(s, sub, (size_t)len, O_PATH | O_CLOEXEC);
+			if (lfd < 0)
+				continue;
+			int rc = fstat(lfd, &st);
+			close(lfd);
+			if (rc < 0)
 				continue;
 		}
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))

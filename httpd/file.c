@@ -23,6 +23,8 @@
 #include "conf.h"
 #include "encoding.h"
 #include "mime.h"
+#include "path.h"
+#include "triad/limits.h"
 #include "status.h"
 
 #include <errno.h>
@@ -35,9 +37,31 @@
 #define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 #define VARY "Vary: Accept-Encoding\r\n"
 
+int http_open_visible(struct http_session *s, const char *path, size_t len, int flags)
+{
+	const struct fsroot *root = &s->site->docroot;
+	/* The common case costs one openat2: no link on the way. */
+	int fd = fsroot_open_nolinks(root, path, len, flags);
+	if (fd != -ELOOP)
+		return fd;
+	/* A link (or a loop): follow it beneath docroot, then hold the dot-file
+	 * rule against where it led (link.txt -> .secret, dir -> .git), as
+	 * the request path was held to it. Unknown is refused too. */
+	fd = fsroot_openat(root, path, len, flags, 0);
+	if (fd < 0)
+		return fd;
+	char real[TRIAD_PATH_MAX + 1];
+	int n = fsroot_relpath(root, fd, real, sizeof(real));
+	if (n < 0 || http_path_hidden(real, (size_t)n)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
 static int open_stat(struct http_session *s, const char *path, size_t len, struct stat *st)
 {
-	int fd = fsroot_openat(&s->site->docroot, path, len, OPEN_FLAGS, 0);
+	int fd = http_open_visible(s, path, len, OPEN_FLAGS);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, st) < 0) {

@@ -61,7 +61,7 @@ static bool utf8_step(struct utf8 *u, unsigned char c)
 	return true;
 }
 
-static bool hidden(const char *p, size_t n)
+bool http_path_hidden(const char *p, size_t n)
 {
 	size_t i = 0;
 	bool first = true;
@@ -164,6 +164,6 @@ int http_path_normalize(const char *in, size_t inlen, char *out, size_t outsize,
 	out[olen] = '\0';
 	res->len = olen;
 	res->trailing_slash = trailing;
-	res->hidden = hidden(out, olen);
+	res->hidden = http_path_hidden(out, olen);
 	return 0;
 }

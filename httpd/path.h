@@ -52,4 +52,9 @@ struct http_path {
 int http_path_normalize(const char *in, size_t inlen, char *out, size_t outsize,
                         struct http_path *res);
 
+/* Whether a normalised path P[0..N) names a dot file or dot directory (a
+ * segment starting with '.', except a leading .well-known): the rule applies
+ * to the request path and to what a symbolic link in it resolves to. */
+bool http_path_hidden(const char *p, size_t n);
+
 #endif

@@ -217,6 +217,9 @@ void http_head_finish(struct http_session *s, struct http_head *h);
 const char *http_worker_date(struct http_worker *w, struct conn *c);
 
 /* ---- file.c, autoindex.c, sniff.c, precompressed.c ----------------------- */
+/* Opens PATH beneath docroot like fsroot_openat(), but -ENOENT when a
+ * symbolic link on the way resolves to a dot file or dot directory. */
+int http_open_visible(struct http_session *s, const char *path, size_t len, int flags);
 /* Serves the normalised s->path (GET/HEAD). */
 void http_serve_path(struct http_session *s, bool trailing_slash);
 /* The listing of directory DIRFD (s->path; DIRFD is consumed) into a new

@@ -4,6 +4,7 @@
  */
 #include "conf.h"
 #include "session.h"
+#include "sweep.h"
 
 #include "triad/server.h"
 
@@ -40,6 +41,8 @@ static const struct server_ops smtpd_ops = {
 	.blocking_threads = 8, /* file work: RCPT checks (rcpt.c), spool writes, delivery (maildir.c) */
 	.prepare = smtp_prepare,
 	.release = smtp_release,
+	.worker_init = smtp_sweep_worker_init,
+	.worker_fini = smtp_sweep_worker_fini,
 	.accept = smtp_accept,
 	.refusal = "421 4.7.0 Too many connections, try again later\r\n",
 };

@@ -32,6 +32,14 @@ void fsroot_close(struct fsroot *r);
 
 /* open(2) beneath the root; O_CREAT honours mode. Returns the fd. */
 int fsroot_openat(const struct fsroot *r, const char *path, size_t len, int flags, mode_t mode);
+/* open(2) beneath the root only when no component is a symbolic link
+ * (RESOLVE_NO_SYMLINKS): -ELOOP says one is, then fsroot_openat() and
+ * fsroot_relpath() tell where it leads. */
+int fsroot_open_nolinks(const struct fsroot *r, const char *path, size_t len, int flags);
+/* Where FD (opened beneath R) really is, as a path relative to R ("" for R
+ * itself), NUL-terminated in OUT; its length or -errno (-EXDEV: not beneath
+ * R any more). Reads /proc/self/fd. */
+int fsroot_relpath(const struct fsroot *r, int fd, char *out, size_t outlen);
 /* stat; follows symlinks only while they stay beneath the root. */
 int fsroot_stat(const struct fsroot *r, const char *path, size_t len, struct stat *st);
 /* lstat: the final component itself (a symlink is reported as one). */

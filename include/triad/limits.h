@@ -153,6 +153,9 @@
 #define SMTP_ALIASES_FILE_MAX (64 * 1024 * 1024) /* a larger aliases file is refused */
 #define SMTP_ORCPT_MAX            500        /* RFC 3461 §4.2: ORCPT value as sent */
 #define SMTP_HEADER_FOLD           78        /* RFC 5322 §2.1.1: fold added headers here */
+#define SMTP_SWEEP_INTERVAL_S   3600        /* s between sweeps of Maildir tmp/ (smtpd/sweep.c) */
+#define SMTP_SWEEP_FIRST_S         1        /* the first sweep after start (the workq is up by then) */
+#define SMTP_SWEEP_FOREIGN_AGE_S (36 * 3600) /* maildir(5): tmp/ files untouched 36 h are stale */
 #define SMTP_SPOOL_BATCH   (64 * 1024)      /* message data held per connection before a spool
                                                write (workq); one more batch may be in flight */
 #define SMTP_SPOOL_FIRST    (8 * 1024)      /* first spool buffer: trace headers and a small message */

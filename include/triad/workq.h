@@ -50,4 +50,12 @@ void workq_job_untrack(struct workq_job *j);
 /* After the loops and the pool stopped: releases every job still on W's list. */
 void workq_jobs_release(struct worker *w);
 
+/*
+ * A periodic job's timer on BASE: TICK(-1, EV_TIMEOUT, ARG) runs FIRST_S
+ * seconds from now, then every EVERY_S seconds (the tick submits the job).
+ * Returns the persistent event (event_free() it with the loop), or NULL.
+ */
+struct event *workq_every(struct event_base *base, unsigned first_s, unsigned every_s,
+                          void (*tick)(int, short, void *), void *arg);
+
 #endif

@@ -332,3 +332,32 @@ def test_replaced_file_served_whole(site, start_daemon):
         r = k.read()
         assert hashlib.sha256(r.body).digest() == hashlib.sha256(old).digest()
         assert k.request("/f.bin").body == new
+
+
+def test_dot_file_rule_holds_through_symbolic_links(site, start_daemon):
+    """Issue 14 fix 4: a dot file is 404 (interface.md, "Files") whatever name reaches it.
+    A link to a dot file or into a dot directory is 404 when served, as is a precompressed
+    sibling that is such a link, and autoindex does not list such links; a link to an
+    ordinary file is still served and listed."""
+    www = site.www
+    os.symlink(".secret", www / "link.txt")
+    os.symlink("sub/.hidden", www / "hdir")
+    os.symlink("../.secret", www / "list" / "up-link.txt")
+    os.symlink("../a.txt", www / "list" / "fine-link.txt")
+    (www / "gz.txt").write_text("plain\n" * 50)
+    (www / ".gz-secret").write_bytes(b"\x1f\x8b secret")
+    os.symlink(".gz-secret", www / "gz.txt.gz")
+    os.utime(www / ".gz-secret", None)
+    site.give_to_run_user()
+    d = httpd(start_daemon, autoindex="on", precompressed="on")
+    for path in ("/link.txt", "/hdir/x.txt", "/hdir/", "/list/up-link.txt"):
+        r = get(d, path)
+        assert r.status == 404, (path, r.status, r.body[:80])
+        assert b"secret" not in r.body and b"hidden\n" not in r.body
+    r = get(d, "/gz.txt", headers={"Accept-Encoding": "gzip"})
+    assert r.status == 200 and r.body == b"plain\n" * 50 and b"secret" not in r.body
+    assert get(d, "/list/fine-link.txt").body == b"alpha\n"
+    html = get(d, "/list/").body.decode()
+    assert "up-link.txt" not in html and "fine-link.txt" in html
+    names = [e["name"] for e in json.loads(get(d, "/list/?format=json").body)]
+    assert "up-link.txt" not in names and "fine-link.txt" in names

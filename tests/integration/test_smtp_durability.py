@@ -13,6 +13,7 @@ tmp/, fsync, rename into new/).
   while spool writes are in flight on the workq).
 """
 
+import os
 import re
 import signal
 import smtplib
@@ -326,3 +327,46 @@ def test_sigterm_while_spool_writes_are_in_flight(start_daemon, triad_root):
             t.join(30)
     assert stored_names(triad_root, sub="tmp") == []
     assert stored(triad_root) == []
+
+
+def test_restart_sweeps_what_sigkill_left_in_tmp(start_daemon, triad_root):
+    """Issue 14 fix 5: SIGKILL mid-DATA leaves the spool file in tmp/ (nothing can unlink
+    it then). The next smtpd removes it at start (its writer, a process now gone, is named
+    in it: P<pid>), as the Maildir convention lets a deliverer do with its own stale
+    files. Files in tmp/ that another program may still be writing stay: a foreign name
+    untouched for less than 36 hours (maildir(5)), and one of our names whose writer is
+    alive; a foreign one older than that goes."""
+    d = smtpd(start_daemon)
+    c = Smtp(d.addr)
+    try:
+        _mid_data(c, big_body("killed", 3000))
+        th.wait_until(lambda: stored_names(triad_root, sub="tmp") != [], 5,
+                      "the spool file in tmp/")
+        d.kill()
+    finally:
+        c.close()
+    left = stored_names(triad_root, sub="tmp")
+    assert len(left) == 1 and re.fullmatch(r"\d+\.M\d+P\d+Q\d+\.mx\.example\.org", left[0])
+    tmp = triad_root.mail / "example.org" / "alice" / "tmp"
+    bob_tmp = triad_root.mail / "example.net" / "bob" / "tmp"
+    bob_tmp.mkdir(parents=True)
+    (bob_tmp.parent / "new").mkdir()
+    (bob_tmp.parent / "cur").mkdir()
+    (bob_tmp / f"1.M1P{d.pid}Q9.mx.example.org").write_text("killed too")  # pid: gone
+    (tmp / "1733000000.12345_1.otherhost").write_text("another MDA, writing")
+    live = f"1.M1P{os.getpid()}Q1.mx.example.org"  # the test runner: alive
+    (tmp / live).write_text("ours, writer alive")
+    old = tmp / "1600000000.999_1.otherhost"
+    old.write_text("another MDA, crashed long ago")
+    os.utime(old, (time.time() - 40 * 3600, time.time() - 40 * 3600))
+    triad_root.give_to_run_user()
+
+    d2 = smtpd(start_daemon)
+    d2.wait_log(r"removed 3 stale files from Maildir tmp/")
+    assert stored_names(triad_root, sub="tmp") == sorted(["1733000000.12345_1.otherhost", live])
+    assert os.listdir(bob_tmp) == []
+    assert stored(triad_root) == []
+    # Mail still flows, and a delivery's own tmp/ file is not taken for a stale one.
+    with smtplib.SMTP(*d2.addr, timeout=30) as s:
+        s.sendmail("s@example.net", ["alice@example.org"], body_for("after"))
+    assert len(stored(triad_root)) == 1
