@@ -62,6 +62,8 @@ enum {
 	CONN_F_HS_WANTS_W = 1u << 19, /* the handshake waits for the socket to be writable */
 	CONN_F_COUNTED = 1u << 20,   /* counted in the connection limits */
 	CONN_F_PERIP = 1u << 21,     /* counted in the per-IP table (not limits_exempt) */
+	CONN_F_UNREAD = 1u << 22,    /* closed with input unread: linger before the close */
+	CONN_F_LINGER = 1u << 23,    /* lingering: FIN sent, input read and dropped until EOF */
 	CONN_F_REFUSED_IP = 1u << 22, /* refused by max_connections_per_ip */
 };
 
@@ -298,7 +300,7 @@ static void update_read(struct conn *c)
 	bool want;
 	if (f & (CONN_F_FREEING | CONN_F_CONNECTING) || c->eof != CONN_EOF_NONE)
 		want = false;
-	else if (f & CONN_F_PARKED)
+	else if (f & (CONN_F_PARKED | CONN_F_LINGER))
 		want = true;
 	else if (f & CONN_F_CLOSING)
 		want = false;
@@ -314,6 +316,8 @@ static void update_read(struct conn *c)
 	uint32_t ms = c->read_ms;
 	if ((f & CONN_F_PARKED))
 		ms = c->rev_ms; /* conn_park set it */
+	else if (f & CONN_F_LINGER)
+		ms = 0; /* the timer holds the linger deadline */
 	if ((f & CONN_F_RARMED) && ms == c->rev_ms)
 		return;
 	struct timeval tv = duration_tv(ms);
@@ -657,6 +661,21 @@ static void output_empty(struct conn *c)
 		if (!(c->flags & CONN_F_CLOSING))
 			shutdown(c->fd, SHUT_WR); /* under TLS too: the alert was the last byte */
 	}
+	if ((c->flags & (CONN_F_CLOSING | CONN_F_UNREAD | CONN_F_LINGER)) ==
+	    (CONN_F_CLOSING | CONN_F_UNREAD)) {
+		/* RFC 9112 §9.6: a close with the peer's data unread makes the kernel
+		 * send a reset, which can destroy the answer still in flight (a 413
+		 * while the body streams in). So: FIN, then read and drop until the
+		 * peer's EOF, for at most TRIAD_CONN_LINGER_READ_MS (nginx's
+		 * lingering close). */
+		if (shutdown(c->fd, SHUT_WR) == 0 && ensure_timer(c)) {
+			struct timeval tv = ms_tv(TRIAD_CONN_LINGER_READ_MS);
+			c->flags |= CONN_F_LINGER;
+			event_add(c->timer, &tv);
+			update_read(c);
+			return;
+		}
+	}
 	if (c->flags & CONN_F_CLOSING)
 		schedule_free(c);
 }
@@ -670,6 +689,15 @@ static void output_empty(struct conn *c)
  * uploads) read straight into the input's own chains, up to 256 KiB.
  */
 static _Thread_local unsigned char spill[TRIAD_CONN_READ_SPILL];
+
+/* Lingering: what arrives is dropped; EOF, an error or the deadline ends it. */
+static void linger_read(struct conn *c)
+{
+	ssize_t n = read(c->fd, spill, sizeof(spill));
+	if (n > 0 || (n < 0 && io_again(errno)))
+		return;
+	schedule_free(c);
+}
 
 static ssize_t read_small(int fd, struct evbuffer *in, size_t room)
 {
@@ -1048,6 +1076,10 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		parked_wake(c, what);
 		return;
 	}
+	if (c->flags & CONN_F_LINGER) {
+		linger_read(c);
+		return;
+	}
 	if (what & EV_TIMEOUT) {
 		timed_out(c, false);
 		return;
@@ -1108,6 +1140,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	if (c->flags & CONN_F_FREEING) {
 		conn_free(c);
+		return;
+	}
+	if (c->flags & CONN_F_LINGER) {
+		schedule_free(c); /* the peer never ended its stream: enough */
 		return;
 	}
 	if ((c->flags & CONN_F_DEADLINE) && (c->flags & CONN_F_HANDSHAKE)) {
@@ -1702,6 +1738,9 @@ void conn_close(struct conn *c)
 		return;
 	c->flags |= CONN_F_CLOSING;
 	conn_uncount(c);
+	if (c->eof == CONN_EOF_NONE && c->in &&
+	    (evbuffer_get_length(c->in) > 0 || (c->flags & CONN_F_RFULL)))
+		c->flags |= CONN_F_UNREAD;
 	c->flags &= ~CONN_F_READING;
 	update_read(c);
 	/* Nothing can leave before a handshake or a connect ends: closing never

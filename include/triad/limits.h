@@ -35,6 +35,8 @@
 #define TRIAD_TLS_HANDSHAKE_MS   10000   /* a TLS handshake (any daemon, any upgrade) ends by then
                                             or the connection is closed (nginx: 60 s) */
 #define TRIAD_CONN_LINGER_MS     10000   /* a closing conn's output: no progress this long, freed */
+#define TRIAD_CONN_LINGER_READ_MS 2000   /* closed with input unread: FIN, then input dropped
+                                            until the peer's EOF, this long at most (RFC 9112 §9.6) */
 #define TRIAD_DEFER_ACCEPT_S       1         /* client-speaks-first listeners: TCP_DEFER_ACCEPT */
 #define TRIAD_HEAP_TRIM_THRESHOLD (8 * 1024 * 1024) /* free heap top kept (mallopt) */
 #define TRIAD_HEAP_MMAP_THRESHOLD (4 * 1024 * 1024) /* smaller allocations: from the heap */

@@ -48,6 +48,7 @@ static struct rec {
 	bool echo;      /* on_read writes back what it read */
 	bool hold;      /* on_eof: conn_hold, answer "bye", close */
 	bool starttls;  /* on_read: a "STARTTLS" line upgrades */
+	bool refuse;    /* on_read: answer "413" and close, leaving the input unread */
 	int discarded;
 	SSL_CTX *ctx;
 } r;
@@ -61,6 +62,12 @@ static void on_free(struct conn *c)
 static void on_read(struct conn *c)
 {
 	r.reads++;
+	if (r.refuse) {
+		r.refuse = false;
+		conn_write(c, "413\r\n", 5);
+		conn_close(c);
+		return;
+	}
 	if (r.starttls) {
 		char line[64];
 		size_t len;
@@ -469,6 +476,44 @@ static void test_shutdown_write(void **state)
 	close(sv[1]);
 	RUN_UNTIL(r.freed == 1);
 	assert_int_equal(r.eofs, 1);
+}
+
+/* RFC 9112 §9.6: an answer sent while the peer is still sending (a 413 during
+ * an upload) survives the close: the conn sends FIN and drops input until the
+ * peer's EOF instead of closing with data unread (which resets the
+ * connection and can destroy the answer in flight). */
+static void test_close_with_unread_input_lingers(void **state)
+{
+	(void)state;
+	int sv[2];
+	tcp_pair(sv);
+	wrap(sv[0], NULL, &ops);
+	r.refuse = true;
+	static unsigned char body[1 << 20];
+	nonblock(sv[1]);
+	size_t sent = 0;
+	char buf[16];
+	ssize_t got = -1;
+	for (int i = 0; i < 20000 && got <= 0; i++) {
+		if (sent < sizeof(body)) {
+			ssize_t n = write(sv[1], body + sent, sizeof(body) - sent);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		spin();
+		if (i > 20 && sent == sizeof(body))
+			got = read(sv[1], buf, sizeof(buf));
+		else if (i % 64 == 63)
+			usleep(500);
+	}
+	assert_int_equal(sent, sizeof(body)); /* all of it was read and dropped */
+	assert_int_equal(got, 5);
+	assert_memory_equal(buf, "413\r\n", 5);
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 0); /* FIN, not a reset */
+	assert_int_equal(r.freed, 0);                       /* still draining our input */
+	shutdown(sv[1], SHUT_WR);
+	RUN_UNTIL(r.freed == 1);
+	close(sv[1]);
 }
 
 /* ---- TLS ---------------------------------------------------------------------- */
@@ -949,6 +994,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peer_never_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_half_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_with_unread_input_lingers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_echo_tiny_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_close_notify_truncation_reset, setup,
 		                                teardown),
