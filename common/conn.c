@@ -669,7 +669,7 @@ static void output_empty(struct conn *c)
 		 * peer's EOF, for at most TRIAD_CONN_LINGER_READ_MS (nginx's
 		 * lingering close). */
 		if (shutdown(c->fd, SHUT_WR) == 0 && ensure_timer(c)) {
-			struct timeval tv = ms_tv(TRIAD_CONN_LINGER_READ_MS);
+			struct timeval tv = duration_tv(TRIAD_CONN_LINGER_READ_MS);
 			c->flags |= CONN_F_LINGER;
 			event_add(c->timer, &tv);
 			update_read(c);
