@@ -145,9 +145,12 @@ test-deb:
 # clang-built, sanitizer-instrumented copies of lib<proto>d.a and libtriad.a
 # under build/fuzz/ (the gcc-built archives do not link with clang's runtimes).
 # `make fuzz` builds them; `make fuzz-run [FUZZ_SECONDS=30]` runs each in turn
-# for that long, growing build/fuzz/corpus/<target>/; a target that crashes
-# leaves its reproducer in build/fuzz/crash/<target>/, the others still run,
-# and the run fails at the end. Never part of `make test`.
+# for that long (tools/fuzz-run.sh), from the seeds in tests/fuzz/corpus/<target>/
+# with the dictionaries in tests/fuzz/dict/, growing build/fuzz/corpus/<target>/,
+# and prints executions and coverage per target (also build/fuzz/report.txt);
+# a target that crashes leaves its reproducer in build/fuzz/crash/<target>/, the
+# others still run, and the run fails at the end. Never part of `make test`;
+# .ci/run runs every target for a few seconds.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_ARGS    ?=
@@ -161,6 +164,13 @@ fuzz_obj      = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 # fuzz_<proto>_*: proto http, ftp or smtp links lib<proto>d.a; common links libtriad.a alone.
 fuzz_proto    = $(firstword $(subst _, ,$(1)))
 fuzz_lib      = $(if $(filter common,$(call fuzz_proto,$(1))),$(FUZZ_DIR)/libtriad.a,$(FUZZ_DIR)/lib$(call fuzz_proto,$(1))d.a)
+
+# Static analysis: cppcheck and clang-tidy (.clang-tidy), both silent. Not part of
+# `make test`; .ci/run runs it.
+.PHONY: lint
+lint:
+	@command -v cppcheck >/dev/null 2>&1 && command -v clang-tidy >/dev/null 2>&1 || ./tools/deps.sh lint
+	./tools/lint.sh
 
 .PHONY: fuzz fuzz-run fuzz-deps
 fuzz: $(FUZZ_BINS)
@@ -185,14 +195,7 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $$(call fuzz_lib,%) $(FUZZ_DIR)/libtriad
 	    $(call fuzz_lib,$*) $(FUZZ_DIR)/libtriad.a $(LIBS)
 
 fuzz-run: $(FUZZ_BINS)
-	@failed=; for t in $(FUZZ_BINS); do n=$$(basename $$t); \
-	    mkdir -p $(FUZZ_DIR)/corpus/$$n $(FUZZ_DIR)/crash/$$n; \
-	    echo "== $$n ($(FUZZ_SECONDS) s)"; \
-	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        -artifact_prefix=$(FUZZ_DIR)/crash/$$n/ $(FUZZ_ARGS) $(FUZZ_DIR)/corpus/$$n \
-	        || failed="$$failed $$n"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "fuzz: crashes in$$failed (see $(FUZZ_DIR)/crash/)"; exit 1; fi
+	./tools/fuzz-run.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_BINS) -- $(FUZZ_ARGS)
 
 # Dependency files of the builds here (not the package build's tree in build/deb/).
 -include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

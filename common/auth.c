@@ -229,6 +229,7 @@ static void req_deliver(struct auth_req *r, enum auth_result result, unsigned de
 static struct auth_req *req_find(struct auth_client *c, uint32_t id)
 {
 	for (struct auth_req *r = c->reqs; r != NULL; r = r->next) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a freed request was unlinked (req_free)
 		if (r->id == id && r->state == REQ_PENDING)
 			return r;
 	}
@@ -383,7 +384,7 @@ void auth_client_free(struct auth_client *c)
 	if (c == NULL)
 		return;
 	while (c->reqs != NULL)
-		req_free(c->reqs);
+		req_free(c->reqs); // NOLINT(clang-analyzer-unix.Malloc): req_free() unlinks it from c->reqs first
 	event_free(c->rev);
 	event_free(c->wev);
 	if (c->fd >= 0)
@@ -450,6 +451,7 @@ struct auth_req *auth_request(struct auth_client *c, const char *service, const 
 	/* Waiting for the write event would only add latency when the socket has room. */
 	if (!event_pending(c->wev, EV_WRITE, NULL))
 		client_flush(c);
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): R is new, never cancelled: client_die() delivers to it, frees only cancelled ones
 	return r;
 }
 

@@ -1150,7 +1150,7 @@ struct conf *conf_load(const char *path, const struct conf_section *section, cha
 		load_fail(&ld, 0, NULL, "out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; i < c->nitems; i++)
+	for (size_t i = 0; section && i < c->nitems; i++) /* items come only with a section */
 		c->items[i].kind = section->kinds[i];
 	if (!(ld.f = fopen(path, "re"))) {
 		load_fail(&ld, 0, NULL, "cannot open: %s", strerror(errno));

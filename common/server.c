@@ -616,7 +616,8 @@ static int worker_setup(struct worker *w, const struct bound *b, size_t nb, char
 		return -1;
 	}
 	size_t nm = w->index == 0 ? nmetrics : 0; /* worker 0 also answers scrapes */
-	w->listeners = calloc(nb + nm, sizeof(*w->listeners));
+	/* calloc(0) may be NULL, which is not "out of memory" */
+	w->listeners = calloc(nb + nm ? nb + nm : 1, sizeof(*w->listeners));
 	w->wake = event_new(w->base, -1, 0, drain_cb, w);
 	if (!w->listeners || !w->wake) {
 		snprintf(err, errlen, "out of memory");

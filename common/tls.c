@@ -97,16 +97,30 @@ static unsigned wire_len(const unsigned char *p)
 	return n;
 }
 
+int tls_alpn_choose(const unsigned char *protos, const unsigned char *in, unsigned inlen,
+                    const unsigned char **out, unsigned char *outlen)
+{
+	/* RFC 7301 §3.1: non-empty names that fill the list exactly. OpenSSL
+	 * checks the extension before this runs; SSL_select_next_proto() itself
+	 * would still match a good prefix of a malformed list. */
+	for (unsigned i = 0; i < inlen; i += 1u + in[i])
+		if (in[i] == 0 || in[i] > inlen - i - 1)
+			return -1;
+	unsigned char *sel;
+	if (inlen == 0 ||
+	    SSL_select_next_proto(&sel, outlen, protos, wire_len(protos), in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return -1;
+	*out = sel;
+	return 0;
+}
+
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg)
 {
 	(void)ssl;
-	const unsigned char *protos = arg;
-	unsigned char *sel;
-	if (SSL_select_next_proto(&sel, outlen, protos, wire_len(protos), in, inlen) !=
-	    OPENSSL_NPN_NEGOTIATED)
+	if (tls_alpn_choose(arg, in, inlen, out, outlen) < 0)
 		return SSL_TLSEXT_ERR_NOACK; /* no overlap: continue without ALPN, as nginx */
-	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
 }
 

@@ -68,7 +68,7 @@ static int compare(const void *a, const void *b, void *arg)
 	return o->desc ? -c : c;
 }
 
-static bool param(const struct http_slice *q, const char *key, const char **v, size_t *vlen)
+bool http_query_param(const struct http_slice *q, const char *key, const char **v, size_t *vlen)
 {
 	if (!q->p)
 		return false;
@@ -91,7 +91,7 @@ static bool param_is(const struct http_slice *q, const char *key, const char *wa
 {
 	const char *v;
 	size_t n;
-	return param(q, key, &v, &n) && n == strlen(want) && memcmp(v, want, n) == 0;
+	return http_query_param(q, key, &v, &n) && n == strlen(want) && memcmp(v, want, n) == 0;
 }
 
 /* clang-format off */

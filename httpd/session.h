@@ -226,6 +226,9 @@ void http_serve_path(struct http_session *s, bool trailing_slash);
  * *BODY (the caller's); 0, or a status and no body. *CTYPE: text/html or
  * application/json (?format=json). */
 int http_autoindex(struct http_session *s, int dirfd, struct iobuf **body, const char **ctype);
+/* The value of KEY in the query Q ("a=1&key=v&..."; the first one, raw, not
+ * percent-decoded): *V, *VLEN. false when Q has no KEY=. */
+bool http_query_param(const struct http_slice *q, const char *key, const char **v, size_t *vlen);
 /* Sends a complete response with BODY (moved) or a page for an error status. */
 void http_respond_body(struct http_session *s, int status, const char *ctype, struct iobuf *body,
                        const char *extra);

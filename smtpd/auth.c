@@ -62,6 +62,25 @@ static void reset(struct smtp_session *s)
 	smtp_set_state(s, SMTP_S_READY);
 }
 
+int smtp_auth_plain_split(const char *resp, size_t len, const char **user, size_t *ulen,
+                          char *pass, size_t passcap)
+{
+	/* RFC 4616 §2: [authzid] NUL authcid NUL passwd; no proxying. */
+	const char *n1 = memchr(resp, '\0', len);
+	const char *n2 = n1 ? memchr(n1 + 1, '\0', len - (size_t)(n1 + 1 - resp)) : NULL;
+	if (!n2)
+		return -2;
+	*user = n1 + 1;
+	*ulen = (size_t)(n2 - *user);
+	size_t plen = len - (size_t)(n2 + 1 - resp), zlen = (size_t)(n1 - resp);
+	if (plen > TRIAD_AUTH_PASSWORD_MAX || plen >= passcap ||
+	    (zlen && (zlen != *ulen || memcmp(resp, *user, *ulen) != 0)))
+		return -1;
+	memcpy(pass, n2 + 1, plen);
+	pass[plen] = '\0';
+	return 0;
+}
+
 void smtp_auth_abort(struct smtp_session *s)
 {
 	if (s->auth_req) {
@@ -128,25 +147,14 @@ static void step(struct smtp_session *s, const char *resp, size_t len)
 {
 	char pass[TRIAD_AUTH_PASSWORD_MAX + 1];
 	if (s->auth_mech == MECH_PLAIN) {
-		/* RFC 4616 §2: [authzid] NUL authcid NUL passwd; no proxying. */
-		const char *n1 = memchr(resp, '\0', len);
-		const char *n2 = n1 ? memchr(n1 + 1, '\0', len - (size_t)(n1 + 1 - resp)) : NULL;
-		if (!n2) {
+		const char *user;
+		size_t ulen;
+		int rc = smtp_auth_plain_split(resp, len, &user, &ulen, pass, sizeof(pass));
+		if (rc < 0) {
 			reset(s);
-			smtp_send(s, SMTP_R_AUTH_DECODE);
+			smtp_send(s, rc == -2 ? SMTP_R_AUTH_DECODE : SMTP_R_AUTH_FAILED);
 			return;
 		}
-		const char *user = n1 + 1;
-		size_t ulen = (size_t)(n2 - user), plen = len - (size_t)(n2 + 1 - resp);
-		size_t zlen = (size_t)(n1 - resp);
-		if (plen > TRIAD_AUTH_PASSWORD_MAX ||
-		    (zlen && (zlen != ulen || memcmp(resp, user, ulen) != 0))) {
-			reset(s);
-			smtp_send(s, SMTP_R_AUTH_FAILED);
-			return;
-		}
-		memcpy(pass, n2 + 1, plen);
-		pass[plen] = '\0';
 		check(s, user, ulen, pass);
 		explicit_bzero(pass, sizeof(pass));
 		return;

@@ -714,11 +714,13 @@ static const char *after_prefix(const char *arg, size_t len, const char *prefix)
 enum smtp_rid smtp_parse_mail(const char *arg, size_t len, const struct smtp_parse_opts *o,
                               struct smtp_mail *out)
 {
-	const char *end = arg + len, *p;
+	const char *end, *p;
 
 	memset(out, 0, sizeof *out);
+	/* No arithmetic on a NULL ARG (undefined even with LEN 0). */
 	if (arg == NULL || (p = after_prefix(arg, len, "FROM:")) == NULL)
 		return SMTP_R_MAIL_SYNTAX;
+	end = arg + len;
 	switch (parse_path(p, end, false, &out->path, &p)) {
 	case PATH_OK:
 		break;
@@ -741,11 +743,13 @@ enum smtp_rid smtp_parse_mail(const char *arg, size_t len, const struct smtp_par
 enum smtp_rid smtp_parse_rcpt(const char *arg, size_t len, const struct smtp_parse_opts *o,
                               struct smtp_rcpt *out)
 {
-	const char *end = arg + len, *p;
+	const char *end, *p;
 
 	memset(out, 0, sizeof *out);
+	/* No arithmetic on a NULL ARG (undefined even with LEN 0). */
 	if (arg == NULL || (p = after_prefix(arg, len, "TO:")) == NULL)
 		return SMTP_R_RCPT_SYNTAX;
+	end = arg + len;
 	switch (parse_path(p, end, true, &out->path, &p)) {
 	case PATH_OK:
 		break;

@@ -182,6 +182,12 @@ void smtp_maildir_commit_stats(uint64_t *batches, uint64_t *fsyncs, uint64_t *re
 
 /* auth.c: strict base64 (RFC 4648 §4, padding required): decoded length or -1. */
 int smtp_auth_b64_decode(const char *in, size_t len, char *out, size_t cap);
+/* auth.c: a decoded AUTH PLAIN response (RFC 4616 §2: [authzid] NUL authcid NUL
+ * passwd) split: *USER and *ULEN point into RESP, the password is copied NUL-terminated
+ * into PASS. 0; -2 not three fields (501); -1 a password too long or an authzid other
+ * than the authcid (535: no proxy authorization). */
+int smtp_auth_plain_split(const char *resp, size_t len, const char **user, size_t *ulen,
+                          char *pass, size_t passcap);
 
 /* smtpd's metric families (server_ops.metrics), METRIC_COMMON + these (receive.c). */
 enum { SMTP_METRIC_MESSAGES, SMTP_METRIC_DELIVERY, SMTP_METRICS };

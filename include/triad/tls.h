@@ -21,6 +21,11 @@ void tls_ctx_free(SSL_CTX *ctx);
  * A client offering none of them gets no ALPN (not an alert), as nginx does.
  */
 void tls_ctx_set_alpn(SSL_CTX *ctx, const unsigned char *protos);
+/* The selection itself, over the client's list IN[0..INLEN) (wire format, as
+ * received): 0 with *OUT pointing at the chosen name (inside PROTOS or IN),
+ * -1 when nothing matches or IN is malformed. */
+int tls_alpn_choose(const unsigned char *protos, const unsigned char *in, unsigned inlen,
+                    const unsigned char **out, unsigned char *outlen);
 
 /*
  * SNI (RFC 6066 §3): the client-hello callback of the listener's context
