@@ -149,8 +149,8 @@ test-deb:
 # with the dictionaries in tests/fuzz/dict/, growing build/fuzz/corpus/<target>/,
 # and prints executions and coverage per target (also build/fuzz/report.txt);
 # a target that crashes leaves its reproducer in build/fuzz/crash/<target>/, the
-# others still run, and the run fails at the end. Never part of `make test`;
-# .ci/run runs every target for a few seconds.
+# others still run, and the run fails at the end. Never part of `make test`,
+# nor of .ci/run yet.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_ARGS    ?=
@@ -165,8 +165,8 @@ fuzz_obj      = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 fuzz_proto    = $(firstword $(subst _, ,$(1)))
 fuzz_lib      = $(if $(filter common,$(call fuzz_proto,$(1))),$(FUZZ_DIR)/libtriad.a,$(FUZZ_DIR)/lib$(call fuzz_proto,$(1))d.a)
 
-# Static analysis: cppcheck and clang-tidy (.clang-tidy), both silent. Not part of
-# `make test`; .ci/run runs it.
+# Static analysis: cppcheck and clang-tidy (.clang-tidy). Not part of `make test`
+# nor of .ci/run yet: it still reports findings on the tree.
 .PHONY: lint
 lint:
 	@command -v cppcheck >/dev/null 2>&1 && command -v clang-tidy >/dev/null 2>&1 || ./tools/deps.sh lint
