@@ -168,6 +168,21 @@ void workq_job_untrack(struct workq_job *j)
 	j->w = NULL;
 }
 
+void workq_job_free(struct workq_job *j)
+{
+	free(j);
+}
+
+int workq_submit_job(struct worker *w, struct workq_job *j, void (*release)(struct workq_job *j),
+                     workq_fn run, workq_fn done)
+{
+	workq_job_track(w, j, release);
+	if (workq_submit(w->base, run, done, j) == 0)
+		return 0;
+	workq_job_untrack(j);
+	return -1;
+}
+
 void workq_jobs_release(struct worker *w)
 {
 	while (w->jobs) {

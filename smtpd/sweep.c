@@ -168,13 +168,6 @@ static void sweep_run(void *arg)
 	close(j->rootfd);
 }
 
-/* workq.h: the done callback never ran (a stop right after a tick). The
- * walk did (workq_stop runs what is queued) and closed its fd. */
-static void sweep_release(struct workq_job *job)
-{
-	free((struct sweep_job *)job);
-}
-
 static void sweep_done(void *arg)
 {
 	struct sweep_job *j = arg;
@@ -206,9 +199,9 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	j->rootfd = rootfd;
-	workq_job_track(w, &j->job, sweep_release);
-	if (workq_submit(w->base, sweep_run, sweep_done, j) < 0) {
-		workq_job_untrack(&j->job);
+	/* Should its done never run (a stop right after a tick), the walk did
+	 * (workq_stop runs what is queued) and closed its fd: only J is left. */
+	if (workq_submit_job(w, &j->job, workq_job_free, sweep_run, sweep_done) < 0) {
 		close(rootfd);
 		free(j); /* the next tick tries again */
 	}

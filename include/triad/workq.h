@@ -49,6 +49,12 @@ void workq_job_track(struct worker *w, struct workq_job *j, void (*release)(stru
 void workq_job_untrack(struct workq_job *j);
 /* After the loops and the pool stopped: releases every job still on W's list. */
 void workq_jobs_release(struct worker *w);
+/* The release of a job that owns nothing but its own heap block (J first in it). */
+void workq_job_free(struct workq_job *j);
+/* workq_job_track() then workq_submit() on W's loop; a full queue untracks J
+ * again and returns -1 (J is the caller's to free). */
+int workq_submit_job(struct worker *w, struct workq_job *j, void (*release)(struct workq_job *j),
+                     workq_fn run, workq_fn done);
 
 /*
  * A periodic job's timer on BASE: TICK(-1, EV_TIMEOUT, ARG) runs FIRST_S
