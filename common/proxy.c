@@ -125,20 +125,57 @@ static int parse_v1(const uint8_t *buf, size_t len, struct proxy_header *out)
 
 /* ---- version 2 (§2.2) ------------------------------------------------------ */
 
-/* The TLVs after the address block must tile it exactly (§2.2: type, 16-bit
- * length, value); a truncated one means a corrupt or forged header. */
-static bool tlvs_ok(const uint8_t *p, size_t n)
+/* CRC32c (Castagnoli, RFC 4960 Appendix B), bit by bit: a header is checked
+ * once per connection and is at most PROXY_V2_MAX bytes, so a table or the
+ * SSE4.2 instruction would buy nothing measurable. ZERO_AT, when not NULL, is
+ * the 4-byte checksum field, hashed as zeros (§2.2.5). */
+static uint32_t crc32c(const uint8_t *p, size_t n, const uint8_t *zero_at)
 {
+	uint32_t crc = 0xffffffffu;
+	for (size_t i = 0; i < n; i++) {
+		bool zeroed = zero_at != NULL && p + i >= zero_at && p + i < zero_at + 4;
+		crc ^= zeroed ? 0 : p[i];
+		for (int bit = 0; bit < 8; bit++)
+			crc = crc >> 1 ^ (0x82f63b78u & (0u - (crc & 1u)));
+	}
+	return ~crc;
+}
+
+#define PP2_TYPE_CRC32C 0x03
+
+/* The TLVs after the address block must tile it exactly (§2.2: type, 16-bit
+ * length, value); a truncated one means a corrupt or forged header. A
+ * PP2_TYPE_CRC32C TLV is 4 bytes and is returned in *CRC (at most one). */
+static bool tlvs_ok(const uint8_t *p, size_t n, const uint8_t **crc)
+{
+	*crc = NULL;
 	while (n > 0) {
 		if (n < 3)
 			return false;
 		size_t vlen = (size_t)p[1] << 8 | p[2];
 		if (vlen > n - 3)
 			return false;
+		if (p[0] == PP2_TYPE_CRC32C) {
+			if (vlen != 4 || *crc != NULL)
+				return false;
+			*crc = p + 3;
+		}
 		p += 3 + vlen;
 		n -= 3 + vlen;
 	}
 	return true;
+}
+
+/* §2.2.5: a receiver that supports the checksum "MUST treat the TCP
+ * connection providing the header as invalid" when it does not match. The
+ * sender stores it in network byte order (HAProxy's proxy-v2-options crc32c). */
+static bool crc_ok(const uint8_t *header, size_t len, const uint8_t *crc)
+{
+	if (crc == NULL)
+		return true;
+	uint32_t want = (uint32_t)crc[0] << 24 | (uint32_t)crc[1] << 16 |
+	                (uint32_t)crc[2] << 8 | crc[3];
+	return crc32c(header, len, crc) == want;
 }
 
 static int parse_v2(const uint8_t *buf, size_t len, struct proxy_header *out)
@@ -172,7 +209,8 @@ static int parse_v2(const uint8_t *buf, size_t len, struct proxy_header *out)
 	}
 	if (body < used)
 		return -1;
-	if (!tlvs_ok(a + used, body - used))
+	const uint8_t *crc;
+	if (!tlvs_ok(a + used, body - used, &crc) || !crc_ok(buf, PROXY_V2_HEAD + body, crc))
 		return -1;
 	/* LOCAL (health checks), UNSPEC, AF_UNIX and datagrams keep the real
 	 * endpoints (§2.2: the receiver "must use the real connection endpoints"

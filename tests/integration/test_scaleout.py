@@ -1,7 +1,7 @@
 """Scale-out behind HAProxy (issue 13 item 7, docs/scaling.md): Debian's haproxy in TCP
 mode in front of two triad nodes on loopback that share one root.
 
-- HTTP and HTTPS (TLS passed through) with send-proxy-v2: the nodes see the client's
+- HTTP and HTTPS (TLS passed through) with send-proxy-v2 and its CRC32c TLV: the nodes see the client's
   address, not HAProxy's (HAProxy connects from 127.0.0.2, the only proxy_protocol
   source; the client is 127.0.0.1);
 - SMTP through HAProxy; every message that got 250 is in the shared Maildir;
@@ -55,8 +55,11 @@ class HAProxy:
             "defaults", "    mode tcp", "    timeout connect 2s", "    timeout client 30s",
             "    timeout server 30s", "    retries 3", "    option redispatch 1",
             f"    source {PROXY_SRC}",
-            # check-send-proxy: the health checks also begin with a PROXY header (v2 LOCAL)
-            "    default-server inter 200ms fall 2 rise 2 check check-send-proxy send-proxy-v2",
+            # check-send-proxy: the health checks also begin with a PROXY header (v2 LOCAL);
+            # crc32c: every header carries PP2_TYPE_CRC32C, which the nodes verify
+            # (doc/proxy-protocol.txt §2.2.5), so a wrong sum fails every test here
+            "    default-server inter 200ms fall 2 rise 2 check check-send-proxy send-proxy-v2"
+            " proxy-v2-options crc32c",
         ]
         for kind, port in self.ports.items():
             lines += [f"listen {kind}", f"    bind 127.0.0.1:{port}", "    balance roundrobin"]

@@ -106,6 +106,29 @@ static void test_rows(void **state)
 	                                                   "\xdc\x04\x01\xbb"
 	                                                   "\x01\x00\x02h2" "\x04\x00\x01\x00",
 	     37, 37, true, "192.0.2.1 56324", "198.51.100.2 443"},
+	    /* §2.2.5 PP2_TYPE_CRC32C: CRC32c of the whole header with the field
+	     * zeroed, network byte order (HAProxy's proxy-v2-options crc32c) */
+	    {__LINE__, V2("\x21", "\x11", "\x00", "\x13") "\xc0\x00\x02\x01\xc6\x33\x64\x02"
+	                                                   "\xdc\x04\x01\xbb"
+	                                                   "\x03\x00\x04\x20\xec\x95\x49",
+	     35, 35, true, "192.0.2.1 56324", "198.51.100.2 443"},
+	    {__LINE__, V2("\x21", "\x11", "\x00", "\x13") "\xc0\x00\x02\x01\xc6\x33\x64\x02"
+	                                                   "\xdc\x04\x01\xbb"
+	                                                   "\x03\x00\x04\x20\xec\x95\x48",
+	     35, -1, false, NULL, NULL}, /* one bit off */
+	    {__LINE__, V2("\x21", "\x11", "\x00", "\x13") "\xc0\x00\x02\x01\xc6\x33\x64\x03"
+	                                                   "\xdc\x04\x01\xbb"
+	                                                   "\x03\x00\x04\x20\xec\x95\x49",
+	     35, -1, false, NULL, NULL}, /* an address changed after the sum */
+	    {__LINE__, V2("\x21", "\x11", "\x00", "\x12") "\xc0\x00\x02\x01\xc6\x33\x64\x02"
+	                                                   "\xdc\x04\x01\xbb"
+	                                                   "\x03\x00\x03\x20\xec\x95",
+	     34, -1, false, NULL, NULL}, /* a checksum of 3 bytes */
+	    {__LINE__, V2("\x21", "\x11", "\x00", "\x1a") "\xc0\x00\x02\x01\xc6\x33\x64\x02"
+	                                                   "\xdc\x04\x01\xbb"
+	                                                   "\x03\x00\x04\x20\xec\x95\x49"
+	                                                   "\x03\x00\x04\x20\xec\x95\x49",
+	     42, -1, false, NULL, NULL}, /* two checksums */
 	    /* LOCAL (health checks): real endpoints, whatever the block says */
 	    {__LINE__, V2("\x20", "\x00", "\x00", "\x00"), 16, 16, false, NULL, NULL},
 	    {__LINE__, V2("\x20", "\x11", "\x00", "\x0c") "\xc0\x00\x02\x01\xc6\x33\x64\x02"
