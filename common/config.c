@@ -766,6 +766,48 @@ static int add_item(struct load *ld, struct conf_items *it, const char *name)
 	return apply_defaults(ld, k->keys, k->nkeys, base);
 }
 
+/*
+ * Every "[kind NAME]" header of the file as "kind NAME", read or not, so a
+ * key naming another daemon's section ([site]'s fallback naming an
+ * [upstream]) can be checked by every daemon (conf_named()).
+ */
+static int add_named(struct load *ld, const char *kind, const char *item)
+{
+	struct conf *c = ld->c;
+	char **v;
+
+	if (c->nnamed == c->named_cap) {
+		size_t cap = c->named_cap ? 2 * c->named_cap : 16;
+		if (!(v = realloc(c->named, cap * sizeof(*v)))) {
+			load_fail(ld, ld->lineno, NULL, "out of memory");
+			return -1;
+		}
+		c->named = v;
+		c->named_cap = cap;
+	}
+	if (asprintf(&c->named[c->nnamed], "%s %s", kind, item) < 0) {
+		load_fail(ld, ld->lineno, NULL, "out of memory");
+		return -1;
+	}
+	c->nnamed++;
+	return 0;
+}
+
+static int named_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool conf_named(const struct conf *c, const char *kind, const char *name)
+{
+	char key[2 * TRIAD_CONF_NAME_MAX + 2];
+	const char *k = key;
+
+	if (snprintf(key, sizeof(key), "%s %s", kind, name) >= (int)sizeof(key))
+		return false;
+	return c->nnamed && bsearch(&k, c->named, c->nnamed, sizeof(*c->named), named_cmp);
+}
+
 /* A header was read: decide where the keys that follow go. */
 static int begin_section(struct load *ld, const char *kind, const char *item)
 {
@@ -790,6 +832,8 @@ static int begin_section(struct load *ld, const char *kind, const char *item)
 		load_fail(ld, ld->lineno, NULL, "[%s] needs a name, as in [%s NAME]", kind, kind);
 		return -1;
 	}
+	if (item && add_named(ld, kind, item) < 0)
+		return -1;
 	ld->items = it;
 	if (it) {
 		ld->target = LOAD_ITEM;
@@ -1112,6 +1156,9 @@ static void conf_free(struct conf *c)
 		free(it->lines);
 	}
 	free(c->items);
+	for (size_t i = 0; i < c->nnamed; i++)
+		free(c->named[i]);
+	free(c->named);
 	free(c->lines_g);
 	free(c->lines_own);
 	free(c->path);
@@ -1174,6 +1221,8 @@ struct conf *conf_load(const char *path, const struct conf_section *section, cha
 		load_fail(&ld, r > 0 ? (unsigned)r : 0, NULL, "syntax error");
 	if (ld.failed || check_item_names(&ld) < 0)
 		goto fail;
+	if (c->nnamed)
+		qsort(c->named, c->nnamed, sizeof(*c->named), named_cmp);
 
 	if (conf_global_section.check(c, err, errlen) < 0)
 		goto fail_checked;

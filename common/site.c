@@ -33,6 +33,8 @@ static const struct conf_key site_keys[] = {
 	{"error_pages", CONF_STR, S(error_pages), NULL, NULL, 0, 0},
 	{"try_extensions", CONF_LIST, S(try_extensions), NULL, NULL, 0, 0},
 	{"rules_files", CONF_BOOL, S(rules_files), NULL, NULL, 0, 0},
+	{"proxy", CONF_STR, S(proxy), NULL, NULL, 0, 0},
+	{"fallback", CONF_STR, S(fallback), NULL, NULL, 0, 0},
 };
 #undef S
 
@@ -189,6 +191,30 @@ int site_try_extensions_check(const struct conf_list *l, char *err, size_t errle
 		}
 	}
 	return 0;
+}
+
+int site_proxy_check(const struct conf *c, const char *proxy, const char *fallback, char *err,
+                     size_t errlen, const char **bad_key)
+{
+	struct http_cachectl rules;
+	int rc = 0;
+
+	*bad_key = "proxy";
+	if (http_cachectl_parse(proxy, &rules, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < rules.n && rc == 0; i++)
+		if (!conf_named(c, "upstream", rules.value[i])) {
+			snprintf(err, errlen, "rule \"%.64s=%.40s\": no [upstream %.40s] section",
+			         rules.pattern[i], rules.value[i], rules.value[i]);
+			rc = -1;
+		}
+	http_cachectl_free(&rules);
+	if (rc == 0 && fallback && !conf_named(c, "upstream", fallback)) {
+		*bad_key = "fallback";
+		snprintf(err, errlen, "no [upstream %.40s] section", fallback);
+		rc = -1;
+	}
+	return rc;
 }
 
 int site_path_outside(struct conf *c, const char *path, const char *key, char *err,
@@ -370,6 +396,9 @@ static int check_one(struct conf *c, size_t i, char *err, size_t errlen)
 	if (site_errpages_parse(s->error_pages, &ep, why, sizeof(why)) < 0)
 		return conf_item_error_at(c, &site_kind, i, "error_pages", err, errlen, "%s", why);
 	site_errpages_free(&ep);
+	const char *key;
+	if (site_proxy_check(c, s->proxy, s->fallback, why, sizeof(why), &key) < 0)
+		return conf_item_error_at(c, &site_kind, i, key, err, errlen, "%s", why);
 	return 0;
 }
 

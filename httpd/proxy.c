@@ -1592,7 +1592,7 @@ void http_proxy_free(struct http_session *s)
  */
 static int find_script(struct http_session *s, struct http_proxy *px, int rule)
 {
-	const struct http_proxy_conf *pc = &s->app->proxy;
+	const struct http_proxy_conf *pc = &s->site->proxy;
 	const char *path = s->path;
 	size_t len = s->path_len + 1;
 	for (size_t k = 1; k <= len; k++) {
@@ -1813,7 +1813,7 @@ int http_proxy_route(struct http_session *s)
 {
 	const struct http_app *app = s->app;
 	const struct http_request *r = &s->t->req;
-	if (app->proxy.rules.n == 0 && !app->proxy.fallback)
+	if (!app->proxy_any)
 		return 0;
 	if (r->form == HTTP_TARGET_ASTERISK || r->form == HTTP_TARGET_AUTHORITY)
 		return 0;
@@ -1832,10 +1832,11 @@ int http_proxy_route(struct http_session *s)
 	s->path_len = pr.len;
 	if (pr.hidden)
 		return 404; /* never to a pool (interface.md) */
-	int rule = http_proxy_match(&app->proxy, s->path);
+	const struct http_proxy_conf *pc = &s->site->proxy; /* the site's, or [httpd]'s */
+	int rule = http_proxy_match(pc, s->path);
 	if (rule >= 0)
-		return start(s, app->proxy.rule_pool[rule], rule, false);
-	if (!app->proxy.fallback || served_locally(s))
+		return start(s, pc->rule_pool[rule], rule, false);
+	if (!pc->fallback || served_locally(s))
 		return 0;
-	return start(s, app->proxy.fallback, -1, true);
+	return start(s, pc->fallback, -1, true);
 }

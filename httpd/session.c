@@ -48,8 +48,15 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 	app->lim = (struct http_limits){(size_t)h->max_request_line, (size_t)h->max_header_size,
 	                                HTTP_HEADER_FIELDS_MAX};
 	char why[200];
+	/* The pools first: every site's proxy rules and fallback point into them. */
+	app->pools = http_pools_build(c, &app->npools, why, sizeof(why));
+	if (!app->pools) {
+		free(app);
+		return conf_error_at(c, "proxy", err, errlen, "%s", why);
+	}
 	if (http_sites_build(c, rt, app, err, errlen) < 0) {
 		http_sites_free(app);
+		http_pools_free(app->pools, app->npools);
 		free(app);
 		return -1;
 	}
@@ -57,6 +64,7 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 		app->alog = http_accesslog_open(h->access_log, why, sizeof(why));
 		if (!app->alog) {
 			http_sites_free(app);
+			http_pools_free(app->pools, app->npools);
 			free(app);
 			return conf_error_at(c, "access_log", err, errlen, "%s", why);
 		}
@@ -73,19 +81,9 @@ int http_prepare(struct conf *c, struct server_runtime *rt, char *err, size_t er
 		if (port != 443)
 			snprintf(app->https_port, sizeof(app->https_port), ":%u", port);
 	}
-	const char *key = "proxy";
-	app->pools = http_pools_build(c, &app->npools, why, sizeof(why));
-	if (!app->pools || http_proxy_conf_build(&app->proxy, h->proxy, h->fallback, app->pools,
-	                                         app->npools, why, sizeof(why), &key) < 0) {
-		http_pools_free(app->pools, app->npools);
-		http_sites_free(app);
-		free(app);
-		return conf_error_at(c, key, err, errlen, "%s", why);
-	}
 	if (h->cache && !(app->rcache = http_rcache_new(h->cache))) {
-		http_proxy_conf_free(&app->proxy);
-		http_pools_free(app->pools, app->npools);
 		http_sites_free(app);
+		http_pools_free(app->pools, app->npools);
 		free(app);
 		return conf_error_at(c, "cache", err, errlen, "out of memory");
 	}
@@ -102,7 +100,6 @@ void http_release(struct server_runtime *rt)
 		return;
 	/* app->alog is process-wide (accesslog.c): other generations may share it. */
 	http_sites_free(app);
-	http_proxy_conf_free(&app->proxy);
 	http_pools_free(app->pools, app->npools);
 	http_rcache_free(app->rcache);
 	free(app);

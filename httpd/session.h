@@ -55,6 +55,7 @@ struct http_site {
 	const struct conf_list *try_extensions;
 	char hsts[64];                   /* "Strict-Transport-Security: ...\r\n" or "" */
 	SSL_CTX *tls;                    /* the site's own certificate (shared, not owned), or NULL */
+	struct http_proxy_conf proxy;    /* proxy rules and fallback (into http_app.pools) */
 };
 
 struct http_app {
@@ -72,7 +73,7 @@ struct http_app {
 	char https_port[8];    /* ":8443" or "" (443) for redirect_https */
 	struct http_pool *pools; /* [upstream NAME] sections, resolved */
 	size_t npools;
-	struct http_proxy_conf proxy; /* proxy rules and fallback of [httpd] */
+	bool proxy_any;               /* some site (or [httpd]) has proxy rules or a fallback */
 	struct http_rcache *rcache;   /* cache > 0: the response cache (rcache.h) */
 };
 

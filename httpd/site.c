@@ -4,7 +4,8 @@
  *
  * app->base holds [httpd]'s per-request settings; each [site NAME] gets an
  * http_site with its own docroot (opened once per generation) and the
- * [httpd] value for every per-request key it leaves unset. Host names go
+ * [httpd] value for every per-request key it leaves unset (proxy rules and
+ * fallback too: the gateway routes by s->site->proxy). Host names go
  * into one hash (common/hostmap), so choosing among 10,000 sites costs one
  * probe. Over TLS the client-hello callback looks the SNI name up in the
  * same hash: a site with its own certificate answers with it (one SSL_CTX
@@ -41,13 +42,15 @@ static void site_free(struct http_site *s)
 	fsroot_close(&s->docroot);
 	http_cachectl_free(&s->cache);
 	site_errpages_free(&s->errpages);
+	http_proxy_conf_free(&s->proxy);
 }
 
 /* The [httpd] settings: what a request for no site is served with. */
-static int build_base(struct conf *c, struct server_runtime *rt, struct http_site *b,
+static int build_base(struct conf *c, struct server_runtime *rt, struct http_app *app,
                       char *err, size_t errlen)
 {
 	const struct httpd_conf *h = c->own;
+	struct http_site *b = &app->base;
 	char why[200];
 	int rc;
 
@@ -64,6 +67,11 @@ static int build_base(struct conf *c, struct server_runtime *rt, struct http_sit
 		return conf_error_at(c, "cache_control", err, errlen, "%s", why);
 	if (site_errpages_parse(h->error_pages, &b->errpages, why, sizeof(why)) < 0)
 		return conf_error_at(c, "error_pages", err, errlen, "%s", why);
+	const char *key;
+	if (http_proxy_conf_build(&b->proxy, h->proxy, h->fallback, app->pools, app->npools, why,
+	                          sizeof(why), &key) < 0)
+		return conf_error_at(c, key, err, errlen, "%s", why);
+	app->proxy_any = b->proxy.rules.n || b->proxy.fallback;
 	rc = fsroot_open_sub(&b->docroot, &rt->root, h->docroot, strlen(h->docroot));
 	if (rc < 0)
 		return conf_error_at(c, "docroot", err, errlen, "cannot open %s/%s: %s", c->g.root,
@@ -132,6 +140,14 @@ static int build_site(struct conf *c, struct server_runtime *rt, struct http_app
 		return conf_item_error_at(c, &site_kind, i, "cache_control", err, errlen, "%s", why);
 	if (site_errpages_parse(ep, &s->errpages, why, sizeof(why)) < 0)
 		return conf_item_error_at(c, &site_kind, i, "error_pages", err, errlen, "%s", why);
+	const char *px = site_sets(c, i, "proxy") ? cs->proxy : h->proxy;
+	const char *fb = site_sets(c, i, "fallback") ? cs->fallback : h->fallback;
+	const char *key;
+	if (http_proxy_conf_build(&s->proxy, px, fb, app->pools, app->npools, why, sizeof(why),
+	                          &key) < 0)
+		return conf_item_error_at(c, &site_kind, i, key, err, errlen, "%s", why);
+	if (s->proxy.rules.n || s->proxy.fallback)
+		app->proxy_any = true;
 	rc = fsroot_open_sub(&s->docroot, &rt->root, cs->docroot, strlen(cs->docroot));
 	if (rc < 0)
 		return conf_item_error_at(c, &site_kind, i, "docroot", err, errlen,
@@ -165,7 +181,7 @@ int http_sites_build(struct conf *c, struct server_runtime *rt, struct http_app 
 	struct hostmap files = {0};
 	int rc = -1;
 
-	if (build_base(c, rt, &app->base, err, errlen) < 0)
+	if (build_base(c, rt, app, err, errlen) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		hosts += site_at(c, i)->hosts.n;

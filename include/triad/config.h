@@ -161,6 +161,8 @@ struct conf {
 	unsigned *lines_own;         /* line of each own key, 0: default */
 	struct conf_items *items;    /* one per kind in section->kinds */
 	size_t nitems;
+	char **named;                /* every "[kind NAME]" header as "kind NAME", sorted */
+	size_t nnamed, named_cap;
 	void *runtime;               /* what the daemon built from it (see server.h) */
 	/* Frees runtime when the last reference goes (set by server.c). */
 	void (*runtime_free)(struct conf *c);
@@ -186,6 +188,8 @@ int conf_error_at(const struct conf *c, const char *key, char *err, size_t errle
 /* Named sections of kind K (one of the daemon's kinds): how many, the I-th. */
 size_t conf_count(const struct conf *c, const struct conf_kind *k);
 void *conf_item(const struct conf *c, const struct conf_kind *k, size_t i);
+/* Whether the file has a [KIND NAME] section, of a kind this daemon reads or not. */
+bool conf_named(const struct conf *c, const char *kind, const char *name);
 /* The line of KEY in the I-th section of K (0: default), or of its header when KEY is NULL. */
 unsigned conf_item_line(const struct conf *c, const struct conf_kind *k, size_t i,
                         const char *key);

@@ -8,7 +8,8 @@
  * to another's, a login in two sites' ftp_users, a domain in two sites'
  * mail_domains, the [global] log inside a site's docroot, tls_cert without
  * tls_key (or the reverse), canonical without hosts, and bad values of the
- * per-request keys (cache_control, error_pages, try_extensions).
+ * per-request keys (cache_control, error_pages, try_extensions), and a
+ * proxy rule or fallback naming no [upstream NAME] section of the file.
  *
  * Per-request keys a site does not set (conf_item_line() == 0) take the
  * [httpd] value: httpd resolves that when it builds the generation.
@@ -39,6 +40,8 @@ struct conf_site {
 	char *error_pages;
 	struct conf_list try_extensions;
 	bool rules_files;
+	char *proxy;                     /* "PATTERN=UPSTREAM ..." as [httpd]'s */
+	char *fallback;                  /* an [upstream NAME]; empty: none */
 };
 
 extern const struct conf_kind site_kind;
@@ -83,6 +86,14 @@ int site_try_extensions_check(const struct conf_list *l, char *err, size_t errle
 /* An absolute PATH (a log, maildir_root) inside no site's docroot; else the error at KEY. */
 int site_path_outside(struct conf *c, const char *path, const char *key, char *err,
                       size_t errlen);
+
+/*
+ * PROXY ("PATTERN=UPSTREAM ...") and FALLBACK (a name; NULL: none) as [httpd]
+ * or a site writes them: the syntax, and each name an [upstream NAME] of C.
+ * 0, or -1 with why in err and the key at fault in *bad_key.
+ */
+int site_proxy_check(const struct conf *c, const char *proxy, const char *fallback, char *err,
+                     size_t errlen, const char **bad_key);
 
 /* A host name as a site lists it: lower-cases H in place; 0, or -1 and why. */
 int site_host_check(char *h, char *err, size_t errlen);

@@ -147,6 +147,23 @@ static void test_site_errors(void **state)
 		{__LINE__, HEAD "[site a]\ntry_extensions = .html .htm\nerror_pages = 4xx=/e.html\n"
 		 "index = a.html\nautoindex = on\nhsts = 1h\nprecompressed = off\n",
 		 NULL},
+		/* proxy and fallback: the syntax, and pools that the file has (this loader
+		 * does not read [upstream], as ftpd and smtpd do not: it still knows them) */
+		{__LINE__, HEAD "[site a]\nproxy = /api/*=app\n",
+		 ":4: proxy: rule \"/api/*=app\": no [upstream app] section"},
+		{__LINE__, HEAD "[site a]\nproxy = /api/*\n",
+		 ":4: proxy: rule \"/api/*\" is not PATTERN=VALUE"},
+		{__LINE__, HEAD "[site a]\nfallback = app\n[upstream apps]\nservers = x\n",
+		 ":4: fallback: no [upstream app] section"},
+		{__LINE__, HEAD "[upstream app]\n[site a]\nproxy = /api/*=app *.php=php\n",
+		 ":5: proxy: rule \"*.php=php\": no [upstream php] section"},
+		/* a [site app] is not an [upstream app] */
+		{__LINE__, HEAD "[site app]\n[site a]\nfallback = app\n",
+		 ":5: fallback: no [upstream app] section"},
+		{__LINE__, HEAD "[site a]\nproxy = /api/*=app\nfallback = php\n[upstream app]\n"
+		 "[upstream php]\n", NULL},
+		/* empty: set to none (a site switches an inherited fallback off) */
+		{__LINE__, HEAD "[site a]\nfallback =\nproxy =\n", NULL},
 		/* the [global] log inside a site's docroot */
 		{__LINE__, "[global]\nroot = /srv\nlog = /srv/sites/a/www/log.txt\n[site a]\n",
 		 ":3: log: /srv/sites/a/www/log.txt is inside [site a]'s docroot, which is served to "
@@ -194,6 +211,7 @@ static void test_site_values(void **state)
 	assert_string_equal(s->tls_key, "/k.pem");
 	assert_string_equal(s->mail_domains.v[0], "shop.example");
 	assert_false(site_sets(c, 0, "index"));
+	assert_false(site_sets(c, 0, "fallback"));
 	assert_true(site_sets(c, 0, "hosts"));
 	assert_string_equal(site_at(c, 1)->docroot, "b");
 	assert_int_equal(site_of_ftp_user(c, "alice"), 0);
