@@ -7,14 +7,16 @@
  * file, and a re-read when its inode, size or mtime changed. So a file
  * uploaded over FTP takes effect within two seconds, without SIGHUP, and
  * a hot site costs no file system work per request. A bad line is skipped
- * and logged as "_redirects:LINE: reason"; the files themselves are never
- * served (404).
+ * and logged as "_redirects:LINE: reason", once per change of the file
+ * (whichever worker reads the new version first logs it); the files
+ * themselves are never served (404).
  */
 #include "session.h"
 #include "path.h"
 #include "rules.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,11 +95,14 @@ static int grow(struct http_rules_cache *c, uint64_t keep_from)
 struct warn_ctx {
 	struct http_session *s;
 	const char *file;
+	bool quiet; /* another worker already logged this version of the file */
 };
 
 static void warn(void *arg, unsigned line, const char *reason)
 {
 	struct warn_ctx *w = arg;
+	if (w->quiet)
+		return;
 	log_msg(LOG_LEVEL_WARN, w->s->c->id, "%s:%u: %s (site=%s, line skipped)", w->file, line,
 	        reason, w->s->site->name ? w->s->site->name : "-");
 }
@@ -106,6 +111,23 @@ static bool same(const struct stat *a, const struct stat *b)
 {
 	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * Whether this worker is the first to read this version of the site's file
+ * K: every worker parses it (each keeps its own rules), but a bad line is
+ * logged once per change of the file, not once per worker. The version is
+ * the stat identity; the mark lives in the site (one per generation, so a
+ * SIGHUP logs the lines of a still-bad file once more).
+ */
+static bool first_to_read(const struct http_site *site, int k, const struct stat *st)
+{
+	uint64_t id = (uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_dev ^
+	              ((uint64_t)st->st_size << 20) ^ (uint64_t)st->st_mtim.tv_sec * 1000000007ull ^
+	              (uint64_t)st->st_mtim.tv_nsec;
+	/* the only field of a shared site a worker writes: an atomic mark */
+	_Atomic uint64_t *mark = (_Atomic uint64_t *)&site->rules_read[k];
+	return atomic_exchange(mark, id) != id;
 }
 
 /* Reads both files again into E->rules. */
@@ -125,7 +147,7 @@ static void reload(struct http_session *s, struct rules_entry *e, const struct s
 			        err ? strerror(err) : "out of memory", s->site->name ? s->site->name : "-");
 			continue;
 		}
-		struct warn_ctx w = {s, names[k]};
+		struct warn_ctx w = {s, names[k], !first_to_read(s->site, k, &now[k])};
 		int rc = k == 0 ? http_redirects_parse(text, got, &e->rules, warn, &w)
 		                : http_headers_parse(text, got, &e->rules, warn, &w);
 		if (rc < 0)

@@ -15,6 +15,7 @@
 #define HTTPD_SESSION_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,7 @@ struct http_site {
 	char hsts[64];                   /* "Strict-Transport-Security: ...\r\n" or "" */
 	SSL_CTX *tls;                    /* the site's own certificate (shared, not owned), or NULL */
 	struct http_proxy_conf proxy;    /* proxy rules and fallback (into http_app.pools) */
+	_Atomic uint64_t rules_read[2];  /* _redirects, _headers: the version logged (rulesfile.c) */
 };
 
 struct http_app {

@@ -9,6 +9,7 @@ curl --resolve / --connect-to, Python's ssl, raw sockets where bytes matter.
 """
 
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -505,3 +506,32 @@ def test_rules_files_per_site(ruled, start_daemon, triad_root):
     r = get(d, "/old", host="plain.example")
     assert r.status == 404  # rules_files = off in that site
     assert get(d, "/_redirects", host="plain.example").status == 200  # just a file there
+
+
+def test_bad_rule_line_logged_once_per_change(ruled, start_daemon):
+    """A bad line is logged once per version of the file, whichever worker reads it first,
+    not once per worker; a new version with a bad line is logged (once) again."""
+    d = start_daemon("httpd", config=ruled)  # workers = 2
+
+    def spread():  # new connections land on both workers (SO_REUSEPORT)
+        for _ in range(24):
+            assert get(d, "/old").status == 301
+    spread()
+    d.wait_log(r"_redirects:12: expected FROM TO \[STATUS\]")
+    spread()
+    assert len(re.findall(r"_redirects:12: expected FROM", d.log_text())) == 1, d.log_text()
+    # the same bad line, moved to line 2 by an upload: the new version is logged once
+    path = ruled.layout.www / "_redirects"
+    tmp = ruled.layout.www / ".tmp-redirects"
+    tmp.write_text("/old /newer\nstill bad\n")
+    ruled.layout.give_to_run_user()
+    os.rename(tmp, path)
+    deadline = time.monotonic() + 3 * th.timeout_scale()
+    while get(d, "/old").h("location") != "/newer" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.1)  # every worker's once-a-second look has passed
+    for _ in range(24):
+        assert get(d, "/old").h("location") == "/newer"
+    log = d.log_text()
+    assert len(re.findall(r"_redirects:2: FROM must be a path", log)) == 1, log
+    assert len(re.findall(r"_redirects:12: expected FROM", log)) == 1, log
