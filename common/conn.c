@@ -64,7 +64,7 @@ enum {
 	CONN_F_PERIP = 1u << 21,     /* counted in the per-IP table (not limits_exempt) */
 	CONN_F_UNREAD = 1u << 22,    /* closed with input unread: linger before the close */
 	CONN_F_LINGER = 1u << 23,    /* lingering: FIN sent, input read and dropped until EOF */
-	CONN_F_REFUSED_IP = 1u << 22, /* refused by max_connections_per_ip */
+	CONN_F_REFUSED_IP = 1u << 24, /* refused by max_connections_per_ip */
 };
 
 static atomic_ullong next_id = 1;

@@ -221,6 +221,59 @@ static void test_limits_slot_free_at_close(void **state)
 	conn_limits_set(0, 0, NULL, 0);
 }
 
+/* The per-IP refusal and "closed with input unread" are separate states: a
+ * refused conn closes at once (no lingering, RFC 9112 §9.6 applies only to
+ * unread input), and a conn closed with input unread is not "refused". */
+static void keep_input(struct conn *c)
+{
+	(void)c; /* leaves what arrived in the input */
+}
+
+static void test_refused_per_ip_is_not_unread(void **state)
+{
+	static const struct conn_ops keep_ops = {.on_read = keep_input};
+	(void)state;
+	struct worker w = {0};
+	w.base = event_base_new();
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0xc0000202)};
+	int fds[2][2];
+	struct conn *c[2];
+	conn_limits_set(0, 1, NULL, 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
+		c[i] = conn_new(&w, fds[i][0], (const struct sockaddr *)&a, sizeof(a), NULL, true);
+		assert_non_null(c[i]);
+	}
+	assert_false(conn_refused_per_ip(c[0]));
+	assert_true(conn_refused_per_ip(c[1]));
+	c[0]->ops = &keep_ops;
+	/* c[0]: input arrives and is left unread, then the conn closes. */
+	assert_int_equal(write(fds[0][1], "GET / HTTP/1.1\r\n", 16), 16);
+	for (int i = 0; i < 5 && conn_in_len(c[0]) == 0; i++)
+		event_base_loop(w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(conn_in_len(c[0]), 16);
+	conn_close(c[0]);
+	assert_false(conn_refused_per_ip(c[0]));
+	/* c[1]: the refusal goes out and the conn is freed without waiting for the
+	 * peer's EOF (its peer never closes here). */
+	conn_printf(c[1], "421 too many\r\n");
+	conn_close(c[1]);
+	for (int i = 0; i < 10 && w.nconns > 1; i++)
+		event_base_loop(w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(w.nconns, 1); /* c[1] gone; c[0] lingers for its peer's EOF */
+	char got[32] = {0};
+	assert_int_equal(read(fds[1][1], got, sizeof(got)), 14);
+	assert_int_equal(read(fds[1][1], got, sizeof(got)), 0);
+	conn_abort(c[0]);
+	for (int i = 0; i < 5; i++)
+		event_base_loop(w.base, EVLOOP_NONBLOCK);
+	assert_int_equal(w.nconns, 0);
+	for (int i = 0; i < 2; i++)
+		close(fds[i][1]);
+	event_base_free(w.base);
+	conn_limits_set(0, 0, NULL, 0);
+}
+
 /* limits_exempt: no per-IP limit for listed networks (IPv4 given as a v4
  * network matches a v4-mapped peer too); they still count in the total. */
 static void test_limits_exempt(void **state)
@@ -368,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_limits_ipv6_prefix),
 		cmocka_unit_test(test_limits_slot_free_at_close),
 		cmocka_unit_test(test_limits_exempt),
+		cmocka_unit_test(test_refused_per_ip_is_not_unread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
