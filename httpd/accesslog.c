@@ -64,6 +64,8 @@ out:
 
 void http_accesslog_request(struct http_session *s, const char *line, size_t len)
 {
+	if (!s->app->alog)
+		return; /* access_log = off: nothing reads it (write_line) */
 	log_escape(s->t->x.logreq, sizeof(s->t->x.logreq), line, len);
 }
 

@@ -57,11 +57,14 @@ const char *http_worker_date(struct http_worker *w, struct conn *c)
 
 void http_head_start(struct http_session *s, struct http_head *h, int status)
 {
-	char line[64];
 	s->t->x.status = status;
-	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: ", status,
-	                 http_status_reason(status));
-	http_head_add(h, line, (size_t)n);
+	/* Every status we send has three digits (RFC 9110 §15); no printf per response. */
+	unsigned st = status >= 100 && status <= 999 ? (unsigned)status : 500;
+	char code[4] = {(char)('0' + st / 100), (char)('0' + st / 10 % 10), (char)('0' + st % 10), ' '};
+	http_head_add(h, STRLIT("HTTP/1.1 "));
+	http_head_add(h, code, sizeof(code));
+	http_head_str(h, http_status_reason((int)st));
+	http_head_add(h, STRLIT("\r\nDate: "));
 	http_head_add(h, http_worker_date(s->w, s->c), DATE_HTTP_LEN);
 	http_head_add(h, STRLIT("\r\n"));
 	http_head_str(h, s->app->server);

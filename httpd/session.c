@@ -155,7 +155,42 @@ static const char *const state_names[] = {"idle", "head", "body", "send", "drain
 
 static void process(struct http_session *s);
 
-/* The one place the state changes; it also (re)arms the session timer. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Arms the timer for AT (monotonic ms). */
+static void arm_at(struct http_session *s, uint64_t at, uint64_t now)
+{
+	struct timeval tv = duration_tv(at > now ? at - now : 1);
+	if (event_add(s->timer, &tv) == 0)
+		s->armed_at = at;
+}
+
+/*
+ * The session's deadline is MS from now (0: none). Lazily, as nginx keeps
+ * its timers: the timer moves only when the new deadline is earlier than
+ * where it is armed, and a timer that fires before the deadline re-arms for
+ * the rest (timer_cb). A keep-alive request (IDLE -> HEAD -> IDLE) then only
+ * pushes the deadline later and costs no timer operation; the timer fires
+ * about once per HTTP_PARK_AFTER_MS of a busy connection instead.
+ */
+static void session_deadline(struct http_session *s, uint64_t ms)
+{
+	if (ms == 0) {
+		s->deadline = 0; /* an armed timer finds none when it fires */
+		return;
+	}
+	uint64_t now = now_ms();
+	s->deadline = now + ms;
+	if (s->armed_at == 0 || s->armed_at > s->deadline)
+		arm_at(s, s->deadline, now);
+}
+
+/* The one place the state changes; it also sets the session's deadline. */
 static void set_state(struct http_session *s, enum http_state st)
 {
 	const struct httpd_conf *h = s->app->h;
@@ -187,12 +222,7 @@ static void set_state(struct http_session *s, enum http_state st)
 	default:
 		break;
 	}
-	if (ms) {
-		struct timeval tv = duration_tv(ms);
-		event_add(s->timer, &tv);
-	} else {
-		event_del(s->timer);
-	}
+	session_deadline(s, ms);
 }
 
 
@@ -556,12 +586,7 @@ static void park(struct http_session *s)
 		/* Something is buffered after all: keep waiting the usual way. */
 		set_state(s, HTTP_ST_IDLE);
 		s->park_due = false;
-		if (left) {
-			struct timeval tv = duration_tv(left);
-			event_add(s->timer, &tv);
-		} else {
-			event_del(s->timer);
-		}
+		session_deadline(s, left);
 		return;
 	}
 	session_free(s);
@@ -574,8 +599,15 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct http_session *s = arg;
 	struct conn *c = s->c;
-	if (conn_is_closing(c))
+	s->armed_at = 0;
+	if (conn_is_closing(c) || s->deadline == 0)
 		return;
+	uint64_t now = now_ms();
+	if (now < s->deadline) { /* the deadline moved on since the timer was armed */
+		arm_at(s, s->deadline, now);
+		return;
+	}
+	s->deadline = 0;
 	if (s->st == HTTP_ST_IDLE && s->park_due) {
 		park(s);
 		return;

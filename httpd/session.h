@@ -168,6 +168,8 @@ struct http_session {
 	bool park_due;       /* IDLE: the timer first fires to park the conn */
 	bool shutdown;       /* SIGTERM: close once this response is queued */
 	struct event *timer; /* header / keep-alive / body deadline */
+	uint64_t deadline;   /* when the current state times out (monotonic ms), 0: never */
+	uint64_t armed_at;   /* when the timer fires (monotonic ms), 0: not armed */
 	struct http_parser parser;
 	struct http_txn *t; /* NULL while idle */
 	uint64_t body_left; /* HTTP_BODY_LENGTH: bytes still to discard */
