@@ -4,7 +4,9 @@
 # Every server gets the same worker count (BENCH_WORKERS, default nproc), the same docroot
 # (generated: 1 KiB and 1 MiB files) and the same certificate, on 127.0.0.1 high ports.
 # Workloads, each run BENCH_RUNS times interleaved triad, nginx, lighttpd, h2o, triad...:
-#   idle      BENCH_IDLE_CONNS (10,000) idle keep-alive connections: total RSS, KiB/conn
+#   idle      BENCH_IDLE_CONNS (10,000) idle keep-alive connections, each after one GET:
+#             the process tree's RSS 8 s after the last response, total and per connection
+#             (total / connections, issue 10's figure; and the growth over the idle server)
 #   ka-1k     wrk -t2 -c100 keep-alive GET of the 1 KiB file: req/s and p99 latency
 #   close-1k  the same with "Connection: close" (a new connection per request)
 #   ka-1m     wrk -t2 -c100 keep-alive GET of the 1 MiB file: MiB/s
@@ -154,6 +156,9 @@ load_idle() { # server run: on a freshly started server, so growth is per connec
 		return 1
 	fi
 	record "idle-$IDLE_CONNS RSS" KiB lo "$n" "$after"
+	# Issue 10's figure: the whole tree's RSS over the connections it holds.
+	record "idle KiB/conn (total RSS)" KiB lo "$n" \
+		"$(awk -v a="$after" -v c="$ok" 'BEGIN { printf "%.3f", a / c }')"
 	record "idle KiB/conn (RSS growth)" KiB lo "$n" \
 		"$(awk -v a="$after" -v b="$before" -v c="$ok" 'BEGIN { printf "%.3f", (a - b) / c }')"
 	sleep 1 # let the closes drain before the next server's run

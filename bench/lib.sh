@@ -357,6 +357,10 @@ index       = index.html
 autoindex   = off
 access_log  = off
 keepalive_timeout = 75s
+; the peers take 19000 (nginx worker_connections, lighttpd/h2o max-connections); left
+; unset, RLIMIT_NOFILE 20000 would cap triad at (20000 - headroom) / 2 = 9976, under
+; http.sh's 10,000 idle connections
+max_connections = 19000
 
 [ftpd]
 listen          = 127.0.0.1:${TRIAD_FTP_PORT:-$(free_port)}
