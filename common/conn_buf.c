@@ -15,6 +15,7 @@
 #include "iobuf_private.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <event2/buffer.h>
@@ -102,6 +103,41 @@ ssize_t conn_in_to_fd(struct conn *c, int fd, size_t max)
 		done += (size_t)w;
 	}
 	return (ssize_t)done;
+}
+
+ssize_t conn_in_move(struct conn *from, struct conn *to, size_t max)
+{
+	if (!conn_output_open(to))
+		return -1;
+	if (max > INT_MAX)
+		max = INT_MAX; /* evbuffer_remove_buffer counts in an int */
+	int n = evbuffer_remove_buffer(conn_input(from), conn_output(to), max);
+	return n < 0 ? -1 : n;
+}
+
+char *conn_out_reserve(struct conn *c, size_t n)
+{
+	struct evbuffer_iovec v;
+	if (!conn_output_open(c) || n > (size_t)EV_SSIZE_MAX ||
+	    evbuffer_reserve_space(conn_output(c), (ev_ssize_t)(n ? n : 1), &v, 1) < 1)
+		return NULL;
+	return v.iov_base;
+}
+
+int conn_out_commit(struct conn *c, char *p, size_t used)
+{
+	if (!conn_output_open(c))
+		return -1;
+	/* evbuffer_commit_space finds the reserved chain from its start address. */
+	struct evbuffer_iovec v = {.iov_base = p, .iov_len = used};
+	return evbuffer_commit_space(conn_output(c), &v, 1) == 0 ? 0 : -1;
+}
+
+int conn_write_ref(struct conn *c, const void *data, size_t len, conn_ref_done *done, void *arg)
+{
+	if (!conn_output_open(c))
+		return -1;
+	return evbuffer_add_reference(conn_output(c), data, len, done, arg) == 0 ? 0 : -1;
 }
 
 int conn_write_iobuf(struct conn *c, struct iobuf *b)

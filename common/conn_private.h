@@ -12,8 +12,9 @@
 
 #include "triad/conn.h"
 
-/* conn_input() / conn_output(): declared in triad/conn.h while httpd/proxy.c
- * still uses them (see there). */
+/* The conn's input and output buffers (NULL while parked). */
+struct evbuffer *conn_input(struct conn *c);
+struct evbuffer *conn_output(struct conn *c);
 /* Whether output may still be queued (conn_write's rule): not closing, not
  * half-closed (conn_shutdown_write), not parked. */
 bool conn_output_open(const struct conn *c);

@@ -100,8 +100,11 @@ struct http_worker {
 	struct http_txn *free_txn;
 	unsigned nfree;
 	struct http_fentry *fcache[HTTP_FCACHE_SLOTS];
-	struct http_idle *idle; /* idle upstream connections (proxy.c) */
+	struct http_idle *idle; /* idle upstream connections (proxy_pool.c) */
 	unsigned nidle;
+	struct http_idle *idle_spare;  /* entries of conns no longer idle, for reuse */
+	struct http_proxy *px_spare;   /* ended exchanges' state, for reuse (proxy.c) */
+	unsigned npx_spare;
 	struct http_rules_cache *rules; /* _redirects/_headers per site (rulesfile.c) */
 	/* Scratch for the path of the request being answered: responses are built
 	 * synchronously on the worker's thread, so one buffer serves them all. */

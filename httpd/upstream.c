@@ -56,6 +56,8 @@ int http_server_parse(const char *s, struct http_server *out, char *err, size_t 
 	return 0;
 }
 
+static atomic_uint_fast64_t next_pool_id = 1;
+
 struct http_pool *http_pools_build(const struct conf *c, size_t *n, char *err, size_t errlen)
 {
 	size_t count = conf_count(c, &httpd_upstream_kind);
@@ -69,6 +71,7 @@ struct http_pool *http_pools_build(const struct conf *c, size_t *n, char *err, s
 		const struct httpd_upstream_conf *u = conf_item(c, &httpd_upstream_kind, i);
 		struct http_pool *p = &pools[i];
 		snprintf(p->name, sizeof(p->name), "%s", u->name);
+		p->id = atomic_fetch_add(&next_pool_id, 1);
 		p->protocol = (enum http_upstream_proto)u->protocol;
 		p->keepalive = (unsigned)u->keepalive;
 		p->connect_timeout = u->connect_timeout;

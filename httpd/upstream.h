@@ -44,6 +44,8 @@ struct http_server {
 
 struct http_pool {
 	char name[40];
+	uint64_t id;    /* unique in the process (pools of every generation): idle
+	                   upstream conns find their pool by it, no name compare */
 	enum http_upstream_proto protocol;
 	struct http_server *servers;
 	size_t nservers;

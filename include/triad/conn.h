@@ -286,8 +286,8 @@ unsigned conn_count(void);
  * Everything httpd, ftpd and smtpd do with a conn's bytes goes through these
  * functions (and conn_write, conn_printf, conn_read_line, conn_cork above),
  * never through the buffer library or the socket: the transport under them
- * can change without touching a daemon. (The buffers themselves,
- * conn_input() and conn_output(), are common/'s: see the end of this file.)
+ * can change without touching a daemon. (The buffers themselves are
+ * common/'s: common/conn_private.h.)
  * None of them may be called on a parked conn. "Input" is what the conn has
  * read and the protocol has not consumed yet; nothing here reads from the
  * socket itself.
@@ -322,6 +322,29 @@ size_t conn_in_read(struct conn *c, void *dst, size_t max);
  * the error is consumed; 0 written with input left: -EIO). */
 ssize_t conn_in_to_fd(struct conn *c, int fd, size_t max);
 
+/* Moves up to MAX bytes from the start of FROM's input to the end of TO's
+ * output without copying them: whole pieces of the buffer change hands, only
+ * a piece cut by MAX is copied. FROM's reading resumes as its input drains,
+ * as with conn_in_consume. The count moved, or -1 (nothing moved) when TO
+ * takes no more output (closing or half-closed, as conn_write). For relays:
+ * the reverse proxy's bodies, WebSocket tunnels. */
+ssize_t conn_in_move(struct conn *from, struct conn *to, size_t max);
+
+/* Building output in place (a head whose size has a known bound): reserve
+ * gives N writable contiguous bytes at the end of the output, or NULL (no
+ * memory, or the conn takes no more output); commit queues the first USED
+ * of them (USED <= N; 0 queues nothing), P being what reserve returned.
+ * Nothing else may touch the conn's output in between. Commit: 0 or -1. */
+char *conn_out_reserve(struct conn *c, size_t n);
+int conn_out_commit(struct conn *c, char *p, size_t used);
+
+/* Queues LEN bytes at DATA without copying them (a cached response body):
+ * DATA must stay valid until DONE(DATA, LEN, ARG) runs, exactly once, when
+ * the bytes have left or the conn dropped them. 0, or -1 when the conn takes
+ * no more output or memory failed (DONE is then not called). */
+typedef void conn_ref_done(const void *data, size_t len, void *arg);
+int conn_write_ref(struct conn *c, const void *data, size_t len, conn_ref_done *done, void *arg);
+
 /* Moves all of B to the output without copying its bytes; B is left empty
  * and reusable. 0, or -1 (B unchanged) when the conn takes no more output
  * (closing or half-closed, as conn_write). */
@@ -348,11 +371,5 @@ void conn_file_free(struct conn_file *f); /* NULL is fine */
  */
 int64_t conn_write_file(struct conn *c, struct conn_file *f, uint64_t off, uint64_t len);
 /* ==== end of the protocol-facing byte API ===================================== */
-
-/* The conn's buffers themselves. common/'s (conn.c, conn_buf.c); of the
- * protocol code only httpd/proxy.c still uses them, until it moves onto the
- * byte API above. tests/unit/check_io_boundary.sh fails on any other user. */
-struct evbuffer *conn_input(struct conn *c);
-struct evbuffer *conn_output(struct conn *c);
 
 #endif

@@ -108,6 +108,12 @@
 #define HTTP_CACHECTL_RULES_MAX   64         /* cache_control rules */
 #define HTTP_TXN_FREE_MAX        256         /* idle transactions kept per worker for reuse */
 #define HTTP_TXN_HEAD_KEEP    (8 * 1024)     /* larger request-head copies are freed with it */
+#define HTTP_PROXY_FCGI_STDIN_PIECE (32 * 1024) /* content of one FastCGI STDIN record we send */
+#define HTTP_PROXY_IDLE_MAX_MS   60000       /* an idle upstream conn is kept at most this long
+                                                (or the pool's timeout, if shorter) */
+#define HTTP_PROXY_SPARE_MAX       64        /* ended proxy exchanges kept per worker for reuse */
+#define HTTP_PROXY_HEAD_EXTRA    1024        /* upstream request head: bytes beyond the client's
+                                                fields (X-Forwarded-*, Forwarded, our Host) */
 
 /* ---- FTP (RFC 959, RFC 3659) ------------------------------------------ */
 #define FTP_COMMAND_LINE_MAX     1024        /* RFC 959 sets none; vsftpd uses 4K */

@@ -3,7 +3,9 @@
  * socketpair and event loop: reading (peek, chunk, copy, consume, the
  * bounded search, read, straight to a file), and writing an iobuf and file
  * ranges (sendfile and copied), including a file given up while its range
- * is still queued and a file shorter than promised.
+ * is still queued and a file shorter than promised; building output in
+ * place (reserve/commit), bytes queued by reference, and input moved from
+ * one conn to another's output (relays) with reading resumed behind it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,19 +38,25 @@ static int setup_nb(void **state)
 	return 0;
 }
 
-/* Runs the loop and reads what the conn sends until WANT bytes arrived. */
-static void receive(struct fixture *f, char *buf, size_t want)
+/* Runs the loop and reads from FD (a non-blocking peer end) until WANT bytes arrived. */
+static void receive_on(struct fixture *f, int fd, char *buf, size_t want)
 {
 	size_t got = 0;
 	for (int i = 0; i < 100000 && got < want; i++) {
 		event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-		ssize_t n = read(f->peer, buf + got, want - got);
+		ssize_t n = read(fd, buf + got, want - got);
 		if (n > 0)
 			got += (size_t)n;
 		else
 			assert_true(n < 0 && errno == EAGAIN);
 	}
 	assert_int_equal(got, want);
+}
+
+/* Runs the loop and reads what the conn sends until WANT bytes arrived. */
+static void receive(struct fixture *f, char *buf, size_t want)
+{
+	receive_on(f, f->peer, buf, want);
 	/* Nothing more than promised. */
 	event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	char extra;
@@ -281,6 +289,197 @@ static void test_write_file_truncated(void **state)
 	check_pattern(got, 0, 100);
 }
 
+/* ---- building output in place, bytes by reference, moving between conns ---- */
+
+/* A head written straight into the output: only the committed part leaves,
+ * a reservation committed empty sends nothing, and a closing conn gives no
+ * space. A reservation is one contiguous run whatever its size. */
+static void test_reserve_commit(void **state)
+{
+	struct fixture *f = *state;
+	conn_write(f->c, "a:", 2);
+	char *p = conn_out_reserve(f->c, 4096);
+	assert_non_null(p);
+	memcpy(p, "GET / HTTP/1.1\r\n\r\n", 18);
+	assert_int_equal(conn_out_commit(f->c, p, 18), 0);
+	assert_int_equal(conn_output_pending(f->c), 20);
+	p = conn_out_reserve(f->c, 100);
+	assert_non_null(p);
+	memcpy(p, "never", 5);
+	assert_int_equal(conn_out_commit(f->c, p, 0), 0);
+	assert_int_equal(conn_output_pending(f->c), 20);
+	char got[32] = {0};
+	receive(f, got, 20);
+	assert_string_equal(got, "a:GET / HTTP/1.1\r\n\r\n");
+	/* larger than any one piece of the buffer: still contiguous */
+	size_t big = 300 * 1024;
+	p = conn_out_reserve(f->c, big);
+	assert_non_null(p);
+	for (size_t i = 0; i < big; i++)
+		p[i] = (char)('a' + i % 26);
+	assert_int_equal(conn_out_commit(f->c, p, big), 0);
+	char *all = malloc(big);
+	receive(f, all, big);
+	for (size_t i = 0; i < big; i++)
+		if (all[i] != (char)('a' + i % 26))
+			fail_msg("byte %zu of the reservation differs", i);
+	free(all);
+	conn_close(f->c);
+	assert_null(conn_out_reserve(f->c, 10));
+	for (int i = 0; i < 10 && !f->freed; i++)
+		event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}
+
+static int ref_done_calls;
+static void ref_done(const void *data, size_t len, void *arg)
+{
+	assert_ptr_equal(arg, &ref_done_calls);
+	assert_int_equal(len, strlen(data));
+	ref_done_calls++;
+}
+
+/* Bytes queued by reference arrive in order with copied ones; DONE runs
+ * once after they left; a refused write never calls it, and bytes the conn
+ * drops (abort) call it when the conn is freed. */
+static void test_write_ref(void **state)
+{
+	struct fixture *f = *state;
+	static const char body[] = "cached body";
+	ref_done_calls = 0;
+	conn_write(f->c, "head|", 5);
+	assert_int_equal(conn_write_ref(f->c, body, strlen(body), ref_done, &ref_done_calls), 0);
+	conn_write(f->c, "|tail", 5);
+	assert_int_equal(ref_done_calls, 0); /* still queued */
+	char got[32] = {0};
+	receive(f, got, 21);
+	assert_string_equal(got, "head|cached body|tail");
+	assert_int_equal(ref_done_calls, 1);
+	/* dropped unsent: released with the conn */
+	assert_int_equal(conn_shutdown_write(f->c), 0);
+	assert_int_equal(conn_write_ref(f->c, body, strlen(body), ref_done, &ref_done_calls), -1);
+	assert_int_equal(ref_done_calls, 1);
+}
+
+static void test_write_ref_dropped_on_abort(void **state)
+{
+	struct fixture *f = *state;
+	static const char body[] = "never read";
+	ref_done_calls = 0;
+	/* a peer that never reads: more than the socket buffer stays queued */
+	char *fill = calloc(1, 4 << 20);
+	conn_write(f->c, fill, 4 << 20);
+	free(fill);
+	assert_int_equal(conn_write_ref(f->c, body, strlen(body), ref_done, &ref_done_calls), 0);
+	event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(ref_done_calls, 0);
+	conn_abort(f->c);
+	for (int i = 0; i < 10 && !f->freed; i++)
+		event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(f->freed, 1);
+	assert_int_equal(ref_done_calls, 1);
+}
+
+/* A second conn over its own socketpair, for moves between two conns. */
+struct other {
+	struct conn *c;
+	int peer;
+	int freed;
+};
+static struct other *other_current;
+static void other_free(struct conn *c)
+{
+	(void)c;
+	other_current->freed++;
+}
+static const struct conn_ops other_ops = {.on_read = on_read_nothing, .on_free = other_free};
+
+static void other_open(struct fixture *f, struct other *o)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct sockaddr_storage ss = {.ss_family = AF_UNIX};
+	memset(o, 0, sizeof(*o));
+	o->c = conn_new(&f->w, sv[0], (struct sockaddr *)&ss, sizeof(sa_family_t), NULL, false);
+	assert_non_null(o->c);
+	o->c->ops = &other_ops;
+	o->peer = sv[1];
+	fcntl(o->peer, F_SETFL, O_NONBLOCK);
+	other_current = o;
+}
+
+static void other_close(struct fixture *f, struct other *o)
+{
+	if (!o->freed)
+		conn_abort(o->c);
+	for (int i = 0; i < 10 && !o->freed; i++)
+		event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(o->freed, 1);
+	close(o->peer);
+}
+
+/* Input of one conn to the output of another: up to MAX, in order, pieces
+ * cut where MAX says; nothing moves to a conn that takes no more output. */
+static void test_in_move(void **state)
+{
+	struct fixture *f = *state;
+	struct other o;
+	other_open(f, &o);
+	static const char *const pieces[] = {"HTTP/1.1 200 OK\r\n", "\r\n", "body bytes"};
+	add_pieces(f, pieces, 3);
+	conn_write(o.c, "<", 1);
+	assert_int_equal(conn_in_move(f->c, o.c, 4), 4); /* cuts the first piece */
+	assert_int_equal(conn_in_len(f->c), 25);
+	assert_int_equal(conn_in_move(f->c, o.c, 15), 15); /* through the second */
+	assert_int_equal(conn_in_move(f->c, o.c, SIZE_MAX), 10);
+	assert_int_equal(conn_in_len(f->c), 0);
+	assert_int_equal(conn_in_move(f->c, o.c, SIZE_MAX), 0);
+	conn_write(o.c, ">", 1);
+	char got[64] = {0};
+	receive_on(f, o.peer, got, 31);
+	assert_string_equal(got, "<HTTP/1.1 200 OK\r\n\r\nbody bytes>");
+	/* a half-closed destination takes nothing; the input stays */
+	feed(f, "more", 4);
+	assert_int_equal(conn_shutdown_write(o.c), 0);
+	assert_int_equal(conn_in_move(f->c, o.c, SIZE_MAX), -1);
+	assert_int_equal(conn_in_len(f->c), 4);
+	other_close(f, &o);
+}
+
+/* Back-pressure through a move: input stopped at the read bound starts
+ * again once moved away, so a relay loses nothing and holds at most the bound. */
+static void test_in_move_resumes_reading(void **state)
+{
+	struct fixture *f = *state;
+	struct other o;
+	other_open(f, &o);
+	conn_set_read_max(f->c, 1000);
+	size_t total = 64 * 1024;
+	char *src = malloc(total), *dst = malloc(total);
+	for (size_t i = 0; i < total; i++)
+		src[i] = (char)(i * 13 % 251);
+	size_t sent = 0, got = 0;
+	fcntl(f->peer, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 200000 && got < total; i++) {
+		if (sent < total) {
+			ssize_t n = write(f->peer, src + sent, total - sent);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		assert_true(conn_in_len(f->c) <= 1000 + TRIAD_CONN_READ_RESERVE);
+		conn_in_move(f->c, o.c, SIZE_MAX);
+		event_base_loop(f->w.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		ssize_t n = read(o.peer, dst + got, total - got);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	assert_int_equal(got, total);
+	assert_memory_equal(src, dst, total);
+	free(src);
+	free(dst);
+	other_close(f, &o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +491,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_output_after_half_close, setup_nb, teardown),
 		cmocka_unit_test_setup_teardown(test_write_file_ranges, setup_nb, teardown),
 		cmocka_unit_test_setup_teardown(test_write_file_truncated, setup_nb, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve_commit, setup_nb, teardown),
+		cmocka_unit_test_setup_teardown(test_write_ref, setup_nb, teardown),
+		cmocka_unit_test_setup_teardown(test_write_ref_dropped_on_abort, setup_nb, teardown),
+		cmocka_unit_test_setup_teardown(test_in_move, setup_nb, teardown),
+		cmocka_unit_test_setup_teardown(test_in_move_resumes_reading, setup_nb, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
