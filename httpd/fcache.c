@@ -1,6 +1,6 @@
 /*
- * httpd/fcache.c: the per-worker small-file cache (see fcache.h for the
- * consistency rules). Direct-mapped: a colliding path replaces the slot.
+ * httpd/fcache.c: the per-worker file cache, small files whole and large
+ * ones as metadata (see fcache.h for the consistency rules). Direct-mapped: a colliding path replaces the slot.
  * Entries are reference counted so a response still being sent keeps its
  * body when the slot is reused or invalidated.
  */
@@ -27,6 +27,11 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
 	       S_ISREG(b->st_mode);
+}
+
+bool http_fentry_same(const struct http_fentry *e, const struct stat *st)
+{
+	return same_file(&e->st, st);
 }
 
 void http_fentry_unref(struct http_fentry *e)
@@ -72,10 +77,11 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
                      bool compressible, bool vary, int64_t now)
 {
 	if (len >= HTTP_FCACHE_PATH_MAX || !S_ISREG(st->st_mode) || st->st_size < 0 ||
-	    st->st_size > HTTP_FCACHE_MAX_BODY || st->st_mtim.tv_sec > now - HTTP_FCACHE_FRESH_S ||
+	    st->st_mtim.tv_sec > now - HTTP_FCACHE_FRESH_S ||
 	    st->st_ctim.tv_sec > now - HTTP_FCACHE_FRESH_S)
 		return;
-	size_t size = (size_t)st->st_size;
+	bool has_body = st->st_size <= HTTP_FCACHE_MAX_BODY;
+	size_t size = has_body ? (size_t)st->st_size : 0;
 	struct http_fentry *e = malloc(sizeof(*e) + size);
 	if (!e)
 		return;
@@ -92,11 +98,12 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
 	}
 	/* The content must belong to these validators: re-check after reading. */
 	struct stat after;
-	if (fstat(fd, &after) < 0 || !same_file(st, &after)) {
+	if (has_body && (fstat(fd, &after) < 0 || !same_file(st, &after))) {
 		free(e);
 		return;
 	}
 	e->refs = 1;
+	e->has_body = has_body;
 	e->gen = site->gen;
 	e->hash = path_hash(site->gen, path, len);
 	e->st = *st;

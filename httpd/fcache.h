@@ -1,7 +1,12 @@
 /*
  * httpd/fcache.h: a per-worker cache of small hot files (content, type,
  * validators), so a repeated GET costs one fstatat instead of
- * open + fstat + pread + close.
+ * open + fstat + pread + close. Larger files get an entry without their
+ * bytes (has_body false): their type, validators and the precompressed-
+ * sibling answer, so a repeated GET of a large file costs its confined open
+ * and fstat only, not the three sibling lookups of a text file; the body
+ * still leaves from the file opened for that request, and the entry is used
+ * only when that file is the one it describes (http_fentry_same).
  *
  * Consistency: an entry is revalidated with fstatat() on the path, by its
  * first use in each event-loop iteration: the device, inode, size, mtime and
@@ -45,6 +50,7 @@ struct http_fentry {
 	struct stat st;
 	struct timeval checked; /* the loop iteration that last revalidated it */
 	bool compressible; /* a precompressed sibling may apply */
+	bool has_body;     /* body[] holds the file; false: a large file's metadata only */
 	/* Whether a usable sibling existed (Vary: Accept-Encoding) when last
 	 * looked for, at vary_checked (seconds): reused for a second, so a hot
 	 * file costs no sibling lookups per request. */
@@ -56,7 +62,7 @@ struct http_fentry {
 	char lastmod[DATE_HTTP_LEN + 1];
 	size_t path_len;
 	char path[HTTP_FCACHE_PATH_MAX];
-	unsigned char body[]; /* st.st_size bytes */
+	unsigned char body[]; /* st.st_size bytes when has_body */
 };
 
 /* The valid entry for PATH (no leading '/') under SITE's docroot, with a reference, or NULL.
@@ -65,12 +71,15 @@ struct http_fentry {
 struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_site *site,
                                     const char *path, size_t len,
                                     const struct timeval *iteration);
-/* Caches the regular file FD (stat ST, just opened through fsroot) if it is small
- * and not freshly modified. NOW: the current time (seconds). */
+/* Caches the regular file FD (stat ST, just opened through fsroot) if it is
+ * not freshly modified: small ones whole, larger ones as metadata only.
+ * NOW: the current time (seconds). */
 void http_fcache_put(struct http_worker *w, const struct http_site *site, const char *path,
                      size_t len, int fd, const struct stat *st, const char *ctype,
                      bool compressible, bool vary, int64_t now);
 void http_fentry_unref(struct http_fentry *e);
+/* Whether ST (an fstat of a file just opened) is the file entry E describes. */
+bool http_fentry_same(const struct http_fentry *e, const struct stat *st);
 void http_fcache_free(struct http_worker *w);
 
 #endif

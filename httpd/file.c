@@ -165,15 +165,25 @@ struct file_rep {
 	char etag_buf[HTTP_ETAG_MAX], lastmod_buf[DATE_HTTP_LEN + 1];
 };
 
-/* The cached entry E (a reference the exchange takes over) as REP. */
-static void rep_from_cache(struct http_session *s, struct http_fentry *e, int64_t now,
-                           struct file_rep *rep)
+/* The cached entry E (a reference) as REP. A whole file's entry is the body
+ * too (the exchange takes the reference over); a large file's entry gives its
+ * metadata for ORIG, the file this request opened (http_fentry_same), and is
+ * released here. */
+static void rep_from_cache(struct http_session *s, struct http_fentry *e,
+                           const struct stat *orig, int64_t now, struct file_rep *rep)
 {
 	struct http_exchange *x = &s->t->x;
-	x->mem = e;
-	rep->st = rep->orig = &e->st;
 	memcpy(x->ctype, e->ctype, sizeof(x->ctype));
-	rep->etag = e->etag, rep->etag_len = e->etag_len, rep->lastmod = e->lastmod;
+	if (e->has_body) {
+		x->mem = e;
+		rep->st = rep->orig = &e->st;
+		rep->etag = e->etag, rep->etag_len = e->etag_len, rep->lastmod = e->lastmod;
+	} else {
+		rep->st = rep->orig = orig;
+		memcpy(rep->etag_buf, e->etag, e->etag_len);
+		memcpy(rep->lastmod_buf, e->lastmod, sizeof(rep->lastmod_buf));
+		rep->etag = rep->etag_buf, rep->etag_len = e->etag_len, rep->lastmod = rep->lastmod_buf;
+	}
 	/* Only a request without Accept-Encoding gets here for a compressible
 	 * entry (http_serve_path): identity, but siblings may still exist. */
 	if (e->compressible && now - e->vary_checked < HTTP_FCACHE_SIBLING_RECHECK &&
@@ -188,6 +198,8 @@ static void rep_from_cache(struct http_session *s, struct http_fentry *e, int64_
 		e->vary = rep->vary;
 		e->vary_checked = now;
 	}
+	if (!e->has_body)
+		http_fentry_unref(e);
 }
 
 /* The open file FD (stat ORIG) as REP: its type, a precompressed sibling
@@ -342,8 +354,8 @@ static void file_head(struct http_session *s, const struct file_rep *rep, enum h
 }
 
 /*
- * Serves the open regular file FD (stat ORIG) named by s->path, or with
- * FD < 0 the cached entry E (a reference the exchange takes over).
+ * Serves the open regular file FD (stat ORIG) named by s->path; with E (a
+ * reference) its cached metadata, or with FD < 0 the cached body E.
  */
 static void serve_file(struct http_session *s, int fd, const struct stat *orig,
                        struct http_fentry *e)
@@ -352,7 +364,7 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 	int64_t now = s->w->date_sec >= 0 ? s->w->date_sec : (int64_t)time(NULL);
 	struct file_rep rep = {.coding = HTTP_CODING_N};
 	if (e)
-		rep_from_cache(s, e, now, &rep);
+		rep_from_cache(s, e, orig, now, &rep);
 	else
 		fd = rep_from_file(s, fd, orig, now, &rep);
 	x->fd = fd;
@@ -493,6 +505,9 @@ static int try_extensions(struct http_session *s, struct stat *st)
 void http_serve_path(struct http_session *s, bool trailing_slash)
 {
 	const struct http_request *r = &s->t->req;
+	struct stat st;
+	int fd = -1;
+	bool opened = false;
 	if (!trailing_slash && s->path_len > 0) {
 		struct timeval iteration;
 		bool named = event_base_gettimeofday_cached(s->c->base, &iteration) == 0;
@@ -503,13 +518,24 @@ void http_serve_path(struct http_session *s, bool trailing_slash)
 			http_fentry_unref(e);
 			e = NULL;
 		}
-		if (e) {
+		if (e && e->has_body) {
 			serve_file(s, -1, NULL, e);
 			return;
 		}
+		if (e) {
+			/* A large file's metadata: it answers for the file this request
+			 * opens only if that is the file it describes. */
+			fd = open_stat(s, s->path + 1, s->path_len, &st);
+			opened = true;
+			if (fd >= 0 && http_fentry_same(e, &st)) {
+				serve_file(s, fd, &st, e);
+				return;
+			}
+			http_fentry_unref(e);
+		}
 	}
-	struct stat st;
-	int fd = open_stat(s, s->path + 1, s->path_len, &st);
+	if (!opened)
+		fd = open_stat(s, s->path + 1, s->path_len, &st);
 	if (fd == -ENOENT && !trailing_slash && s->path_len > 0)
 		fd = try_extensions(s, &st);
 	if (fd < 0) {

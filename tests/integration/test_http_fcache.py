@@ -94,3 +94,57 @@ def test_cached_file_sibling_lookup_reused_for_a_second(triad_root, start_daemon
         time.sleep(1.2)
         r = k.request("/v.txt")
         assert r.body == b"V" * 2000 and r.h("vary") is None
+
+
+def test_large_file_metadata_never_outlives_a_change(triad_root, start_daemon):
+    """A file over 16 KiB is cached as metadata only (type, validators, the sibling
+    answer); each request still opens the file and uses the entry only for that very
+    file. Replaced by rename (RFC 9110 §8.8.3: a new ETag), rewritten in place, given a
+    .gz sibling, deleted: the next request shows each change."""
+    import gzip
+    www = triad_root.www
+    big = b"".join(b"%07d\n" % i for i in range(4096))  # 32 KiB of text
+    path = cached_file(www, "big.txt", big)
+    triad_root.give_to_run_user()
+    wait_cacheable()
+    d = httpd(start_daemon)
+    with KeepAlive(d.addr) as k:
+        for _ in range(3):  # the first request fills the entry, the next ones use it
+            r = k.request("/big.txt")
+            assert r.status == 200 and r.body == big
+            assert r.h("content-type").startswith("text/plain") and r.h("vary") is None
+        etag, lastmod = r.h("etag"), r.h("last-modified")
+        assert k.request("/big.txt", {"If-None-Match": etag}).status == 304
+        r = k.request("/big.txt", {"Range": "bytes=8-15"})
+        assert r.status == 206 and r.body == b"0000001\n"
+
+        # replaced by rename, same size: new content, new ETag at once
+        other = bytes(reversed(big))
+        tmp = www / ".triad-tmp.big"
+        tmp.write_bytes(other)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+        r = k.request("/big.txt")
+        assert r.status == 200 and r.body == other and r.h("etag") != etag
+        assert k.request("/big.txt", {"If-None-Match": etag}).status == 200
+
+        # rewritten in place once cacheable again: the validators follow
+        wait_cacheable()
+        for _ in range(2):
+            etag = k.request("/big.txt").h("etag")
+        with open(path, "r+b") as f:
+            f.write(b"X")
+        r = k.request("/big.txt")
+        assert r.body == b"X" + other[1:] and r.h("etag") != etag
+
+        # a .gz sibling shows in Vary within HTTP_FCACHE_SIBLING_RECHECK (1 s)
+        sib = cached_file(www, "big.txt.gz", gzip.compress(big))
+        os.utime(sib, None)
+        triad_root.give_to_run_user()
+        time.sleep(1.2)
+        assert k.request("/big.txt").h("vary") == "Accept-Encoding"
+
+        # deleted
+        os.unlink(path)
+        assert k.request("/big.txt").status == 404
+    assert lastmod

@@ -1,8 +1,8 @@
 /*
  * Unit tests for httpd/fcache.c: a cached small file is served again only
  * while fstatat still shows the same inode, size, mtime and ctime; replaced
- * (rename), rewritten, deleted, fresh, large and other-generation files are
- * not served from the cache.
+ * (rename), rewritten, deleted, fresh and other-generation files are not
+ * served from the cache; a large file is held as metadata only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,6 +93,7 @@ static void test_hit_and_content(void **state)
 	struct http_fentry *e = get(f, "a.txt");
 	assert_non_null(e);
 	assert_int_equal(e->st.st_size, 5);
+	assert_true(e->has_body);
 	assert_memory_equal(e->body, "hello", 5);
 	assert_string_equal(e->ctype, "text/plain");
 	assert_true(e->etag_len > 0);
@@ -109,15 +110,32 @@ static void test_fresh_not_cached(void **state)
 	assert_null(get(f, "a.txt"));
 }
 
-static void test_large_not_cached(void **state)
+/* A large file: its metadata only (type, validators), and only for the file
+ * it describes (http_fentry_same); its bytes are never held. */
+static void test_large_metadata_only(void **state)
 {
 	struct fx *f = *state;
 	size_t n = HTTP_FCACHE_MAX_BODY + 1;
 	char *big = calloc(1, n);
 	assert_non_null(big);
 	write_file(f, "big.bin", big, n);
+	write_file(f, "small.bin", big, 10);
 	free(big);
 	put(f, "big.bin", LATER);
+	struct http_fentry *e = get(f, "big.bin");
+	assert_non_null(e);
+	assert_false(e->has_body);
+	assert_int_equal(e->st.st_size, (off_t)n);
+	assert_string_equal(e->ctype, "text/plain");
+	assert_true(e->etag_len > 0);
+	struct stat st;
+	assert_int_equal(fstatat(f->app.docroot.fd, "big.bin", &st, 0), 0);
+	assert_true(http_fentry_same(e, &st));
+	assert_int_equal(fstatat(f->app.docroot.fd, "small.bin", &st, 0), 0);
+	assert_false(http_fentry_same(e, &st)); /* another file */
+	http_fentry_unref(e);
+	/* rewritten to another size: the entry is gone */
+	write_file(f, "big.bin", "x", 1);
 	assert_null(get(f, "big.bin"));
 }
 
@@ -152,6 +170,7 @@ static void test_revalidated_once_per_iteration(void **state)
 	write_file(f, "a.txt", "hello!", 6); /* changed within iteration 1 */
 	e = http_fcache_get(f->w, &f->app, "a.txt", 5, &it1);
 	assert_non_null(e); /* requests of iteration 1 were all sent before the change */
+	assert_true(e->has_body);
 	assert_memory_equal(e->body, "hello", 5);
 	http_fentry_unref(e);
 	assert_null(http_fcache_get(f->w, &f->app, "a.txt", 5, &it2));
@@ -188,7 +207,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_hit_and_content, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fresh_not_cached, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_large_not_cached, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_metadata_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revalidated_once_per_iteration, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replaced_by_rename, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rewritten_or_deleted, setup, teardown),
