@@ -10,7 +10,8 @@ PYTHON   ?= /usr/bin/python3
 # systemd units go here; their /usr/sbin paths are rewritten to $(PREFIX)/sbin.
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
-PKGS      := libevent_core libevent_extra libevent_pthreads openssl libmagic inih pam
+PKGS      := libevent_core libevent_extra libevent_pthreads openssl libmagic inih pam \
+             libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -20,6 +21,13 @@ CFLAGS  := -std=c17 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -Iinclude $(PKG_C
            -DTRIAD_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
 LIBS    := $(PKG_LIBS) -lpthread
+
+# TEST_HOOKS=1 (the default) compiles the sandbox probe the integration tests
+# use (sandbox.h: TRIAD_SANDBOX_PROBE*); release builds may set TEST_HOOKS=0.
+TEST_HOOKS ?= 1
+ifeq ($(TEST_HOOKS),1)
+CFLAGS  += -DTRIAD_TEST_HOOKS
+endif
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/sanitize

@@ -37,6 +37,7 @@
 #include <security/pam_appl.h>
 
 #include "triad/auth.h"
+#include "triad/sandbox.h"
 
 /* A PAM child exits with this plus its enum auth_result; other statuses are errors. */
 #define EXIT_BASE 100
@@ -269,6 +270,7 @@ static __attribute__((noreturn)) void pam_child(struct auth_frame *f)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* A hung PAM stack (unreachable directory server) dies here: AUTH_ERROR. */
 	alarm(TRIAD_AUTH_PAM_TIMEOUT_S);
+	sandbox_probe_pam();
 	enum auth_result r = run_pam(f);
 	auth_frame_wipe(f);
 	/* pam_wrapper removes that directory in a destructor that _exit() skips. */
@@ -416,6 +418,9 @@ static void reap(void)
 			if (WIFEXITED(status) && WEXITSTATUS(status) >= EXIT_BASE &&
 			    WEXITSTATUS(status) <= EXIT_BASE + AUTH_ERROR)
 				r = (enum auth_result)(WEXITSTATUS(status) - EXIT_BASE);
+			else if (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGSYS)
+				helper_err("PAM conversation ended by the sandbox (a system call "
+				           "outside the PAM set; see above)");
 			else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
 				helper_err("PAM conversation timed out after %ds",
 				           TRIAD_AUTH_PAM_TIMEOUT_S);
@@ -432,7 +437,8 @@ static void reap(void)
 	}
 }
 
-static __attribute__((noreturn)) void helper_main(int *fds, unsigned n, pid_t parent)
+static __attribute__((noreturn)) void helper_main(int *fds, unsigned n, pid_t parent,
+                                                  bool sandbox)
 {
 	struct pollfd pfd[TRIAD_MAX_WORKERS + 1];
 	sigset_t mask;
@@ -473,6 +479,17 @@ static __attribute__((noreturn)) void helper_main(int *fds, unsigned n, pid_t pa
 		hchans[i].fd = fds[i];
 		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
 	}
+	/* The PAM set (sandbox.h), inherited by every PAM child. A helper
+	 * that cannot confine itself answers no login rather than run open. */
+	char why[256];
+	int src = sandbox ? sandbox_seccomp_pam(why, sizeof(why)) : 0;
+	if (src < 0) {
+		helper_err("cannot start: %s", why);
+		_exit(1);
+	}
+	if (src > 0)
+		helper_err("%s; an outer seccomp filter is in place and forbids ours, which is "
+		           "skipped", why);
 
 	for (;;) {
 		unsigned open_chans = 0;
@@ -515,7 +532,7 @@ static __attribute__((noreturn)) void helper_main(int *fds, unsigned n, pid_t pa
 
 /* ---- daemon side -------------------------------------------------------- */
 
-int auth_helper_start(unsigned nworkers, char *err, size_t errlen)
+int auth_helper_start(unsigned nworkers, bool sandbox, char *err, size_t errlen)
 {
 	int mine[TRIAD_MAX_WORKERS], theirs[TRIAD_MAX_WORKERS];
 	unsigned made = 0;
@@ -546,7 +563,7 @@ int auth_helper_start(unsigned nworkers, char *err, size_t errlen)
 		goto fail;
 	}
 	if (pid == 0)
-		helper_main(theirs, nworkers, parent); /* closes MINE with everything else */
+		helper_main(theirs, nworkers, parent, sandbox); /* closes MINE with the rest */
 	for (unsigned i = 0; i < nworkers; i++) {
 		close(theirs[i]);
 		chan_fd[i] = mine[i];

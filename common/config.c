@@ -63,6 +63,7 @@ static const struct conf_key global_keys[] = {
 	/* A day bounds what a stuck transfer can hold up a stop or restart. */
 	{"shutdown_timeout", CONF_DURATION, G(shutdown_timeout), CONF_DFLT(TRIAD_SHUTDOWN_TIMEOUT_S) "s",
 	 NULL, 0, 86400000},
+	{"sandbox", CONF_BOOL, G(sandbox), "on", NULL, 0, 0},
 };
 #undef G
 

@@ -57,6 +57,7 @@ static pthread_t writer;
 /* Guarded by lock; read by the writer while it holds no lock only via copies. */
 static enum target_kind kind = TARGET_STDERR;
 static struct log_file main_file = {.fd = -1};
+static atomic_int emergency_fd = -1; /* main_file.fd when the log is a file */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
@@ -171,6 +172,7 @@ int log_open(const char *target, enum log_level level, char *err, size_t errlen)
 	main_file.path = fd >= 0 ? strdup(target) : NULL;
 	main_file.fd = fd;
 	kind = k;
+	atomic_store(&emergency_fd, k == TARGET_FILE ? fd : -1);
 	if (!running) {
 		stopping = false;
 		if (pthread_create(&writer, NULL, writer_main, NULL) == 0)
@@ -366,4 +368,9 @@ void log_file_close(struct log_file *f)
 	close(f->fd);
 	free(f->path);
 	free(f);
+}
+
+int log_emergency_fd(void)
+{
+	return atomic_load(&emergency_fd);
 }

@@ -17,6 +17,7 @@
 #include "triad/net.h"
 #include "triad/notify.h"
 #include "triad/proxy_wait.h"
+#include "triad/site.h"
 #include "triad/tls.h"
 #include "triad/workq.h"
 
@@ -573,7 +574,8 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 		if (w->listeners[i].l) {
 			evconnlistener_free(w->listeners[i].l);
 			w->listeners[i].l = NULL;
-			event_del(w->listeners[i].backoff);
+			if (w->listeners[i].backoff)
+				event_del(w->listeners[i].backoff);
 		}
 	w->draining = true;
 	proxy_wait_close_all(w);
@@ -740,7 +742,11 @@ static void warn_restart_only(const struct conf *old, const struct conf *new)
 		log_warn("reload: user changed; it takes effect after a restart");
 	if (old->g.workers != new->g.workers)
 		log_warn("reload: workers changed; it takes effect after a restart");
+	if (old->g.sandbox != new->g.sandbox)
+		log_warn("reload: sandbox changed; it takes effect after a restart");
 }
+
+static int confined_reload(const struct conf *c, char *err, size_t errlen);
 
 static void reload(void)
 {
@@ -751,7 +757,7 @@ static void reload(void)
 		log_error("reload refused, keeping the running configuration: %s", err);
 		return;
 	}
-	if (runtime_build(c, err, sizeof(err)) < 0) {
+	if (confined_reload(c, err, sizeof(err)) < 0 || runtime_build(c, err, sizeof(err)) < 0) {
 		log_error("reload refused, keeping the running configuration: %s", err);
 		conf_unref(c);
 		return;
@@ -771,6 +777,7 @@ static void reload(void)
 	apply_limits(c);
 	set_current(c);
 	log_info("reload: done; new connections use the new configuration");
+	sandbox_probe("reload");
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -921,6 +928,104 @@ static int check_config(struct conf *c)
 	return rc < 0 ? startup_failed(err) : 0;
 }
 
+/* A certificate or key: its directory, and the directory of the file it
+ * resolves to, read-only: a renewal replaces the file (certbot points
+ * live/NAME/cert.pem at a new archive/NAME/certN.pem) and a reload reads it. */
+static void allow_cert(struct sandbox_paths *p, const char *key, const char *path)
+{
+	if (!path)
+		return;
+	sandbox_allow_dir_of(p, key, path, SANDBOX_READ);
+	char *real = realpath(path, NULL);
+	if (real) {
+		sandbox_allow_dir_of(p, key, real, SANDBOX_READ);
+		free(real);
+	}
+}
+
+/* The read-only system trees (libraries, libmagic's database, zoneinfo, NSS,
+ * OpenSSL's configuration, the CPU count `workers = auto` reads on reload),
+ * first, so that what lies beneath them adds no rule. */
+static void allow_system(struct sandbox_paths *p)
+{
+	static const char *const ro[] = {"/usr", "/etc", "/lib", "/lib64", "/dev/urandom",
+	                                 "/sys/devices/system/cpu"};
+	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+		sandbox_allow(p, "system", ro[i], SANDBOX_READ);
+	sandbox_allow(p, "system", "/dev/null", SANDBOX_APPEND);
+#if defined(__SANITIZE_ADDRESS__)
+	sandbox_allow(p, "system", "/proc", SANDBOX_READ); /* LeakSanitizer reads /proc/self */
+#endif
+}
+
+/* What C names: the file itself (reloads read it), the certificates, the
+ * log's directory (rotation recreates the file) and what the daemon adds. */
+static void sandbox_rules(const struct conf *c, struct sandbox_paths *p)
+{
+	sandbox_allow(p, "config", c->path, SANDBOX_READ);
+	allow_cert(p, "tls_cert", c->g.tls_cert);
+	allow_cert(p, "tls_key", c->g.tls_key);
+	for (size_t i = 0; i < site_count(c); i++) { /* [site NAME] certificates (SNI) */
+		allow_cert(p, "tls_cert", site_at(c, i)->tls_cert);
+		allow_cert(p, "tls_key", site_at(c, i)->tls_key);
+	}
+	if (c->g.log && strcmp(c->g.log, "stderr") != 0 && strcmp(c->g.log, "syslog") != 0)
+		sandbox_allow_dir_of(p, "log", c->g.log, SANDBOX_APPEND);
+	if (ops->sandbox_paths)
+		ops->sandbox_paths(c, p);
+}
+
+/* The rules Landlock applied at start (empty: no sandbox): what a reload
+ * may name. */
+static struct sandbox_paths confined;
+
+static int confine_files(const struct conf *c, int *abi, char *err, size_t errlen)
+{
+	allow_system(&confined);
+	sandbox_rules(c, &confined);
+	int rc = sandbox_landlock(&confined, abi, err, errlen);
+	if (rc < 0 || *abi <= 0)
+		sandbox_paths_free(&confined); /* nothing applied: nothing to hold reloads to */
+	return rc;
+}
+
+/* A reload may only name files the start's Landlock rules allow: else it is
+ * refused with the key and path at fault (rather than an EACCES later). */
+static int confined_reload(const struct conf *c, char *err, size_t errlen)
+{
+	if (confined.n == 0)
+		return 0;
+	struct sandbox_paths want = {0};
+	sandbox_rules(c, &want);
+	const struct sandbox_rule *bad = sandbox_uncovered(&confined, &want);
+	int rc = 0;
+	if (bad)
+		rc = conf_error_at(c, bad->key, err, errlen,
+		                   "%s lies outside what the sandbox allowed at start; restart "
+		                   "the daemon to use it",
+		                   bad->path);
+	else if (want.oom)
+		rc = conf_error_at(c, "sandbox", err, errlen, "out of memory");
+	sandbox_paths_free(&want);
+	return rc;
+}
+
+/* The start's log line for the Landlock outcome (the log is open now). */
+static void log_landlock(const struct conf *c, int abi)
+{
+	if (!c->g.sandbox)
+		log_warn("sandbox: off (sandbox = off); no Landlock, no seccomp");
+	else if (abi == 0)
+		log_warn("sandbox: this kernel has no Landlock; file access is confined by "
+		         "fsroot and `user` only");
+	else if (abi == -2)
+		log_warn("sandbox: an outer seccomp filter forbids Landlock's system calls "
+		         "(systemd: add them to SystemCallFilter=); file access is confined by "
+		         "fsroot and `user` only");
+	else
+		log_info("sandbox: Landlock ABI %d applied (%zu rules)", abi, confined.n);
+}
+
 /*
  * The privileged part of the start, then the drop: binds the listeners
  * (into *BOUND), starts the auth helper, drops to `user`, opens the log and
@@ -941,9 +1046,14 @@ static int process_setup(struct conf *c, struct bound **bound, size_t *nbound, c
 	                 : bind_all(c, bound, nbound, err, errlen)) < 0 ||
 	    bind_metrics(c, err, errlen) < 0)
 		goto fail;
-	if (ops->needs_auth && auth_helper_start(nworkers, err, errlen) < 0)
+	if (ops->needs_auth && auth_helper_start(nworkers, c->g.sandbox, err, errlen) < 0)
 		goto fail;
 	if (drop_privileges(c, err, errlen) < 0)
+		goto fail;
+	/* Before any thread exists: a Landlock domain binds the caller (and
+	 * what it creates afterwards) only. */
+	int landlock_abi = 0;
+	if (c->g.sandbox && confine_files(c, &landlock_abi, err, errlen) < 0)
 		goto fail;
 	/* From here on everything is opened as `user`. */
 	char why[512];
@@ -951,6 +1061,7 @@ static int process_setup(struct conf *c, struct bound **bound, size_t *nbound, c
 		conf_error_at(c, "log", err, errlen, "%s", why);
 		goto fail;
 	}
+	log_landlock(c, landlock_abi);
 	if (runtime_build(c, err, errlen) < 0)
 		goto fail;
 	apply_limits(c);
@@ -1059,6 +1170,7 @@ static void shut_down(void)
 	set_current(NULL);
 	free(workers);
 	metrics_fini();
+	sandbox_paths_free(&confined);
 	notify_close();
 	log_close();
 }
@@ -1096,6 +1208,20 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 		log_close();
 		return startup_failed(err);
 	}
+	/* Every thread runs now: the system-call allowlist goes on all of them. */
+	struct conf *cur = server_current_conf();
+	bool sandboxed = cur && cur->g.sandbox;
+	conf_unref(cur);
+	int src = sandboxed ? sandbox_seccomp(ops->syscalls, err, sizeof(err)) : 0;
+	if (src < 0) {
+		free(bound);
+		log_close();
+		return startup_failed(err);
+	}
+	if (src > 0)
+		log_warn("sandbox: %s; an outer seccomp filter is in place and forbids ours, "
+		         "which is skipped", err);
+	sandbox_probe("start");
 	serve(bound, nbound);
 	free(bound);
 	shut_down();

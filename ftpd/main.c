@@ -30,6 +30,14 @@ static void limits(const struct conf *c, unsigned *total, unsigned *per_ip)
 	*per_ip = (unsigned)p->max_connections_per_ip;
 }
 
+/* Landlock: read-write beneath root. ftp_root and every [site NAME] docroot
+ * lie there, and a reload may add a site with a docroot anywhere beneath
+ * it; fsroot keeps each login in its own tree. */
+static void sandbox_paths(const struct conf *c, struct sandbox_paths *p)
+{
+	sandbox_allow(p, "root", c->g.root, SANDBOX_WRITE);
+}
+
 static const struct server_ops ftpd_ops = {
 	.name = "ftpd",
 	.section = &ftpd_conf_section,
@@ -46,6 +54,7 @@ static const struct server_ops ftpd_ops = {
 	.worker_init = ftp_sweep_worker_init,
 	.worker_fini = ftp_sweep_worker_fini,
 	.accept = ftp_accept,
+	.sandbox_paths = sandbox_paths,
 	.refusal = "421 Service not available, closing control connection.\r\n",
 	.fds_per_conn = 4, /* control, data, passive listener, file */
 };

@@ -8,6 +8,7 @@
 #include "triad/server.h"
 
 #include <stddef.h>
+#include <string.h>
 
 enum { LISTEN_PLAIN, LISTEN_TLS };
 
@@ -29,6 +30,18 @@ static void limits(const struct conf *c, unsigned *total, unsigned *per_ip)
 	*per_ip = (unsigned)h->max_connections_per_ip;
 }
 
+/* Landlock: read-only beneath root, where docroot, every [site NAME]
+ * docroot with its error pages and rules files lie (interface.md),
+ * including the sites a reload adds; append in the access log's directory.
+ * fsroot keeps each request in its docroot. */
+static void sandbox_paths(const struct conf *c, struct sandbox_paths *p)
+{
+	const struct httpd_conf *own = c->own;
+	sandbox_allow(p, "root", c->g.root, SANDBOX_READ);
+	if (own->access_log && strcmp(own->access_log, "off") != 0)
+		sandbox_allow_dir_of(p, "access_log", own->access_log, SANDBOX_APPEND);
+}
+
 static const struct server_ops httpd_ops = {
 	.name = "httpd",
 	.section = &httpd_conf_section,
@@ -44,6 +57,7 @@ static const struct server_ops httpd_ops = {
 	.accept = http_accept,
 	.worker_init = http_worker_init,
 	.worker_fini = http_worker_fini,
+	.sandbox_paths = sandbox_paths,
 	.refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
 	           "Connection: close\r\nRetry-After: 5\r\n\r\n",
 	.client_speaks_first = true,

@@ -6,9 +6,11 @@
 #include "session.h"
 #include "sweep.h"
 
+#include "triad/limits.h"
 #include "triad/server.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum { LISTEN_PLAIN, LISTEN_TLS };
 
@@ -29,6 +31,18 @@ static void limits(const struct conf *c, unsigned *total, unsigned *per_ip)
 	*per_ip = (unsigned)p->max_connections_per_ip;
 }
 
+/* Landlock: read-write beneath <root>/maildir_root; read-only in the
+ * directory of the aliases file (re-read on SIGHUP; an editor may replace it). */
+static void sandbox_paths(const struct conf *c, struct sandbox_paths *p)
+{
+	const struct smtpd_conf *own = c->own;
+	char path[TRIAD_PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/%s", c->g.root, own->maildir_root) < (int)sizeof(path))
+		sandbox_allow(p, "maildir_root", path, SANDBOX_WRITE);
+	if (own->aliases)
+		sandbox_allow_dir_of(p, "aliases", own->aliases, SANDBOX_READ);
+}
+
 static const struct server_ops smtpd_ops = {
 	.name = "smtpd",
 	.section = &smtpd_conf_section,
@@ -44,6 +58,7 @@ static const struct server_ops smtpd_ops = {
 	.worker_init = smtp_sweep_worker_init,
 	.worker_fini = smtp_sweep_worker_fini,
 	.accept = smtp_accept,
+	.sandbox_paths = sandbox_paths,
 	.refusal = "421 4.7.0 Too many connections, try again later\r\n",
 };
 

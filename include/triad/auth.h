@@ -19,6 +19,7 @@
 #ifndef TRIAD_AUTH_H
 #define TRIAD_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "triad/limits.h"
@@ -34,8 +35,9 @@ enum auth_result {
 
 typedef void (*auth_cb)(enum auth_result result, void *arg);
 
-/* Forks the helper with one channel per worker. Call as root, before the drop. */
-int auth_helper_start(unsigned nworkers, char *err, size_t errlen);
+/* Forks the helper with one channel per worker. Call as root, before the
+ * drop. SANDBOX: the helper confines itself to sandbox.h's PAM set. */
+int auth_helper_start(unsigned nworkers, bool sandbox, char *err, size_t errlen);
 /* Whether the helper was started (daemons without logins never start it). */
 int auth_helper_running(void);
 /* Closes the daemon's ends; the helper exits when it sees EOF. */

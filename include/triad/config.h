@@ -148,6 +148,7 @@ struct conf_global {
 	int log_level;               /* enum log_level */
 	unsigned workers;
 	uint64_t shutdown_timeout;   /* ms */
+	bool sandbox;                /* Landlock + seccomp after the privilege drop (sandbox.h) */
 };
 
 struct conf {

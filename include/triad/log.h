@@ -22,6 +22,9 @@ int log_reopen(char *err, size_t errlen);
 void log_set_level(enum log_level level);
 /* Flushes the queue and stops the writer thread (at exit). */
 void log_close(void);
+/* The log file's descriptor (-1: the log is not a file), for a last line
+ * written straight from a signal handler (sandbox.c's SIGSYS). */
+int log_emergency_fd(void);
 
 /* Identity of the calling thread, shown in every line it logs. */
 void log_set_worker(int worker);

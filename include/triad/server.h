@@ -22,6 +22,7 @@
 #include "triad/config.h"
 #include "triad/conn.h"
 #include "triad/fsroot.h"
+#include "triad/sandbox.h"
 
 struct event_base;
 struct auth_client;
@@ -94,6 +95,11 @@ struct server_ops {
 	/* Descriptors one connection may hold at once (0: 2, a socket and a
 	 * file): divides RLIMIT_NOFILE into the max_connections default. */
 	unsigned fds_per_conn;
+	/* The paths the daemon's configuration C needs, for Landlock (beyond the
+	 * config file, certificates, logs and read-only system paths). */
+	void (*sandbox_paths)(const struct conf *c, struct sandbox_paths *p);
+	/* System calls beyond sandbox.c's shared allowlist (NULL: none). */
+	const struct sandbox_syscalls *syscalls;
 };
 
 /* Runs a daemon; returns the process exit status. */

@@ -103,7 +103,9 @@ def test_service_shape(name):
     assert s["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert s["ProtectSystem"] == ["strict"] and s["PrivateTmp"] == ["yes"]
     assert s["NoNewPrivileges"] == ["yes"]
-    assert s["SystemCallFilter"] == ["@system-service"]
+    # systemd's filter, plus the calls the daemon's own sandbox (sandbox.h) makes.
+    assert s["SystemCallFilter"] == ["@system-service", "seccomp landlock_create_ruleset "
+                                     "landlock_add_rule landlock_restrict_self"]
     assert s["RestrictAddressFamilies"] == ["AF_UNIX AF_INET AF_INET6"]
     assert "User" not in s  # the daemon drops to `user` itself after binding
 
@@ -254,6 +256,13 @@ def test_unit_commands_run_in_the_units_sandbox(triad_config, pam_user, notify_s
         assert int(status["CapEff"], 16) == 0
         assert int(status["CapBnd"], 16) == bounding_mask(service)
         assert status["Seccomp"] == "2"  # filter mode
+        # The unit's filter and the daemon's own (sandbox = on), stacked, and its
+        # Landlock rules: the unit's filter lets the daemon confine itself further.
+        assert status["Seccomp_filters"] == "2"
+        assert re.search(r"sandbox: Landlock ABI \d+ applied", d.log_text())
+        if name != "httpd":
+            (helper,) = th.children(d.pid)
+            assert th.proc_status(helper)["Seccomp_filters"] == "2"
         assert status["NoNewPrivs"] == ("1" if read_unit(service)["Service"].get(
             "NoNewPrivileges") == ["yes"] else "0")
 

@@ -93,6 +93,9 @@ def test_contents_and_conffiles(tmp_path):
     run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
     page = root / "usr/share/man/man5/triad.conf.5.gz"
     assert gzip.decompress(page.read_bytes()) == (th.REPO / "man/triad.conf.5").read_bytes()
+    # A release build: none of the test suite's sandbox hooks (sandbox.h, TEST_HOOKS=0).
+    for n in th.DAEMONS:
+        assert b"TRIAD_SANDBOX_PROBE" not in (root / f"usr/sbin/triad-{n}").read_bytes(), n
     # The shipped configuration is the commented one from debian/.
     shipped = (root / "etc/triad/triad.conf").read_text()
     assert shipped == (th.REPO / "debian/triad.conf").read_text()
@@ -294,6 +297,11 @@ def test_daemons_start_from_the_installed_package(installed, workdir):
         text = log.read_text()
         for n in th.DAEMONS:
             assert re.search(rf"{n}\[main\].*ready: triad-{n}", text), text
+            # sandbox = on by default (triad.conf(5)): Landlock and seccomp on every thread.
+            assert re.search(rf"{n}\[main\].*sandbox: Landlock ABI \d+ applied", text), text
+            for tid in os.listdir(f"/proc/{procs[n].pid}/task"):
+                st = th.proc_status(f"{procs[n].pid}/task/{tid}")
+                assert (st["NoNewPrivs"], st["Seccomp"]) == ("1", "2"), (n, tid, st)
 
         # The shipped logrotate file (run with the root's accounts: `create ... triad adm`),
         # with the throw-away root's paths and the SIGHUP sent to the daemons' pids

@@ -117,7 +117,7 @@ static int setup(void **state)
 	auth_set_fail_delay_ms(50);
 	t.base = event_base_new();
 	assert_non_null(t.base);
-	if (auth_helper_start(2, err, sizeof err) < 0)
+	if (auth_helper_start(2, true, err, sizeof err) < 0)
 		fail_msg("%s", err);
 	assert_true(auth_helper_running());
 	t.client = auth_client_new(t.base, 0);
