@@ -173,6 +173,16 @@ fuzz_obj      = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 fuzz_proto    = $(firstword $(subst _, ,$(1)))
 fuzz_lib      = $(if $(filter common,$(call fuzz_proto,$(1))),$(FUZZ_DIR)/libtriad.a,$(FUZZ_DIR)/lib$(call fuzz_proto,$(1))d.a)
 
+# Faults and hostile load (tests/integration/soak_faults.py): SIGKILL under SMTP and FTP
+# load, fsync/rename failures through an LD_PRELOAD shim (tests/soak/faultshim.c), disk
+# full on a tmpfs, 60 s of hostile clients against all three daemons. About 3 minutes;
+# not part of `make test` (pytest collects test_*.py only). Prints its figures (SOAK
+# lines). Needs root for the tmpfs (else those two tests skip, saying why).
+.PHONY: soak
+soak: $(BINS)
+	@./tools/deps.sh soak
+	TRIAD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -s tests/integration/soak_faults.py $(PYTEST_ARGS)
+
 # Static analysis: cppcheck and clang-tidy (.clang-tidy). Not part of `make test`
 # nor of .ci/run yet: it still reports findings on the tree.
 .PHONY: lint

@@ -3,7 +3,8 @@
 # As root it runs apt-get when something is missing; otherwise it prints the line.
 # `deps.sh fuzz` also wants clang, its libFuzzer/sanitizer runtimes and
 # llvm-symbolizer (for `make fuzz`, which `make test` never needs);
-# `deps.sh lint` cppcheck and clang-tidy (`make lint`); `deps.sh soak` valgrind.
+# `deps.sh lint` cppcheck and clang-tidy (`make lint`); `deps.sh soak` valgrind and gdb
+# (`make soak` calls malloc_trim in the daemons through gdb).
 # `deps.sh deb` also wants what `make deb` and `make test-deb` use: debhelper,
 # lintian, logrotate, and the build dependencies of debian/control.
 set -e
@@ -12,7 +13,7 @@ libpam0g-dev libseccomp-dev libcmocka-dev libpam-wrapper python3 python3-pytest 
 openssl procps mandoc systemd pebble certbot python3-seccomp haproxy php8.2-fpm python3-gunicorn"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-dev llvm"
 [ "${1:-}" = lint ] && PKGS="$PKGS cppcheck clang-tidy"
-[ "${1:-}" = soak ] && PKGS="$PKGS valgrind"
+[ "${1:-}" = soak ] && PKGS="$PKGS valgrind gdb"
 [ "${1:-}" = deb ] && PKGS="$PKGS debhelper dpkg-dev lintian logrotate pkgconf"
 missing=""
 for p in $PKGS; do
