@@ -1190,7 +1190,9 @@ struct conf *conf_load(const char *path, const struct conf_section *section, cha
 	c->lines_own = calloc(section && section->nkeys ? section->nkeys : 1, sizeof(unsigned));
 	if (section)
 		c->own = calloc(1, section->size ? section->size : 1);
-	for (const struct conf_kind *const *k = section ? section->kinds : NULL; k && *k; k++)
+	/* Items come only with a section that has kinds. */
+	const struct conf_kind *const *kinds = section ? section->kinds : NULL;
+	for (const struct conf_kind *const *k = kinds; k && *k; k++)
 		c->nitems++;
 	if (c->nitems)
 		c->items = calloc(c->nitems, sizeof(*c->items));
@@ -1198,8 +1200,8 @@ struct conf *conf_load(const char *path, const struct conf_section *section, cha
 		load_fail(&ld, 0, NULL, "out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; section && i < c->nitems; i++) /* items come only with a section */
-		c->items[i].kind = section->kinds[i];
+	for (size_t i = 0; kinds && i < c->nitems; i++)
+		c->items[i].kind = kinds[i];
 	if (!(ld.f = fopen(path, "re"))) {
 		load_fail(&ld, 0, NULL, "cannot open: %s", strerror(errno));
 		goto fail;

@@ -64,7 +64,7 @@ static size_t series_slots(const struct metric_family *f)
 int metrics_init(const char *name, const struct metric_family *own, size_t nown,
                  unsigned workers)
 {
-	if (METRIC_COMMON + nown > sizeof(families) / sizeof(families[0]))
+	if (nown > sizeof(families) / sizeof(families[0]) - METRIC_COMMON) /* no wrap */
 		return -1;
 	daemon_name = name;
 	nfamilies = 0;

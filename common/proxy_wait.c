@@ -146,8 +146,10 @@ void proxy_wait_start(struct worker *w, int fd, const struct sockaddr *peer, soc
 
 void proxy_wait_close_all(struct worker *w)
 {
-	while (w->proxy_waits) {
-		struct proxy_wait *pw = w->proxy_waits;
+	/* The next one is taken before this one goes (a list walk the analyzer
+	 * can follow: it cannot see that unlink_wait() moves w->proxy_waits). */
+	for (struct proxy_wait *pw = w->proxy_waits, *next; pw; pw = next) {
+		next = pw->next;
 		unlink_wait(pw);
 		close(pw->fd);
 		free(pw);

@@ -114,7 +114,8 @@ int site_errpages_parse(const char *s, struct site_errpages *ep, char *err, size
 		}
 		if (n == 3 && (item[0] == '4' || item[0] == '5') && item[1] >= '0' &&
 		    item[1] <= '9' && item[2] >= '0' && item[2] <= '9') {
-			char **slot = &ep->code[atoi(item) - 400];
+			int code = (item[0] - '0') * 100 + (item[1] - '0') * 10 + (item[2] - '0');
+			char **slot = &ep->code[code - 400];
 			if (*slot)
 				goto twice;
 			*slot = page;

@@ -163,7 +163,7 @@ static int client_hello(SSL *ssl, int *alert, void *arg)
 	    memchr(p + 5, '\0', n))
 		return SSL_CLIENT_HELLO_SUCCESS;
 	ctx = sni->pick(sni->arg, (const char *)p + 5, n, &tag);
-	if (tag >= 0)
+	if (tag >= 0) /* NOLINTNEXTLINE(performance-no-int-to-ptr): a cookie, never dereferenced */
 		SSL_set_ex_data(ssl, sni_index, (void *)(intptr_t)(tag + 1));
 	if (ctx && ctx != SSL_get_SSL_CTX(ssl) && !SSL_set_SSL_CTX(ssl, ctx))
 		return SSL_CLIENT_HELLO_ERROR;

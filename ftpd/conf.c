@@ -29,7 +29,7 @@ static const struct conf_key keys[] = {
 	{"idle_timeout", CONF_DURATION, F(idle_timeout), CONF_DFLT(FTP_IDLE_TIMEOUT_MIN) "m", NULL, 1000, 0},
 	{"max_connections", CONF_UINT, F(max_connections), "500", NULL, 0, 1000000},
 	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), CONF_DFLT(TRIAD_PERIP_DEFAULT), NULL, 0, 1000000},
-	CONF_OPERATIONS_KEYS(struct ftpd_conf, op),
+	CONF_OPERATIONS_KEYS(offsetof(struct ftpd_conf, op)),
 	{"umask", CONF_STR, F(umask), "022", NULL, 0, 0},
 	{"data_timeout", CONF_DURATION, F(data_timeout), CONF_DFLT(FTP_DATA_TIMEOUT_MIN) "m", NULL, 1000, 0},
 	{"data_connect_timeout", CONF_DURATION, F(data_connect_timeout), CONF_DFLT(FTP_DATA_CONNECT_TIMEOUT_S) "s", NULL, 1000, 0},

@@ -318,7 +318,11 @@ static void start_connect(struct ftp_session *s)
 	if (s->c->local.sa.sa_family == s->port_addr.ss_family) {
 		struct sockaddr_storage src = conn_addr_storage(&s->c->local);
 		sa_set_port(&src, 0);
-		bind(fd, (struct sockaddr *)&src, s->c->local_len);
+		/* Best effort: without it the kernel picks the source, which most
+		 * clients accept; the connect below reports what matters. */
+		if (bind(fd, (struct sockaddr *)&src, s->c->local_len) < 0)
+			log_msg(LOG_LEVEL_INFO, s->c->id, "PORT: data source %s not bound: %s",
+			        s->c->local_ip, strerror(errno));
 	}
 	if (connect(fd, (struct sockaddr *)&s->port_addr, s->port_len) < 0 &&
 	    errno != EINPROGRESS) {

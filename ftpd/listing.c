@@ -133,7 +133,7 @@ void ftp_cmd_list(struct ftp_session *s, struct ftp_command *cmd)
 		if (rc == -ENOENT && cmd->verb != FTP_VERB_MLSD)
 			rc = ftp_glob_parent(s, &vp, pattern, &rel, &rl, &st);
 	}
-	if (rc < 0) {
+	if (rc != 0) { /* 0 or -errno: only 0 filled ST */
 		ftp_reply_err(s, rc);
 		return;
 	}

@@ -139,8 +139,10 @@ void ftp_cmd_stor(struct ftp_session *s, struct ftp_command *cmd)
 			return;
 		}
 	}
-	uint64_t len = cmd->verb == FTP_VERB_APPE ? (uint64_t)st.st_size : rest;
-	x->kept = src >= 0 ? len : 0;
+	/* Without a source (APPE creating the file) there is no old content:
+	 * ST is then not the source's and must not be read. */
+	uint64_t len = src < 0 ? 0 : cmd->verb == FTP_VERB_APPE ? (uint64_t)st.st_size : rest;
+	x->kept = len;
 	x->flushed = x->kept;
 	if (src < 0 || len == 0) {
 		if (src >= 0)

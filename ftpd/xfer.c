@@ -63,6 +63,7 @@ void ftp_close_later(struct ftp_session *s, int fd)
 {
 	if (fd < 0)
 		return;
+	// NOLINTNEXTLINE(performance-no-int-to-ptr): the fd rides as a cookie, never dereferenced
 	if (workq_submit(s->c->base, close_run, NULL, (void *)(intptr_t)fd) < 0)
 		close(fd);
 }

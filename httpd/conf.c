@@ -32,7 +32,7 @@ static const struct conf_key keys[] = {
 	{"max_body_size", CONF_SIZE, F(max_body_size), CONF_DFLT(HTTP_BODY_MIB) "M", NULL, 0, 0},
 	{"max_connections", CONF_UINT, F(max_connections), "20000", NULL, 0, 10000000},
 	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), "0", NULL, 0, 10000000},
-	CONF_OPERATIONS_KEYS(struct httpd_conf, op),
+	CONF_OPERATIONS_KEYS(offsetof(struct httpd_conf, op)),
 	{"send_timeout", CONF_DURATION, F(send_timeout), CONF_DFLT(HTTP_SEND_TIMEOUT_S) "s", NULL, 1, 0},
 	{"server_tokens", CONF_ENUM, F(server_tokens), "full", tokens, 0, 0},
 	{"hsts", CONF_DURATION, F(hsts), "0", NULL, 0, 0},

@@ -155,9 +155,12 @@ static int redirect_line(void *arg, char *line, unsigned n)
 		}
 		static const int ok[] = {200, 301, 302, 303, 307, 308, 404, 410};
 		status = 0;
-		for (size_t i = 0; sl == 3 && i < sizeof(ok) / sizeof(ok[0]); i++)
-			if (atoi(s) == ok[i] && s[0] >= '1' && s[0] <= '9' && s[1] >= '0' &&
-			    s[1] <= '9' && s[2] >= '0' && s[2] <= '9')
+		int num = sl == 3 && s[0] >= '1' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' &&
+		                  s[2] >= '0' && s[2] <= '9'
+		              ? (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0')
+		              : 0;
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+			if (num == ok[i])
 				status = ok[i];
 		if (!status) {
 			c->warn(c->arg, n, "STATUS must be 200, 301, 302, 303, 307, 308, 404 or 410, "

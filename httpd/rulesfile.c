@@ -73,7 +73,7 @@ static size_t slot(const struct http_rules_cache *c, uint64_t gen)
 static int grow(struct http_rules_cache *c, uint64_t keep_from)
 {
 	struct http_rules_cache bigger = {NULL, c->cap ? c->cap * 2 : 16, 0};
-	if (!(bigger.v = calloc(bigger.cap, sizeof(*bigger.v))))
+	if (!(bigger.v = calloc(bigger.cap, sizeof(struct rules_entry *))))
 		return -1;
 	for (size_t i = 0; i < c->cap; i++) {
 		struct rules_entry *e = c->v[i];

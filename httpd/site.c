@@ -186,7 +186,7 @@ int http_sites_build(struct conf *c, struct server_runtime *rt, struct http_app 
 	for (size_t i = 0; i < n; i++)
 		hosts += site_at(c, i)->hosts.n;
 	if (n && (!(app->sites = calloc(n, sizeof(*app->sites))) ||
-	          !(app->ctxs = calloc(n, sizeof(*app->ctxs)))))
+	          !(app->ctxs = calloc(n, sizeof(SSL_CTX *)))))
 		return conf_error_line(c, 0, NULL, err, errlen, "out of memory");
 	if (hostmap_init(&app->hosts, hosts) < 0 || hostmap_init(&files, n) < 0)
 		goto oom;

@@ -35,7 +35,7 @@ static const struct conf_key keys[] = {
 	{"timeout", CONF_DURATION, F(timeout), CONF_DFLT(SMTP_TIMEOUT_MIN) "m", NULL, 1000, 0},
 	{"max_connections", CONF_UINT, F(max_connections), "1000", NULL, 0, 1000000},
 	{"max_connections_per_ip", CONF_UINT, F(max_connections_per_ip), CONF_DFLT(TRIAD_PERIP_DEFAULT), NULL, 0, 1000000},
-	CONF_OPERATIONS_KEYS(struct smtpd_conf, op),
+	CONF_OPERATIONS_KEYS(offsetof(struct smtpd_conf, op)),
 	{"greeting_delay", CONF_DURATION, F(greeting_delay), "0", NULL, 0, 300000},
 	{"max_errors", CONF_UINT, F(max_errors), CONF_DFLT(SMTP_ERRORS_MAX), NULL, 1, 1000},
 	{"bare_lf", CONF_ENUM, F(bare_lf), "refuse", bare_choices, 0, 0},

@@ -72,11 +72,13 @@ struct conf_operations {
 	struct conf_nets limits_exempt;  /* sources max_connections_per_ip skips */
 	struct conf_addrs metrics;       /* Prometheus listeners (GET /metrics) */
 };
-#define CONF_OPERATIONS_KEYS(type, field)                                                   \
-	{"proxy_protocol", CONF_NETS, offsetof(type, field.proxy_protocol), "", NULL, 0, 0},     \
-	{"limits_exempt", CONF_NETS, offsetof(type, field.limits_exempt),                        \
+/* BASE: the offset of the struct conf_operations in the section struct. */
+#define CONF_OPERATIONS_KEYS(base)                                                            \
+	{"proxy_protocol", CONF_NETS, (base) + offsetof(struct conf_operations, proxy_protocol),  \
+	 "", NULL, 0, 0},                                                                        \
+	{"limits_exempt", CONF_NETS, (base) + offsetof(struct conf_operations, limits_exempt),    \
 	 TRIAD_LIMITS_EXEMPT_DEFAULT, NULL, 0, 0},                                               \
-	{"metrics", CONF_ADDRS, offsetof(type, field.metrics), "", NULL, 0, 0}
+	{"metrics", CONF_ADDRS, (base) + offsetof(struct conf_operations, metrics), "", NULL, 0, 0}
 
 struct conf_portrange {
 	uint16_t low, high;
