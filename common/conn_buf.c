@@ -30,8 +30,13 @@ const char *conn_in_peek(struct conn *c, size_t n)
 	struct evbuffer *in = conn_input(c);
 	if (n > evbuffer_get_length(in) || n > (size_t)EV_SSIZE_MAX)
 		return NULL;
-	if (n == 0)
-		n = 1; /* evbuffer_pullup(0) answers NULL; one byte is enough */
+	if (n == 0) {
+		/* Zero bytes are always there, even in an empty buffer; otherwise
+		 * evbuffer_pullup(0) answers NULL, so pull one byte up. */
+		if (evbuffer_get_length(in) == 0)
+			return "";
+		n = 1;
+	}
 	return (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
 }
 
