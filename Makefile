@@ -157,10 +157,13 @@ test-deb:
 # with the dictionaries in tests/fuzz/dict/, growing build/fuzz/corpus/<target>/,
 # and prints executions and coverage per target (also build/fuzz/report.txt);
 # a target that crashes leaves its reproducer in build/fuzz/crash/<target>/, the
-# others still run, and the run fails at the end. Never part of `make test`,
-# nor of .ci/run yet.
+# others still run, and the run fails at the end. `make fuzz-ci` (run by
+# .ci/run) runs each target for FUZZ_CI_SECONDS from the committed seeds alone
+# (corpus in build/fuzz/ci/) and fails on a crash, a leak or a timeout.
+# Never part of `make test`.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
+FUZZ_CI_SECONDS ?= 5
 FUZZ_ARGS    ?=
 FUZZ_DIR     := build/fuzz
 FUZZ_CFLAGS  := -std=c17 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) \
@@ -183,18 +186,19 @@ soak: $(BINS)
 	@./tools/deps.sh soak
 	TRIAD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -s tests/integration/soak_faults.py $(PYTEST_ARGS)
 
-# Static analysis: cppcheck and clang-tidy (.clang-tidy). Not part of `make test`
-# nor of .ci/run yet: it still reports findings on the tree.
+# Static analysis: cppcheck and clang-tidy (.clang-tidy), silent or failing
+# (tools/lint.sh). Run by .ci/run, not by `make test`.
 .PHONY: lint
 lint:
-	@command -v cppcheck >/dev/null 2>&1 && command -v clang-tidy >/dev/null 2>&1 || ./tools/deps.sh lint
+	@./tools/deps.sh lint
 	./tools/lint.sh
 
-.PHONY: fuzz fuzz-run fuzz-deps
+.PHONY: fuzz fuzz-run fuzz-ci fuzz-deps
 fuzz: $(FUZZ_BINS)
 
+# clang alone is not enough: the libFuzzer runtime is libclang-rt-dev's.
 fuzz-deps:
-	@command -v $(FUZZ_CC) >/dev/null 2>&1 || ./tools/deps.sh fuzz
+	@./tools/deps.sh fuzz
 
 $(FUZZ_DIR)/obj/%.o: %.c | fuzz-deps
 	@mkdir -p $(@D)
@@ -214,6 +218,10 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $$(call fuzz_lib,%) $(FUZZ_DIR)/libtriad
 
 fuzz-run: $(FUZZ_BINS)
 	./tools/fuzz-run.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_BINS) -- $(FUZZ_ARGS)
+
+fuzz-ci: $(FUZZ_BINS)
+	rm -rf $(FUZZ_DIR)/ci
+	./tools/fuzz-run.sh $(FUZZ_CI_SECONDS) $(FUZZ_DIR)/ci $(FUZZ_BINS) -- $(FUZZ_ARGS)
 
 # Dependency files of the builds here (not the package build's tree in build/deb/).
 -include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

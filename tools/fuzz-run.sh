@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs libFuzzer targets one after the other and reports, per target, the
 # executions, the coverage (libFuzzer's "cov:" edges and "ft:" features),
-# the corpus size and the time, then a total. Used by `make fuzz-run`.
+# the corpus size, the wall time and the CPU time (user + system, from the
+# shell's `times`), then totals. Used by `make fuzz-run` and `make fuzz-ci`.
 #
 #   tools/fuzz-run.sh SECONDS FUZZ_DIR TARGET_BINARY... [-- EXTRA_LIBFUZZER_ARGS]
 #
@@ -27,7 +28,16 @@ report="$dir/report.txt"
 : >"$report"
 failed=
 total_execs=0
-printf '%-28s %12s %8s %8s %8s %6s\n' target executions cov ft corpus secs | tee -a "$report"
+total_cpu=0
+# cpu_mark sets $cpu_now to the CPU seconds (user + system) of the children
+# this shell has waited for. The builtin `times` must run in this shell (in a
+# command substitution it would be a new process with no children).
+cpu_mark() {
+	times >"$dir/.times"
+	cpu_now=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/);
+		printf "%.1f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$dir/.times")
+}
+printf '%-28s %12s %8s %8s %8s %6s %8s\n' target executions cov ft corpus secs cpu_s | tee -a "$report"
 for t in $targets; do
 	n=$(basename "$t")
 	name=${n#fuzz_}
@@ -44,11 +54,16 @@ for t in $targets; do
 	mkdir -p "$dir/log"
 	log="$dir/log/$n.log"
 	start=$(date +%s)
+	cpu_mark
+	cpu0=$cpu_now
 	# shellcheck disable=SC2086 # word splitting of the optional arguments is meant
 	"$t" -max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$dir/crash/$n/" \
 		$dict "$@" "$dir/corpus/$n" $seeds >"$log" 2>&1
 	rc=$?
 	took=$(($(date +%s) - start))
+	cpu_mark
+	cpu=$(awk -v a="$cpu_now" -v b="$cpu0" 'BEGIN { printf "%.1f", a - b }')
+	total_cpu=$(awk -v a="$total_cpu" -v b="$cpu" 'BEGIN { printf "%.1f", a + b }')
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
 	cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
@@ -60,10 +75,11 @@ for t in $targets; do
 		failed="$failed $n"
 		status="  CRASH (see $log)"
 	fi
-	printf '%-28s %12s %8s %8s %8s %6s%s\n' "$n" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
-		"${corp:-?}" "$took" "$status" | tee -a "$report"
+	printf '%-28s %12s %8s %8s %8s %6s %8s%s\n' "$n" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
+		"${corp:-?}" "$took" "$cpu" "$status" | tee -a "$report"
 done
-printf '%-28s %12s\n' total "$total_execs" | tee -a "$report"
+printf '%-28s %12s %8s %8s %8s %6s %8s\n' total "$total_execs" "" "" "" "" "$total_cpu" |
+	tee -a "$report"
 if [ -n "$failed" ]; then
 	echo "fuzz: crashes in$failed (see $dir/crash/)"
 	exit 1
