@@ -47,9 +47,9 @@ static const struct metric_family common[METRIC_COMMON] = {
 };
 
 static const char *daemon_name;
-static const struct metric_family *families[METRIC_COMMON + 32];
+static const struct metric_family *families[METRIC_COMMON + TRIAD_METRICS_FAMILIES_MAX];
 static size_t nfamilies;
-static size_t offsets[METRIC_COMMON + 32]; /* first slot of each family */
+static size_t offsets[METRIC_COMMON + TRIAD_METRICS_FAMILIES_MAX]; /* first slot of each family */
 static size_t nslots;
 static _Atomic uint64_t **slots;           /* [worker][slot] */
 static unsigned nworkers;
@@ -280,13 +280,11 @@ char *metrics_render(size_t *len)
 /* ---- the endpoint ---------------------------------------------------------- */
 
 /* One request per connection: the head is read line by line (CRLF), at most
- * METRICS_HEAD_LINES lines of METRICS_LINE_MAX bytes, then answered and closed. */
-#define METRICS_LINE_MAX 1024
-#define METRICS_HEAD_LINES 64
-#define METRICS_TIMEOUT_MS 10000
+ * TRIAD_METRICS_HEAD_LINES lines of TRIAD_METRICS_LINE_MAX bytes, then answered
+ * and closed. */
 
 struct scrape {
-	char request[METRICS_LINE_MAX];
+	char request[TRIAD_METRICS_LINE_MAX];
 	unsigned lines;
 };
 
@@ -336,13 +334,14 @@ static void answer(struct conn *c, const char *req)
 static void scrape_read(struct conn *c)
 {
 	struct scrape *s = c->proto;
-	char line[METRICS_LINE_MAX];
+	char line[TRIAD_METRICS_LINE_MAX];
 	size_t len;
 	for (;;) {
 		enum conn_line r = conn_read_line(c, CONN_EOL_CRLF, line, sizeof(line), &len);
 		if (r == CONN_LINE_AGAIN)
 			return;
-		if (r == CONN_LINE_TOO_LONG || strlen(line) != len || ++s->lines > METRICS_HEAD_LINES) {
+		if (r == CONN_LINE_TOO_LONG || strlen(line) != len ||
+		    ++s->lines > TRIAD_METRICS_HEAD_LINES) {
 			respond(c, 400, "Bad Request", "", STRLIT("bad request\n"));
 			return;
 		}
@@ -376,5 +375,5 @@ void metrics_accept(struct worker *w, int fd, const struct sockaddr *peer, sockl
 		return;
 	}
 	c->ops = &scrape_ops;
-	conn_set_timeouts(c, METRICS_TIMEOUT_MS, METRICS_TIMEOUT_MS);
+	conn_set_timeouts(c, TRIAD_METRICS_TIMEOUT_MS, TRIAD_METRICS_TIMEOUT_MS);
 }

@@ -26,8 +26,7 @@
 #include <stdint.h>
 
 #include "parse.h"
-
-#define HTTP_CACHE_VARY_MAX 8
+#include "triad/limits.h"
 
 enum http_cache_verdict {
 	HTTP_CACHE_STORE,

@@ -11,11 +11,10 @@
 #include <string.h>
 #include <event2/event.h>
 
-#define BUCKETS 256 /* per shard; chains stay short for thousands of entries */
 
 struct shard {
 	pthread_mutex_t lock;
-	struct http_rentry *bucket[BUCKETS];
+	struct http_rentry *bucket[HTTP_RCACHE_BUCKETS];
 	struct http_rentry *lru_head, *lru_tail; /* head: most recently used */
 	struct http_rfill *fills;
 };
@@ -162,7 +161,7 @@ bool http_rentry_vary_ok(const struct http_rentry *e, const struct http_request 
 
 static struct http_rentry **find(struct shard *s, uint64_t h, const char *key, size_t len)
 {
-	struct http_rentry **pp = &s->bucket[(h / HTTP_RCACHE_SHARDS) % BUCKETS];
+	struct http_rentry **pp = &s->bucket[(h / HTTP_RCACHE_SHARDS) % HTTP_RCACHE_BUCKETS];
 	for (; *pp; pp = &(*pp)->hnext)
 		if ((*pp)->hash == h && (*pp)->key_len == len && memcmp((*pp)->key, key, len) == 0)
 			return pp;

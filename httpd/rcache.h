@@ -29,9 +29,8 @@
 
 #include "cachepolicy.h"
 #include "parse.h"
+#include "triad/limits.h"
 
-#define HTTP_RCACHE_SHARDS 64
-#define HTTP_RCACHE_LOCK_MS 5000 /* a collapsed miss waits at most this long */
 
 struct event;
 struct http_rcache;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "triad/limits.h"
+#include "triad/strlit.h"
 
 void http_rules_free(struct http_rules *r)
 {
@@ -53,7 +54,7 @@ static bool from_ok(const char *s)
 
 static bool url_ok(const char *s)
 {
-	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+	return strncmp(s, STRLIT("http://")) == 0 || strncmp(s, STRLIT("https://")) == 0;
 }
 
 /* Splits LINE (modified) at blanks into at most MAX words; returns how many (MAX + 1: more). */

@@ -26,6 +26,7 @@
 #include "triad/limits.h"
 #include "triad/log.h"
 #include "triad/server.h"
+#include "triad/strlit.h"
 #include "triad/workq.h"
 
 
@@ -63,7 +64,7 @@ bool smtp_sweep_ours(const char *name, const char *host, long *pid)
 
 	const char *p = name;
 	long v;
-	if (!digits(&p, NULL) || strncmp(p, ".M", 2) != 0)
+	if (!digits(&p, NULL) || strncmp(p, STRLIT(".M")) != 0)
 		return false;
 	p += 2;
 	if (!digits(&p, NULL) || *p++ != 'P' || !digits(&p, &v) || v <= 0 || *p++ != 'Q' ||

@@ -11,8 +11,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "triad/limits.h"
+
 #define ACTIVATION_FDS_START 3   /* SD_LISTEN_FDS_START */
-#define ACTIVATION_NAME_MAX 255  /* systemd's FDNAME_MAX */
+#define ACTIVATION_NAME_MAX TRIAD_ACTIVATION_NAME_MAX /* triad/limits.h */
 
 struct activation_fd {
 	int fd;

@@ -61,6 +61,15 @@
 #define TRIAD_ACCEPT_SHED_MAX       64   /* backlog clients refused per EMFILE, via the reserve fd */
 #define TRIAD_FD_HEADROOM_BASE      32   /* descriptors kept out of the max_connections default: */
 #define TRIAD_FD_HEADROOM_WORKER     8   /* logs, workq, auth, and per worker its loop and listeners */
+/* A PROXY v2 header with its address block (at most 216 bytes, AF_UNIX) and TLVs:
+ * HAProxy's ALPN, authority (SNI, up to 255), unique id (up to 128) and SSL TLVs fit;
+ * a longer one is refused rather than buffered (proxy-protocol.txt §2.2). */
+#define TRIAD_PROXY_V2_MAX        1024
+#define TRIAD_ACTIVATION_NAME_MAX  255   /* LISTEN_FDNAMES: one name (systemd's FDNAME_MAX) */
+#define TRIAD_METRICS_FAMILIES_MAX  32   /* a daemon's own metric families, beside the common ones */
+#define TRIAD_METRICS_LINE_MAX    1024   /* GET /metrics: one request line or header line */
+#define TRIAD_METRICS_HEAD_LINES    64   /* ... lines of one request head; then 400 and closed */
+#define TRIAD_METRICS_TIMEOUT_MS 10000   /* a metrics connection idle or stalled this long: closed */
 
 /* ---- auth (PAM helper) ------------------------------------------------ */
 #define TRIAD_AUTH_FIELD_MAX       256   /* service, user, rhost */
@@ -114,6 +123,10 @@
 #define HTTP_PROXY_SPARE_MAX       64        /* ended proxy exchanges kept per worker for reuse */
 #define HTTP_PROXY_HEAD_EXTRA    1024        /* upstream request head: bytes beyond the client's
                                                 fields (X-Forwarded-*, Forwarded, our Host) */
+#define HTTP_RCACHE_SHARDS        64         /* response cache: hash tables, one mutex each */
+#define HTTP_RCACHE_BUCKETS      256         /* ... chains per shard: short for thousands of entries */
+#define HTTP_RCACHE_LOCK_MS     5000         /* a collapsed miss waits at most this long */
+#define HTTP_CACHE_VARY_MAX        8         /* Vary names of a cached response (more: not stored) */
 
 /* ---- FTP (RFC 959, RFC 3659) ------------------------------------------ */
 #define FTP_COMMAND_LINE_MAX     1024        /* RFC 959 sets none; vsftpd uses 4K */

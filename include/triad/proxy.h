@@ -17,12 +17,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "triad/limits.h"
+
 #define PROXY_V1_MAX 107 /* §2.1: the longest line, CRLF included */
 #define PROXY_V2_HEAD 16 /* §2.2: signature, ver_cmd, fam, len */
-/* A v2 header with its address block (at most 216 bytes, AF_UNIX) and TLVs:
- * HAProxy's ALPN, authority (SNI, up to 255), unique id (up to 128) and SSL
- * TLVs fit; a longer one is refused rather than buffered. */
-#define PROXY_V2_MAX 1024
+/* The longest v2 header taken: TRIAD_PROXY_V2_MAX (triad/limits.h). */
+#define PROXY_V2_MAX TRIAD_PROXY_V2_MAX
 #define PROXY_HEADER_MAX PROXY_V2_MAX
 
 union proxy_addr {
