@@ -12,6 +12,9 @@ document root, as /work/shared/interface.md describes it:
 - ``Daemon`` runs build/triad-<name> -c FILE with stdout/stderr captured to files, waits
   for "ready" plus accepting listeners, and stops it with a signal, asserting exit 0 and
   no sanitizer report;
+- with ``TRIAD_VALGRIND`` set (``make valgrind``), every daemon runs under valgrind
+  memcheck (its value, unless "1", adds valgrind options); a definite leak or an invalid
+  access in the daemon or a process it forked fails the test like a sanitizer report;
 - small raw-TCP helpers (``tcp_exchange``, ``LineClient``) for byte-exact checks.
 
 Nothing here sleeps for a fixed time where polling a condition works.
@@ -70,7 +73,32 @@ def sanitized():
     return any(asan_runtime(n) for n in DAEMONS if binary(n).exists())
 
 
+# TRIAD_VALGRIND: run each daemon under valgrind memcheck (`make valgrind`). Memcheck
+# reports into <daemon tag>.valgrind.<pid> (forked children too); an invalid access or a
+# definite leak is an error and makes the process exit 97, which stop() reports.
+VALGRIND = os.environ.get("TRIAD_VALGRIND", "")
+VALGRIND_EXIT = 97
+
+
+def valgrind_command(log_prefix):
+    """The valgrind words that go before a daemon's command line."""
+    extra = VALGRIND.split() if VALGRIND not in ("", "1") else []
+    supp = REPO / "tools" / "valgrind.supp"
+    return ["valgrind", "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite", f"--error-exitcode={VALGRIND_EXIT}",
+            "--trace-children=yes", "--num-callers=30", f"--log-file={log_prefix}.%p",
+            *([f"--suppressions={supp}"] if supp.exists() else []), *extra]
+
+
+def valgrind_report(text):
+    """Memcheck's error summary line when it counted errors, or None."""
+    m = re.search(r"ERROR SUMMARY: ([1-9]\d*) errors?", text)
+    return m.group(0) if m else None
+
+
 def timeout_scale():
+    if VALGRIND:
+        return 10.0
     return 3.0 if sanitized() else 1.0
 
 
@@ -380,6 +408,7 @@ class Daemon:
         tag = f"{name}-{os.getpid()}-{time.monotonic_ns()}"
         self.stdout_path = config.layout.etc / f"{tag}.stdout"
         self.stderr_path = config.layout.etc / f"{tag}.stderr"
+        self.valgrind_prefix = config.layout.etc / f"{tag}.valgrind"
         self.env = build_env(name, env or {})
         self.proc = None
         self.returncode = None
@@ -464,7 +493,8 @@ class Daemon:
     def start(self):
         self._log_start = self._log_size()
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen([str(self.binary), "-c", str(self.conf_path)],
+            wrap = valgrind_command(self.valgrind_prefix) if VALGRIND else []
+            self.proc = subprocess.Popen([*wrap, str(self.binary), "-c", str(self.conf_path)],
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          env=self.env, close_fds=True)
         return self
@@ -560,8 +590,20 @@ class Daemon:
             self.proc.kill()
             self.proc.wait(10)
 
+    def valgrind_text(self):
+        """Memcheck's reports for this daemon and the processes it forked."""
+        parts = []
+        for p in sorted(self.valgrind_prefix.parent.glob(self.valgrind_prefix.name + ".*")):
+            parts.append(f"--- {p.name}\n{p.read_text(errors='replace')}")
+        return "\n".join(parts)
+
     def check_sanitizer(self):
         marker = sanitizer_report(self.stderr_text())
+        if not marker and VALGRIND:
+            marker = valgrind_report(self.valgrind_text())
+            if marker:
+                raise DaemonError(f"valgrind ({marker}) from triad-{self.name}\n"
+                                  f"{self.valgrind_text()}\n{self.describe()}")
         if marker:
             raise DaemonError(f"sanitizer report ({marker}) from triad-{self.name}\n"
                               f"{self.describe()}")
@@ -573,6 +615,11 @@ def build_env(name, extra):
     for k in ("LD_PRELOAD", "PAM_WRAPPER", "PAM_WRAPPER_SERVICE_DIR"):
         env.pop(k, None)
     env.update({k: str(v) for k, v in extra.items()})
+    shim = os.environ.get("TRIAD_VALGRIND_PRELOAD")
+    if VALGRIND and shim:
+        # tests/valgrind/openat2_shim.c: valgrind 3.19 lacks openat2 (see there).
+        env["LD_PRELOAD"] = " ".join([shim] + ([env["LD_PRELOAD"]] if env.get("LD_PRELOAD")
+                                               else []))
     runtime = asan_runtime(name)
     if runtime:
         # A sanitized daemon must not exit 0 with a report; leaks are reported too.
