@@ -268,6 +268,9 @@ class TriadConfig:
                 "log_level": "info",
                 "workers": "2",
                 "shutdown_timeout": "3s",
+                # valgrind cannot run a process under seccomp ("seccomp attributes
+                # refused"): memcheck checks memory; the sandbox has its own tests.
+                **({"sandbox": "off"} if VALGRIND else {}),
             },
             "httpd": {
                 "listen": f"127.0.0.1:{free_port()}",
