@@ -125,12 +125,12 @@ static bool store_fields(struct http_rentry *e, const struct http_field *fields,
 			continue;
 		memcpy(p, fl->name.p, fl->name.len);
 		p += fl->name.len;
-		memcpy(p, ": ", 2);
-		p += 2;
+		*p++ = ':';
+		*p++ = ' ';
 		memcpy(p, fl->value.p, fl->value.len);
 		p += fl->value.len;
-		memcpy(p, "\r\n", 2);
-		p += 2;
+		*p++ = '\r';
+		*p++ = '\n';
 		if (http_field_is(fl, "etag") && !e->etag) {
 			e->etag = strndup(fl->value.p, fl->value.len);
 			e->etag_len = e->etag ? fl->value.len : 0;

@@ -141,8 +141,8 @@ static void http_params(struct params *b, const struct http_request *r, char *va
 			if (k != i && (done[k] || !same_name(f, g)))
 				continue;
 			if (vl) {
-				memcpy(val + vl, cookie ? "; " : ", ", 2);
-				vl += 2;
+				val[vl++] = cookie ? ';' : ','; /* RFC 6265 §5.4 joins cookies with "; " */
+				val[vl++] = ' ';
 			}
 			if (g->value.len)
 				memcpy(val + vl, g->value.p, g->value.len);
