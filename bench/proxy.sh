@@ -6,14 +6,30 @@
 # nproc) and upstream keep-alive on for both:
 #   triad-httpd   [upstream app] keepalive = 64, proxy = /*=app   (and cache = 64M)
 #   nginx         upstream keepalive 64, proxy_http_version 1.1   (and proxy_cache)
+# and one php-fpm pool (unix socket, pm = static, BENCH_FPM_CHILDREN children, default 16)
+# behind both for *.php, FastCGI keep-alive on for both (keepalive = 4 per worker /
+# fastcgi_keep_conn; a php-fpm child serves one connection until it closes, so the idle
+# connections kept, 4 x workers, must stay below the children or new ones starve).
 # Workloads, wrk -t2 -c100 keep-alive, BENCH_DURATION seconds each (default 5), run
 # BENCH_RUNS times interleaved (default 3), the median kept:
-#   proxy-1k    GET /1k.txt through the proxy, no cache: req/s and p99
-#   hit-1k      GET /1k.txt with the response cache on (every request after the first a hit)
-#   static-1k   triad-httpd serving the same file itself (the cache-hit target is 0.9x this)
-# Prints a table and the ratios triad/nginx (issue 11 targets: proxy >= 1.3x req/s with
-# p99 no worse, cache hits >= 1.5x nginx and >= 0.9x triad's static rate).
-# Usage: bench/proxy.sh   (BENCH_QUICK=1: 2 s loads, one run)
+#   proxy   GET /1k.txt through the proxy, no cache
+#   hit     GET /1k.txt with the response cache on (every request after the first a hit)
+#   php     GET /hello.php, a small PHP page (a loop printing a short list)
+#   static  triad-httpd serving the same 1 KiB file itself (the cache-hit target is 0.9x)
+# For each: req/s, p99, and the CPU time the proxy used per request (user + system of
+# its process tree, from /proc; the backend's and php-fpm's time is not counted). On a
+# shared machine CPU per request is the steadier figure. BENCH_BASELINE=DIR adds "base",
+# the triad-httpd in DIR (another build, e.g. main before a change), for proxy and hit,
+# run interleaved with the others.
+# Then the large-body check (issue 11's target: a 1 GiB response to a client reading at
+# 1 MB/s, triad-httpd's RSS grows < 1 MiB), through triad without cache: one
+# BENCH_SLOW_MB MiB body (default 64) to a client reading at BENCH_SLOW_RATE bytes/s
+# (default 1000000) with a 64 KiB receive buffer, and one BENCH_FAST_MB MiB body (default
+# 1024) read as fast as it comes. For each, triad-httpd's VmRSS from the start of the
+# response to its largest value (sampled every 0.25 s). The slow run takes SLOW_MB s.
+# Prints a table and the ratios (issue 11 targets: proxy >= 1.3x nginx's req/s with p99
+# no worse; cache hits >= 1.5x nginx and >= 0.9x triad's static rate).
+# Usage: bench/proxy.sh   (BENCH_QUICK=1: 2 s loads, one run, an 8 MiB slow body)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -21,13 +37,21 @@ TRIAD=${TRIAD_BIN:-$REPO/build/triad-httpd}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
 DUR=${BENCH_DURATION:-5}
 RUNS=${BENCH_RUNS:-3}
-if [ "${BENCH_QUICK:-0}" = 1 ]; then DUR=2; RUNS=1; fi
+SLOW_MB=${BENCH_SLOW_MB:-64}
+SLOW_RATE=${BENCH_SLOW_RATE:-1000000}
+FAST_MB=${BENCH_FAST_MB:-1024}
+FPM_CHILDREN=${BENCH_FPM_CHILDREN:-16}
+BASE=${BENCH_BASELINE:+$BENCH_BASELINE/triad-httpd}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then DUR=2; RUNS=1; SLOW_MB=${BENCH_SLOW_MB:-8}; fi
 
 die() { echo "bench/proxy.sh: $*" >&2; exit 1; }
-for t in wrk nginx curl python3; do command -v $t >/dev/null || die "$t missing (apt-get install wrk nginx-light curl)"; done
+for t in wrk nginx curl python3 php-fpm8.2; do
+	command -v $t >/dev/null || die "$t missing (apt-get install wrk nginx-light curl php8.2-fpm)"
+done
 [ -x "$TRIAD" ] || make -C "$REPO" -j2 all >/dev/null || die "build failed"
+[ -z "$BASE" ] || [ -x "$BASE" ] || die "BENCH_BASELINE: no $BASE"
 
-T=$(mktemp -d /tmp/bench-proxy.XXXXXX)
+T=$(mktemp -d /tmp/bench-proxy.XXXXXX) || die "mktemp failed"
 chmod 755 "$T"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"; }
@@ -36,120 +60,209 @@ trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/1k.txt" && return 0; sleep 0.1; done; return 1; }
 
-mkdir -p "$T/root/www" "$T/backend" "$T/nginx" "$T/nginx-cache" "$T/cache"
+mkdir -p "$T/root/www" "$T/backend" "$T/nginx-cache" "$T/fpm"
 head -c 768 /dev/urandom | base64 -w 64 | head -c 1024 >"$T/root/www/1k.txt"
 cp "$T/root/www/1k.txt" "$T/backend/1k.txt"
+cat >"$T/root/www/hello.php" <<'PHP'
+<?php
+header('Content-Type: text/html; charset=utf-8');
+$items = ['alpha', 'beta', 'gamma', 'delta'];
+echo "<!doctype html><title>hello</title><ul>\n";
+foreach ($items as $i => $name) { printf("<li>%d: %s</li>\n", $i, htmlspecialchars($name)); }
+echo "</ul>\n";
+PHP
+# the large bodies: sparse files, served from the page cache
+truncate -s "${SLOW_MB}M" "$T/backend/slow.bin"
+truncate -s "${FAST_MB}M" "$T/backend/fast.bin"
 chmod -R a+rX "$T"
 
-B=$(port); NP=$(port); NC=$(port); TP=$(port); TC=$(port)
-cat >"$T/backend.conf" <<EOF
+B=$(port); NP=$(port); NC=$(port); TP=$(port); TC=$(port); BP=$(port); BC=$(port)
+FPM_SOCK=$T/fpm/fpm.sock
+cat >"$T/backend.conf" <<NGINX
 worker_processes 1; daemon off; pid $T/backend.pid; error_log $T/backend.err;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
   server { listen 127.0.0.1:$B; root $T/backend;
     location / { add_header Cache-Control "max-age=3600"; } } }
-EOF
-cat >"$T/nginx.conf" <<EOF
+NGINX
+cat >"$T/nginx.conf" <<NGINX
 worker_processes $WORKERS; daemon off; pid $T/nginx.pid; error_log $T/nginx.err;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
   upstream app { server 127.0.0.1:$B; keepalive 64; }
+  upstream php { server unix:$FPM_SOCK; keepalive 4; }
   proxy_cache_path $T/nginx-cache keys_zone=c:10m max_size=64m;
-  server { listen 127.0.0.1:$NP;
-    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:$NP; root $T/root/www;
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location ~ \.php\$ { fastcgi_pass php; fastcgi_keep_conn on; include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name; } }
   server { listen 127.0.0.1:$NC;
     location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
                  proxy_cache c; } } }
-EOF
+NGINX
 triad_conf() { # port cache
-	cat <<EOF
+	cat <<CONF
 [global]
 root = $T/root
 workers = $WORKERS
 [httpd]
 listen = 127.0.0.1:$1
-proxy = /*=app
+proxy = *.php=php /*=app
 cache = $2
 [upstream app]
 servers = 127.0.0.1:$B
 keepalive = 64
-EOF
+[upstream php]
+servers = unix:$FPM_SOCK
+protocol = fastcgi
+keepalive = 4
+CONF
 }
 triad_conf "$TP" 0 >"$T/triad.conf"
 triad_conf "$TC" 64M >"$T/triad-cache.conf"
-[ "$(id -u)" = 0 ] && sed -i 's/^\[global\]$/[global]\nuser = nobody/' "$T/triad.conf" "$T/triad-cache.conf"
+triad_conf "$BP" 0 >"$T/base.conf"
+triad_conf "$BC" 64M >"$T/base-cache.conf"
+FPM_USER=
+FPM_ROOT=
+if [ "$(id -u)" = 0 ]; then
+	sed -i 's/^\[global\]$/[global]\nuser = nobody/' "$T/triad.conf" "$T/triad-cache.conf" \
+		"$T/base.conf" "$T/base-cache.conf"
+	FPM_USER="user = nobody"
+	FPM_ROOT=-R
+fi
+cat >"$T/fpm/fpm.conf" <<FPM
+[global]
+error_log = $T/fpm/error.log
+daemonize = no
+[app]
+listen = $FPM_SOCK
+listen.mode = 0666
+$FPM_USER
+pm = static
+pm.max_children = $FPM_CHILDREN
+FPM
 chmod 644 "$T"/*.conf
 
 nginx -c "$T/backend.conf" -p "$T" & PIDS+=($!)
-nginx -c "$T/nginx.conf" -p "$T" & PIDS+=($!)
-"$TRIAD" -c "$T/triad.conf" 2>"$T/triad.err" & PIDS+=($!)
-"$TRIAD" -c "$T/triad-cache.conf" 2>"$T/triad-cache.err" & PIDS+=($!)
-for p in $B $NP $NC $TP $TC; do wait_port "$p" || die "port $p not answering"; done
-for p in $NP $NC $TP $TC; do
+php-fpm8.2 $FPM_ROOT -F -y "$T/fpm/fpm.conf" & PIDS+=($!)
+nginx -c "$T/nginx.conf" -p "$T" & PIDS+=($!); PID_NGINX=$!
+"$TRIAD" -c "$T/triad.conf" 2>"$T/triad.err" & PIDS+=($!); PID_TRIAD=$!
+"$TRIAD" -c "$T/triad-cache.conf" 2>"$T/triad-cache.err" & PIDS+=($!); PID_TRIAD_CACHE=$!
+PROXIES="$NP $NC $TP $TC"
+if [ -n "$BASE" ]; then
+	"$BASE" -c "$T/base.conf" 2>"$T/base.err" & PIDS+=($!); PID_BASE=$!
+	"$BASE" -c "$T/base-cache.conf" 2>"$T/base-cache.err" & PIDS+=($!); PID_BASE_CACHE=$!
+	PROXIES="$PROXIES $BP $BC"
+fi
+for p in $B $PROXIES; do wait_port "$p" || die "port $p not answering"; done
+for p in $PROXIES; do
 	cmp -s <(curl -s "http://127.0.0.1:$p/1k.txt") "$T/root/www/1k.txt" || die "port $p: wrong body"
 done
+for _ in $(seq 100); do [ -S "$FPM_SOCK" ] && break; sleep 0.1; done
+for p in $NP $TP; do
+	curl -s "http://127.0.0.1:$p/hello.php" | grep -q '<li>3: delta</li>' || die "port $p: PHP page wrong"
+done
 
-load() { # port -> "rps p99ms"
-	wrk -t2 -c100 -d"${DUR}s" --latency "http://127.0.0.1:$1/1k.txt" 2>&1 | python3 -c '
+cputime() { python3 "$HERE/tools/cputree.py" "$@"; }
+load() { # port path pid -> "rps p99_ms non2xx cpu_us_per_request"
+	local c0 c1
+	c0=$(cputime "$3")
+	wrk -t2 -c100 -d"${DUR}s" --latency "http://127.0.0.1:$1$2" >"$T/wrk.out" 2>&1
+	c1=$(cputime "$3")
+	python3 -c '
 import re, sys
-t = sys.stdin.read()
+t = open(sys.argv[3]).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+n = int(re.search(r"(\d+) requests in", t).group(1))
 m = re.search(r"99%\s+([\d.]+)(us|ms|s)", t)
 p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
 bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print(rps, p99, bad.group(1) if bad else 0)'
+cpu = (int(sys.argv[2]) - int(sys.argv[1])) * 1000 / max(n, 1)
+print(rps, p99, bad.group(1) if bad else 0, round(cpu, 1))' "$c0" "$c1" "$T/wrk.out"
 }
 
-declare -A RPS P99
+declare -A RPS P99 CPU
 median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+NAMES="triad-proxy nginx-proxy triad-hit nginx-hit triad-php nginx-php"
+[ -n "$BASE" ] && NAMES="$NAMES base-proxy base-hit"
 run_all() {
-	local name port r out
-	declare -A R L
+	local name port path pid r out
+	declare -A R L C
 	for r in $(seq "$RUNS"); do
-		for name in triad-proxy nginx-proxy triad-hit nginx-hit triad-static; do
+		for name in $NAMES; do
+			path=/1k.txt
 			case $name in
-			triad-proxy) port=$TP ;; nginx-proxy) port=$NP ;; triad-hit) port=$TC ;;
-			nginx-hit) port=$NC ;; triad-static) port=$TP ;;
+			triad-proxy) port=$TP pid=$PID_TRIAD ;;
+			nginx-proxy) port=$NP pid=$PID_NGINX ;;
+			triad-hit) port=$TC pid=$PID_TRIAD_CACHE ;;
+			nginx-hit) port=$NC pid=$PID_NGINX ;;
+			triad-php) port=$TP pid=$PID_TRIAD path=/hello.php ;;
+			nginx-php) port=$NP pid=$PID_NGINX path=/hello.php ;;
+			base-proxy) port=$BP pid=$PID_BASE ;;
+			base-hit) port=$BC pid=$PID_BASE_CACHE ;;
 			esac
-			[ $name = triad-static ] && continue
-			out=$(load "$port")
+			out=$(load "$port" "$path" "$pid")
 			set -- $out
 			[ "$3" = 0 ] || echo "  $name: $3 non-2xx responses" >&2
 			R[$name]="${R[$name]:-} $1"
 			L[$name]="${L[$name]:-} $2"
+			C[$name]="${C[$name]:-} $4"
 		done
 	done
-	for name in triad-proxy nginx-proxy triad-hit nginx-hit; do
+	for name in $NAMES; do
 		RPS[$name]=$(median ${R[$name]})
 		P99[$name]=$(median ${L[$name]})
+		CPU[$name]=$(median ${C[$name]})
 	done
 }
 run_all
 # triad's own static rate on the same file: a separate triad without proxy rules
 SP=$(port)
-cat >"$T/triad-static.conf" <<EOF
+cat >"$T/triad-static.conf" <<CONF
 [global]
 root = $T/root
 workers = $WORKERS
 [httpd]
 listen = 127.0.0.1:$SP
-EOF
+CONF
 [ "$(id -u)" = 0 ] && sed -i 's/^\[global\]$/[global]\nuser = nobody/' "$T/triad-static.conf"
-"$TRIAD" -c "$T/triad-static.conf" 2>"$T/triad-static.err" & PIDS+=($!)
+"$TRIAD" -c "$T/triad-static.conf" 2>"$T/triad-static.err" & PIDS+=($!); PID_STATIC=$!
 wait_port "$SP" || die "static triad not answering"
-S=()
-for r in $(seq "$RUNS"); do set -- $(load "$SP"); S+=("$1"); done
+S=(); SC=()
+for r in $(seq "$RUNS"); do set -- $(load "$SP" /1k.txt "$PID_STATIC"); S+=("$1"); SC+=("$4"); done
 RPS[triad-static]=$(median "${S[@]}")
+CPU[triad-static]=$(median "${SC[@]}")
 
-printf '%-14s %12s %10s\n' server req/s p99_ms
-for name in triad-proxy nginx-proxy triad-hit nginx-hit; do
-	printf '%-14s %12.0f %10.2f\n' "$name" "${RPS[$name]}" "${P99[$name]}"
+printf '%-14s %12s %10s %14s\n' server req/s p99_ms cpu_us/req
+for name in $NAMES; do
+	printf '%-14s %12.0f %10.2f %14.1f\n' "$name" "${RPS[$name]}" "${P99[$name]}" "${CPU[$name]}"
 done
-printf '%-14s %12.0f\n' triad-static "${RPS[triad-static]}"
+printf '%-14s %12.0f %10s %14.1f\n' triad-static "${RPS[triad-static]}" "" "${CPU[triad-static]}"
 python3 - "${RPS[triad-proxy]}" "${RPS[nginx-proxy]}" "${P99[triad-proxy]}" "${P99[nginx-proxy]}" \
-	"${RPS[triad-hit]}" "${RPS[nginx-hit]}" "${RPS[triad-static]}" <<'EOF'
+	"${RPS[triad-hit]}" "${RPS[nginx-hit]}" "${RPS[triad-static]}" "${RPS[triad-php]}" \
+	"${RPS[nginx-php]}" "${CPU[triad-proxy]}" "${CPU[nginx-proxy]}" "${CPU[triad-hit]}" \
+	"${CPU[nginx-hit]}" "${CPU[triad-static]}" "${CPU[triad-php]}" "${CPU[nginx-php]}" \
+	"${RPS[base-proxy]:-0}" "${CPU[base-proxy]:-0}" "${RPS[base-hit]:-0}" "${CPU[base-hit]:-0}" <<'PY'
 import sys
-tp, np_, tl, nl, th, nh, ts = map(float, sys.argv[1:])
-print(f"proxied 1 KiB: triad/nginx req/s {tp/np_:.2f}x (target >= 1.3), p99 {tl:.2f} vs {nl:.2f} ms")
-print(f"cache hits:    triad/nginx req/s {th/nh:.2f}x (target >= 1.5); hit/static {th/ts:.2f}x (target >= 0.9)")
-EOF
+(tp, np_, tl, nl, th, nh, ts, tphp, nphp, ctp, cnp, cth, cnh, cts, ctphp, cnphp,
+ bp, cbp, bh, cbh) = map(float, sys.argv[1:])
+print(f"proxied 1 KiB: triad/nginx req/s {tp/np_:.2f}x (target >= 1.3), p99 {tl:.2f} vs {nl:.2f} ms;"
+      f" proxy CPU/request {ctp:.1f} vs {cnp:.1f} us")
+print(f"cache hits:    triad/nginx req/s {th/nh:.2f}x (target >= 1.5); hit/static {th/ts:.2f}x"
+      f" (target >= 0.9); CPU/request {cth:.1f} us (nginx {cnh:.1f}, triad static {cts:.1f})")
+print(f"PHP page:      triad/nginx req/s {tphp/nphp:.2f}x; proxy CPU/request {ctphp:.1f} vs {cnphp:.1f} us")
+if bp:
+    print(f"new vs base:   proxy req/s {tp/bp:.2f}x, CPU/request {ctp:.1f} vs {cbp:.1f} us;"
+          f" hit req/s {th/bh:.2f}x, CPU/request {cth:.1f} vs {cbh:.1f} us")
+PY
+
+# The large bodies through triad (proxy, no cache): RSS growth for a slow and a fast reader.
+echo "large bodies through triad-httpd (proxy, no cache):"
+for run in "slow $SLOW_MB $SLOW_RATE" "fast $FAST_MB 1e12"; do
+	set -- $run
+	python3 "$HERE/tools/slowread.py" "$TP" "/$1.bin" "$3" "$PID_TRIAD" >"$T/$1.out" ||
+		echo "  $1: the body did not arrive whole" >&2
+	read -r got secs r0 r1 <"$T/$1.out"
+	rate=$([ "$1" = slow ] && echo "read at $3 B/s" || echo "read as fast as it comes")
+	echo "  $2 MiB, $rate: $got bytes in $secs s; VmRSS $r0 -> $r1 KiB, growth $((r1 - r0)) KiB (target < 1024)"
+done

@@ -64,13 +64,17 @@ struct http_proxy *px_new(struct http_worker *w)
 	w->npx_spare--;
 	struct http_response *resp = px->resp;
 	struct http_cgi_response *cgi = px->cgi;
-	char *cgi_head = px->cgi_head;
-	size_t cgi_cap = px->cgi_cap;
+	char *cgi_head = px->cgi_head, *key = px->key;
+	size_t cgi_cap = px->cgi_cap, key_cap = px->key_cap;
+	struct event *wait_ev = px->wait.ev;
 	memset(px, 0, sizeof(*px));
 	px->resp = resp;
 	px->cgi = cgi;
 	px->cgi_head = cgi_head;
 	px->cgi_cap = cgi_cap;
+	px->key = key;
+	px->key_cap = key_cap;
+	px->wait.ev = wait_ev; /* made for this worker's loop with PX as its argument */
 	return px;
 }
 
@@ -80,6 +84,9 @@ static void px_release(struct http_proxy *px)
 	free(px->resp);
 	free(px->cgi);
 	free(px->cgi_head);
+	free(px->key);
+	if (px->wait.ev)
+		event_free(px->wait.ev);
 	free(px);
 }
 
@@ -100,10 +107,10 @@ void px_free(struct http_proxy *px)
 		conn_abort(px->up);
 	}
 	iobuf_free(px->body_buf);
-	if (px->wait.ev) {
+	if (px->waiting)
 		http_rcache_unwait(px->s->app->rcache, &px->wait);
-		event_free(px->wait.ev);
-	}
+	if (px->wait.ev)
+		event_del(px->wait.ev); /* the event stays with PX, for its next exchange */
 	if (px->fill)
 		http_rcache_fill_end(px->fill, NULL); /* waiters forward themselves */
 	if (px->store)
@@ -111,7 +118,6 @@ void px_free(struct http_proxy *px)
 	iobuf_free(px->store_body);
 	if (px->stale)
 		http_rentry_unref(px->stale);
-	free(px->key);
 	free(px->script_name);
 	free(px->path_info);
 	free(px->script_file);

@@ -278,7 +278,7 @@ bool px_cache_lookup(struct http_proxy *px, bool may_wait)
 	int64_t now = wall_now(s);
 	enum http_rlookup res =
 	    http_rcache_lookup(rc, px->key, px->key_len, r, now, want_fill,
-	                       may_wait && px->wait.ev ? &px->wait : NULL, &e, &fill);
+	                       may_wait && want_fill && px->wait.ev ? &px->wait : NULL, &e, &fill);
 	switch (res) {
 	case HTTP_RLOOKUP_HIT: {
 		char cs[96];
@@ -292,6 +292,7 @@ bool px_cache_lookup(struct http_proxy *px, bool may_wait)
 		struct timeval tv = duration_tv(HTTP_RCACHE_LOCK_MS);
 		event_add(px->wait.ev, &tv);
 		px->phase = PX_CACHEWAIT;
+		px->waiting = true;
 		return true;
 	}
 	case HTTP_RLOOKUP_STALE:
@@ -316,6 +317,7 @@ static void wait_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct http_proxy *px = arg;
 	http_rcache_unwait(px->s->app->rcache, &px->wait);
+	px->waiting = false;
 	px->collapsed = true;
 	if (!px_cache_lookup(px, false))
 		px_forward(px);

@@ -72,11 +72,12 @@ struct http_proxy {
 	bool fcgi_ended, up_close;
 	/* response cache (app->rcache) */
 	bool cacheable;             /* the request may use the cache */
-	char *key;
-	size_t key_len;
+	char *key;                  /* kept with a spare exchange: key_cap bytes */
+	size_t key_len, key_cap;
 	const char *fwd;            /* Cache-Status fwd= of a forwarded response */
 	bool collapsed;             /* it waited for another request's fill */
 	struct http_rwait wait;     /* PX_CACHEWAIT */
+	bool waiting;               /* wait is registered with the cache, not woken yet */
 	struct http_rfill *fill;    /* this request fills the key */
 	struct http_rentry *store;  /* the entry being built from the response */
 	struct iobuf *store_body;
@@ -108,6 +109,9 @@ void px_send_request(struct http_proxy *px);
 extern const struct conn_ops px_up_ops;
 /* A 101 went to the client: bytes flow both ways as they are. */
 void px_tunnel_start(struct http_proxy *px);
+
+/* proxy_route.c: the worker's remembered docroot paths, at its end. */
+void px_docroot_memo_free(struct http_worker *w);
 
 /* proxy_pool.c */
 /* An idle connection of the pool's, else a new one to the next server round

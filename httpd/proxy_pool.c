@@ -127,6 +127,7 @@ void http_proxy_worker_fini(struct http_worker *w)
 		free(e);
 	}
 	px_spares_free(w);
+	px_docroot_memo_free(w);
 }
 
 void px_up_release(struct http_proxy *px, bool keep)

@@ -89,16 +89,37 @@ static bool served_locally(struct http_session *s)
 }
 
 /* The absolute path of the site's docroot, from its directory fd (FastCGI's
- * DOCUMENT_ROOT and SCRIPT_FILENAME name files as the server sees them). */
+ * DOCUMENT_ROOT and SCRIPT_FILENAME name files as the server sees them).
+ * Read once per site generation and worker, not per request: the descriptor
+ * is the generation's. */
 static int docroot_path(struct http_session *s, struct http_proxy *px)
 {
-	char link[64], path[PATH_MAX];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", s->site->docroot.fd);
-	ssize_t n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0 || (size_t)n >= sizeof(path) - 1)
-		return 500;
-	path[n] = '\0';
-	return (px->docroot_abs = strdup(path)) ? 0 : 500;
+	uint64_t gen = s->site->gen;
+	struct http_worker *w = s->w;
+	__typeof__(w->docroot_memo[0]) *m = &w->docroot_memo[gen % HTTP_PROXY_DOCROOT_MEMO];
+	if (m->gen != gen || !m->path) {
+		char link[64], path[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", s->site->docroot.fd);
+		ssize_t n = readlink(link, path, sizeof(path) - 1);
+		if (n <= 0 || (size_t)n >= sizeof(path) - 1)
+			return 500;
+		path[n] = '\0';
+		char *copy = strdup(path);
+		if (!copy)
+			return 500;
+		free(m->path);
+		m->path = copy;
+		m->gen = gen;
+	}
+	return (px->docroot_abs = strdup(m->path)) ? 0 : 500;
+}
+
+void px_docroot_memo_free(struct http_worker *w)
+{
+	for (size_t i = 0; i < HTTP_PROXY_DOCROOT_MEMO; i++) {
+		free(w->docroot_memo[i].path);
+		w->docroot_memo[i].path = NULL;
+	}
 }
 
 /* FastCGI: the script the request runs (and DOCUMENT_ROOT); 0 or a status. */
@@ -152,9 +173,19 @@ static int start(struct http_session *s, struct http_pool *pool, int rule, bool 
 	if (!px->req_done && r->expect_continue)
 		conn_write(s->c, STRLIT("HTTP/1.1 100 Continue\r\n\r\n"));
 	if (s->app->rcache && px->req_done && !px->websocket && http_cache_request_ok(r)) {
-		char key[HTTP_REQUEST_LINE_MAX + 512];
-		size_t kl = http_rcache_key(r, conn_is_tls(s->c), key, sizeof(key));
-		if (kl && (px->key = strndup(key, kl))) {
+		/* the key: scheme, host, path and query, so at most the request line and Host */
+		size_t cap = r->target.len + r->host.len + 16;
+		if (cap > px->key_cap) {
+			char *k = realloc(px->key, cap);
+			if (k) {
+				px->key = k;
+				px->key_cap = cap;
+			}
+		}
+		size_t kl = cap <= px->key_cap
+		                ? http_rcache_key(r, conn_is_tls(s->c), px->key, px->key_cap)
+		                : 0;
+		if (kl) {
 			px->key_len = kl;
 			px->cacheable = true;
 		}

@@ -105,6 +105,10 @@ struct http_worker {
 	struct http_idle *idle_spare;  /* entries of conns no longer idle, for reuse */
 	struct http_proxy *px_spare;   /* ended exchanges' state, for reuse (proxy.c) */
 	unsigned npx_spare;
+	struct {                       /* FastCGI's DOCUMENT_ROOT per site generation */
+		uint64_t gen;
+		char *path;
+	} docroot_memo[HTTP_PROXY_DOCROOT_MEMO]; /* (proxy_route.c) */
 	struct http_rules_cache *rules; /* _redirects/_headers per site (rulesfile.c) */
 	/* Scratch for the path of the request being answered: responses are built
 	 * synchronously on the worker's thread, so one buffer serves them all. */

@@ -121,6 +121,7 @@
 #define HTTP_PROXY_IDLE_MAX_MS   60000       /* an idle upstream conn is kept at most this long
                                                 (or the pool's timeout, if shorter) */
 #define HTTP_PROXY_SPARE_MAX       64        /* ended proxy exchanges kept per worker for reuse */
+#define HTTP_PROXY_DOCROOT_MEMO     4        /* sites whose absolute docroot a worker remembers */
 #define HTTP_PROXY_HEAD_EXTRA    1024        /* upstream request head: bytes beyond the client's
                                                 fields (X-Forwarded-*, Forwarded, our Host) */
 #define HTTP_RCACHE_SHARDS        64         /* response cache: hash tables, one mutex each */
