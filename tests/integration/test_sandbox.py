@@ -72,6 +72,10 @@ def test_nonewprivs_and_seccomp_on_every_thread(name, start_daemon, pam_user):
     assert re.search(r"sandbox: Landlock ABI \d+ applied \(\d+ rules\)", d.log_text())
     if name != "httpd":
         (helper,) = th.children(d.pid)
+        # The helper confines itself just after the fork, while the daemon goes on
+        # starting: wait for its filter rather than race it.
+        th.wait_until(lambda: th.proc_status(helper)["Seccomp_filters"] == "1", 5,
+                      "the PAM helper's seccomp filter")
         assert_confined(helper)
 
 

@@ -262,7 +262,10 @@ def test_unit_commands_run_in_the_units_sandbox(triad_config, pam_user, notify_s
         assert re.search(r"sandbox: Landlock ABI \d+ applied", d.log_text())
         if name != "httpd":
             (helper,) = th.children(d.pid)
-            assert th.proc_status(helper)["Seccomp_filters"] == "2"
+            # The helper stacks its own filter just after the fork, while the daemon
+            # goes on to READY=1: wait for it rather than race it.
+            th.wait_until(lambda: th.proc_status(helper)["Seccomp_filters"] == "2", 5,
+                          "the PAM helper's own seccomp filter under the unit's")
         assert status["NoNewPrivs"] == ("1" if read_unit(service)["Service"].get(
             "NoNewPrivileges") == ["yes"] else "0")
 
