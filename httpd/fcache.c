@@ -1,6 +1,13 @@
 /*
  * httpd/fcache.c: the per-worker file cache, small files whole and large
- * ones as metadata (see fcache.h for the consistency rules). Direct-mapped: a colliding path replaces the slot.
+ * ones as metadata (see fcache.h for the consistency rules). Set
+ * associative: a path hashes to one set of HTTP_FCACHE_WAYS slots; a new
+ * entry takes a free slot of its set, else the set's least recently used
+ * one. The entries held are bounded by HTTP_FCACHE_BYTES per worker: an
+ * entry that would pass the bound is not cached. Why not direct-mapped with
+ * 128 slots as before: 1,000 sites with one hot file each thrashed it
+ * (every request an open, a read and a close; issue 12's 10,000-site
+ * benchmark ran at 0.35-0.58x of one site).
  * Entries are reference counted so a response still being sent keeps its
  * body when the slot is reused or invalidated.
  */
@@ -42,8 +49,33 @@ void http_fentry_unref(struct http_fentry *e)
 
 static void drop(struct http_worker *w, unsigned slot)
 {
-	http_fentry_unref(w->fcache[slot]);
+	struct http_fentry *e = w->fcache[slot];
+	if (!e)
+		return;
+	w->fcache_bytes -= e->cost;
 	w->fcache[slot] = NULL;
+	http_fentry_unref(e);
+}
+
+/* The first slot of the set of hash H. */
+static unsigned set_of(uint32_t h)
+{
+	return h % (HTTP_FCACHE_SLOTS / HTTP_FCACHE_WAYS) * HTTP_FCACHE_WAYS;
+}
+
+/* The slot of the entry for (GEN, PATH) in its set, or -1. The hashes are
+ * compared in the worker's own array, so only a likely match is touched. */
+static int find(const struct http_worker *w, uint32_t h, uint64_t gen, const char *path,
+                size_t len)
+{
+	unsigned set = set_of(h);
+	for (unsigned i = set; i < set + HTTP_FCACHE_WAYS; i++) {
+		const struct http_fentry *e = w->fcache[i];
+		if (w->fcache_hash[i] == h && e && e->gen == gen && e->path_len == len &&
+		    memcmp(e->path, path, len) == 0)
+			return (int)i;
+	}
+	return -1;
 }
 
 struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_site *site,
@@ -53,11 +85,11 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_sit
 	if (len >= HTTP_FCACHE_PATH_MAX)
 		return NULL;
 	uint32_t h = path_hash(site->gen, path, len);
-	unsigned slot = h % HTTP_FCACHE_SLOTS;
-	struct http_fentry *e = w->fcache[slot];
-	if (!e || e->hash != h || e->gen != site->gen || e->path_len != len ||
-	    memcmp(e->path, path, len) != 0)
+	int found = find(w, h, site->gen, path, len);
+	if (found < 0)
 		return NULL;
+	unsigned slot = (unsigned)found;
+	struct http_fentry *e = w->fcache[slot];
 	bool checked = iteration && e->checked.tv_sec == iteration->tv_sec &&
 	               e->checked.tv_usec == iteration->tv_usec;
 	struct stat st;
@@ -68,6 +100,7 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_sit
 	}
 	if (iteration)
 		e->checked = *iteration;
+	e->used = ++w->fcache_clock;
 	e->refs++;
 	return e;
 }
@@ -121,9 +154,27 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
 	e->path_len = len;
 	memcpy(e->path, path, len);
 	e->path[len] = '\0';
-	unsigned slot = e->hash % HTTP_FCACHE_SLOTS;
+	e->cost = sizeof(*e) + size;
+	e->used = ++w->fcache_clock;
+	/* The slot: this key's own (a stale copy), else a free one, else the LRU. */
+	int found = find(w, e->hash, e->gen, path, len);
+	unsigned set = set_of(e->hash), slot = found >= 0 ? (unsigned)found : set;
+	for (unsigned i = set; found < 0 && i < set + HTTP_FCACHE_WAYS; i++) {
+		if (!w->fcache[i]) {
+			slot = i;
+			break;
+		}
+		if (w->fcache[i]->used < w->fcache[slot]->used)
+			slot = i;
+	}
 	drop(w, slot);
+	if (w->fcache_bytes + e->cost > HTTP_FCACHE_BYTES) {
+		free(e); /* full: the entries there stay until their sets need the room */
+		return;
+	}
 	w->fcache[slot] = e;
+	w->fcache_hash[slot] = e->hash;
+	w->fcache_bytes += e->cost;
 }
 
 void http_fcache_free(struct http_worker *w)

@@ -45,6 +45,8 @@ struct http_worker;
 
 struct http_fentry {
 	unsigned refs; /* the cache's own, plus one per response using the body */
+	uint64_t used; /* http_worker.fcache_clock at the last use */
+	size_t cost;   /* bytes it counts against HTTP_FCACHE_BYTES */
 	uint64_t gen;  /* http_site generation id: docroot and settings */
 	uint32_t hash;
 	struct stat st;

@@ -347,7 +347,7 @@ static void file_head(struct http_session *s, const struct file_rep *rep, enum h
 		add_line(&h, "Content-Encoding: ", http_coding_name(rep->coding));
 	if (rep->vary) /* 304 too: RFC 9110 §15.4.5, RFC 9111 §4.1 */
 		http_head_str(&h, VARY);
-	const char *cc = http_cachectl_match(&s->site->cache, s->path);
+	const char *cc = http_cachectl_match(s->site->cache, s->path);
 	if (cc)
 		add_line(&h, "Cache-Control: ", cc);
 	http_head_finish(s, &h);

@@ -26,7 +26,7 @@
  */
 static int find_script(struct http_session *s, struct http_proxy *px, int rule)
 {
-	const struct http_proxy_conf *pc = &s->site->proxy;
+	const struct http_proxy_conf *pc = s->site->proxy;
 	const char *path = s->path;
 	size_t len = s->path_len + 1;
 	for (size_t k = 1; k <= len; k++) {
@@ -219,7 +219,7 @@ int http_proxy_route(struct http_session *s)
 	s->path_len = pr.len;
 	if (pr.hidden)
 		return 404; /* never to a pool (interface.md) */
-	const struct http_proxy_conf *pc = &s->site->proxy; /* the site's, or [httpd]'s */
+	const struct http_proxy_conf *pc = s->site->proxy; /* the site's, or [httpd]'s */
 	int rule = http_proxy_match(pc, s->path);
 	if (rule >= 0)
 		return start(s, pc->rule_pool[rule], rule, false);

@@ -72,7 +72,7 @@ void http_respond_body(struct http_session *s, int status, const char *ctype, st
  */
 static bool custom_error_page(struct http_session *s, int status, const char *extra)
 {
-	const char *page = site_errpages_find(&s->site->errpages, status);
+	const char *page = site_errpages_find(s->site->errpages, status);
 
 	return page && http_respond_page(s, status, page, extra);
 }

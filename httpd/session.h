@@ -43,21 +43,34 @@ struct event;
 struct conn_file;
 struct iobuf;
 
-/* The per-request settings: [httpd]'s, or a site's with [httpd]'s for what it leaves unset. */
+/* The rule sets a site parsed itself (those it inherits point at [httpd]'s). */
+struct http_site_rules {
+	struct http_cachectl cache;
+	struct site_errpages errpages;
+	struct http_proxy_conf proxy;
+};
+
+/*
+ * The per-request settings: [httpd]'s, or a site's with [httpd]'s for what it
+ * leaves unset. Kept small (the rule sets by pointer, shared with [httpd]'s
+ * when inherited): 10,000 sites are 10,000 of these, and the hot ones should
+ * stay in the CPU's caches.
+ */
 struct http_site {
 	uint64_t gen;                    /* unique per site and generation: keys the file cache */
 	const char *name;                /* NULL: no site matched ([httpd]) */
 	const struct conf_list *hosts;   /* the site's hosts; hosts->v[0] is canonical */
 	struct fsroot docroot;
-	const struct conf_list *index;
 	bool autoindex, precompressed, redirect_https, canonical, rules_files;
-	struct http_cachectl cache;
-	struct site_errpages errpages;
+	const struct conf_list *index;
 	const struct conf_list *try_extensions;
-	char hsts[64];                   /* "Strict-Transport-Security: ...\r\n" or "" */
+	const struct http_cachectl *cache;
+	const struct site_errpages *errpages;
+	const struct http_proxy_conf *proxy; /* proxy rules and fallback (into http_app.pools) */
+	struct http_site_rules *own;     /* what the site set itself (NULL: all inherited) */
 	SSL_CTX *tls;                    /* the site's own certificate (shared, not owned), or NULL */
-	struct http_proxy_conf proxy;    /* proxy rules and fallback (into http_app.pools) */
 	_Atomic uint64_t rules_read[2];  /* _redirects, _headers: the version logged (rulesfile.c) */
+	char hsts[64];                   /* "Strict-Transport-Security: ...\r\n" or "" */
 };
 
 struct http_app {
@@ -99,7 +112,10 @@ struct http_worker {
 	uint64_t rng; /* multipart boundaries */
 	struct http_txn *free_txn;
 	unsigned nfree;
-	struct http_fentry *fcache[HTTP_FCACHE_SLOTS];
+	struct http_fentry *fcache[HTTP_FCACHE_SLOTS]; /* sets of HTTP_FCACHE_WAYS (fcache.c) */
+	uint32_t fcache_hash[HTTP_FCACHE_SLOTS];       /* of each entry: a set is one cache line */
+	uint64_t fcache_clock;        /* bumped per use: least recently used goes first */
+	size_t fcache_bytes;          /* held by fcache[], at most HTTP_FCACHE_BYTES */
 	struct http_idle *idle; /* idle upstream connections (proxy_pool.c) */
 	unsigned nidle;
 	struct http_idle *idle_spare;  /* entries of conns no longer idle, for reuse */

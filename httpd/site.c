@@ -40,9 +40,12 @@ static void hsts_field(char *buf, size_t len, uint64_t ms)
 static void site_free(struct http_site *s)
 {
 	fsroot_close(&s->docroot);
-	http_cachectl_free(&s->cache);
-	site_errpages_free(&s->errpages);
-	http_proxy_conf_free(&s->proxy);
+	if (s->own) {
+		http_cachectl_free(&s->own->cache);
+		site_errpages_free(&s->own->errpages);
+		http_proxy_conf_free(&s->own->proxy);
+		free(s->own);
+	}
 }
 
 /* The [httpd] settings: what a request for no site is served with. */
@@ -63,15 +66,20 @@ static int build_base(struct conf *c, struct server_runtime *rt, struct http_app
 	b->try_extensions = &h->try_extensions;
 	b->rules_files = h->rules_files;
 	hsts_field(b->hsts, sizeof(b->hsts), h->hsts);
-	if (http_cachectl_parse(h->cache_control, &b->cache, why, sizeof(why)) < 0)
+	if (!(b->own = calloc(1, sizeof(*b->own))))
+		return conf_error_at(c, "docroot", err, errlen, "out of memory");
+	b->cache = &b->own->cache;
+	b->errpages = &b->own->errpages;
+	b->proxy = &b->own->proxy;
+	if (http_cachectl_parse(h->cache_control, &b->own->cache, why, sizeof(why)) < 0)
 		return conf_error_at(c, "cache_control", err, errlen, "%s", why);
-	if (site_errpages_parse(h->error_pages, &b->errpages, why, sizeof(why)) < 0)
+	if (site_errpages_parse(h->error_pages, &b->own->errpages, why, sizeof(why)) < 0)
 		return conf_error_at(c, "error_pages", err, errlen, "%s", why);
 	const char *key;
-	if (http_proxy_conf_build(&b->proxy, h->proxy, h->fallback, app->pools, app->npools, why,
-	                          sizeof(why), &key) < 0)
+	if (http_proxy_conf_build(&b->own->proxy, h->proxy, h->fallback, app->pools, app->npools,
+	                          why, sizeof(why), &key) < 0)
 		return conf_error_at(c, key, err, errlen, "%s", why);
-	app->proxy_any = b->proxy.rules.n || b->proxy.fallback;
+	app->proxy_any = b->proxy->rules.n || b->proxy->fallback;
 	rc = fsroot_open_sub(&b->docroot, &rt->root, h->docroot, strlen(h->docroot));
 	if (rc < 0)
 		return conf_error_at(c, "docroot", err, errlen, "cannot open %s/%s: %s", c->g.root,
@@ -106,13 +114,56 @@ static SSL_CTX *site_ctx(struct conf *c, size_t i, struct http_app *app, struct 
 	return ctx;
 }
 
+/*
+ * The rule sets of site I: [httpd]'s parsed ones, shared, for the keys it
+ * does not set; its own, parsed into s->own, for those it does (10,000 sites
+ * that inherit cost no copies).
+ */
+static int build_rules(struct conf *c, size_t i, struct http_app *app, struct http_site *s,
+                       char *err, size_t errlen)
+{
+	const struct conf_site *cs = site_at(c, i);
+	const struct httpd_conf *h = c->own;
+	const struct http_site *b = &app->base;
+	bool cc = site_sets(c, i, "cache_control"), ep = site_sets(c, i, "error_pages");
+	bool px = site_sets(c, i, "proxy") || site_sets(c, i, "fallback");
+	char why[200];
+	const char *key;
+
+	s->cache = b->cache;
+	s->errpages = b->errpages;
+	s->proxy = b->proxy;
+	if (!cc && !ep && !px)
+		return 0;
+	if (!(s->own = calloc(1, sizeof(*s->own))))
+		return conf_item_error_at(c, &site_kind, i, NULL, err, errlen, "out of memory");
+	if (cc && http_cachectl_parse(cs->cache_control, &s->own->cache, why, sizeof(why)) < 0)
+		return conf_item_error_at(c, &site_kind, i, "cache_control", err, errlen, "%s", why);
+	if (cc)
+		s->cache = &s->own->cache;
+	if (ep && site_errpages_parse(cs->error_pages, &s->own->errpages, why, sizeof(why)) < 0)
+		return conf_item_error_at(c, &site_kind, i, "error_pages", err, errlen, "%s", why);
+	if (ep)
+		s->errpages = &s->own->errpages;
+	if (!px)
+		return 0;
+	if (http_proxy_conf_build(&s->own->proxy,
+	                          site_sets(c, i, "proxy") ? cs->proxy : h->proxy,
+	                          site_sets(c, i, "fallback") ? cs->fallback : h->fallback,
+	                          app->pools, app->npools, why, sizeof(why), &key) < 0)
+		return conf_item_error_at(c, &site_kind, i, key, err, errlen, "%s", why);
+	s->proxy = &s->own->proxy;
+	if (s->proxy->rules.n || s->proxy->fallback)
+		app->proxy_any = true;
+	return 0;
+}
+
 static int build_site(struct conf *c, struct server_runtime *rt, struct http_app *app, size_t i,
                       struct hostmap *files, char *err, size_t errlen)
 {
 	const struct conf_site *cs = site_at(c, i);
 	const struct http_site *b = &app->base;
 	struct http_site *s = &app->sites[i];
-	char why[200];
 	int rc;
 
 	s->gen = next_gen();
@@ -132,22 +183,8 @@ static int build_site(struct conf *c, struct server_runtime *rt, struct http_app
 		hsts_field(s->hsts, sizeof(s->hsts), cs->hsts);
 	else
 		memcpy(s->hsts, b->hsts, sizeof(s->hsts));
-	/* The inherited rule sets are parsed again: each site owns what it frees. */
-	const struct httpd_conf *h = c->own;
-	const char *cc = site_sets(c, i, "cache_control") ? cs->cache_control : h->cache_control;
-	const char *ep = site_sets(c, i, "error_pages") ? cs->error_pages : h->error_pages;
-	if (http_cachectl_parse(cc, &s->cache, why, sizeof(why)) < 0)
-		return conf_item_error_at(c, &site_kind, i, "cache_control", err, errlen, "%s", why);
-	if (site_errpages_parse(ep, &s->errpages, why, sizeof(why)) < 0)
-		return conf_item_error_at(c, &site_kind, i, "error_pages", err, errlen, "%s", why);
-	const char *px = site_sets(c, i, "proxy") ? cs->proxy : h->proxy;
-	const char *fb = site_sets(c, i, "fallback") ? cs->fallback : h->fallback;
-	const char *key;
-	if (http_proxy_conf_build(&s->proxy, px, fb, app->pools, app->npools, why, sizeof(why),
-	                          &key) < 0)
-		return conf_item_error_at(c, &site_kind, i, key, err, errlen, "%s", why);
-	if (s->proxy.rules.n || s->proxy.fallback)
-		app->proxy_any = true;
+	if (build_rules(c, i, app, s, err, errlen) < 0)
+		return -1;
 	rc = fsroot_open_sub(&s->docroot, &rt->root, cs->docroot, strlen(cs->docroot));
 	if (rc < 0)
 		return conf_item_error_at(c, &site_kind, i, "docroot", err, errlen,

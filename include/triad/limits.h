@@ -109,7 +109,14 @@
 #define HTTP_AUTOINDEX_ENTRIES_MAX 10000     /* entries one autoindex page lists; then truncated */
 #define HTTP_SNIFF_BYTES      (64 * 1024)    /* read from a file for libmagic's guess */
 #define HTTP_SNIFF_CACHE          64         /* libmagic answers cached per worker */
-#define HTTP_FCACHE_SLOTS        128         /* small-file cache entries per worker (by path hash) */
+/* Small-file cache per worker: 1,000 hot sites with a file each must all fit
+ * (issue 12: 10,000 sites cost what one does), so entries are many and
+ * 8-way set associative (a collision evicts the set's least recently used;
+ * 1,000 files fill no set of 8 with a probability of 1 - 1e-6),
+ * and their bodies are bounded in bytes, not by count. */
+#define HTTP_FCACHE_SLOTS       8192         /* small-file cache entries per worker */
+#define HTTP_FCACHE_WAYS           8         /* entries per set (SLOTS / WAYS sets) */
+#define HTTP_FCACHE_BYTES  (8u << 20)        /* bodies + entries cached per worker */
 #define HTTP_FCACHE_MAX_BODY   16384         /* larger files are sent from their fd, not cached */
 #define HTTP_FCACHE_PATH_MAX     256         /* longer paths are not cached */
 #define HTTP_FCACHE_FRESH_S        2         /* files modified more recently are not cached */

@@ -202,6 +202,91 @@ static void test_other_generation(void **state)
 	assert_null(get(f, "a.txt"));
 }
 
+/* Issue 12: 1,000 sites with one hot file each (1,000 generations, one path)
+ * all stay cached: the 128 direct-mapped slots of before kept about 110. */
+static void test_thousand_sites_all_cached(void **state)
+{
+	struct fx *f = *state;
+	write_file(f, "1k.txt", "x", 1);
+	for (uint64_t g = 1000; g < 2000; g++) {
+		f->app.gen = g;
+		put(f, "1k.txt", LATER);
+	}
+	for (uint64_t g = 1000; g < 2000; g++) {
+		f->app.gen = g;
+		struct http_fentry *e = get(f, "1k.txt");
+		if (!e)
+			fail_msg("site generation %llu was evicted", (unsigned long long)g);
+		http_fentry_unref(e);
+	}
+}
+
+/* So are 1,000 files of one site. */
+static void test_thousand_files_all_cached(void **state)
+{
+	struct fx *f = *state;
+	char name[32];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "f%d.txt", i);
+		write_file(f, name, name, strlen(name));
+		put(f, name, LATER);
+	}
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "f%d.txt", i);
+		struct http_fentry *e = get(f, name);
+		if (!e)
+			fail_msg("%s was evicted", name);
+		assert_memory_equal(e->body, name, strlen(name));
+		http_fentry_unref(e);
+	}
+}
+
+/* A set that is full drops its least recently used entry: a hot file survives a
+ * flood of files used once (three times the cache's slots). */
+static void test_hot_entry_survives_a_flood(void **state)
+{
+	struct fx *f = *state;
+	write_file(f, "hot.txt", "hot", 3);
+	write_file(f, "cold.txt", "cold", 4);
+	f->app.gen = 1;
+	put(f, "hot.txt", LATER);
+	for (uint64_t g = 2; g < 2 + 3 * HTTP_FCACHE_SLOTS; g++) {
+		f->app.gen = g;
+		put(f, "cold.txt", LATER);
+		f->app.gen = 1;
+		struct http_fentry *e = get(f, "hot.txt");
+		if (!e)
+			fail_msg("the hot entry was dropped after %llu others", (unsigned long long)g);
+		http_fentry_unref(e);
+	}
+	assert_true(f->w->fcache_bytes <= HTTP_FCACHE_BYTES);
+}
+
+/* The bodies held stay within HTTP_FCACHE_BYTES, however many files are offered. */
+static void test_bytes_bounded(void **state)
+{
+	struct fx *f = *state;
+	size_t n = HTTP_FCACHE_MAX_BODY;
+	char *body = calloc(1, n), name[32];
+	assert_non_null(body);
+	unsigned files = (unsigned)(2 * HTTP_FCACHE_BYTES / HTTP_FCACHE_MAX_BODY), cached = 0;
+	for (unsigned i = 0; i < files; i++) {
+		snprintf(name, sizeof(name), "b%u.bin", i);
+		write_file(f, name, body, n);
+		put(f, name, LATER);
+		assert_true(f->w->fcache_bytes <= HTTP_FCACHE_BYTES);
+	}
+	free(body);
+	for (unsigned i = 0; i < files; i++) {
+		snprintf(name, sizeof(name), "b%u.bin", i);
+		struct http_fentry *e = get(f, name);
+		cached += e != NULL;
+		http_fentry_unref(e);
+	}
+	assert_true(cached > 0 && cached < files);
+	assert_true((size_t)cached * n <= HTTP_FCACHE_BYTES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +297,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_replaced_by_rename, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rewritten_or_deleted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_generation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_thousand_sites_all_cached, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_thousand_files_all_cached, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hot_entry_survives_a_flood, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bytes_bounded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
