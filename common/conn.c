@@ -347,22 +347,45 @@ static void wev_on(struct conn *c)
 		c->flags |= CONN_F_WARMED;
 }
 
-static void addr_text(const union conn_addr *ca, char *ip, size_t iplen, uint16_t *port)
+static uint16_t addr_port(const union conn_addr *ca)
 {
-	ip[0] = '\0';
-	*port = 0;
+	if (ca->sa.sa_family == AF_INET)
+		return ntohs(ca->sin.sin_port);
+	if (ca->sa.sa_family == AF_INET6)
+		return ntohs(ca->sin6.sin6_port);
+	return 0;
+}
+
+/* Formatted on demand rather than stored: two 48-byte texts in every conn
+ * were a quarter of what an idle keep-alive connection costs (issue 10). */
+static struct conn_ip addr_text(const union conn_addr *ca, socklen_t len)
+{
+	struct conn_ip ip = {""};
 	if (ca->sa.sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = &ca->sin;
-		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
-		*port = ntohs(s4->sin_port);
+		inet_ntop(AF_INET, &ca->sin.sin_addr, ip.s, sizeof(ip.s));
 	} else if (ca->sa.sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = &ca->sin6;
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip.s, sizeof(ip.s));
 		else
-			inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)iplen);
-		*port = ntohs(s6->sin6_port);
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip.s, sizeof(ip.s));
+	} else if (ca->sa.sa_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path)) {
+		/* An outbound unix socket: as much of the path as the conn keeps. */
+		const char *path = (const char *)ca + offsetof(struct sockaddr_un, sun_path);
+		size_t max = len - offsetof(struct sockaddr_un, sun_path);
+		snprintf(ip.s, sizeof(ip.s), "unix:%.*s", (int)strnlen(path, max), path);
 	}
+	return ip;
+}
+
+struct conn_ip conn_peer_ip(const struct conn *c)
+{
+	return addr_text(&c->peer, c->peer_len);
+}
+
+struct conn_ip conn_local_ip(const struct conn *c)
+{
+	return addr_text(&c->local, c->local_len);
 }
 
 /* ---- the flush queue ---------------------------------------------------------- */
@@ -1223,8 +1246,8 @@ static struct conn *conn_create(struct worker *w, int fd, const struct sockaddr 
 		memcpy(&c->local, &ss, len);
 		c->local_len = len;
 	}
-	addr_text(&c->peer, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
-	addr_text(&c->local, c->local_ip, sizeof(c->local_ip), &c->local_port);
+	c->peer_port = addr_port(&c->peer);
+	c->local_port = addr_port(&c->local);
 	c->conf = server_current_conf();
 
 	if (counted) {
@@ -1320,7 +1343,8 @@ static struct conn *conn_open(struct worker *w, int fd, const struct sockaddr *p
 	}
 	update_read(c);
 	log_debug("c%06llu open peer=%s port=%u local=%s:%u%s", (unsigned long long)c->id,
-	          c->peer_ip, c->peer_port, c->local_ip, c->local_port, c->ssl ? " tls" : "");
+	          conn_peer_ip(c).s, c->peer_port, conn_local_ip(c).s, c->local_port,
+	          c->ssl ? " tls" : "");
 	return c;
 }
 
@@ -1365,11 +1389,6 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
 	struct conn *c = conn_create(w, fd, sa, len, NULL, 0, false);
 	if (!c)
 		return NULL;
-	if (sa->sa_family == AF_UNIX) {
-		const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
-		snprintf(c->peer_ip, sizeof(c->peer_ip), "unix:%.*s", (int)sizeof(c->peer_ip) - 6,
-		         un->sun_path);
-	}
 	c->ops = ops;
 	c->proto = proto;
 	c->flags |= CONN_F_CONNECTING;
@@ -1381,8 +1400,16 @@ struct conn *conn_connect(struct worker *w, const struct sockaddr *sa, socklen_t
 		if (event_add(c->wev, timeout_ms ? &tv : NULL) == 0)
 			c->flags |= CONN_F_WARMED;
 	}
-	log_debug("c%06llu connecting to %s port %u", (unsigned long long)c->id, c->peer_ip,
-	          c->peer_port);
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		char to[120];
+		const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+		if (sa->sa_family == AF_UNIX)
+			snprintf(to, sizeof(to), "unix:%.*s", (int)strnlen(un->sun_path, sizeof(un->sun_path)),
+			         un->sun_path);
+		else
+			snprintf(to, sizeof(to), "%s port %u", conn_peer_ip(c).s, c->peer_port);
+		log_debug("c%06llu connecting to %s", (unsigned long long)c->id, to);
+	}
 	return c;
 }
 
@@ -1396,7 +1423,7 @@ static void connect_done(struct conn *c, int err)
 		if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0 && len <= sizeof(c->local)) {
 			memcpy(&c->local, &ss, len);
 			c->local_len = len;
-			addr_text(&c->local, c->local_ip, sizeof(c->local_ip), &c->local_port);
+			c->local_port = addr_port(&c->local);
 		}
 	}
 	log_debug("c%06llu connect %s%s", (unsigned long long)c->id, err ? "failed: " : "done",

@@ -441,7 +441,7 @@ static struct conn *accept_new(struct worker_listener *wl, int fd, const struct 
 		metrics_add(w, METRIC_REFUSED, conn_refused_per_ip(conn) ? METRIC_REFUSED_PER_IP
 		                                                          : METRIC_REFUSED_TOTAL, 1);
 		log_info("c%06llu refused peer=%s: connection limit", (unsigned long long)conn->id,
-		         conn->peer_ip);
+		         conn_peer_ip(conn).s);
 		/* A TLS client cannot read a plaintext refusal: just close. */
 		if (!wl->tls && ops->refusal)
 			conn_write(conn, ops->refusal, strlen(ops->refusal));

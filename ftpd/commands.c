@@ -313,7 +313,7 @@ static void stat_server(struct ftp_session *s)
 	                 "Control connection: %s; data protection: %s\n"
 	                 "%s%s"
 	                 "End of status",
-	                 s->c->peer_ip, s->state == FTP_STATE_READY ? s->user : "(nobody)",
+	                 conn_peer_ip(s->c).s, s->state == FTP_STATE_READY ? s->user : "(nobody)",
 	                 s->type == FTP_TYPE_ASCII ? "ASCII" : "BINARY",
 	                 conn_is_tls(s->c) ? "TLS" : "plain", s->prot_p ? "private" : "clear", xfer,
 	                 xfer[0] ? "\n" : "");

@@ -115,7 +115,7 @@ static void pasv_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
 			          sizeof(ip));
 		log_msg(LOG_LEVEL_WARN, s->c->id,
 		        "data connection from %s refused: not the control peer %s (port theft)", ip,
-		        s->c->peer_ip);
+		        conn_peer_ip(s->c).s);
 		close(fd);
 		return;
 	}
@@ -180,13 +180,14 @@ void ftp_cmd_pasv(struct ftp_session *s, struct ftp_command *cmd)
 		ftp_reply(s, 503, "EPSV ALL in effect: use EPSV");
 		return;
 	}
+	struct conn_ip local = conn_local_ip(s->c);
 	const char *addr = s->cf->passive_address;
 	if ((!addr || !*addr) && !local_is_v4(s)) {
 		ftp_reply(s, 425, "PASV is IPv4 only: use EPSV");
 		return;
 	}
 	if (!addr || !*addr)
-		addr = s->c->local_ip;
+		addr = local.s;
 	struct in_addr a;
 	if (inet_pton(AF_INET, addr, &a) != 1) {
 		ftp_reply(s, 425, "Cannot announce a passive address");
@@ -248,7 +249,7 @@ static void set_port_target(struct ftp_session *s, const struct sockaddr_storage
 	if (!same_client(ss, &peer) || sa_port(ss) < 1024) {
 		log_msg(LOG_LEVEL_WARN, s->c->id,
 		        "active data target refused (bounce): not %s or port %u < 1024",
-		        s->c->peer_ip, sa_port(ss));
+		        conn_peer_ip(s->c).s, sa_port(ss));
 		ftp_reply(s, 504,
 		          "Data connections go only to your own address and a port >= 1024");
 		return;
@@ -320,9 +321,11 @@ static void start_connect(struct ftp_session *s)
 		sa_set_port(&src, 0);
 		/* Best effort: without it the kernel picks the source, which most
 		 * clients accept; the connect below reports what matters. */
-		if (bind(fd, (struct sockaddr *)&src, s->c->local_len) < 0)
+		if (bind(fd, (struct sockaddr *)&src, s->c->local_len) < 0) {
+			int err = errno;
 			log_msg(LOG_LEVEL_INFO, s->c->id, "PORT: data source %s not bound: %s",
-			        s->c->local_ip, strerror(errno));
+			        conn_local_ip(s->c).s, strerror(err));
+		}
 	}
 	if (connect(fd, (struct sockaddr *)&s->port_addr, s->port_len) < 0 &&
 	    errno != EINPROGRESS) {

@@ -44,7 +44,7 @@ static void log_login(struct ftp_session *s, const char *result)
 	char user[TRIAD_AUTH_FIELD_MAX * 4 + 8];
 	log_escape(user, sizeof(user), s->user, strlen(s->user));
 	log_msg(LOG_LEVEL_INFO, s->c->id, "login user=\"%s\" ip=%s tls=%s result=%s site=%s",
-	        user, s->c->peer_ip, conn_is_tls(s->c) ? "yes" : "no", result,
+	        user, conn_peer_ip(s->c).s, conn_is_tls(s->c) ? "yes" : "no", result,
 	        s->site ? s->site : "-");
 }
 
@@ -186,7 +186,7 @@ void ftp_cmd_pass(struct ftp_session *s, struct ftp_command *cmd)
 		return;
 	}
 	s->auth =
-	    auth_request(ac, s->cf->pam_service, s->user, cmd->arg, s->c->peer_ip, auth_done, s);
+	    auth_request(ac, s->cf->pam_service, s->user, cmd->arg, conn_peer_ip(s->c).s, auth_done, s);
 	if (!s->auth) {
 		login_failed(s, "error", "Login incorrect");
 		return;

@@ -87,7 +87,7 @@ static void login_timeout(evutil_socket_t fd, short what, void *arg)
 	struct ftp_session *s = arg;
 	if (s->state == FTP_STATE_READY || s->state == FTP_STATE_CLOSING)
 		return;
-	log_msg(LOG_LEVEL_INFO, s->c->id, "login timeout peer=%s", s->c->peer_ip);
+	log_msg(LOG_LEVEL_INFO, s->c->id, "login timeout peer=%s", conn_peer_ip(s->c).s);
 	ftp_close(s, 421, "Login timed out, closing control connection");
 }
 
@@ -329,7 +329,7 @@ static void on_tls(struct conn *c, bool ok)
 	struct ftp_session *s = c->proto;
 	char desc[128];
 	if (!ok) {
-		log_msg(LOG_LEVEL_INFO, c->id, "TLS handshake failed peer=%s", c->peer_ip);
+		log_msg(LOG_LEVEL_INFO, c->id, "TLS handshake failed peer=%s", conn_peer_ip(c).s);
 		ftp_set_state(s, FTP_STATE_CLOSING);
 		conn_abort(c);
 		return;

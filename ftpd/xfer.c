@@ -49,7 +49,7 @@ static void log_transfer(struct ftp_session *s, struct ftp_transfer *x, bool ok)
 	log_msg(LOG_LEVEL_INFO, s->c->id,
 	        "transfer user=\"%s\" ip=%s dir=%s cmd=%s bytes=%llu secs=%.3f "
 	        "type=%s tls=%s path=\"%s\" result=%s site=%s",
-	        user, s->c->peer_ip, x->kind == FTP_XFER_RETR ? "out" : "in",
+	        user, conn_peer_ip(s->c).s, x->kind == FTP_XFER_RETR ? "out" : "in",
 	        ftp_cmd_info(x->verb)->name, (unsigned long long)bytes, secs, x->ascii ? "A" : "I",
 	        x->tls ? "yes" : "no", path, ok ? "complete" : "aborted", s->site ? s->site : "-");
 }

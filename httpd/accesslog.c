@@ -126,7 +126,7 @@ static void write_line(struct http_session *s, double seconds)
 		         s->site->name && s->site->hosts->n ? s->site->hosts->v[0] : "-",
 		         (unsigned)s->c->local_port);
 	int n = snprintf(line, sizeof(line), "%s%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\"%s\n",
-	                 vhost, s->c->peer_ip, s->w->clf, s->t->x.logreq, s->t->x.status,
+	                 vhost, conn_peer_ip(s->c).s, s->w->clf, s->t->x.logreq, s->t->x.status,
 	                 (unsigned long long)s->t->x.sent,
 	                 field(ref, sizeof(ref), s->t->req.referer, ok),
 	                 field(ua, sizeof(ua), s->t->req.user_agent, ok), took);

@@ -239,8 +239,8 @@ bool px_fcgi_request_head(struct http_proxy *px)
 	param(&b, "SERVER_NAME", host.p, hl);
 	snprintf(num, sizeof(num), "%u", s->c->local_port);
 	param_s(&b, "SERVER_PORT", num);
-	param_s(&b, "SERVER_ADDR", s->c->local_ip);
-	param_s(&b, "REMOTE_ADDR", s->c->peer_ip);
+	param_s(&b, "SERVER_ADDR", conn_local_ip(s->c).s);
+	param_s(&b, "REMOTE_ADDR", conn_peer_ip(s->c).s);
 	snprintf(num, sizeof(num), "%u", s->c->peer_port);
 	param_s(&b, "REMOTE_PORT", num);
 	if (conn_is_tls(s->c))

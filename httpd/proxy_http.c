@@ -66,8 +66,9 @@ struct http_slice px_host_of(struct http_session *s, char *buf, size_t len)
 {
 	if (s->t->req.host.p)
 		return s->t->req.host;
-	bool v6 = strchr(s->c->local_ip, ':') != NULL;
-	int n = snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", s->c->local_ip, v6 ? "]" : "",
+	struct conn_ip ip = conn_local_ip(s->c);
+	bool v6 = strchr(ip.s, ':') != NULL;
+	int n = snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", ip.s, v6 ? "]" : "",
 	                 s->c->local_port);
 	return (struct http_slice){{.p = buf}, n > 0 ? (size_t)n : 0};
 }
@@ -165,11 +166,12 @@ bool px_http_request_head(struct http_proxy *px)
 		http_head_add(h, STRLIT("Connection: close\r\n"));
 	}
 	bool tls = conn_is_tls(s->c);
-	size_t iplen = strlen(s->c->peer_ip);
+	struct conn_ip ip = conn_peer_ip(s->c);
+	size_t iplen = strlen(ip.s);
 	http_head_add(h, STRLIT("X-Forwarded-For: "));
 	if (joined(r, "x-forwarded-for", h))
 		http_head_add(h, STRLIT(", "));
-	http_head_add(h, s->c->peer_ip, iplen);
+	http_head_add(h, ip.s, iplen);
 	if (tls)
 		http_head_add(h, STRLIT("\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: "));
 	else
@@ -179,7 +181,7 @@ bool px_http_request_head(struct http_proxy *px)
 	if (joined(r, "forwarded", h))
 		http_head_add(h, STRLIT(", "));
 	http_head_add(h, STRLIT("for="));
-	fwd_value(h, s->c->peer_ip, iplen, strchr(s->c->peer_ip, ':') != NULL);
+	fwd_value(h, ip.s, iplen, strchr(ip.s, ':') != NULL);
 	if (tls)
 		http_head_add(h, STRLIT(";proto=https;host="));
 	else

@@ -208,8 +208,9 @@ static void redirect_https(struct http_session *s)
 		snprintf(host, sizeof(host), "https://%.*s%s", (int)n, r->host.p,
 		         s->app->https_port);
 	} else {
-		bool v6 = strchr(s->c->local_ip, ':') != NULL;
-		snprintf(host, sizeof(host), "https://%s%s%s%s", v6 ? "[" : "", s->c->local_ip,
+		struct conn_ip ip = conn_local_ip(s->c);
+		bool v6 = strchr(ip.s, ':') != NULL;
+		snprintf(host, sizeof(host), "https://%s%s%s%s", v6 ? "[" : "", ip.s,
 		         v6 ? "]" : "", s->app->https_port);
 	}
 	http_redirect(s, host, false);

@@ -105,10 +105,10 @@ static void answered(enum auth_result r, void *arg)
 	log_escape(user, sizeof(user), s->auth_login, strlen(s->auth_login));
 	if (r == AUTH_OK) {
 		snprintf(s->auth_user, sizeof(s->auth_user), "%s", s->auth_login);
-		log_msg(LOG_LEVEL_INFO, s->c->id, "auth ok user=\"%s\" ip=%s", user, s->c->peer_ip);
+		log_msg(LOG_LEVEL_INFO, s->c->id, "auth ok user=\"%s\" ip=%s", user, conn_peer_ip(s->c).s);
 	} else {
 		log_msg(LOG_LEVEL_INFO, s->c->id, "auth failed user=\"%s\" ip=%s result=%s", user,
-		        s->c->peer_ip,
+		        conn_peer_ip(s->c).s,
 		        r == AUTH_DENIED      ? "denied"
 		        : r == AUTH_THROTTLED ? "throttled"
 		                              : "error");
@@ -132,7 +132,7 @@ static void check(struct smtp_session *s, const char *user, size_t ulen, const c
 	s->auth_login[ulen] = '\0';
 	struct auth_client *ac = s->c->worker->auth;
 	s->auth_req = ac ? auth_request(ac, smtp_conf(s)->pam_service, s->auth_login, pass,
-	                                s->c->peer_ip, answered, s)
+	                                conn_peer_ip(s->c).s, answered, s)
 	                 : NULL;
 	if (!s->auth_req) {
 		reset(s);

@@ -135,7 +135,7 @@ void smtp_command(struct smtp_session *s, const char *line, size_t len)
 	    !(cmd.verb == SMTP_CMD_AUTH && auth_one_step(cmd.arg, cmd.arglen)) &&
 	    conn_in_len(s->c) > 0) {
 		log_msg(LOG_LEVEL_INFO, s->c->id, "improper pipelining after %s ip=%s (%zu bytes)",
-		        smtp_verb_name(cmd.verb), s->c->peer_ip, conn_in_consume(s->c, SIZE_MAX));
+		        smtp_verb_name(cmd.verb), conn_peer_ip(s->c).s, conn_in_consume(s->c, SIZE_MAX));
 		smtp_close(s, SMTP_R_PIPELINING, "pipelining");
 		return;
 	}
@@ -373,7 +373,7 @@ static void cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
 		log_msg(LOG_LEVEL_WARN, s->c->id,
 		        "STARTTLS: discarded %d bytes of plaintext pipelined after the "
 		        "command ip=%s",
-		        dropped, s->c->peer_ip);
+		        dropped, conn_peer_ip(s->c).s);
 		s->errors++;
 		s->error_run++;
 	}

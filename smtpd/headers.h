@@ -40,7 +40,7 @@
 
 struct smtp_trace {
 	const char *helo;     /* the EHLO/HELO argument, as validated by smtp_parse_helo() */
-	const char *peer_ip;  /* conn.peer_ip: "192.0.2.1", "2001:db8::1" */
+	const char *peer_ip;  /* conn_peer_ip(): "192.0.2.1", "2001:db8::1" */
 	const char *hostname; /* ours ([smtpd] hostname) */
 	bool esmtp;           /* EHLO (not HELO) */
 	bool smtputf8;        /* the MAIL carried SMTPUTF8 */

@@ -216,9 +216,10 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 	char desc[128] = "";
 	if (conn_is_tls(s->c))
 		conn_tls_describe(s->c, desc, sizeof(desc));
+	struct conn_ip ip = conn_peer_ip(s->c);
 	struct smtp_trace t = {
 	    .helo = s->helo,
-	    .peer_ip = s->c->peer_ip,
+	    .peer_ip = ip.s,
 	    .hostname = s->app->hostname,
 	    .esmtp = s->esmtp,
 	    .smtputf8 = tx->mail.smtputf8,

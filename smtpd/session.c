@@ -284,7 +284,7 @@ static void process_once(struct smtp_session *s)
 		switch (s->state) {
 		case SMTP_S_GREETING:
 			if (conn_in_len(c) > 0) {
-				log_msg(LOG_LEVEL_INFO, c->id, "early talker ip=%s", c->peer_ip);
+				log_msg(LOG_LEVEL_INFO, c->id, "early talker ip=%s", conn_peer_ip(c).s);
 				conn_in_consume(c, SIZE_MAX);
 				smtp_close(s, SMTP_R_EARLY_TALKER, "early-talker");
 			}
@@ -365,7 +365,7 @@ static void on_timeout(struct conn *c, bool writing)
 		return;
 	}
 	log_msg(LOG_LEVEL_INFO, c->id, "%s timeout ip=%s state=%s", writing ? "send" : "read",
-	        c->peer_ip, state_names[s->state]);
+	        conn_peer_ip(c).s, state_names[s->state]);
 	if (writing || s->state == SMTP_S_TLS) {
 		/* Nothing can be said: the peer does not read, or is mid-handshake. */
 		s->result = writing ? "send-timeout" : "timeout";
@@ -425,7 +425,7 @@ static void on_tls(struct conn *c, bool ok)
 {
 	struct smtp_session *s = c->proto;
 	if (!ok) {
-		log_msg(LOG_LEVEL_INFO, c->id, "STARTTLS handshake failed ip=%s", c->peer_ip);
+		log_msg(LOG_LEVEL_INFO, c->id, "STARTTLS handshake failed ip=%s", conn_peer_ip(c).s);
 		s->result = "tls-failed";
 		smtp_set_state(s, SMTP_S_CLOSING);
 		conn_abort(c);
@@ -481,7 +481,7 @@ static void on_free(struct conn *c)
 	log_msg(LOG_LEVEL_INFO, c->id,
 	        "session ip=%s helo=\"%s\" tls=\"%s\" user=\"%s\" messages=%u errors=%u "
 	        "result=%s",
-	        c->peer_ip, helo, desc, s->auth_user, s->messages, s->errors,
+	        conn_peer_ip(c).s, helo, desc, s->auth_user, s->messages, s->errors,
 	        s->result ? s->result : "ok");
 	explicit_bzero(s, sizeof(*s));
 	free(s);
@@ -512,7 +512,7 @@ void smtp_accept(struct conn *c, int tag)
 	c->proto = s;
 	c->ops = &ops;
 	conn_set_timeouts(c, conf->timeout, conf->timeout);
-	log_msg(LOG_LEVEL_DEBUG, c->id, "connect ip=%s", c->peer_ip);
+	log_msg(LOG_LEVEL_DEBUG, c->id, "connect ip=%s", conn_peer_ip(c).s);
 	if (conf->greeting_delay > 0) {
 		/* Clients must wait for the greeting (RFC 5321 §3.1); spam engines
 		 * that talk first give themselves away. */

@@ -56,6 +56,16 @@ static inline struct sockaddr_storage conn_addr_storage(const union conn_addr *a
 	return ss;
 }
 
+/* An address as text: "192.0.2.1", "2001:db8::1" (v4-mapped shown as v4),
+ * "unix:PATH" (an outbound unix socket; PATH cut to what the conn keeps). */
+struct conn_ip {
+	char s[48];
+};
+/* Formatted on demand (an idle conn does not carry the text): use the value
+ * within the expression, conn_peer_ip(c).s, or keep a copy. */
+struct conn_ip conn_peer_ip(const struct conn *c);
+struct conn_ip conn_local_ip(const struct conn *c);
+
 struct conn_ops {
 	void (*on_read)(struct conn *c);            /* input arrived */
 	void (*on_drain)(struct conn *c);           /* output fell to the low watermark (optional) */
@@ -88,15 +98,13 @@ struct conn {
 	struct worker *worker;
 	struct event_base *base;
 	struct conf *conf;                /* the configuration generation at accept (a ref) */
-	union conn_addr peer, local;
+	union conn_addr peer, local;      /* as text: conn_peer_ip(), conn_local_ip() */
 	socklen_t peer_len, local_len;
-	char peer_ip[48];                 /* "192.0.2.1", "2001:db8::1" (v4-mapped shown as v4) */
-	char local_ip[48];
 	uint16_t peer_port, local_port;
+	int listener_tag;                 /* which listener accepted it */
 	SSL *ssl;                         /* NULL while plain */
 	const struct conn_ops *ops;
 	void *proto;                      /* the protocol's session */
-	int listener_tag;                 /* which listener accepted it */
 	uint64_t bytes_in, bytes_out;     /* payload counters (protocol may update) */
 
 	/* private to conn.c (ordered to pack: 8-byte fields, then 4, then 1) */
