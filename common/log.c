@@ -1,11 +1,17 @@
 /*
  * log: formats lines on the calling thread, writes them on one writer thread.
  *
- * The queue is a bounded ring of fixed-size slots guarded by one mutex; a
- * full ring drops the line and counts it (reported by the next line that
- * fits), so a stuck stderr pipe or a slow disk costs a loop thread nothing
- * but the formatting. Each slot is written with one write(2) to an O_APPEND
- * fd, which keeps lines whole even when several daemons share a file.
+ * The queue is a bounded ring of bytes guarded by one mutex: each line is a
+ * small header and its text, packed, and an empty ring starts again at its
+ * first byte, so the memory it touches is what the queued lines need at
+ * their peak, not the ring's size (the writer usually keeps up). (It was a
+ * ring of 8192 fixed 2 KiB slots: each line touched a fresh slot, so a
+ * daemon's RSS grew about 2 KiB per line logged until 17 MB were resident,
+ * which a soak read as a leak per refused connection; issue 14.) A full ring
+ * drops the line and counts it (reported by the next line that fits), so a
+ * stuck stderr pipe or a slow disk costs a loop thread nothing but the
+ * formatting. Each line is written with one write(2) to an O_APPEND fd,
+ * which keeps lines whole even when several daemons share a file.
  * Before log_open() (startup, config errors) lines go straight to stderr.
  */
 #include "triad/log.h"
@@ -34,10 +40,16 @@ struct log_file {
 	char *path;
 };
 
-struct slot {
+/* A queued line: this header, then LEN bytes of text, in the ring. */
+struct rec {
 	struct log_file *dest; /* NULL: the main log */
 	int level;
 	unsigned short len;
+};
+
+/* The writer's copy of one line, emitted with the lock released. */
+struct slot {
+	struct rec h;
 	char text[TRIAD_LOG_LINE_MAX];
 };
 
@@ -48,8 +60,9 @@ static _Thread_local int worker_id = -1;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t nonempty = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t drained = PTHREAD_COND_INITIALIZER;
-static struct slot *ring;
-static size_t head, count;
+static unsigned char *ring;  /* TRIAD_LOG_QUEUE_BYTES */
+static size_t head, used;    /* offset of the oldest line; bytes queued */
+static size_t count;         /* lines queued */
 static unsigned long dropped;
 static bool running, stopping, writing; /* writing: a line is being emitted unlocked */
 static pthread_t writer;
@@ -85,16 +98,31 @@ void log_set_worker(int worker)
 /* A failed write is dropped: there is nowhere left to report a logging failure. */
 static void emit(const struct slot *s, enum target_kind k, int fd)
 {
-	if (s->dest) {
-		(void)fdio_write_all(s->dest->fd, s->text, s->len);
+	if (s->h.dest) {
+		(void)fdio_write_all(s->h.dest->fd, s->text, s->h.len);
 	} else if (k == TARGET_SYSLOG) {
 		/* syslog adds its own timestamp; skip ours (up to the first space). */
-		const char *msg = memchr(s->text, ' ', s->len);
+		const char *msg = memchr(s->text, ' ', s->h.len);
 		msg = msg ? msg + 1 : s->text;
-		syslog(syslog_prio[s->level], "%.*s", (int)(s->len - (msg - s->text) - 1), msg);
+		syslog(syslog_prio[s->h.level], "%.*s", (int)(s->h.len - (msg - s->text) - 1), msg);
 	} else {
-		(void)fdio_write_all(fd, s->text, s->len);
+		(void)fdio_write_all(fd, s->text, s->h.len);
 	}
+}
+
+/* Copies N bytes in or out of the ring at offset AT, across its end if need be. */
+static void ring_put(size_t at, const void *src, size_t n)
+{
+	size_t first = TRIAD_LOG_QUEUE_BYTES - at < n ? TRIAD_LOG_QUEUE_BYTES - at : n;
+	memcpy(ring + at, src, first);
+	memcpy(ring, (const unsigned char *)src + first, n - first);
+}
+
+static void ring_get(size_t at, void *dst, size_t n)
+{
+	size_t first = TRIAD_LOG_QUEUE_BYTES - at < n ? TRIAD_LOG_QUEUE_BYTES - at : n;
+	memcpy(dst, ring + at, first);
+	memcpy((unsigned char *)dst + first, ring, n - first);
 }
 
 static void *writer_main(void *arg)
@@ -109,9 +137,13 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&nonempty, &lock);
 		if (count == 0 && stopping)
 			break;
-		*local = ring[head];
-		head = (head + 1) % TRIAD_LOG_QUEUE_LINES;
+		ring_get(head, &local->h, sizeof(local->h));
+		ring_get((head + sizeof(local->h)) % TRIAD_LOG_QUEUE_BYTES, local->text, local->h.len);
+		head = (head + sizeof(local->h) + local->h.len) % TRIAD_LOG_QUEUE_BYTES;
+		used -= sizeof(local->h) + local->h.len;
 		count--;
+		if (used == 0)
+			head = 0; /* the next lines reuse the ring's first, warm pages */
 		enum target_kind k = kind;
 		int fd = k == TARGET_FILE ? main_file.fd : STDERR_FILENO;
 		/* The fd stays valid while we write unlocked: reopen swaps with dup2. */
@@ -154,7 +186,7 @@ int log_open(const char *target, enum log_level level, char *err, size_t errlen)
 
 	pthread_mutex_lock(&lock);
 	if (!ring) {
-		ring = calloc(TRIAD_LOG_QUEUE_LINES, sizeof(*ring));
+		ring = malloc(TRIAD_LOG_QUEUE_BYTES);
 		if (!ring) {
 			pthread_mutex_unlock(&lock);
 			if (fd >= 0)
@@ -226,17 +258,16 @@ static void enqueue(struct log_file *dest, int level, const char *text, size_t l
 		(void)fdio_write_all(dest ? dest->fd : STDERR_FILENO, text, len);
 		return;
 	}
-	if (count == TRIAD_LOG_QUEUE_LINES) {
+	struct rec h = {.dest = dest, .level = level, .len = (unsigned short)len};
+	if (used + sizeof(h) + len > TRIAD_LOG_QUEUE_BYTES) {
 		dropped++;
 		pthread_mutex_unlock(&lock);
 		return;
 	}
-	size_t tail = (head + count) % TRIAD_LOG_QUEUE_LINES;
-	struct slot *s = &ring[tail];
-	s->dest = dest;
-	s->level = level;
-	s->len = (unsigned short)len;
-	memcpy(s->text, text, len);
+	size_t tail = (head + used) % TRIAD_LOG_QUEUE_BYTES;
+	ring_put(tail, &h, sizeof(h));
+	ring_put((tail + sizeof(h)) % TRIAD_LOG_QUEUE_BYTES, text, len);
+	used += sizeof(h) + len;
 	count++;
 	unsigned long lost = dropped;
 	dropped = 0;
@@ -340,7 +371,7 @@ struct log_file *log_file_open(const char *path, char *err, size_t errlen)
 void log_file_write(struct log_file *f, const char *line, size_t len)
 {
 	if (len > TRIAD_LOG_LINE_MAX)
-		len = TRIAD_LOG_LINE_MAX; /* callers format bounded lines; never overrun a slot */
+		len = TRIAD_LOG_LINE_MAX; /* callers format bounded lines; the writer's copy holds this */
 	enqueue(f, LOG_LEVEL_INFO, line, len);
 }
 

@@ -13,7 +13,8 @@
 
 /* ---- shared ---------------------------------------------------------- */
 #define TRIAD_LOG_LINE_MAX        2048   /* one log line, including the prefix */
-#define TRIAD_LOG_QUEUE_LINES     8192   /* lines buffered before the writer drops */
+#define TRIAD_LOG_QUEUE_BYTES  (2 << 20) /* lines buffered before the writer drops: about
+                                          * 15000 of ~120 bytes, each line's own size */
 #define TRIAD_CONF_VALUE_MAX      4096   /* one INI value */
 #define TRIAD_CONF_NAME_MAX         64   /* one INI key or section name */
 #define TRIAD_CONF_ITEM_NAME_MAX    32   /* NAME in "[kind NAME]" (interface.md) */

@@ -1,6 +1,7 @@
 /*
  * log: escaping of untrusted bytes, the line format, whole lines from
- * concurrent threads, levels, and reopening a file target (SIGHUP).
+ * concurrent threads, levels, reopening a file target (SIGHUP), and the
+ * memory the queue holds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -123,10 +124,56 @@ static void test_file_lines_whole_and_levels(void **state)
 	free(old_path);
 }
 
+static long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	assert_non_null(f);
+	char line[256];
+	long kb = -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	assert_true(kb > 0);
+	return kb;
+}
+
+/*
+ * Issue 14: the queue was 8192 fixed 2 KiB slots and every line took the next
+ * one, so each line logged made ~2 KiB more resident until all 17 MB were: a
+ * hostile soak saw the daemons' RSS grow ~2.5 KiB per refused connection. The
+ * queue's resident memory must follow what is queued, not how many lines went
+ * through it: 20000 lines (more than the old slots) one at a time, each
+ * written before the next, leave the RSS where it was (a few pages).
+ */
+static void test_queue_memory_follows_what_is_queued(void **state)
+{
+	(void)state;
+	char err[256];
+	snprintf(path, sizeof(path), "/tmp/triad-test-log-rss-%d", (int)getpid());
+	unlink(path);
+	log_init("test");
+	assert_int_equal(log_open(path, LOG_LEVEL_INFO, err, sizeof(err)), 0);
+	log_info("warm-up");
+	long before = rss_kb();
+	for (int i = 0; i < 20000; i++) {
+		log_info("refused peer=127.0.0.2: connection limit n=%d", i);
+		if (i % 64 == 63)
+			usleep(100); /* let the writer keep up, as it does in a daemon */
+	}
+	log_close();
+	long grown = rss_kb() - before;
+	print_message("RSS grew %ld kB over 20000 lines\n", grown);
+	/* The old ring: ~16500 kB. A queue that backed up entirely: at most 2 MiB. */
+	assert_true(grown < 3 * 1024);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape_rows),
+		cmocka_unit_test(test_queue_memory_follows_what_is_queued),
 		cmocka_unit_test(test_file_lines_whole_and_levels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
