@@ -4,10 +4,8 @@
  * The queue is a bounded ring of bytes guarded by one mutex: each line is a
  * small header and its text, packed, and an empty ring starts again at its
  * first byte, so the memory it touches is what the queued lines need at
- * their peak, not the ring's size (the writer usually keeps up). (It was a
- * ring of 8192 fixed 2 KiB slots: each line touched a fresh slot, so a
- * daemon's RSS grew about 2 KiB per line logged until 17 MB were resident,
- * which a soak read as a leak per refused connection; issue 14.) A full ring
+ * their peak, not the ring's size (the writer usually keeps up; a ring of
+ * fixed slots would make a fresh slot resident per line logged). A full ring
  * drops the line and counts it (reported by the next line that fits), so a
  * stuck stderr pipe or a slow disk costs a loop thread nothing but the
  * formatting. Each line is written with one write(2) to an O_APPEND fd,

@@ -21,7 +21,7 @@ prints its figures (``SOAK ...`` lines) for the record.
   garbage past the line limits, and floods past the per-IP limit; normal clients from
   127.0.0.1 all served meanwhile; after each half each daemon's descriptors are back to
   their baseline, and the memory it holds (RSS after malloc_trim) grows in the second
-  half by at most 4 MB plus 4 KiB per hostile connection of that half.
+  half by at most 4 MB plus 512 bytes per hostile connection of that half.
 """
 
 import ftplib
@@ -604,11 +604,13 @@ def test_hostile_soak(start_daemon, triad_root, pam_user):
     for d in daemons:
         (_, _, live0, _), (_, _, live1, n1), (_, _, live2, n2) = (
             base[d.name], first[d.name], after[d.name])
-        # kB. What a daemon keeps after the first half must not be a connection's worth
-        # per connection: at most 4 MB plus 4 KiB per hostile connection of the second
+        # kB. What a daemon keeps after the first half must not grow with the
+        # connections: at most 4 MB plus 512 bytes per hostile connection of the second
         # half (a leaked request buffer or session is larger; LSan finds the unreachable
-        # ones in `make test SANITIZE=1`). httpd and smtpd measured 2.3-2.9 KiB, ftpd 0.4.
-        assert live2 - live1 <= 4 * 1024 + 4 * n2, (d.name, "grew in the second half",
+        # ones in `make test SANITIZE=1`). Measured: 7-28 bytes per connection; a log
+        # queue that touched a fresh 2 KiB slot per line (fixed in bccacd7) showed here
+        # as 2.3-2.9 KiB in httpd and smtpd.
+        assert live2 - live1 <= 4 * 1024 + n2 // 2, (d.name, "grew in the second half",
                                                      live1, live2, n2)
-        assert live2 - live0 <= 8 * 1024 + 4 * (n1 + n2), (d.name, live0, live2, n1 + n2)
+        assert live2 - live0 <= 8 * 1024 + (n1 + n2) // 2, (d.name, live0, live2, n1 + n2)
         assert d.running()
