@@ -1071,11 +1071,25 @@ static void timed_out(struct conn *c, bool writing)
 	}
 }
 
+/* A parked conn closes at once: nothing is queued. Under TLS the peer still
+ * gets its close_notify first, as an unparked conn's close gives it
+ * (best effort: the alert is one small write on an idle socket). */
+static void parked_free(struct conn *c)
+{
+	if (c->ssl && !(c->flags & CONN_F_SHUT_DONE)) {
+		c->flags |= CONN_F_SHUT_DONE;
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
+	schedule_free(c);
+}
+
 static void parked_wake(struct conn *c, short what)
 {
 	if (what & EV_TIMEOUT) {
 		log_debug("c%06llu idle timeout (parked)", (unsigned long long)c->id);
-		schedule_free(c);
+		parked_free(c);
 		return;
 	}
 	if (setup_io(c) < 0) {
@@ -1648,10 +1662,18 @@ int conn_park(struct conn *c, uint64_t idle_ms)
 {
 	if (c->flags & CONN_F_PARKED)
 		return 0;
-	if (c->ssl || c->discard_line || c->busy || !c->out || c->eof != CONN_EOF_NONE ||
+	if (c->discard_line || c->busy || !c->out || c->eof != CONN_EOF_NONE ||
 	    (c->flags & (CONN_F_CLOSING | CONN_F_FREEING | CONN_F_HOLD | CONN_F_QUEUED |
-	                 CONN_F_WARMED | CONN_F_CONNECTING | CONN_F_SHUT_WR | CONN_F_RFULL)) ||
+	                 CONN_F_WARMED | CONN_F_CONNECTING | CONN_F_SHUT_WR | CONN_F_RFULL |
+	                 CONN_F_HANDSHAKE | CONN_F_R_WANTS_W | CONN_F_W_WANTS_R |
+	                 CONN_F_HS_WANTS_W)) ||
 	    !(c->flags & CONN_F_READING) || output_total(c) > 0 || evbuffer_get_length(c->in) > 0)
+		return -1;
+	/* TLS: bytes read ahead into the SSL object would never make the socket
+	 * readable again, so only a conn whose record layer is empty parks. The
+	 * SSL object stays (it holds the keys); its record buffers are already
+	 * gone (SSL_MODE_RELEASE_BUFFERS), SSL_free_buffers makes sure. */
+	if (c->ssl && (SSL_has_pending(c->ssl) || !SSL_free_buffers(c->ssl)))
 		return -1;
 	/* The buffers and the write event go; the read event stays, now with the
 	 * parking idle time (an armed event: no epoll_ctl). */
@@ -1772,7 +1794,11 @@ void conn_close(struct conn *c)
 	update_read(c);
 	/* Nothing can leave before a handshake or a connect ends: closing never
 	 * waits on one (a peer that stalls it would hold the conn forever). */
-	if ((c->flags & (CONN_F_PARKED | CONN_F_HANDSHAKE | CONN_F_CONNECTING)) || !c->out ||
+	if (c->flags & CONN_F_PARKED) {
+		parked_free(c);
+		return;
+	}
+	if ((c->flags & (CONN_F_HANDSHAKE | CONN_F_CONNECTING)) || !c->out ||
 	    c->eof == CONN_EOF_RESET) {
 		schedule_free(c);
 		return;

@@ -205,7 +205,7 @@ static void set_state(struct http_session *s, enum http_state st)
 		ms = h->keepalive_timeout;
 		/* A conn idle for a while is parked: it then costs its struct conn
 		 * only, until the next request or the rest of the keep-alive time. */
-		if (!conn_is_tls(s->c) && (ms == 0 || ms > HTTP_PARK_AFTER_MS)) {
+		if (ms == 0 || ms > HTTP_PARK_AFTER_MS) {
 			ms = HTTP_PARK_AFTER_MS;
 			s->park_due = true;
 		}

@@ -258,10 +258,11 @@ void conn_hold(struct conn *c);
  * command line never completes. Call from accept, before anything is read. */
 void conn_keep_urgent_inline(struct conn *c);
 /*
- * Parking: an idle plain connection gives back its buffers and its write
- * event and waits on its read event alone. Allowed only with nothing
- * buffered either way, reading enabled, no TLS (the SSL object holds the
- * session) and not closing: otherwise -1 and nothing changes.
+ * Parking: an idle connection gives back its buffers and its write event
+ * and waits on its read event alone. Allowed only with nothing buffered
+ * either way (for TLS: handshake done, no record read ahead or half
+ * written; the SSL object itself stays, it holds the keys), reading
+ * enabled and not closing: otherwise -1 and nothing changes.
  * While parked the protocol must not touch the conn's I/O (conn_in_*,
  * conn_write...). When input arrives the buffers come back and
  * ops->on_read runs as usual; after IDLE_MS (0: never) without input the

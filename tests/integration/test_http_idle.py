@@ -5,17 +5,19 @@ bufferevent and session and waits on a bare read event. None of that may show on
 wire: the next request is answered as on any persistent connection (RFC 9112 §9.3),
 keepalive_timeout still counts from the end of the last response (§9.8), SIGTERM still
 closes idle connections at once, and a reload leaves the connection its generation.
+HTTPS connections park too (the SSL object stays, its buffers and the session go).
 """
 
 import re
 import signal
 import socket
+import ssl
 import time
 
 import pytest
 
 import triad_harness as th
-from test_http_helpers import KeepAlive, get, httpd
+from test_http_helpers import KeepAlive, get, httpd, parse_one
 
 PARK_AFTER = 0.25  # HTTP_PARK_AFTER_MS
 
@@ -169,3 +171,39 @@ def test_many_parked_connections(site, start_daemon):
     finally:
         for k in conns:
             k.close()
+
+
+def test_tls_connection_parked_answers_and_closes_cleanly(site, start_daemon):
+    """An idle HTTPS keep-alive connection is parked like a plain one; the next request
+    on the same TLS session is answered (RFC 9112 §9.3), and keepalive_timeout ends it
+    with close_notify (RFC 8446 §6.1), not a bare FIN (a truncation to the client)."""
+    d = debug_httpd(start_daemon, keepalive_timeout="2s")
+    host, port = d.ports["listen_tls"][0]
+    ctx = ssl.create_default_context(cafile=str(site.cert))
+    ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF  # Python's default hides a bare FIN
+    req = b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    raw = socket.create_connection((host, port), timeout=10 * th.timeout_scale())
+    with ctx.wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False) as s:
+
+        def response():
+            buf = b""
+            while True:
+                try:
+                    r, rest = parse_one(buf)
+                    assert rest == b""
+                    return r
+                except ValueError:
+                    data = s.recv(65536)
+                    assert data, buf
+                    buf += data
+
+        s.sendall(req)
+        assert response().body == b"alpha\n"
+        d.wait_log(r"c\d+ parked", timeout=5 * th.timeout_scale())
+        s.sendall(req)
+        assert response().body == b"alpha\n"
+        t0 = time.monotonic()
+        d.wait_log(r"c\d+ parked(.|\n)*c\d+ parked", timeout=5 * th.timeout_scale())
+        assert s.recv(65536) == b""  # close_notify; a bare FIN raises SSLEOFError
+        assert 1.5 < time.monotonic() - t0 < 2 + 2 * th.timeout_scale()
+    d.wait_log(r"c\d+ idle timeout \(parked\)", timeout=2 * th.timeout_scale())

@@ -538,6 +538,15 @@ static void tls_pair_open(struct tls_pair *p, bool tcp, int max_version)
 	RUN_UNTIL(r.tls_ok == 1);
 }
 
+/* The next thing the client reads is our close_notify (RFC 8446 §6.1). */
+static void expect_close_notify(SSL *cl)
+{
+	unsigned char buf[16];
+	size_t n;
+	assert_int_equal(SSL_read_ex(cl, buf, sizeof(buf), &n), 0);
+	assert_int_equal(SSL_get_error(cl, 0), SSL_ERROR_ZERO_RETURN);
+}
+
 /* Both ways through 4 KiB socket buffers: every SSL_read and SSL_write on
  * the conn's side meets EAGAIN somewhere; nothing is lost or reordered. */
 static void test_tls_echo_tiny_buffers(void **state)
@@ -609,9 +618,7 @@ static void test_tls_close_sends_close_notify(void **state)
 	unsigned char buf[16];
 	assert_int_equal(client_read(p.cl, buf, 6), 6);
 	assert_memory_equal(buf, "answer", 6);
-	size_t n;
-	assert_int_equal(SSL_read_ex(p.cl, buf, sizeof(buf), &n), 0);
-	assert_int_equal(SSL_get_error(p.cl, 0), SSL_ERROR_ZERO_RETURN);
+	expect_close_notify(p.cl);
 	SSL_free(p.cl);
 	close(p.sv[1]);
 }
@@ -780,7 +787,7 @@ static void test_starttls_pipelined_plaintext_discarded(void **state)
 
 /* STARTTLS when the plaintext queued before it does not fit the socket: it
  * still leaves whole and first, and the handshake waits for it (the client's
- * hello comes only after it read the reply). A TLS conn refuses to park. */
+ * hello comes only after it read the reply). It refuses to park meanwhile. */
 static void test_starttls_big_plaintext_reply_first(void **state)
 {
 	(void)state;
@@ -848,6 +855,89 @@ static void test_tls_read_max_resumes_from_ssl_buffer(void **state)
 	assert_memory_equal(buf, data, sizeof(data));
 	SSL_free(p.cl);
 	close(p.sv[1]);
+	RUN_UNTIL(r.freed == 1);
+}
+
+/* An idle TLS conn parks like a plain one (its buffers and write event go,
+ * the SSL object with its keys stays); the next record wakes it, is
+ * decrypted and answered over the same session (RFC 9112 §9.3 persistence
+ * over TLS). */
+static void test_tls_park_and_wake(void **state)
+{
+	(void)state;
+	struct tls_pair p;
+	tls_pair_open(&p, true, 0);
+	r.echo = true;
+	unsigned char buf[16];
+	client_write(p.cl, "one", 3);
+	assert_int_equal(client_read(p.cl, buf, 3), 3);
+	assert_memory_equal(buf, "one", 3);
+	RUN_UNTIL(conn_output_pending(p.c) == 0);
+	assert_int_equal(conn_park(p.c, 60000), 0);
+	assert_true(conn_is_parked(p.c));
+	assert_null(conn_input(p.c)); /* the buffers are gone */
+	client_write(p.cl, "two", 3);
+	RUN_UNTIL(!conn_is_parked(p.c) && r.got_len == 6);
+	assert_memory_equal(r.got, "onetwo", 6);
+	assert_int_equal(client_read(p.cl, buf, 3), 3);
+	assert_memory_equal(buf, "two", 3);
+	/* Parked again, our close still ends with close_notify (RFC 8446 §6.1). */
+	RUN_UNTIL(conn_output_pending(p.c) == 0);
+	assert_int_equal(conn_park(p.c, 60000), 0);
+	conn_close(p.c);
+	RUN_UNTIL(r.freed == 1);
+	expect_close_notify(p.cl);
+	SSL_free(p.cl);
+	close(p.sv[1]);
+}
+
+/* A parked TLS conn's idle time ends it with close_notify, as an unparked
+ * conn's close does (RFC 8446 §6.1: a clean end, not a truncation). */
+static void test_tls_parked_idle_timeout_sends_close_notify(void **state)
+{
+	(void)state;
+	struct tls_pair p;
+	tls_pair_open(&p, false, 0);
+	assert_int_equal(conn_park(p.c, 20), 0);
+	RUN_UNTIL(r.freed == 1);
+	expect_close_notify(p.cl);
+	SSL_free(p.cl);
+	close(p.sv[1]);
+}
+
+/* Plaintext already read ahead into the SSL object never makes the socket
+ * readable again: a conn holding some must not park, or the request would
+ * wait there until the idle timeout. Refused while the handshake runs too. */
+static void test_tls_park_refused_with_bytes_in_ssl(void **state)
+{
+	(void)state;
+	r.ctx = server_ctx();
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct conn *c = wrap(sv[0], r.ctx, &ops);
+	assert_int_equal(conn_park(c, 0), -1); /* handshake not finished */
+	SSL *cl = client_handshake(sv[1], 0);
+	RUN_UNTIL(r.tls_ok == 1);
+	static const struct conn_ops keep = {.on_read = on_drain, .on_free = on_free};
+	c->ops = &keep;
+	conn_set_read_max(c, 100);
+	static unsigned char data[5000], buf[5000];
+	fill_pattern(data, sizeof(data));
+	client_write(cl, data, sizeof(data)); /* one record: 4,900 bytes stay in SSL */
+	RUN_UNTIL(evbuffer_get_length(conn_input(c)) == 100);
+	assert_int_equal(conn_in_read(c, buf, sizeof(buf)), 100);
+	assert_int_equal(conn_park(c, 0), -1);
+	assert_false(conn_is_parked(c));
+	size_t got = 100;
+	for (int i = 0; i < 500 && got < sizeof(data); i++) {
+		got += conn_in_read(c, buf + got, sizeof(buf) - got);
+		spin();
+	}
+	assert_int_equal(got, sizeof(data));
+	assert_memory_equal(buf, data, sizeof(data));
+	assert_int_equal(conn_park(c, 0), 0); /* all consumed: now it may */
+	SSL_free(cl);
+	close(sv[1]);
 	RUN_UNTIL(r.freed == 1);
 }
 
@@ -1009,6 +1099,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_starttls_big_plaintext_reply_first, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_tls_read_max_resumes_from_ssl_buffer, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_tls_park_and_wake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_parked_idle_timeout_sends_close_notify, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_tls_park_refused_with_bytes_in_ssl, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_connect_tcp_ok_and_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_unix, setup, teardown),
