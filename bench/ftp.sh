@@ -16,6 +16,10 @@
 #   small-500   500 files of 4 KiB uploaded in one session (bench/tools/ftpsmall.py): s
 #   par50-10m   50 sessions at once (bench/tools/ftppar.py, one process, 50 threads), each
 #               downloading a 10 MiB file: aggregate MiB/s
+# For every triad instance also its process tree's CPU time (user + system) per transfer
+# in the same loads: ms per GiB for the big file, µs per small file, ms per 10 MiB
+# download of par50. BENCH_BASELINE adds "base-nosync" (an older build), BENCH_TRIAD_EXTRA
+# adds "x-nosync" (this build, sync_uploads = off, plus those configuration lines).
 # Usage: bench/ftp.sh [--record]; BENCH_QUICK=1 for a smoke run. See bench/README.md.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -57,7 +61,7 @@ say "generating a ${BIG_MIB} MiB file"
 head -c $((BIG_MIB * 1048576)) /dev/urandom >"$FTPROOT/big.bin"
 head -c $((10 * 1048576)) /dev/urandom >"$FTPROOT/f10m.bin"
 ln "$FTPROOT/big.bin" "$SRC/big.bin" # what curl uploads: the same bytes, already cached
-for s in triad triad_nosync base_nosync $PEERS; do mkdir -p "$FTPROOT/up/$s"; done
+for s in triad triad_nosync base_nosync x_nosync $PEERS; do mkdir -p "$FTPROOT/up/$s"; done
 chown -R nobody:nogroup "$TRIAD_ROOT"
 chmod -R a+rX "$TRIAD_ROOT"
 chmod 0777 "$FTPROOT"/up/*
@@ -75,7 +79,7 @@ echo "$FTP_USER:$FTP_PASS" | chpasswd -c SHA512
 
 # ---------------------------------------------------------------- servers
 
-declare -A PORT
+declare -A PORT DPID
 
 ftp_greets() { # port: the greeting is 220
 	$PY "$BENCH_DIR/tools/probe.py" ftpd "$1"
@@ -94,7 +98,8 @@ login_works() { # name: a directory listing comes back (3 tries: a slow machine)
 }
 
 # start_triad NAME [KEY=VALUE...]: one triad-ftpd with the bench INI plus these [ftpd] keys
-# (base_nosync: the BENCH_BASELINE build's triad-ftpd).
+# (base_nosync: the BENCH_BASELINE build's triad-ftpd; x_nosync: this build with
+# BENCH_TRIAD_EXTRA's lines).
 start_triad() {
 	local n=$1 var="SKIP_$1" kv bin=$TRIAD_BIN
 	shift
@@ -121,12 +126,14 @@ start_triad() {
 	for kv in "$@"; do
 		sed -i "/^\[ftpd\]/a $kv" "$T/$n/triad.conf"
 	done
+	[ "$n" = x_nosync ] && triad_conf_set "$T/$n/triad.conf" "$BENCH_TRIAD_EXTRA"
 	if [ "$FTP_PAM" = system ]; then
 		bench_start "$n" "$bin" -c "$T/$n/triad.conf"
 	else
 		bench_start "$n" env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
 			"PAM_WRAPPER_SERVICE_DIR=$T/$n/pam/services" "$bin" -c "$T/$n/triad.conf"
 	fi
+	DPID[$n]=$BENCH_LAST_PID
 	if ! wait_port "${PORT[$n]}" 10; then
 		printf -v "$var" '%s' "did not start (see log)"
 		say "$n: did not start:"
@@ -150,6 +157,10 @@ if [ "${BENCH_NO_TRIAD:-0}" = 1 ]; then
 else
 	start_triad triad
 	start_triad triad_nosync "sync_uploads = off"
+	if [ -n "${BENCH_TRIAD_EXTRA:-}" ]; then
+		SERVERS+=(x_nosync)
+		start_triad x_nosync "sync_uploads = off"
+	fi
 	if [ -n "${BENCH_BASELINE:-}" ]; then
 		# Another build of triad, like-for-like with triad-nosync: a before/after in one run.
 		[ -x "$BENCH_BASELINE/triad-ftpd" ] || die "BENCH_BASELINE: no $BENCH_BASELINE/triad-ftpd"
@@ -159,7 +170,26 @@ else
 fi
 
 label() { # server name as the tables show it
-	case $1 in triad_nosync) echo triad-nosync ;; base_nosync) echo base-nosync ;; *) echo "$1" ;; esac
+	case $1 in
+	triad_nosync) echo triad-nosync ;;
+	base_nosync) echo base-nosync ;;
+	x_nosync) echo x-nosync ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# cpu_mark NAME, then cpu_record NAME WORKLOAD UNIT MUL DIV: for a triad instance, the CPU
+# time (user + system, ms) its process tree used since the mark, times MUL / DIV.
+declare -A CPU0
+cpu_mark() {
+	[ -n "${DPID[$1]:-}" ] && CPU0[$1]=$($PY "$BENCH_DIR/tools/cputree.py" "${DPID[$1]}")
+	return 0
+}
+cpu_record() {
+	local n=$1 ms
+	[ -n "${DPID[$n]:-}" ] || return 0
+	ms=$(($($PY "$BENCH_DIR/tools/cputree.py" "${DPID[$n]}") - CPU0[$n]))
+	record "$2" "$3" lo "$(label "$n")" "$(awk -v ms="$ms" -v m="$4" -v d="$5" 'BEGIN { printf "%.1f", ms * m / d }')"
 }
 
 start_peer() { # name
@@ -206,16 +236,19 @@ BIG_BYTES=$((BIG_MIB * 1048576))
 # uploads): curl moved 20-40 % fewer bytes per second here with the same server.
 l_down() {
 	local n=$1 rate
+	cpu_mark "$n"
 	rate=$(bounded 300 $PY "$BENCH_DIR/tools/ftppar.py" "${PORT[$n]}" "$FTP_USER" "$FTP_PASS" \
 		big.bin "$BIG_BYTES" 1 2>"$T/log/down-$n.err") || {
 		tail -n 2 "$T/log/down-$n.err" >&2
 		return 1
 	}
 	record "down-big ${BIG_MIB}MiB" MiB/s hi "$(label "$n")" "$rate"
+	cpu_record "$n" "down-big CPU" ms/GiB 1024 "$BIG_MIB"
 }
 
 l_up() {
 	local n=$1 r=$2 rate stored dest="$FTPROOT/up/$1/big-$2.bin"
+	cpu_mark "$n"
 	rate=$(bounded 300 $PY "$BENCH_DIR/tools/ftpup.py" "${PORT[$n]}" "$FTP_USER" "$FTP_PASS" \
 		"$SRC/big.bin" "/up/$n/big-$r.bin" 2>"$T/log/up-$n.err") || {
 		tail -n 2 "$T/log/up-$n.err" >&2
@@ -226,12 +259,14 @@ l_up() {
 	rm -f "$dest"
 	[ "$stored" = "$BIG_BYTES" ] || { say "  $n: stored $stored of $BIG_BYTES bytes"; return 1; }
 	record "up-big ${BIG_MIB}MiB" MiB/s hi "$(label "$n")" "$rate"
+	cpu_record "$n" "up-big CPU" ms/GiB 1024 "$BIG_MIB"
 }
 
 l_small() {
 	local n=$1 r=$2 dir="$FTPROOT/up/$1/small-$2" secs got
 	mkdir -p "$dir"
 	chmod 0777 "$dir"
+	cpu_mark "$n"
 	secs=$(bounded 120 $PY "$BENCH_DIR/tools/ftpsmall.py" "${PORT[$n]}" "$FTP_USER" "$FTP_PASS" \
 		"/up/$n/small-$r" "$SMALL_COUNT" "$SMALL_SIZE" 2>"$T/log/small-$n.err") || {
 		tail -n 2 "$T/log/small-$n.err" >&2
@@ -243,18 +278,21 @@ l_small() {
 	# (find_inode_bit -> recently_deleted), so whoever ran next paid for this cleanup.
 	[ "$got" = "$SMALL_COUNT" ] || { say "  $n: $got of $SMALL_COUNT files stored"; return 1; }
 	record "small-$SMALL_COUNT x 4KiB upload" s lo "$(label "$n")" "$secs"
+	cpu_record "$n" "small CPU per file" µs 1000 "$SMALL_COUNT"
 }
 
 # PARALLEL sessions at once from one client process (bench/tools/ftppar.py): 50 curl
 # processes spent more CPU starting (about 45 ms each here) than transferring.
 l_par() {
 	local n=$1 rate
+	cpu_mark "$n"
 	rate=$(bounded 120 $PY "$BENCH_DIR/tools/ftppar.py" "${PORT[$n]}" "$FTP_USER" "$FTP_PASS" \
 		f10m.bin $((10 * 1048576)) "$PARALLEL" 2>"$T/log/par-$n.err") || {
 		tail -n 2 "$T/log/par-$n.err" >&2
 		return 1
 	}
 	record "par$PARALLEL x 10MiB down (aggregate)" MiB/s hi "$(label "$n")" "$rate"
+	cpu_record "$n" "par CPU per 10MiB download" ms 1 "$PARALLEL"
 }
 
 say "down-big: ${BIG_MIB} MiB download"
@@ -267,7 +305,10 @@ rm -rf "$FTPROOT"/up/*/small-* # small_cleanup: every run's files at once, after
 say "par: $PARALLEL clients downloading 10 MiB each"
 interleave l_par "par$PARALLEL x 10MiB down (aggregate)" "${SERVERS[@]}"
 
-BENCH_COMMAND="BENCH_QUICK=$BENCH_QUICK BENCH_RUNS=$BENCH_RUNS bench/ftp.sh"
+BENCH_COMMAND="BENCH_QUICK=$BENCH_QUICK BENCH_RUNS=$BENCH_RUNS"
+[ -n "${BENCH_BASELINE:-}" ] && BENCH_COMMAND+=" BENCH_BASELINE=$BENCH_BASELINE"
+[ -n "${BENCH_TRIAD_EXTRA:-}" ] && BENCH_COMMAND+=" BENCH_TRIAD_EXTRA='$BENCH_TRIAD_EXTRA'"
+BENCH_COMMAND+=" bench/ftp.sh"
 bench_summary "FTP (bench/ftp.sh)"
 
 # The same runs with triad-nosync as the reference: summary.py computes its ratio column

@@ -17,6 +17,10 @@
 #   appends them to bench/RESULTS.md with --record).
 # - triad_build DAEMON, triad_conf_write, triad_probe: build triad, write its INI, tell
 #   whether a daemon does its protocol yet (the skeletons answer HTTP 503 / FTP-SMTP 421).
+# - triad_conf_set FILE TEXT: set INI keys in FILE ("key = value" lines, newline or " | "
+#   between them, "[section]" lines; tools/confset.py). BENCH_TRIAD_EXTRA holds such text
+#   for one more instance of the new build (smtp.sh, ftp.sh: server triad-x), so that e.g.
+#   "sandbox = off" runs beside triad and base in the same rounds.
 # - interleave: BENCH_ONLY="prefix..." limits the workloads run; runs stop being started once BENCH_BUDGET seconds (default 540) have passed
 #   since bench_init, so a whole script stays under 10 minutes even on a slow machine.
 # Everything listens on 127.0.0.1 high ports; nothing else on the machine is touched except
@@ -44,6 +48,9 @@ environment:
   BENCH_KEEP=1        keep the temporary directory (configs, logs) after the run
   BENCH_BUDGET=N      start no load after N seconds (default 540)
   BENCH_ONLY="a b"    run only the workloads whose names start with a or b
+  BENCH_TRIAD_EXTRA="key = value | [section] | key = value"
+                      smtp.sh, ftp.sh: also run the new build with these config lines,
+                      as server triad-x (e.g. "sandbox = off")
 EOF
 }
 
@@ -385,6 +392,11 @@ timeout          = 5m
 ; 20 smtp-source sessions reconnecting from one address; Postfix exempts mynetworks
 max_connections_per_ip = 0
 EOF
+}
+
+# triad_conf_set FILE TEXT: INI lines into FILE, replacing keys it already sets.
+triad_conf_set() {
+	$PY "$BENCH_DIR/tools/confset.py" "$1" "$2" || die "BENCH_TRIAD_EXTRA or keys: $2"
 }
 
 # A self-signed P-256 certificate for 127.0.0.1, shared by triad and the peers.
