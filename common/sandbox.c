@@ -276,7 +276,8 @@ static const char *const base_calls[] = {
  * The PAM helper and its PAM children: the loop (poll, fork, reap, the
  * socketpairs), dlopen of the modules, reading /etc/passwd, /etc/shadow and
  * the PAM configuration, NSS and directory services over sockets (nscd,
- * sssd, LDAP, Kerberos), syslog, lock and tally files (pam_faillock),
+ * sssd, LDAP, Kerberos), getaddrinfo's AI_ADDRCONFIG check (a netlink
+ * socket that glibc binds: libaudit's login records from pam_unix), syslog, lock and tally files (pam_faillock),
  * pam_modutil_drop_priv's file-system identity switch (setfsuid, setfsgid,
  * setgroups), and pam_wrapper's own files in the tests. Not here: execve
  * (no module may run a program: pam_exec, or unix_chkpwd, which pam_unix
@@ -291,7 +292,7 @@ static const char *const pam_calls[] = {
     "renameat", "renameat2", "fchmod", "chmod", "fchmodat", "fchown", "fchownat", "chown",
     "lchown", "utimensat", "fsync", "fdatasync", "ftruncate", "flock", "symlink", "symlinkat",
     "mmap", "munmap", "mprotect", "mremap", "madvise", "brk", "poll", "ppoll", "select",
-    "pselect6", "socket", "connect", "getsockname", "getpeername", "setsockopt", "getsockopt",
+    "pselect6", "socket", "bind", "connect", "getsockname", "getpeername", "setsockopt", "getsockopt",
     "shutdown", "sendto", "recvfrom", "sendmsg", "recvmsg", "socketpair", "clock_gettime",
     "clock_getres", "gettimeofday", "time", "nanosleep", "clock_nanosleep", "alarm",
     "setitimer", "getitimer", "futex", "set_robust_list", "rseq", "clone", "wait4", "waitid",
