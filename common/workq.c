@@ -192,14 +192,33 @@ void workq_jobs_release(struct worker *w)
 	}
 }
 
-struct event *workq_every(struct event_base *base, unsigned first_s, unsigned every_s,
-                          void (*tick)(int, short, void *), void *arg)
+static void periodic_tick(evutil_socket_t fd, short what, void *arg)
 {
-	struct event *ev = event_new(base, -1, EV_PERSIST, tick, arg);
-	if (!ev)
-		return NULL;
-	struct timeval first = {(time_t)first_s, 0}, every = {(time_t)every_s, 0};
-	event_add(ev, &every);
-	event_base_once(base, -1, EV_TIMEOUT, tick, arg, &first);
-	return ev;
+	(void)fd;
+	(void)what;
+	struct workq_periodic *p = arg;
+	struct workq_job *j = p->prepare();
+	if (j && workq_submit_job(p->w, j, workq_job_free, p->run, p->done) < 0)
+		p->discard(j);
+}
+
+void workq_periodic_start(struct workq_periodic *p, struct worker *w)
+{
+	if (w->index != 0 || p->ev)
+		return;
+	p->w = w;
+	p->ev = event_new(w->base, -1, EV_PERSIST, periodic_tick, p);
+	if (!p->ev)
+		return;
+	struct timeval first = {(time_t)p->first_s, 0}, every = {(time_t)p->every_s, 0};
+	event_add(p->ev, &every);
+	event_base_once(w->base, -1, EV_TIMEOUT, periodic_tick, p, &first);
+}
+
+void workq_periodic_stop(struct workq_periodic *p, struct worker *w)
+{
+	if (w->index != 0 || !p->ev)
+		return;
+	event_free(p->ev);
+	p->ev = NULL;
 }

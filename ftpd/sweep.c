@@ -77,8 +77,6 @@ struct sweep_job {
 	unsigned removed;
 };
 
-static struct event *sweep_ev; /* on worker 0's loop */
-
 static void sweep_run(void *arg)
 {
 	struct sweep_job *j = arg;
@@ -96,18 +94,16 @@ static void sweep_done(void *arg)
 	free(j);
 }
 
-static void sweep_tick(evutil_socket_t fd, short what, void *arg)
+/* The periodic job: a dup of the current generation's ftp_root fd (a
+ * reload may close the generation's while the job runs) and the age. */
+static struct workq_job *sweep_prepare(void)
 {
-	(void)fd;
-	(void)what;
-	struct worker *w = arg;
 	struct conf *c = server_current_conf();
 	if (!c)
-		return;
+		return NULL;
 	const struct ftpd_conf *f = c->own;
 	struct server_runtime *rt = server_rt(c);
 	struct sweep_job *j = calloc(1, sizeof(*j));
-	/* Its own fd: a reload may close the generation's while the job runs. */
 	int rootfd = j && rt && rt->app ? fcntl(((struct ftp_app *)rt->app)->ftp_root.fd,
 	                                          F_DUPFD_CLOEXEC, 0)
 	                                : -1;
@@ -118,28 +114,35 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
 	conf_unref(c);
 	if (rootfd < 0) {
 		free(j);
-		return;
+		return NULL;
 	}
 	j->rootfd = rootfd;
 	j->max_age = age;
-	/* Should its done never run (a stop right after a tick), the walk did
-	 * (workq_stop runs what is queued) and closed its fd: only J is left. */
-	if (workq_submit_job(w, &j->job, workq_job_free, sweep_run, sweep_done) < 0) {
-		close(rootfd);
-		free(j); /* the next tick tries again */
-	}
+	return &j->job;
 }
+
+static void sweep_discard(struct workq_job *job)
+{
+	struct sweep_job *j = (struct sweep_job *)job;
+	close(j->rootfd);
+	free(j);
+}
+
+static struct workq_periodic sweep = {
+    .first_s = FTP_SWEEP_FIRST_S,
+    .every_s = FTP_SWEEP_INTERVAL_S,
+    .prepare = sweep_prepare,
+    .run = sweep_run,
+    .done = sweep_done,
+    .discard = sweep_discard,
+};
 
 void ftp_sweep_worker_init(struct worker *w)
 {
-	if (w->index == 0)
-		sweep_ev = workq_every(w->base, FTP_SWEEP_FIRST_S, FTP_SWEEP_INTERVAL_S, sweep_tick, w);
+	workq_periodic_start(&sweep, w);
 }
 
 void ftp_sweep_worker_fini(struct worker *w)
 {
-	if (w->index != 0 || !sweep_ev)
-		return;
-	event_free(sweep_ev);
-	sweep_ev = NULL;
+	workq_periodic_stop(&sweep, w);
 }

@@ -154,8 +154,6 @@ struct sweep_job {
 	unsigned removed;
 };
 
-static struct event *sweep_ev; /* on worker 0's loop */
-
 /* EPERM: it exists, as another user. */
 static bool pid_gone(long pid)
 {
@@ -179,45 +177,50 @@ static void sweep_done(void *arg)
 	free(j);
 }
 
-static void sweep_tick(evutil_socket_t fd, short what, void *arg)
+/* The periodic job: a dup of the current generation's maildir_root fd (a
+ * reload may close the generation's while the job runs) and the hostname. */
+static struct workq_job *sweep_prepare(void)
 {
-	(void)fd;
-	(void)what;
-	struct worker *w = arg;
 	struct conf *c = server_current_conf();
 	if (!c)
-		return;
+		return NULL;
 	struct server_runtime *rt = server_rt(c);
 	const struct smtp_app *app = rt ? rt->app : NULL;
 	struct sweep_job *j = app ? calloc(1, sizeof(*j)) : NULL;
-	/* Its own fd: a reload may close the generation's while the job runs. */
 	int rootfd = j ? fcntl(app->maildirs.fd, F_DUPFD_CLOEXEC, 0) : -1;
 	if (j)
 		snprintf(j->host, sizeof(j->host), "%s", app->hostname);
 	conf_unref(c);
 	if (rootfd < 0) {
 		free(j);
-		return;
+		return NULL;
 	}
 	j->rootfd = rootfd;
-	/* Should its done never run (a stop right after a tick), the walk did
-	 * (workq_stop runs what is queued) and closed its fd: only J is left. */
-	if (workq_submit_job(w, &j->job, workq_job_free, sweep_run, sweep_done) < 0) {
-		close(rootfd);
-		free(j); /* the next tick tries again */
-	}
+	return &j->job;
 }
+
+static void sweep_discard(struct workq_job *job)
+{
+	struct sweep_job *j = (struct sweep_job *)job;
+	close(j->rootfd);
+	free(j);
+}
+
+static struct workq_periodic sweep = {
+    .first_s = SMTP_SWEEP_FIRST_S,
+    .every_s = SMTP_SWEEP_INTERVAL_S,
+    .prepare = sweep_prepare,
+    .run = sweep_run,
+    .done = sweep_done,
+    .discard = sweep_discard,
+};
 
 void smtp_sweep_worker_init(struct worker *w)
 {
-	if (w->index == 0)
-		sweep_ev = workq_every(w->base, SMTP_SWEEP_FIRST_S, SMTP_SWEEP_INTERVAL_S, sweep_tick, w);
+	workq_periodic_start(&sweep, w);
 }
 
 void smtp_sweep_worker_fini(struct worker *w)
 {
-	if (w->index == 0 && sweep_ev) {
-		event_free(sweep_ev);
-		sweep_ev = NULL;
-	}
+	workq_periodic_stop(&sweep, w);
 }

@@ -24,6 +24,7 @@
 #ifndef TRIAD_WORKQ_H
 #define TRIAD_WORKQ_H
 
+struct event;
 struct event_base;
 struct worker;
 
@@ -57,11 +58,28 @@ int workq_submit_job(struct worker *w, struct workq_job *j, void (*release)(stru
                      workq_fn run, workq_fn done);
 
 /*
- * A periodic job's timer on BASE: TICK(-1, EV_TIMEOUT, ARG) runs FIRST_S
- * seconds from now, then every EVERY_S seconds (the tick submits the job).
- * Returns the persistent event (event_free() it with the loop), or NULL.
+ * A periodic job on worker 0 (ftpd's sweep of upload temp files, smtpd's of
+ * Maildir tmp/): FIRST_S seconds after start, then every EVERY_S seconds,
+ * PREPARE (loop thread) returns the job, a heap block with struct workq_job
+ * first, or NULL to skip this tick; it is tracked and submitted with RUN (a
+ * pool thread) and DONE (the loop again; it untracks and frees the job).
+ * Should DONE never run (a stop right after a tick), RUN did (workq_stop
+ * runs what is queued): the block alone is freed. A job the full queue
+ * refuses goes to DISCARD, which frees it and what PREPARE took with it; the
+ * next tick tries again. Zero-initialise EV and W.
  */
-struct event *workq_every(struct event_base *base, unsigned first_s, unsigned every_s,
-                          void (*tick)(int, short, void *), void *arg);
+struct workq_periodic {
+	unsigned first_s, every_s;
+	struct workq_job *(*prepare)(void);
+	workq_fn run, done;
+	void (*discard)(struct workq_job *j);
+	struct event *ev; /* the timer, on worker 0's loop */
+	struct worker *w;
+};
+
+/* server_ops worker_init / worker_fini: start and stop P's timer when W is
+ * worker 0; nothing on the other workers. */
+void workq_periodic_start(struct workq_periodic *p, struct worker *w);
+void workq_periodic_stop(struct workq_periodic *p, struct worker *w);
 
 #endif

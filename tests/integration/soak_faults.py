@@ -40,45 +40,18 @@ from pathlib import Path
 import pytest
 
 import triad_harness as th
-from test_smtp_util import mailbox, smtpd, split_stored, stored, stored_names
+from test_smtp_util import (SenderLoad, body_for, check_new_whole, mailbox, smtpd, stored,
+                            stored_names)
 
 REPO = Path(__file__).resolve().parents[2]
-NAME = re.compile(r"\d+\.M\d+P\d+Q\d+\.mx\.example\.org,S=(\d+)")
 TEMP_PREFIX = ".triad-tmp."  # include/triad/fsroot.h FSROOT_TEMP_PREFIX
 HOSTILE = "127.0.0.2"  # the hostile clients' source address (all of 127/8 is loopback)
-
-
-def body_for(tag, lines=40):
-    text = "".join(f"{tag} line {n:04d} " + "x" * 60 + "\r\n" for n in range(lines))
-    return (f"Subject: {tag}\r\nX-Test-Id: {tag}\r\n\r\n{text}END {tag}\r\n").encode()
-
-
-def stored_body(tag, lines=40):
-    return body_for(tag, lines).replace(b"\r\n", b"\n")
 
 
 def lines_of(tag):
     """Messages of the SIGKILL round vary in size (tag r<round>-s<sender>-<i>)."""
     m = re.fullmatch(r"r\d+-s\d+-(\d+)", tag)
     return 40 + (int(m.group(1)) % 7) * 300 if m else 40
-
-
-def check_new(layout, local, acked):
-    """Every file in new/ whole and one of ours; every acked tag there. Returns the count."""
-    new = layout.mail / "example.org" / local / "new"
-    found = set()
-    for p in new.iterdir():
-        m = NAME.fullmatch(p.name)
-        assert m, p.name
-        data = p.read_bytes()
-        assert len(data) == int(m.group(1)), f"{p.name}: partial ({len(data)} octets)"
-        _, _, rest = split_stored(data)
-        tag = re.search(rb"X-Test-Id: (\S+)", rest).group(1).decode()
-        assert rest == stored_body(tag, lines_of(tag)), f"{p.name} is not complete"
-        found.add(tag)
-    missing = [t for t in acked if t not in found]
-    assert missing == [], f"{local}: answered 250 but not in new/: {missing}"
-    return len(found)
 
 
 def temporaries(tree):
@@ -90,43 +63,24 @@ def temporaries(tree):
 
 def test_sigkill_during_smtp_load(start_daemon, triad_root):
     mailbox(triad_root, "example.org", "bob")
-    acked, lock = [], threading.Lock()
-    swept = []
+    acked, swept = [], []
     for rnd in range(3):
         d = smtpd(start_daemon, max_connections_per_ip=200)
         if rnd:
             # What the previous kill left in tmp/ is swept at start (issue 14 fix 5).
             th.wait_until(lambda: stored_names(triad_root, sub="tmp") == [], 10,
                           "tmp/ swept after the restart")
-        host, port = d.addr
-        stop = threading.Event()
-
-        def sender(n):
-            try:
-                with smtplib.SMTP(host, port, timeout=30) as s:
-                    for i in range(1000):
-                        if stop.is_set():
-                            return
-                        tag = f"r{rnd}-s{n}-{i}"
-                        s.sendmail("s@example.net", ["alice@example.org", "bob@example.org"],
-                                   body_for(tag, lines_of(tag)))
-                        with lock:
-                            acked.append(tag)
-            except (smtplib.SMTPException, OSError):
-                return  # killed under us
-
-        threads = [threading.Thread(target=sender, args=(n,)) for n in range(16)]
-        for t in threads:
-            t.start()
+        load = SenderLoad(d.addr, senders=16, per=1000, prefix=f"r{rnd}-s", lines=lines_of,
+                          timeout=30).start()
         time.sleep(1.5 + random.random() * 1.5)
         d.proc.send_signal(signal.SIGKILL)
         d.proc.wait(10)
-        stop.set()
-        for t in threads:
-            t.join(30)
+        load.stop()
+        acked += load.acked
         swept.append(len(stored_names(triad_root, sub="tmp")))
     assert len(acked) > 50, "the load never got going"
-    counts = {local: check_new(triad_root, local, acked) for local in ("alice", "bob")}
+    counts = {local: check_new_whole(triad_root, local, acked, lines_of)
+              for local in ("alice", "bob")}
     print(f"\nSOAK smtp-sigkill: 3 kills, {len(acked)} messages answered 250, in new/ "
           f"{counts} (each whole), left in tmp/ by each kill {swept} (swept at next start)")
 

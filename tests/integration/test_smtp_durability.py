@@ -21,19 +21,8 @@ import threading
 import time
 
 import triad_harness as th
-from test_smtp_util import Smtp, mailbox, smtpd, split_stored, stored, stored_names
-
-NAME = re.compile(r"\d+\.M\d+P\d+Q\d+\.mx\.example\.org,S=(\d+)")
-
-
-def body_for(tag, lines=30):
-    text = "".join(f"{tag} line {n:04d} " + "x" * 60 + "\r\n" for n in range(lines))
-    return (f"Subject: {tag}\r\nX-Test-Id: {tag}\r\n\r\n{text}END {tag}\r\n").encode()
-
-
-def stored_body(tag, lines=30):
-    return body_for(tag, lines).replace(b"\r\n", b"\n")
-
+from test_smtp_util import (SenderLoad, Smtp, body_for, check_new_whole, mailbox, smtpd,
+                            split_stored, stored, stored_body, stored_names)
 
 def test_parallel_senders(start_daemon, triad_root):
     """50 concurrent smtplib sessions, one message each: all 250, all stored intact."""
@@ -103,51 +92,14 @@ def test_sigkill_under_load(start_daemon, triad_root):
     (its S= size matches and it ends with the sender's last line)."""
     mailbox(triad_root, "example.org", "bob")
     d = smtpd(start_daemon, max_connections_per_ip=100)
-    host, port = d.addr
-    acked, lock = [], threading.Lock()
-    stop = threading.Event()
-
-    def sender(n):
-        try:
-            with smtplib.SMTP(host, port, timeout=20) as s:
-                for i in range(20):
-                    if stop.is_set():
-                        return
-                    tag = f"k{n}-{i}"
-                    s.sendmail("s@example.net", ["alice@example.org", "bob@example.org"],
-                               body_for(tag))
-                    with lock:
-                        acked.append(tag)
-        except (smtplib.SMTPException, OSError):
-            return  # the daemon died under us
-
-    threads = [threading.Thread(target=sender, args=(n,)) for n in range(10)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 20 * th.timeout_scale()
-    while len(acked) < 40 and time.monotonic() < deadline and any(t.is_alive() for t in threads):
-        time.sleep(0.01)
+    load = SenderLoad(d.addr, senders=10, per=20, prefix="k").start()
+    load.wait_acked(40, 20)
     d.proc.send_signal(signal.SIGKILL)
     d.proc.wait(10)
-    stop.set()
-    for t in threads:
-        t.join(30)
-    assert len(acked) >= 40, "the load never got going"
-
+    load.stop()
+    assert len(load.acked) >= 40, "the load never got going"
     for local in ("alice", "bob"):
-        found = {}
-        new = triad_root.mail / "example.org" / local / "new"
-        for p in new.iterdir():
-            m = NAME.fullmatch(p.name)
-            assert m, p.name
-            data = p.read_bytes()
-            assert len(data) == int(m.group(1)), f"{p.name}: partial ({len(data)} octets)"
-            _, _, rest = split_stored(data)
-            tag = re.search(rb"X-Test-Id: (\S+)", rest).group(1).decode()
-            assert rest == stored_body(tag), f"{p.name} is not complete"
-            found[tag] = p.name
-        missing = [t for t in acked if t not in found]
-        assert missing == [], f"{local}: acknowledged but not in new/: {missing}"
+        check_new_whole(triad_root, local, load.acked)
 
 
 def test_half_close_after_final_dot_still_gets_replies(start_daemon, triad_root):
