@@ -178,9 +178,11 @@ static uint64_t rights_for(enum sandbox_access a)
 	}
 }
 
-int sandbox_landlock(const struct sandbox_paths *p, int *abi, char *err, size_t errlen)
+int sandbox_landlock(struct sandbox_paths *p, int *abi, const struct sandbox_rule **bad,
+                     char *err, size_t errlen)
 {
 	*abi = 0;
+	*bad = NULL;
 	if (p->oom) {
 		snprintf(err, errlen, "sandbox: out of memory");
 		return -1;
@@ -202,9 +204,13 @@ int sandbox_landlock(const struct sandbox_paths *p, int *abi, char *err, size_t 
 	for (size_t i = 0; i < p->n; i++) {
 		int fd = open(p->v[i].path, O_PATH | O_CLOEXEC);
 		if (fd < 0) {
-			if (errno == ENOENT)
-				continue; /* nothing there to allow (optional system paths) */
-			snprintf(err, errlen, "sandbox: %s: %s", p->v[i].path, strerror(errno));
+			if (errno == ENOENT) {
+				p->v[i].missing = true; /* nothing there to allow */
+				continue;
+			}
+			snprintf(err, errlen, "sandbox: Landlock cannot allow %s: %s", p->v[i].path,
+			         strerror(errno));
+			*bad = &p->v[i];
 			close(rs);
 			return -1;
 		}
@@ -220,6 +226,7 @@ int sandbox_landlock(const struct sandbox_paths *p, int *abi, char *err, size_t 
 		if (rc < 0) {
 			snprintf(err, errlen, "sandbox: landlock_add_rule %s: %s", p->v[i].path,
 			         strerror(e));
+			*bad = &p->v[i];
 			close(rs);
 			return -1;
 		}

@@ -979,11 +979,22 @@ static void sandbox_rules(const struct conf *c, struct sandbox_paths *p)
  * may name. */
 static struct sandbox_paths confined;
 
+/* The key an operator changes about RULE: its own, or `sandbox` for the
+ * system trees every daemon reads (sandbox = off is the only knob there). */
+static const char *rule_key(const struct sandbox_rule *rule)
+{
+	return rule && strcmp(rule->key, "system") != 0 ? rule->key : "sandbox";
+}
+
 static int confine_files(const struct conf *c, int *abi, char *err, size_t errlen)
 {
 	allow_system(&confined);
 	sandbox_rules(c, &confined);
-	int rc = sandbox_landlock(&confined, abi, err, errlen);
+	const struct sandbox_rule *bad = NULL;
+	char why[512];
+	int rc = sandbox_landlock(&confined, abi, &bad, why, sizeof(why));
+	if (rc < 0)
+		conf_error_at(c, rule_key(bad), err, errlen, "%s", why);
 	if (rc < 0 || *abi <= 0)
 		sandbox_paths_free(&confined); /* nothing applied: nothing to hold reloads to */
 	return rc;
@@ -1010,20 +1021,41 @@ static int confined_reload(const struct conf *c, char *err, size_t errlen)
 	return rc;
 }
 
-/* The start's log line for the Landlock outcome (the log is open now). */
+/* The start's log lines for the Landlock outcome (the log is open now),
+ * each as "FILE[:LINE]: KEY: ..." with the key an operator would change. */
 static void log_landlock(const struct conf *c, int abi)
 {
-	if (!c->g.sandbox)
+	char line[1024];
+	if (!c->g.sandbox) {
 		log_warn("sandbox: off (sandbox = off); no Landlock, no seccomp");
-	else if (abi == 0)
-		log_warn("sandbox: this kernel has no Landlock; file access is confined by "
-		         "fsroot and `user` only");
+		return;
+	}
+	if (abi == 0)
+		conf_error_at(c, "sandbox", line, sizeof(line),
+		              "this kernel has no Landlock (Linux 5.13 or later, with landlock in "
+		              "the lsm= boot list); file access is confined by fsroot and `user` only");
 	else if (abi == -2)
-		log_warn("sandbox: an outer seccomp filter forbids Landlock's system calls "
-		         "(systemd: add them to SystemCallFilter=); file access is confined by "
-		         "fsroot and `user` only");
-	else
-		log_info("sandbox: Landlock ABI %d applied (%zu rules)", abi, confined.n);
+		conf_error_at(c, "sandbox", line, sizeof(line),
+		              "an outer seccomp filter forbids Landlock's system calls (systemd: add "
+		              "them to SystemCallFilter=); file access is confined by fsroot and "
+		              "`user` only");
+	if (abi <= 0) {
+		log_warn("sandbox: %s", line);
+		return;
+	}
+	log_info("sandbox: Landlock ABI %d applied (%zu rules)", abi, confined.n);
+	/* A path named in the configuration that did not exist got no rule: the
+	 * daemon cannot use it (even once created) until a restart. */
+	for (size_t i = 0; i < confined.n; i++) {
+		const struct sandbox_rule *r = &confined.v[i];
+		if (!r->missing || strcmp(r->key, "system") == 0)
+			continue;
+		conf_error_at(c, r->key, line, sizeof(line),
+		              "%s does not exist, so the sandbox allows nothing there; create it "
+		              "and restart the daemon",
+		              r->path);
+		log_warn("sandbox: %s", line);
+	}
 }
 
 /*

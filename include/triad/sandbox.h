@@ -38,6 +38,7 @@ struct sandbox_rule {
 	char *path;
 	const char *key; /* the configuration key it serves (for messages) */
 	enum sandbox_access access;
+	bool missing; /* set by sandbox_landlock: PATH did not exist, no rule made */
 };
 
 /* A growing list of rules; zero-initialise it. */
@@ -68,10 +69,15 @@ const struct sandbox_rule *sandbox_uncovered(const struct sandbox_paths *start,
 /*
  * Landlock over P. 0 and *ABI the Landlock ABI used (0: the kernel has
  * none, -2: an outer seccomp filter forbids Landlock's calls; nothing
- * applied either way); -1 with a message on a failure that must stop the
- * start (a path that cannot be opened, a ruleset the kernel refuses).
+ * applied either way); a rule whose path does not exist is skipped and
+ * marked `missing` (the caller tells the operator which key named it).
+ * -1 with a message on a failure that must stop the start (a path that
+ * cannot be opened, a ruleset the kernel refuses); *BAD is then the rule at
+ * fault, or NULL when the failure is not one rule's, so the caller can name
+ * its configuration key.
  */
-int sandbox_landlock(const struct sandbox_paths *p, int *abi, char *err, size_t errlen);
+int sandbox_landlock(struct sandbox_paths *p, int *abi, const struct sandbox_rule **bad,
+                     char *err, size_t errlen);
 
 /* Extra calls one daemon needs beyond the shared allowlist (libseccomp names). */
 struct sandbox_syscalls {

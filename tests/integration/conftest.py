@@ -72,7 +72,7 @@ def start_daemon(triad_root):
     counter = [0]
 
     def start(name, global_overrides=None, section_overrides=None, env=None,
-              expect_ready=True, config=None, sections=None):
+              expect_ready=True, config=None, sections=None, prefix=()):
         cfg = config if config is not None else th.TriadConfig(triad_root)
         cfg.update("global", global_overrides or {})
         cfg.update(name, section_overrides or {})
@@ -82,7 +82,7 @@ def start_daemon(triad_root):
             counter[0] += 1
             cfg.write(cfg.path or triad_root.etc / f"{name}-{counter[0]}.conf")
         for attempt in range(3):
-            d = th.Daemon(name, cfg, cfg.path, env)
+            d = th.Daemon(name, cfg, cfg.path, env, prefix)
             started.append(d)
             d.start()
             if not expect_ready:

@@ -19,6 +19,7 @@ The hooks exist in test builds only (TEST_HOOKS=1, the default of `make`).
 
 import ftplib
 import io
+import os
 import re
 import signal
 import smtplib
@@ -209,3 +210,77 @@ def test_a_reload_naming_a_path_outside_the_start_rules_is_refused(start_daemon,
     with smtplib.SMTP(*d.addr, timeout=10 * th.timeout_scale()) as s:
         s.sendmail("s@example.net", ["alice@example.org"], b"Subject: x\r\n\r\nbody\r\n")
     assert len(list((triad_root.mail / "example.org" / "alice" / "new").iterdir())) == 1
+
+
+# ---------------------------------------------------------------- Landlock's lines name the key
+
+# Runs as `python3 -c FAIL_LANDLOCK ERRNO -- ARGV`: a seccomp filter that fails Landlock's
+# three system calls with ERRNO and allows every other call, then execs ARGV under it.
+# ENOSYS is what a kernel without Landlock answers; EPERM is an outer filter (systemd's
+# SystemCallFilter=) that forbids them.
+FAIL_LANDLOCK = r"""
+import errno, os, sys, seccomp
+err, argv = getattr(errno, sys.argv[1]), sys.argv[3:]
+f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+for name in ("landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self"):
+    f.add_rule(seccomp.ERRNO(err), name)
+f.load()
+os.execv(argv[0], argv)
+"""
+
+
+@pytest.mark.parametrize("errname,why", [
+    ("ENOSYS", r"this kernel has no Landlock \(Linux 5\.13 or later"),
+    ("EPERM", r"an outer seccomp filter forbids Landlock's system calls"),
+])
+def test_without_landlock_the_warning_names_the_sandbox_key(errname, why, start_daemon,
+                                                            triad_config, outside):
+    """The operator reads which key the line is about (`sandbox`, FILE:LINE as for config
+    errors), the daemon runs, and the warning is true: the out-of-tree open succeeds
+    while seccomp still holds."""
+    triad_config.update("global", {"sandbox": "on"})
+    triad_config.write(triad_config.path or triad_config.layout.etc / "nolandlock.conf")
+    line = triad_config.line("global", "sandbox")
+    d = start_daemon("httpd", config=triad_config, env={"TRIAD_SANDBOX_PROBE": str(outside)},
+                     prefix=["/usr/bin/python3", "-c", FAIL_LANDLOCK, errname, "--"])
+    d.wait_log(rf"sandbox: {re.escape(str(triad_config.path))}:{line}: sandbox: {why}")
+    d.wait_log(rf"sandbox probe \(start\): opened {re.escape(str(outside))}")
+    assert "Landlock ABI" not in d.log_text()
+    assert th.proc_status(d.pid)["Seccomp"] == "2"
+
+
+@pytest.mark.skipif(not th.IS_ROOT, reason="a directory only root may enter, then `user`")
+def test_a_path_landlock_cannot_open_fails_the_start_with_its_key(start_daemon, triad_root,
+                                                                 triad_config):
+    """The aliases file's directory lies in one root may enter but `user` may not:
+    Landlock, set up as `user`, cannot open that directory for its rule, and the start
+    fails naming `aliases` at its line (not only the path)."""
+    locked = triad_root.base / "locked"
+    (locked / "sub").mkdir(parents=True)
+    (locked / "sub" / "aliases").write_text("postmaster: alice\n")
+    os.chown(locked, 0, 0)
+    os.chmod(locked, 0o700)
+    triad_config.update("smtpd", {"aliases": str(locked / "sub" / "aliases")})
+    triad_config.write(triad_config.path or triad_config.layout.etc / "locked.conf")
+    line = triad_config.line("smtpd", "aliases")
+    d = start_daemon("smtpd", config=triad_config, expect_ready=False)
+    assert d.wait_exit(timeout=15) == 1, d.stderr_text()
+    assert re.search(rf"triad-smtpd: {re.escape(str(triad_config.path))}:{line}: aliases: "
+                     rf"sandbox: Landlock cannot allow {re.escape(str(locked / 'sub'))}: "
+                     r"Permission denied", d.stderr_text()), d.stderr_text()
+
+
+def test_a_missing_path_is_logged_with_its_key(start_daemon, triad_root, triad_config):
+    """A directory named by the configuration that does not exist at start gets no rule:
+    the log says so with the key and line, so the operator knows to create it and
+    restart (a later mkdir would not be reachable through the sandbox)."""
+    missing = triad_root.base / "not-yet" / "aliases"
+    triad_config.update("smtpd", {"aliases": str(missing)})
+    triad_config.write(triad_config.path or triad_config.layout.etc / "missing.conf")
+    line = triad_config.line("smtpd", "aliases")
+    d = start_daemon("smtpd", config=triad_config, expect_ready=False)
+    d.wait_exit(timeout=15)
+    assert re.search(rf"sandbox: {re.escape(str(triad_config.path))}:{line}: aliases: "
+                     rf"{re.escape(str(missing.parent))} does not exist, so the sandbox allows "
+                     r"nothing there; create it and restart the daemon", d.log_text()), \
+        d.describe()

@@ -403,8 +403,9 @@ class Daemon:
 
     READY_TIMEOUT = 10.0
 
-    def __init__(self, name, config, conf_path, env=None):
+    def __init__(self, name, config, conf_path, env=None, prefix=()):
         self.name = name
+        self.prefix = list(prefix)  # words run before the binary (an exec wrapper)
         self.config = config
         self.conf_path = Path(conf_path)
         self.binary = binary(name)
@@ -497,7 +498,8 @@ class Daemon:
         self._log_start = self._log_size()
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             wrap = valgrind_command(self.valgrind_prefix) if VALGRIND else []
-            self.proc = subprocess.Popen([*wrap, str(self.binary), "-c", str(self.conf_path)],
+            self.proc = subprocess.Popen([*self.prefix, *wrap, str(self.binary), "-c",
+                                          str(self.conf_path)],
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          env=self.env, close_fds=True)
         return self
