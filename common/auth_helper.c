@@ -479,9 +479,16 @@ static __attribute__((noreturn)) void helper_main(int *fds, unsigned n, pid_t pa
 		hchans[i].fd = fds[i];
 		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
 	}
-	/* The PAM set (sandbox.h), inherited by every PAM child. A helper
-	 * that cannot confine itself answers no login rather than run open. */
+	/* Landlock, then the PAM set (sandbox.h; the set has no Landlock
+	 * calls), both inherited by every PAM child. A helper that cannot
+	 * confine itself answers no login rather than run open; a kernel
+	 * without Landlock is the daemon's to log (it finds the same). */
 	char why[256];
+	int abi = 0;
+	if (sandbox && sandbox_landlock_pam(under_pam_wrapper, &abi, why, sizeof(why)) < 0) {
+		helper_err("cannot start: %s", why);
+		_exit(1);
+	}
 	int src = sandbox ? sandbox_seccomp_pam(why, sizeof(why)) : 0;
 	if (src < 0) {
 		helper_err("cannot start: %s", why);

@@ -138,6 +138,16 @@ const struct sandbox_rule *sandbox_uncovered(const struct sandbox_paths *start,
 	return NULL;
 }
 
+void sandbox_allow_system(struct sandbox_paths *p)
+{
+	static const char *const ro[] = {"/usr", "/etc", "/lib", "/lib64", "/dev/urandom"};
+	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+		sandbox_allow(p, "system", ro[i], SANDBOX_READ);
+#if defined(__SANITIZE_ADDRESS__)
+	sandbox_allow(p, "system", "/proc", SANDBOX_READ); /* LeakSanitizer reads /proc/self */
+#endif
+}
+
 /* ---- Landlock --------------------------------------------------------------- */
 
 #define FS_FILE_RIGHTS                                                                             \
@@ -240,6 +250,34 @@ int sandbox_landlock(struct sandbox_paths *p, int *abi, const struct sandbox_rul
 	close(rs);
 	*abi = (int)v;
 	return 0;
+}
+
+/*
+ * The PAM helper's rules, measured with strace on Debian 12's own stacks
+ * (login, common-auth, common-account: pam_unix, pam_deny, pam_permit,
+ * pam_env, pam_nologin, pam_faildelay...) and on the test suites'
+ * pam_wrapper + pam_matrix: authentication and account management only
+ * read (the PAM configuration, passwd, shadow, login.defs, nsswitch.conf,
+ * the modules and the NSS libraries). Writable: pam_faillock's tally
+ * directory (when it exists at start), and, under pam_wrapper only
+ * (PAM_WRAPPER=1, the tests), /tmp, where pam_wrapper makes its
+ * /tmp/pam.X copy of the stack and the helper takes its lock. Also read:
+ * sssd's memory caches. Not allowed: /proc (libselinux then takes SELinux
+ * as absent, libcap-ng reads nothing it needs), /home, /root, /var
+ * otherwise, /run otherwise, /dev otherwise.
+ */
+int sandbox_landlock_pam(bool pam_wrapper, int *abi, char *err, size_t errlen)
+{
+	struct sandbox_paths p = {0};
+	sandbox_allow_system(&p);
+	sandbox_allow(&p, "system", "/var/lib/sss", SANDBOX_READ);
+	sandbox_allow(&p, "system", "/run/faillock", SANDBOX_WRITE);
+	if (pam_wrapper)
+		sandbox_allow(&p, "system", "/tmp", SANDBOX_WRITE);
+	const struct sandbox_rule *bad = NULL;
+	int rc = sandbox_landlock(&p, abi, &bad, err, errlen);
+	sandbox_paths_free(&p);
+	return rc;
 }
 
 /* ---- seccomp ---------------------------------------------------------------- */
@@ -518,6 +556,18 @@ void sandbox_probe(const char *when)
 void sandbox_probe_pam(void)
 {
 #ifdef TRIAD_TEST_HOOKS
+	const char *path = getenv("TRIAD_SANDBOX_PROBE_PAM_OPEN");
+	if (path && *path) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int e = errno;
+		if (fd >= 0) {
+			dprintf(STDERR_FILENO, "triad-auth: sandbox probe: opened %s\n", path);
+			close(fd);
+		} else {
+			dprintf(STDERR_FILENO, "triad-auth: sandbox probe: open %s: %s\n", path,
+			        strerror(e));
+		}
+	}
 	const char *call = getenv("TRIAD_SANDBOX_PROBE_PAM");
 	if (call && strcmp(call, "1") == 0) {
 		long r = syscall(SYS_acct, NULL);

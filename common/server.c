@@ -944,18 +944,13 @@ static void allow_cert(struct sandbox_paths *p, const char *key, const char *pat
 }
 
 /* The read-only system trees (libraries, libmagic's database, zoneinfo, NSS,
- * OpenSSL's configuration, the CPU count `workers = auto` reads on reload),
- * first, so that what lies beneath them adds no rule. */
+ * OpenSSL's configuration), and the CPU count `workers = auto` reads on
+ * reload, first, so that what lies beneath them adds no rule. */
 static void allow_system(struct sandbox_paths *p)
 {
-	static const char *const ro[] = {"/usr", "/etc", "/lib", "/lib64", "/dev/urandom",
-	                                 "/sys/devices/system/cpu"};
-	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
-		sandbox_allow(p, "system", ro[i], SANDBOX_READ);
+	sandbox_allow_system(p);
+	sandbox_allow(p, "system", "/sys/devices/system/cpu", SANDBOX_READ);
 	sandbox_allow(p, "system", "/dev/null", SANDBOX_APPEND);
-#if defined(__SANITIZE_ADDRESS__)
-	sandbox_allow(p, "system", "/proc", SANDBOX_READ); /* LeakSanitizer reads /proc/self */
-#endif
 }
 
 /* What C names: the file itself (reloads read it), the certificates, the

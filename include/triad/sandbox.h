@@ -18,9 +18,10 @@
  *   system call N (NAME) is not allowed" to stderr and to the log file, then
  *   the process exits with status 159 (128 + SIGSYS).
  * The PAM helper, forked while root before either is applied, gets its own
- * allowlist (sandbox_seccomp_pam): what PAM modules need to read the user
- * databases and talk to NSS, syslog or a directory service, and nothing
- * that runs a program, changes credentials or mounts.
+ * Landlock rules (sandbox_landlock_pam: the system trees read-only) and
+ * its own allowlist (sandbox_seccomp_pam): what PAM modules need to read
+ * the user databases and talk to NSS, syslog or a directory service, and
+ * nothing that runs a program, changes credentials or mounts.
  */
 #ifndef TRIAD_SANDBOX_H
 #define TRIAD_SANDBOX_H
@@ -79,6 +80,16 @@ const struct sandbox_rule *sandbox_uncovered(const struct sandbox_paths *start,
 int sandbox_landlock(struct sandbox_paths *p, int *abi, const struct sandbox_rule **bad,
                      char *err, size_t errlen);
 
+/* The read-only system trees every process of ours reads (libraries, the
+ * PAM modules, NSS, /etc), first, so that what lies beneath them adds no rule. */
+void sandbox_allow_system(struct sandbox_paths *p);
+
+/* Landlock for the PAM helper (its PAM children inherit it): read-only on
+ * the system trees, read on sssd's caches, write in pam_faillock's tally
+ * directory; with PAM_WRAPPER (pam_wrapper, the tests) also write in /tmp.
+ * Same return values as sandbox_landlock. */
+int sandbox_landlock_pam(bool pam_wrapper, int *abi, char *err, size_t errlen);
+
 /* Extra calls one daemon needs beyond the shared allowlist (libseccomp names). */
 struct sandbox_syscalls {
 	const char *const *names; /* NULL-terminated */
@@ -97,7 +108,8 @@ int sandbox_seccomp_pam(char *err, size_t errlen);
  * PATH and logs the outcome; TRIAD_SANDBOX_PROBE_SYSCALL=WHEN calls acct(2),
  * which is outside every allowlist and must end the process. The PAM
  * helper's children call sandbox_probe_pam() before PAM runs:
- * TRIAD_SANDBOX_PROBE_PAM=1 calls acct(2) there. */
+ * TRIAD_SANDBOX_PROBE_PAM_OPEN=PATH opens PATH and writes the outcome to
+ * stderr; TRIAD_SANDBOX_PROBE_PAM=1 calls acct(2) there. */
 void sandbox_probe(const char *when);
 void sandbox_probe_pam(void);
 

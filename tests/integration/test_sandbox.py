@@ -21,9 +21,12 @@ import ftplib
 import io
 import os
 import re
+import shutil
 import signal
 import smtplib
 import ssl
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -158,6 +161,50 @@ def test_forbidden_system_call_in_a_pam_child(name, start_daemon, pam_user):
     d.wait_for(lambda: "PAM conversation ended by the sandbox" in d.stderr_text(), 5,
                "the helper's line about its child")
     assert d.running() and th.children(d.pid) == helper
+
+
+@pytest.fixture
+def outside_tmp():
+    """A file the root PAM helper may read by its modes, outside its Landlock rules: not in
+    /tmp (pam_wrapper, the tests' PAM, gets /tmp) nor /etc, /usr, /lib."""
+    d = Path(tempfile.mkdtemp(prefix="triad-probe-", dir="/var/tmp"))
+    f = d / "secret.txt"
+    f.write_text("not for the PAM helper\n")
+    yield f
+    shutil.rmtree(d)
+
+
+def login(name, d, pam_user):
+    """A PAM login through the helper: FTP 230, SMTP 235 (RFC 4954 §6) after STARTTLS."""
+    if name == "ftpd":
+        f = ftplib.FTP()
+        f.connect(*d.addr, timeout=10 * th.timeout_scale())
+        assert f.login(pam_user.user, pam_user.password).startswith("230")
+        f.quit()
+        return
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP(*d.addr, timeout=10 * th.timeout_scale()) as s:
+        s.starttls(context=ctx)
+        s.ehlo("client.example")
+        assert s.login(pam_user.user, pam_user.password)[0] == 235
+
+
+@pytest.mark.parametrize("name", ["ftpd", "smtpd"])
+@pytest.mark.parametrize("sandbox", ["on", "off"])
+def test_landlock_confines_the_pam_helper(name, sandbox, start_daemon, pam_user, outside_tmp):
+    """Inside a PAM child, just before PAM runs, the test hook opens a file root could read:
+    with the sandbox Landlock refuses it (EACCES), and the login itself still succeeds,
+    so PAM got every file it needs; with `sandbox = off` the same open succeeds."""
+    env = dict(pam_user.env, TRIAD_SANDBOX_PROBE_PAM_OPEN=str(outside_tmp))
+    d = start_daemon(name, {"sandbox": sandbox}, env=env)
+    login(name, d, pam_user)
+    outcome = ("open {}: Permission denied" if sandbox == "on" else "opened {}").format(
+        re.escape(str(outside_tmp)))
+    d.wait_for(lambda: re.search(rf"triad-auth: sandbox probe: {outcome}", d.stderr_text()),
+               5, "the PAM child's probe line")
+    assert "probe: opened" not in d.stderr_text() or sandbox == "off"
 
 
 # ---------------------------------------------------------------- reloads
