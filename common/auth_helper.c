@@ -427,6 +427,11 @@ static void reap(void)
 			else if (WIFSIGNALED(status))
 				helper_err("PAM conversation killed by signal %d",
 				           WTERMSIG(status));
+			else if (WIFEXITED(status))
+				/* Not ours: a module that exit()ed, or a checker's
+				 * status (valgrind's --error-exitcode in `make valgrind`). */
+				helper_err("PAM conversation exited with status %d",
+				           WEXITSTATUS(status));
 			struct hchan *c = &hchans[slots[i].chan];
 			c->inflight--;
 			queue_reply(c, slots[i].id, r);
