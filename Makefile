@@ -187,19 +187,25 @@ soak: $(BINS)
 	TRIAD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -s tests/integration/soak_faults.py $(PYTEST_ARGS)
 
 # `make valgrind`: an integration subset (HTTP, HTTPS, FTP and FTPS, SMTP and
-# STARTTLS, the gateway) with every daemon under valgrind memcheck
+# STARTTLS with AUTH, PAM, the gateway) with every daemon under valgrind memcheck
 # (TRIAD_VALGRIND, tests/integration/triad_harness.py): a definite leak or an
-# invalid access in a daemon fails its test. The plain build: memcheck and
-# AddressSanitizer do not mix. VALGRIND_TESTS picks other tests.
+# invalid access in a daemon, its PAM helper or a PAM child fails its test. The
+# plain build: memcheck and AddressSanitizer do not mix. VALGRIND_TESTS picks
+# other tests. First, the openat2 shim must answer as the kernel does
+# (tools/valgrind-shim-check.sh). Run by `make soak`.
 VALGRIND_TESTS ?= tests/integration/test_http_files.py tests/integration/test_http_tls.py \
-                  tests/integration/test_ftp_transfer.py tests/integration/test_ftp_tls.py \
-                  tests/integration/test_smtp_session.py tests/integration/test_smtp_tls.py \
-                  tests/integration/test_proxy_http.py
+                  tests/integration/test_ftp_tls.py tests/integration/test_smtp_tls.py \
+                  tests/integration/test_pam.py \
+                  tests/integration/test_proxy_http.py::test_rule_forwards_method_target_host_and_forwarding_fields \
+                  tests/integration/test_proxy_http.py::test_request_bodies_streamed \
+                  tests/integration/test_proxy_http.py::test_response_framings
 VALGRIND_SHIM := build/tests/valgrind/openat2_shim.so
+VALGRIND_CHECK := build/tests/valgrind/shim_check
 .PHONY: valgrind
 valgrind:
 	@./tools/deps.sh soak
-	$(MAKE) SANITIZE= all $(VALGRIND_SHIM)
+	$(MAKE) SANITIZE= all $(VALGRIND_SHIM) $(VALGRIND_CHECK)
+	./tools/valgrind-shim-check.sh $(VALGRIND_CHECK) $(abspath $(VALGRIND_SHIM))
 	TRIAD_VALGRIND=1 TRIAD_VALGRIND_PRELOAD=$(abspath $(VALGRIND_SHIM)) TRIAD_BUILD=$(abspath build) \
 	    $(PYTHON) -m pytest -q $(VALGRIND_TESTS) $(PYTEST_ARGS)
 
@@ -207,6 +213,10 @@ valgrind:
 $(VALGRIND_SHIM): tests/valgrind/openat2_shim.c
 	@mkdir -p $(@D)
 	$(CC) -std=c17 -Wall -Wextra -Werror -O2 -g -fPIC -shared -o $@ $< -ldl
+
+$(VALGRIND_CHECK): tests/valgrind/shim_check.c
+	@mkdir -p $(@D)
+	$(CC) -std=c17 -Wall -Wextra -Werror -O2 -g -o $@ $<
 
 # Static analysis: cppcheck and clang-tidy (.clang-tidy), silent or failing
 # (tools/lint.sh). Run by .ci/run, not by `make test`.
