@@ -132,6 +132,18 @@ def test_forbidden_system_call_in_a_serving_daemon(start_daemon, triad_config):
     assert re.search(ACCT, d.log_text())
 
 
+def smtp_over_tls(d):
+    """An smtplib session to D after STARTTLS and EHLO: AUTH is offered only over TLS
+    (RFC 4954 §4)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP(*d.addr, timeout=10 * th.timeout_scale())
+    s.starttls(context=ctx)
+    s.ehlo("client.example")
+    return s
+
+
 @pytest.mark.parametrize("name", ["ftpd", "smtpd"])
 def test_forbidden_system_call_in_a_pam_child(name, start_daemon, pam_user):
     """The PAM set holds in the PAM children: the call ends that child only; the login
@@ -148,12 +160,7 @@ def test_forbidden_system_call_in_a_pam_child(name, start_daemon, pam_user):
         f.close()
         d.wait_log(r'login user="alice" .* result=error')
     else:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        with smtplib.SMTP(*d.addr, timeout=10 * th.timeout_scale()) as s:
-            s.starttls(context=ctx)
-            s.ehlo("client.example")
+        with smtp_over_tls(d) as s:
             with pytest.raises(smtplib.SMTPAuthenticationError) as e:
                 s.login(pam_user.user, pam_user.password)
             assert e.value.smtp_code == 454, e.value
@@ -182,12 +189,7 @@ def login(name, d, pam_user):
         assert f.login(pam_user.user, pam_user.password).startswith("230")
         f.quit()
         return
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with smtplib.SMTP(*d.addr, timeout=10 * th.timeout_scale()) as s:
-        s.starttls(context=ctx)
-        s.ehlo("client.example")
+    with smtp_over_tls(d) as s:
         assert s.login(pam_user.user, pam_user.password)[0] == 235
 
 
