@@ -70,7 +70,7 @@ void http_head_start(struct http_session *s, struct http_head *h, int status)
 	http_head_str(h, s->app->server);
 }
 
-void http_head_finish(struct http_session *s, struct http_head *h)
+void http_head_session_fields(struct http_session *s, struct http_head *h)
 {
 	if (s->shutdown)
 		s->t->x.close = true;
@@ -82,7 +82,17 @@ void http_head_finish(struct http_session *s, struct http_head *h)
 	if (s->c->ssl)
 		http_head_str(h, s->site->hsts);
 	http_head_str(h, s->t->x.rule_headers);
-	http_head_add(h, STRLIT("\r\n"));
+}
+
+void http_head_send(struct http_session *s, struct http_head *h)
+{
 	s->c->bytes_out += h->len;
 	conn_write(s->c, h->p, h->len);
+}
+
+void http_head_finish(struct http_session *s, struct http_head *h)
+{
+	http_head_session_fields(s, h);
+	http_head_add(h, STRLIT("\r\n"));
+	http_head_send(s, h);
 }

@@ -38,70 +38,76 @@ static void entry_unref_cb(const void *data, size_t len, void *arg)
 	http_rentry_unref(arg);
 }
 
-/* Answers the request from entry E (a hit, or stale-if-error) with CACHE_STATUS. */
-static void serve_entry(struct http_proxy *px, struct http_rentry *e, const char *cache_status)
+/*
+ * Answers the request from entry E (a hit, or stale-if-error) with
+ * CACHE_STATUS (CS_LEN bytes, "triad; ..."). Two pieces, like a static file
+ * from the file cache: the lines of this response (status, Date, Server,
+ * Age, Cache-Status, Connection, nosniff, HSTS, the rules' fields) copied,
+ * then the entry's prebuilt fields, Content-Length, blank line and body by
+ * reference (no copy, no formatting). A 304 or 412 from the entry's
+ * validators sends its own shorter tail.
+ */
+static void serve_entry(struct http_proxy *px, struct http_rentry *e, const char *cache_status,
+                        size_t cs_len)
 {
 	struct http_session *s = px->s;
 	const struct http_request *r = &s->t->req;
 	struct http_exchange *x = &s->t->x;
 	int64_t now = wall_now(s);
 	int status = e->status;
-	struct http_cond_input in = {
-	    .method = r->method,
-	    .if_match = &r->if_match,
-	    .if_none_match = &r->if_none_match,
-	    .if_modified_since = e->last_modified >= 0 ? r->if_modified_since
-	                                               : (struct http_slice){{NULL}, 0},
-	    .if_unmodified_since = e->last_modified >= 0 ? r->if_unmodified_since
-	                                                 : (struct http_slice){{NULL}, 0},
-	    .etag = {{.p = e->etag}, e->etag_len},
-	    .mtime = e->last_modified,
-	    .now = now,
-	};
-	bool range_applies;
-	if (status == 200) {
+	if (status == 200 && (r->if_match.n || r->if_none_match.n ||
+	                      (e->last_modified >= 0 && (r->if_modified_since.len ||
+	                                                 r->if_unmodified_since.len)))) {
+		struct http_cond_input in = {
+		    .method = r->method,
+		    .if_match = &r->if_match,
+		    .if_none_match = &r->if_none_match,
+		    .if_modified_since = e->last_modified >= 0 ? r->if_modified_since
+		                                               : (struct http_slice){{NULL}, 0},
+		    .if_unmodified_since = e->last_modified >= 0 ? r->if_unmodified_since
+		                                                 : (struct http_slice){{NULL}, 0},
+		    .etag = {{.p = e->etag}, e->etag_len},
+		    .mtime = e->last_modified,
+		    .now = now,
+		};
+		bool range_applies;
 		enum http_cond c = http_cond_evaluate(&in, &range_applies);
 		if (c == HTTP_COND_NOT_MODIFIED)
 			status = 304;
 		else if (c == HTTP_COND_PRECONDITION_FAILED)
 			status = 412;
 	}
-	size_t cap = e->fields_len + 512;
-	char stack[4096];
-	char *buf = cap <= sizeof(stack) ? stack : malloc(cap);
-	if (!buf) {
-		http_respond_status(s, 503, NULL);
-		return;
-	}
-	struct http_head h = {buf, 0, cap, false};
-	bool body = status != 304 && status != 412 && status != 204;
-	if (!body)
+	char buf[HTTP_RESPONSE_HEAD_MAX];
+	struct http_head h = {buf, 0, sizeof(buf), false};
+	bool whole = status == e->status; /* the prebuilt piece applies */
+	if (!whole || status == 204)
 		x->head_only = true;
 	http_head_start(s, &h, status);
-	if (status != 412)
-		http_head_add(&h, e->fields, e->fields_len);
 	int64_t age = now > e->stored ? now - e->stored : 0;
 	http_head_str(&h, "Age: ");
 	http_head_u64(&h, (uint64_t)age);
-	http_head_str(&h, "\r\nCache-Status: ");
-	http_head_str(&h, cache_status);
+	http_head_add(&h, STRLIT("\r\nCache-Status: "));
+	http_head_add(&h, cache_status, cs_len);
 	http_head_add(&h, STRLIT("\r\n"));
-	if (body) {
-		http_head_str(&h, "Content-Length: ");
-		http_head_u64(&h, e->body_len);
+	http_head_session_fields(s, &h);
+	if (!whole) {
+		/* 304 keeps the fields a 200 would have (RFC 9110 §15.4.5); 412 none */
+		if (status == 304)
+			http_head_add(&h, e->fields, e->fields_len);
 		http_head_add(&h, STRLIT("\r\n"));
 	}
-	http_head_finish(s, &h);
-	if (buf != stack)
-		free(buf);
-	if (body && !x->head_only && e->body_len) {
-		/* the body is the entry's own memory, held by a reference until sent */
+	http_head_send(s, &h);
+	if (whole) {
+		/* the entry's own memory, held by a reference until sent */
+		size_t len = e->head_len + (x->head_only ? 0 : e->body_len);
 		http_rentry_ref(e);
-		if (conn_write_ref(s->c, e->body, e->body_len, entry_unref_cb, e) < 0) {
+		if (conn_write_ref(s->c, e->resp, len, entry_unref_cb, e) < 0) {
 			http_rentry_unref(e);
 			x->close = true;
 		} else {
-			x->sent = e->body_len;
+			s->c->bytes_out += e->head_len;
+			if (!x->head_only)
+				x->sent = e->body_len;
 		}
 	}
 	px->head_sent = true;
@@ -234,17 +240,30 @@ void px_cache_complete(struct http_proxy *px)
 	if (!e)
 		return;
 	px->store = NULL;
+	/* the prebuilt piece serve_entry sends: fields, framing, blank line, body */
+	char cl[48] = "";
+	size_t cl_len = 0;
 	e->body_len = iobuf_len(px->store_body);
-	e->body = malloc(e->body_len ? e->body_len : 1);
-	if (!e->body) {
+	if (e->status != 204)
+		cl_len = (size_t)snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", e->body_len);
+	e->head_len = e->fields_len + cl_len + 2;
+	char *resp = malloc(e->head_len + e->body_len);
+	if (!resp) {
 		http_rentry_unref(e);
 		http_rcache_fill_end(px->fill, NULL);
 		px->fill = NULL;
 		return;
 	}
-	iobuf_copy(px->store_body, e->body, e->body_len);
+	memcpy(resp, e->fields, e->fields_len);
+	memcpy(resp + e->fields_len, cl, cl_len);
+	memcpy(resp + e->fields_len + cl_len, "\r\n", 2);
+	iobuf_copy(px->store_body, resp + e->head_len, e->body_len);
 	iobuf_consume(px->store_body, e->body_len);
-	e->size = e->body_len + e->fields_len + e->key_len + e->etag_len + sizeof(*e);
+	free(e->fields);
+	e->resp = resp;
+	e->fields = resp;
+	e->body = resp + e->head_len;
+	e->size = e->head_len + e->body_len + e->key_len + e->etag_len + sizeof(*e);
 	http_rcache_fill_end(px->fill, e); /* the cache takes our reference */
 	px->fill = NULL;
 }
@@ -257,7 +276,7 @@ bool px_serve_stale(struct http_proxy *px)
 	int64_t now = wall_now(px->s);
 	if (now - e->expires >= e->stale_if_error)
 		return false;
-	serve_entry(px, e, "triad; fwd=stale; detail=stale-if-error");
+	serve_entry(px, e, STRLIT("triad; fwd=stale; detail=stale-if-error"));
 	return true;
 }
 
@@ -281,9 +300,11 @@ bool px_cache_lookup(struct http_proxy *px, bool may_wait)
 	                       may_wait && want_fill && px->wait.ev ? &px->wait : NULL, &e, &fill);
 	switch (res) {
 	case HTTP_RLOOKUP_HIT: {
-		char cs[96];
-		snprintf(cs, sizeof(cs), "triad; hit; ttl=%lld", (long long)(e->expires - now));
-		serve_entry(px, e, cs);
+		char cs[64];
+		struct http_head c = {cs, 0, sizeof(cs), false};
+		http_head_str(&c, "triad; hit; ttl=");
+		http_head_u64(&c, (uint64_t)(e->expires - now)); /* fresh: positive */
+		serve_entry(px, e, cs, c.len);
 		http_rentry_unref(e);
 		px_done(px);
 		return true;

@@ -167,7 +167,20 @@ void px_client_head(struct http_proxy *px, int status, const struct http_field *
 	if (status == 304 || status == 204 || status < 200)
 		x->head_only = true;
 	px->discard = x->head_only;
+	/* The same order as a cache hit's head (proxy_cache.c): ours first, then
+	 * the server's fields and the framing, so a hit's bytes are a miss's
+	 * but for Date, Age and Cache-Status. */
+	px->chunked_out = false;
+	bool framed = has_length && status != 204 && status >= 200;
+	if (!framed && body && !x->head_only) {
+		if (s->t->req.version == HTTP_VERSION_1_1)
+			px->chunked_out = true;
+		else
+			x->close = true; /* HTTP/1.0: the body ends with the connection */
+	}
 	http_head_start(s, &h, status);
+	http_head_str(&h, cs);
+	http_head_session_fields(s, &h);
 	for (unsigned i = 0; i < n; i++) {
 		if (px_skip_response_field(fields, n, i))
 			continue;
@@ -178,21 +191,15 @@ void px_client_head(struct http_proxy *px, int status, const struct http_field *
 	}
 	if (extra)
 		http_head_str(&h, extra);
-	http_head_str(&h, cs);
-	px->chunked_out = false;
-	if (has_length && status != 204 && status >= 200) {
+	if (framed) {
 		http_head_str(&h, "Content-Length: ");
 		http_head_u64(&h, length);
 		http_head_add(&h, STRLIT("\r\n"));
-	} else if (body && !x->head_only) {
-		if (s->t->req.version == HTTP_VERSION_1_1) {
-			http_head_str(&h, "Transfer-Encoding: chunked\r\n");
-			px->chunked_out = true;
-		} else {
-			x->close = true; /* HTTP/1.0: the body ends with the connection */
-		}
+	} else if (px->chunked_out) {
+		http_head_str(&h, "Transfer-Encoding: chunked\r\n");
 	}
-	http_head_finish(s, &h);
+	http_head_add(&h, STRLIT("\r\n"));
+	http_head_send(s, &h);
 	if (buf != stack)
 		free(buf);
 	px->head_sent = true;

@@ -74,18 +74,27 @@ void http_rcache_free(struct http_rcache *rc)
 
 size_t http_rcache_key(const struct http_request *r, bool tls, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, "%s://", tls ? "https" : "http");
-	if (n < 0 || (size_t)n >= cap)
+	/* no printf: this runs for every request that may be a hit */
+	const char *scheme = tls ? "https://" : "http://";
+	size_t sl = tls ? sizeof("https://") - 1 : sizeof("http://") - 1;
+	size_t hl = r->host.p ? r->host.len : 0, pl = r->path.p ? r->path.len : 0;
+	size_t ql = r->query.p ? r->query.len + 1 : 0;
+	if (sl + hl + pl + ql >= cap)
 		return 0;
-	size_t o = (size_t)n;
-	for (size_t i = 0; r->host.p && i < r->host.len && o + 1 < cap; i++)
+	memcpy(buf, scheme, sl);
+	size_t o = sl;
+	for (size_t i = 0; i < hl; i++)
 		buf[o++] = (char)http_lower((unsigned char)r->host.p[i]);
-	n = snprintf(buf + o, cap - o, "%.*s%s%.*s", (int)r->path.len,
-	             r->path.p ? r->path.p : "", r->query.p ? "?" : "",
-	             (int)(r->query.p ? r->query.len : 0), r->query.p ? r->query.p : "");
-	if (n < 0 || (size_t)n >= cap - o)
-		return 0;
-	return o + (size_t)n;
+	if (pl)
+		memcpy(buf + o, r->path.p, pl);
+	o += pl;
+	if (ql) {
+		buf[o] = '?';
+		memcpy(buf + o + 1, r->query.p, ql - 1);
+		o += ql;
+	}
+	buf[o] = '\0';
+	return o;
 }
 
 struct http_rentry *http_rentry_new(const char *key, size_t key_len)
@@ -121,8 +130,12 @@ void http_rentry_unref(struct http_rentry *e)
 		free(e->vary_value[i]);
 	}
 	free(e->key);
-	free(e->fields);
-	free(e->body);
+	if (e->resp) {
+		free(e->resp);
+	} else { /* still being filled */
+		free(e->fields);
+		free(e->body);
+	}
 	free(e->etag);
 	free(e);
 }

@@ -41,7 +41,14 @@ struct http_rentry {
 	char *key;
 	size_t key_len;
 	int status;
-	char *fields;    /* stored end-to-end fields, "Name: value\r\n" each */
+	/* The stored response but its first lines, prebuilt when the entry is
+	 * completed, so a hit queues its own few lines and then this one piece:
+	 * the end-to-end fields ("Name: value\r\n" each), Content-Length (not
+	 * for 204), the blank line, the body. fields and body point into it;
+	 * head_len is where the body starts. */
+	char *resp;
+	size_t head_len;
+	char *fields;
 	size_t fields_len;
 	char *body;
 	size_t body_len;

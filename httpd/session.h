@@ -242,6 +242,11 @@ void http_head_u64(struct http_head *h, uint64_t v);
 void http_head_start(struct http_session *s, struct http_head *h, int status);
 /* Connection, nosniff, HSTS, the blank line; then queues it on the conn. */
 void http_head_finish(struct http_session *s, struct http_head *h);
+/* http_head_finish in two steps, for a head whose last fields and blank line
+ * follow as a separate piece (a cache hit's prebuilt fields and body):
+ * Connection, nosniff, HSTS and the rules' fields; then queues H as it is. */
+void http_head_session_fields(struct http_session *s, struct http_head *h);
+void http_head_send(struct http_session *s, struct http_head *h);
 const char *http_worker_date(struct http_worker *w, struct conn *c);
 
 /* ---- file.c, autoindex.c, sniff.c, precompressed.c ----------------------- */

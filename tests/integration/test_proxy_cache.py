@@ -6,6 +6,8 @@ concurrent misses, stale-if-error, the size bound, Cache-Status on every proxied
 
 import http.client
 import json
+import re
+import socket
 import threading
 import time
 
@@ -73,6 +75,68 @@ def test_hit_after_miss_and_cache_status(start_daemon, triad_config):
         assert r.getheader("Cache-Status").startswith("triad; hit") and data == b""
         assert r.getheader("Content-Length") == str(len(first))
         assert len(b.requests) == 2
+    finally:
+        b.close()
+
+
+def raw_exchange(d, request, head_only=False):
+    """The whole response to one raw REQUEST, framed by its Content-Length."""
+    s = socket.create_connection(d.addr, timeout=10 * th.timeout_scale())
+    s.sendall(request)
+    out = b""
+    while b"\r\n\r\n" not in out:
+        data = s.recv(65536)
+        assert data, out
+        out += data
+    head = out[:out.index(b"\r\n\r\n") + 4]
+    m = re.search(rb"\r\nContent-Length: (\d+)\r\n", head)
+    want = len(head) + (0 if head_only or not m else int(m.group(1)))
+    while len(out) < want:
+        data = s.recv(65536)
+        assert data, out
+        out += data
+    s.close()
+    assert len(out) == want, out
+    return out
+
+
+def masked(response):
+    """RESPONSE with the values of Date and Cache-Status blanked (the lines stay) and Age
+    left out (a miss passes the server's, if any; a hit sends its own)."""
+    head, sep, body = response.partition(b"\r\n\r\n")
+    lines = [re.sub(rb"^(Date|Cache-Status): .*$", rb"\1: -", line, flags=re.I)
+             for line in head.split(b"\r\n") if not line.lower().startswith(b"age:")]
+    return b"\r\n".join(lines) + sep + body
+
+
+def test_hit_bytes_are_the_miss_bytes(start_daemon, triad_config):
+    """A hit is sent from a prebuilt piece of the entry (fields, Content-Length, body); its
+    bytes are the miss's but for the values of Date, Age and Cache-Status (RFC 9111 §4:
+    the stored response; §5.1 Age; RFC 9211 Cache-Status), for GET and HEAD (RFC 9110
+    §9.3.2), for 200 and 404, with HTTP/1.0 and 1.1."""
+    extra = (b'Cache-Control: max-age=60\r\nETag: "e1"\r\nX-App: one\r\nX-App: two\r\n'
+             b"Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nAge: 3\r\n")
+    b = cache_backend(lambda t: extra)
+    try:
+        d = start(start_daemon, triad_config, b)
+        n = 0
+        for path in ("/bytes", "/missing-bytes"):
+            for version, conn in (("1.1", "close"), ("1.0", "keep-alive")):
+                def req(method):
+                    return (f"{method} {path}?{version}{conn} HTTP/{version}\r\n"
+                            f"Host: x\r\nConnection: {conn}\r\n\r\n").encode()
+                miss = raw_exchange(d, req("GET"))
+                assert b"fwd=uri-miss" in miss and b"; stored" in miss, miss
+                n += 1
+                for method in ("GET", "HEAD", "GET"):
+                    hit = raw_exchange(d, req(method), method == "HEAD")
+                    assert b"Cache-Status: triad; hit; ttl=" in hit, hit
+                    assert re.search(rb"\r\nAge: \d+\r\n", hit), hit
+                    want = masked(miss)
+                    if method == "HEAD":  # the same head, no body
+                        want = want[:want.index(b"\r\n\r\n") + 4]
+                    assert masked(hit) == want
+                assert len(b.requests) == n
     finally:
         b.close()
 
