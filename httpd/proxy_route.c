@@ -173,8 +173,9 @@ static int start(struct http_session *s, struct http_pool *pool, int rule, bool 
 	if (!px->req_done && r->expect_continue)
 		conn_write(s->c, STRLIT("HTTP/1.1 100 Continue\r\n\r\n"));
 	if (s->app->rcache && px->req_done && !px->websocket && http_cache_request_ok(r)) {
-		/* the key: scheme, host, path and query, so at most the request line and Host */
-		size_t cap = r->target.len + r->host.len + 16;
+		/* the key: pool, scheme, host, path and query, so at most the pool's name,
+		 * the request line and Host */
+		size_t cap = sizeof(pool->name) + r->target.len + r->host.len + 16;
 		if (cap > px->key_cap) {
 			char *k = realloc(px->key, cap);
 			if (k) {
@@ -183,7 +184,7 @@ static int start(struct http_session *s, struct http_pool *pool, int rule, bool 
 			}
 		}
 		size_t kl = cap <= px->key_cap
-		                ? http_rcache_key(r, conn_is_tls(s->c), px->key, px->key_cap)
+		                ? http_rcache_key(r, conn_is_tls(s->c), pool->name, px->key, px->key_cap)
 		                : 0;
 		if (kl) {
 			px->key_len = kl;

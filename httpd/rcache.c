@@ -19,12 +19,23 @@ struct shard {
 	struct http_rfill *fills;
 };
 
-struct http_rcache {
-	uint64_t max, max_entry;
+/* The entries, shared by every generation of the configuration that has a
+ * cache: a reload (SIGHUP) keeps them. */
+struct store {
+	unsigned handles; /* generations using it, under stores_lock */
 	atomic_uint_least64_t used;
 	atomic_uint_least64_t clock; /* stamps each use (LRU across shards) */
 	struct shard shards[HTTP_RCACHE_SHARDS];
 };
+
+/* One generation's view: the shared store with this generation's bounds. */
+struct http_rcache {
+	struct store *st;
+	uint64_t max, max_entry;
+};
+
+static pthread_mutex_t stores_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store *live; /* the store a new generation joins */
 
 static uint64_t hash_key(const char *k, size_t n)
 {
@@ -36,7 +47,21 @@ static uint64_t hash_key(const char *k, size_t n)
 
 static struct shard *shard_of(struct http_rcache *rc, uint64_t h)
 {
-	return &rc->shards[h % HTTP_RCACHE_SHARDS];
+	return &rc->st->shards[h % HTTP_RCACHE_SHARDS];
+}
+
+static void store_free(struct store *st)
+{
+	for (size_t i = 0; i < HTTP_RCACHE_SHARDS; i++) {
+		struct shard *s = &st->shards[i];
+		for (struct http_rentry *e = s->lru_head, *n; e; e = n) {
+			n = e->lnext;
+			http_rentry_unref(e);
+		}
+		/* fills and waiters belong to requests, all gone with the generations */
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(st);
 }
 
 struct http_rcache *http_rcache_new(uint64_t bytes)
@@ -44,10 +69,22 @@ struct http_rcache *http_rcache_new(uint64_t bytes)
 	struct http_rcache *rc = calloc(1, sizeof(*rc));
 	if (!rc)
 		return NULL;
+	pthread_mutex_lock(&stores_lock);
+	if (!live && (live = calloc(1, sizeof(*live))))
+		for (size_t i = 0; i < HTTP_RCACHE_SHARDS; i++)
+			pthread_mutex_init(&live->shards[i].lock, NULL);
+	if (live)
+		live->handles++;
+	rc->st = live;
+	pthread_mutex_unlock(&stores_lock);
+	if (!rc->st) {
+		free(rc);
+		return NULL;
+	}
+	/* A smaller bound than the last generation's: its first insert evicts
+	 * down to it (the older generation, still finishing, keeps its own). */
 	rc->max = bytes;
 	rc->max_entry = bytes / 4;
-	for (size_t i = 0; i < HTTP_RCACHE_SHARDS; i++)
-		pthread_mutex_init(&rc->shards[i].lock, NULL);
 	return rc;
 }
 
@@ -60,29 +97,29 @@ void http_rcache_free(struct http_rcache *rc)
 {
 	if (!rc)
 		return;
-	for (size_t i = 0; i < HTTP_RCACHE_SHARDS; i++) {
-		struct shard *s = &rc->shards[i];
-		for (struct http_rentry *e = s->lru_head, *n; e; e = n) {
-			n = e->lnext;
-			http_rentry_unref(e);
-		}
-		/* fills and waiters belong to requests, all gone with the generation */
-		pthread_mutex_destroy(&s->lock);
-	}
+	pthread_mutex_lock(&stores_lock);
+	struct store *st = --rc->st->handles == 0 ? rc->st : NULL;
+	if (st && live == st)
+		live = NULL; /* the cache was switched off (cache = 0), or the process ends */
+	pthread_mutex_unlock(&stores_lock);
+	if (st)
+		store_free(st);
 	free(rc);
 }
 
-size_t http_rcache_key(const struct http_request *r, bool tls, char *buf, size_t cap)
+size_t http_rcache_key(const struct http_request *r, bool tls, const char *pool, char *buf,
+                       size_t cap)
 {
 	/* no printf: this runs for every request that may be a hit */
-	const char *scheme = tls ? "https://" : "http://";
-	size_t sl = tls ? sizeof("https://") - 1 : sizeof("http://") - 1;
-	size_t hl = r->host.p ? r->host.len : 0, pl = r->path.p ? r->path.len : 0;
-	size_t ql = r->query.p ? r->query.len + 1 : 0;
-	if (sl + hl + pl + ql >= cap)
+	const char *scheme = tls ? " https://" : " http://";
+	size_t sl = tls ? sizeof(" https://") - 1 : sizeof(" http://") - 1;
+	size_t nl = strlen(pool), hl = r->host.p ? r->host.len : 0;
+	size_t pl = r->path.p ? r->path.len : 0, ql = r->query.p ? r->query.len + 1 : 0;
+	if (nl + sl + hl + pl + ql >= cap)
 		return 0;
-	memcpy(buf, scheme, sl);
-	size_t o = sl;
+	memcpy(buf, pool, nl);
+	memcpy(buf + nl, scheme, sl);
+	size_t o = nl + sl;
 	for (size_t i = 0; i < hl; i++)
 		buf[o++] = (char)http_lower((unsigned char)r->host.p[i]);
 	if (pl)
@@ -212,7 +249,7 @@ static void drop(struct http_rcache *rc, struct shard *s, struct http_rentry *e)
 	if (*pp == e)
 		*pp = e->hnext;
 	lru_unlink(s, e);
-	atomic_fetch_sub(&rc->used, e->size);
+	atomic_fetch_sub(&rc->st->used, e->size);
 	http_rentry_unref(e);
 }
 
@@ -261,7 +298,7 @@ enum http_rlookup http_rcache_lookup(struct http_rcache *rc, const char *key, si
 			*e = found;
 			lru_unlink(s, found);
 			lru_front(s, found);
-			found->used_seq = atomic_fetch_add(&rc->clock, 1) + 1;
+			found->used_seq = atomic_fetch_add(&rc->st->clock, 1) + 1;
 			if (now < found->expires) {
 				pthread_mutex_unlock(&s->lock);
 				return HTTP_RLOOKUP_HIT;
@@ -292,7 +329,7 @@ enum http_rlookup http_rcache_lookup(struct http_rcache *rc, const char *key, si
 
 void http_rcache_unwait(struct http_rcache *rc, struct http_rwait *w)
 {
-	struct shard *s = &rc->shards[w->shard];
+	struct shard *s = &rc->st->shards[w->shard];
 	pthread_mutex_lock(&s->lock);
 	struct http_rfill *f = w->fill;
 	if (f) {
@@ -310,11 +347,11 @@ void http_rcache_unwait(struct http_rcache *rc, struct http_rwait *w)
  * least recently used entry of the cache), never KEEP. No lock held on entry. */
 static void evict(struct http_rcache *rc, const struct http_rentry *keep)
 {
-	while (atomic_load(&rc->used) > rc->max) {
+	while (atomic_load(&rc->st->used) > rc->max) {
 		struct shard *best = NULL;
 		uint64_t oldest = UINT64_MAX;
 		for (size_t i = 0; i < HTTP_RCACHE_SHARDS; i++) {
-			struct shard *s = &rc->shards[i];
+			struct shard *s = &rc->st->shards[i];
 			pthread_mutex_lock(&s->lock);
 			struct http_rentry *t = s->lru_tail;
 			if (t == keep && t)
@@ -355,8 +392,8 @@ void http_rcache_fill_end(struct http_rfill *f, struct http_rentry *e)
 		e->hnext = NULL;
 		*pp = e;
 		lru_front(s, e);
-		e->used_seq = atomic_fetch_add(&rc->clock, 1) + 1;
-		atomic_fetch_add(&rc->used, e->size);
+		e->used_seq = atomic_fetch_add(&rc->st->clock, 1) + 1;
+		atomic_fetch_add(&rc->st->used, e->size);
 		http_rentry_ref(e); /* ours until the eviction below is done */
 	}
 	for (struct http_rwait *w = f->waiters, *n; w; w = n) {

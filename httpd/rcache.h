@@ -1,8 +1,14 @@
 /*
  * httpd/rcache.h: the response cache of proxied responses (interface.md,
- * "Application servers (httpd)", Cache), one per configuration generation,
- * shared by every worker thread.
+ * "Application servers (httpd)", Cache), shared by every worker thread.
  *
+ * - One store of entries per process, kept across reloads (SIGHUP): each
+ *   configuration generation with a cache gets a handle (http_rcache_new)
+ *   on the same store, with its own bound; the store goes when the last
+ *   generation using it does (the cache switched off, or the process ends).
+ *   Keys name the pool (http_rcache_key), so a path routed to another pool
+ *   after a reload is a miss, never the old pool's answer; entries of a pool
+ *   that no longer exists are never hit again and leave by LRU.
  * - Sharded: HTTP_RCACHE_SHARDS hash tables, each with its own mutex and its
  *   own LRU list; a lookup locks one shard only, for a hash probe and a list
  *   move, so workers never queue on one global lock. The byte budget is
@@ -87,8 +93,10 @@ struct http_rcache *http_rcache_new(uint64_t bytes);
 void http_rcache_free(struct http_rcache *rc);
 uint64_t http_rcache_max_entry(const struct http_rcache *rc);
 
-/* The cache key (scheme, host, path, query) of a request into BUF. */
-size_t http_rcache_key(const struct http_request *r, bool tls, char *buf, size_t cap);
+/* The cache key of a request forwarded to POOL into BUF: "POOL scheme://host/path?query"
+ * (the host in lower case); 0 when it does not fit in CAP. */
+size_t http_rcache_key(const struct http_request *r, bool tls, const char *pool, char *buf,
+                       size_t cap);
 
 enum http_rlookup {
 	HTTP_RLOOKUP_MISS,      /* no entry: *fill set when this request should fill it */

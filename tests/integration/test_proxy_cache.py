@@ -304,6 +304,42 @@ def test_size_bounds(start_daemon, triad_config):
         b.close()
 
 
+def test_cache_survives_reload(start_daemon, triad_config):
+    """SIGHUP keeps the cache (RFC 9111 §3: a stored response stays usable while fresh; an
+    nginx user expects proxy_cache to outlive a reload): a hit after the reload is
+    answered from the entry, with a new `cache` size too. A path now routed to another
+    pool is a miss there (the key names the pool); `cache = 0` switches it off."""
+    b = cache_backend()
+    other = cache_backend()
+    try:
+        d = start(start_daemon, triad_config, b)
+        r, first = get(d, "/keep")
+        assert r.getheader("Cache-Status").endswith("; stored")
+        get(d, "/moves")
+        assert len(b.requests) == 2
+        triad_config.sections["httpd"]["cache"] = "512K"
+        triad_config.sections["upstream other"] = {"servers": other.address}
+        triad_config.sections["httpd"]["proxy"] = "/moves=other /*=app"
+        triad_config.write()
+        d.reload(expect=r"reload: done")
+        for _ in range(2):
+            r, again = get(d, "/keep")
+            assert r.status == 200 and again == first
+            assert r.getheader("Cache-Status").startswith("triad; hit; ttl=")
+        assert len(b.requests) == 2
+        r, moved = get(d, "/moves")  # now pool "other": not app's stored answer
+        assert r.getheader("Cache-Status") == "triad; fwd=uri-miss; fwd-status=200; stored"
+        assert len(other.requests) == 1 and len(b.requests) == 2
+        triad_config.sections["httpd"]["cache"] = "0"
+        triad_config.write()
+        d.reload(expect=r"reload: done")
+        r, _ = get(d, "/keep")
+        assert r.getheader("Cache-Status") is None and len(b.requests) == 3
+    finally:
+        b.close()
+        other.close()
+
+
 def test_no_cache_status_without_cache(start_daemon, triad_config):
     """cache = 0 (the default): no Cache-Status, nothing stored."""
     b = cache_backend()

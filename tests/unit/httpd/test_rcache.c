@@ -176,13 +176,42 @@ static void test_key(void **state)
 	(void)state;
 	struct http_request *r = request("GET /p%20q?a=1&b HTTP/1.1\r\nHost: Shop.Example:8080\r\n\r\n");
 	char buf[128];
-	size_t n = http_rcache_key(r, true, buf, sizeof(buf));
-	assert_int_equal(n, strlen("https://shop.example:8080/p%20q?a=1&b"));
-	assert_string_equal(buf, "https://shop.example:8080/p%20q?a=1&b");
+	size_t n = http_rcache_key(r, true, "app", buf, sizeof(buf));
+	assert_int_equal(n, strlen("app https://shop.example:8080/p%20q?a=1&b"));
+	assert_string_equal(buf, "app https://shop.example:8080/p%20q?a=1&b");
 	free(r);
 	r = request("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
-	assert_int_equal(http_rcache_key(r, false, buf, sizeof(buf)), strlen("http://h/x"));
-	assert_int_equal(http_rcache_key(r, false, buf, 8), 0);
+	assert_int_equal(http_rcache_key(r, false, "p", buf, sizeof(buf)), strlen("p http://h/x"));
+	assert_string_equal(buf, "p http://h/x");
+	/* exactly full (the terminator needs a byte too) and one short */
+	assert_int_equal(http_rcache_key(r, false, "p", buf, 13), 12);
+	assert_int_equal(http_rcache_key(r, false, "p", buf, 12), 0);
+	free(r);
+}
+
+/* A reload: the next generation's handle shares the entries; each generation
+ * evicts to its own bound; the store goes with the last handle. */
+static void test_generations_share(void **state)
+{
+	(void)state;
+	struct http_request *r = request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+	struct http_rcache *old = http_rcache_new(1000);
+	put(old, "k0", r, 240, 100, NULL, NULL);
+	put(old, "k1", r, 240, 100, NULL, NULL);
+	struct http_rcache *next = http_rcache_new(600); /* SIGHUP, cache made smaller */
+	assert_int_equal(http_rcache_max_entry(next), 150);
+	assert_int_equal(look(next, "k0", r, 1), HTTP_RLOOKUP_HIT);
+	assert_int_equal(look(next, "k1", r, 1), HTTP_RLOOKUP_HIT);
+	http_rcache_free(old); /* the old generation's last request ended */
+	assert_int_equal(look(next, "k0", r, 1), HTTP_RLOOKUP_HIT);
+	put(next, "k2", r, 240, 100, NULL, NULL); /* 3 x 240 + overhead > 600: k1 goes */
+	assert_int_equal(look(next, "k1", r, 1), HTTP_RLOOKUP_MISS);
+	assert_int_equal(look(next, "k0", r, 1), HTTP_RLOOKUP_HIT);
+	assert_int_equal(look(next, "k2", r, 1), HTTP_RLOOKUP_HIT);
+	http_rcache_free(next); /* cache = 0 next, or exit: the entries go */
+	struct http_rcache *fresh = http_rcache_new(1000);
+	assert_int_equal(look(fresh, "k0", r, 1), HTTP_RLOOKUP_MISS);
+	http_rcache_free(fresh);
 	free(r);
 }
 
@@ -193,6 +222,7 @@ int main(void)
 	    cmocka_unit_test(test_budget_lru),
 	    cmocka_unit_test(test_collapse),
 	    cmocka_unit_test(test_key),
+	    cmocka_unit_test(test_generations_share),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
