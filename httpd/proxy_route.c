@@ -8,16 +8,55 @@
 #include "proxy_exchange.h"
 #include "conf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <event2/event.h>
 
+#include "fcache.h"
 #include "path.h"
 #include "triad/conn.h"
 #include "triad/fsroot.h"
 #include "triad/strlit.h"
+
+/*
+ * Whether REL (LEN bytes, no leading '/') names a regular file below the
+ * site's docroot. A yes is kept in the worker's file cache (fcache.c) and
+ * reused under its consistency rule: the entry is dropped, and the confined
+ * open decides again, as soon as the file is replaced, removed or chmod-ed;
+ * so a hot script costs no openat2 and fstat per request. A no is never kept
+ * (the upload named photo.jpg is looked up each time it is asked for as a
+ * script, and stays not one). A script we may not read (php-fpm's user may)
+ * is checked with fsroot_stat each time, as before.
+ */
+static bool script_exists(struct http_session *s, const char *rel, size_t len)
+{
+	struct timeval iteration;
+	bool named = event_base_gettimeofday_cached(s->c->base, &iteration) == 0;
+	struct http_fentry *e =
+	    http_fcache_get(s->w, s->site, rel, len, named ? &iteration : NULL);
+	if (e) { /* only regular files are cached */
+		http_fentry_unref(e);
+		return true;
+	}
+	struct stat st;
+	int fd = fsroot_openat(&s->site->docroot, rel, len, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd != -ENOENT && fd != -ENOTDIR &&
+		       fsroot_stat(&s->site->docroot, rel, len, &st) == 0 && S_ISREG(st.st_mode);
+	bool reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (reg) {
+		int64_t now = s->w->date_sec >= 0 ? s->w->date_sec : (int64_t)time(NULL);
+		http_fcache_put(s->w, s->site, rel, len, fd, &st, "", false, false, now);
+	}
+	close(fd);
+	return reg;
+}
 
 /*
  * The FastCGI script for a request matched by RULE: the shortest leading
@@ -34,9 +73,7 @@ static int find_script(struct http_session *s, struct http_proxy *px, int rule)
 			continue;
 		if (rule >= 0 && !http_proxy_rule_matches(pc, (size_t)rule, path, k))
 			continue;
-		struct stat st;
-		if (k < 2 || fsroot_stat(&s->site->docroot, path + 1, k - 1, &st) < 0 ||
-		    !S_ISREG(st.st_mode))
+		if (k < 2 || !script_exists(s, path + 1, k - 1))
 			continue;
 		px->script_name = strndup(path, k);
 		px->path_info = strdup(path + k);

@@ -7,7 +7,9 @@ stderr to the error log, the front controller fallback, connection reuse (FCGI_K
 
 import http.client
 import json
+import os
 import re
+import time
 
 import pytest
 
@@ -124,6 +126,76 @@ def test_script_must_exist_below_docroot(start_daemon, triad_config, fpm, php_si
     # the upload itself is a static file, served as such, never run
     r, data = get(d, "/upload.jpg")
     assert r.status == 200 and b"<?php" in data
+
+
+def test_script_check_sees_every_change(start_daemon, triad_config, fpm, php_site):
+    """The answer "this script exists below docroot" is cached per worker (fcache.c's rule)
+    and never outlives a change: on one keep-alive connection (one worker), the next
+    request after the script is removed, replaced by a directory or by a symbolic link
+    out of docroot, or after its directory is chmod-ed unsearchable, is triad's 404 and
+    php-fpm runs nothing (interface.md: the script is a regular file below docroot,
+    checked before the server is contacted); put back (by rename, by chmod), it runs. /upload.jpg/x.php stays 404 after
+    /upload.jpg was served (and cached) as a static file."""
+    www = php_site
+    script = www / "s.php"
+    script.write_text('<?php echo "one";')
+    (www / "sub").mkdir()
+    (www / "sub" / "t.php").write_text('<?php echo "two";')
+    os.chmod(www / "sub" / "t.php", 0o644)
+    outside = triad_config.layout.base / "outside.php"
+    outside.write_text('<?php echo "outside";')
+    for p in (script, outside):
+        os.chmod(p, 0o644)
+    triad_config.layout.give_to_run_user()
+    time.sleep(2.2)  # fcache.c: files changed in the last 2 s are not cached
+    d = start(start_daemon, triad_config, fpm)
+    c = http.client.HTTPConnection(*d.addr, timeout=10 * th.timeout_scale())
+
+    def ask(path):
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+
+    def not_run(path):
+        status, data = ask(path)
+        assert status == 404, (path, data)
+        # triad's own page, not php-fpm's "File not found." after being asked
+        assert b"File not found" not in data and b"one" not in data
+        assert b"outside" not in data and b"executed" not in data
+
+    for _ in range(3):  # the first request caches the answer, the next ones use it
+        assert ask("/s.php") == (200, b"one")
+    script.unlink()
+    not_run("/s.php")
+    script.mkdir()
+    not_run("/s.php")
+    script.rmdir()
+    script.symlink_to(outside)
+    not_run("/s.php")
+    not_run("/s.php/more")
+    script.unlink()
+    tmp = www / ".s.tmp"
+    tmp.write_text('<?php echo "one";')
+    os.chmod(tmp, 0o644)
+    tmp.rename(script)
+    assert ask("/s.php") == (200, b"one")
+    time.sleep(2.2)
+    for _ in range(2):
+        assert ask("/s.php") == (200, b"one")
+    # chmod: a directory on the way the run user may no longer search hides the script
+    # from us (fsroot's open fails), so it is not run, though php-fpm's opcache still
+    # holds it; searchable again, it runs
+    for _ in range(2):
+        assert ask("/sub/t.php") == (200, b"two")
+    os.chmod(www / "sub", 0o000)
+    not_run("/sub/t.php")
+    os.chmod(www / "sub", 0o755)
+    assert ask("/sub/t.php") == (200, b"two")
+    for _ in range(2):
+        status, data = ask("/upload.jpg")
+        assert status == 200 and b"<?php" in data
+        not_run("/upload.jpg/x.php")
+    c.close()
 
 
 def test_request_bodies(start_daemon, triad_config, fpm, php_site):
