@@ -178,13 +178,15 @@ fuzz_lib      = $(if $(filter common,$(call fuzz_proto,$(1))),$(FUZZ_DIR)/libtri
 
 # Faults and hostile load (tests/integration/soak_faults.py): SIGKILL under SMTP and FTP
 # load, fsync/rename failures through an LD_PRELOAD shim (tests/soak/faultshim.c), disk
-# full on a tmpfs, 60 s of hostile clients against all three daemons. About 3 minutes;
-# not part of `make test` (pytest collects test_*.py only). Prints its figures (SOAK
-# lines). Needs root for the tmpfs (else those two tests skip, saying why).
+# full on a tmpfs, 60 s of hostile clients against all three daemons; then `make
+# valgrind`. About 3 minutes plus valgrind's 2-3 on a quiet machine (6.5 at a load of
+# 16 on 2 cores); not part of `make test` (pytest collects test_*.py only). Prints its
+# figures (SOAK lines). Needs root for the tmpfs (else those two tests skip, saying why).
 .PHONY: soak
 soak: $(BINS)
 	@./tools/deps.sh soak
 	TRIAD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -s tests/integration/soak_faults.py $(PYTEST_ARGS)
+	$(MAKE) valgrind
 
 # `make valgrind`: an integration subset (HTTP, HTTPS, FTP and FTPS, SMTP and
 # STARTTLS with AUTH, PAM, the gateway) with every daemon under valgrind memcheck
