@@ -206,12 +206,12 @@ trash_empty
 say "smtp: the same over persistent sessions (smtp-source -d)"
 interleave l_persist "smtp persistent msg/s" "${SERVERS[@]}"
 trash_empty
-say "disk ceiling: ${DISK_SECS}s from 1 and from 20 threads"
-interleave l_disk "disk ceiling (write+fsync+rename+dir fsync)" disk1 disk20
 if [ ${#TRIADS[@]} -gt 0 ]; then
 	say "syscalls: strace -c -f on each triad build, $STRACE_MSGS messages"
 	interleave l_strace "smtp conn/msg syscalls/msg (strace, $STRACE_MSGS msgs)" "${TRIADS[@]}"
 fi
+say "disk ceiling: ${DISK_SECS}s from 1 and from 20 threads"
+interleave l_disk "disk ceiling (write+fsync+rename+dir fsync)" disk1 disk20
 trash_empty
 
 BENCH_COMMAND="BENCH_QUICK=$BENCH_QUICK BENCH_RUNS=$BENCH_RUNS BENCH_SMTP_MESSAGES=$MSGS"

@@ -86,6 +86,21 @@ struct smtp_delivery {
 
 static _Atomic uint64_t seq;
 
+/* The P<pid> of every Maildir name: asked once (glibc no longer caches
+ * getpid, and a system call per message shows in its count). Set in the
+ * daemon after its last fork (the PAM helper's, at start): no process that
+ * read it forks a child that delivers. */
+static long own_pid(void)
+{
+	static _Atomic long pid;
+	long p = atomic_load_explicit(&pid, memory_order_relaxed);
+	if (p == 0) {
+		p = (long)getpid();
+		atomic_store_explicit(&pid, p, memory_order_relaxed);
+	}
+	return p;
+}
+
 static int path_of(char *out, size_t cap, const char *dir, const char *sub, const char *name)
 {
 	int n = snprintf(out, cap, "%s/%s/%s", dir, sub, name);
@@ -202,7 +217,7 @@ struct smtp_delivery *smtp_maildir_open(struct smtp_session *s, char *err, size_
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	int n = smtp_maildir_name(d->name, sizeof(d->name), ts.tv_sec, ts.tv_nsec / 1000,
-	                          (long)getpid(), atomic_fetch_add(&seq, 1), s->app->hostname, 0);
+	                          own_pid(), atomic_fetch_add(&seq, 1), s->app->hostname, 0);
 	char *comma = n > 0 ? strrchr(d->name, ',') : NULL;
 	if (!comma) {
 		snprintf(err, errlen, "cannot build a Maildir name");

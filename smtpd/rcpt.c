@@ -14,11 +14,13 @@
 #include "session.h"
 #include "conf.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "triad/log.h"
 #include "triad/site.h"
 #include "triad/workq.h"
@@ -89,22 +91,42 @@ static enum smtp_rid check_domain(struct smtp_session *s, struct smtp_rcpt_entry
 	return SMTP_R_NONE;
 }
 
-/* Workq thread: <domain>/<local>/ and its tmp/ new/ cur/ are directories. */
+/*
+ * Workq thread: <domain>/<local>/ and its tmp/ new/ cur/ are directories.
+ * The mailbox is opened beneath the root once and its three subdirectories
+ * are looked at through that descriptor, without following a link: 6 system
+ * calls per recipient instead of an open, fstat and close for each of the
+ * four paths (12, a fifth of a message's calls over a connection of its
+ * own). A subdirectory that is a symbolic link is resolved beneath the root
+ * as a whole path, as before, so a link that stays inside is still fine and
+ * one that leaves is still refused.
+ */
 static bool maildir_exists(const struct fsroot *root, struct smtp_rcpt_entry *e)
 {
 	char path[SMTP_DOMAIN_MAX + sizeof(e->local) + 8];
-	static const char *const subs[] = {"", "/tmp", "/new", "/cur"};
-	for (size_t i = 0; i < 4; i++) {
-		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s%s", e->domain, e->local, subs[i]);
-		if (fsroot_stat(root, path, strlen(path), &st) != 0 || !S_ISDIR(st.st_mode))
-			return false;
-		if (i == 0) {
-			e->dev = st.st_dev;
-			e->ino = st.st_ino;
-		}
+	static const char *const subs[] = {"tmp", "new", "cur"};
+	int n = snprintf(path, sizeof(path), "%s/%s", e->domain, e->local);
+	if (n < 0 || (size_t)n + sizeof("/tmp") > sizeof(path))
+		return false;
+	int fd = fsroot_openat(root, path, (size_t)n, O_PATH | O_DIRECTORY, 0);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool ok = fstat(fd, &st) == 0;
+	if (ok) {
+		e->dev = st.st_dev;
+		e->ino = st.st_ino;
 	}
-	return true;
+	for (size_t i = 0; ok && i < sizeof(subs) / sizeof(subs[0]); i++) {
+		ok = fstatat(fd, subs[i], &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (ok && S_ISLNK(st.st_mode)) {
+			int m = snprintf(path + n, sizeof(path) - (size_t)n, "/%s", subs[i]);
+			ok = fsroot_stat(root, path, (size_t)(n + m), &st) == 0;
+		}
+		ok = ok && S_ISDIR(st.st_mode);
+	}
+	close(fd);
+	return ok;
 }
 
 /*

@@ -193,6 +193,46 @@ def test_aliased_maildir_gets_one_copy(start_daemon, triad_root):
     assert stored_names(triad_root, "example.org", "bob", "tmp") == []
 
 
+def test_mailbox_needs_three_subdirectories(start_daemon, triad_root):
+    """RFC 5321 §3.3 and §4.2.2 (550 5.1.1: no such mailbox) with interface.md's Maildir
+    rule: a recipient is a mailbox only when <domain>/<local>/ holds the directories
+    tmp/, new/ and cur/. The check looks at the three through the mailbox's descriptor
+    without following links (6 system calls, not 12): a missing one, a file in the
+    place of one, and a link leading out of the mail root are refused; a link that
+    stays beneath the root is followed as before, and the message lands in its target."""
+    full = mailbox(triad_root, "example.org", "full")
+    nocur = mailbox(triad_root, "example.org", "nocur")
+    (nocur / "cur").rmdir()
+    filecur = mailbox(triad_root, "example.org", "filecur")
+    (filecur / "cur").rmdir()
+    (filecur / "cur").write_bytes(b"")
+    outside = triad_root.root / "not-mail"  # readable by the daemon, beside maildir_root
+    for sub in ("tmp", "new", "cur"):
+        (outside / sub).mkdir(parents=True)
+    leaves = mailbox(triad_root, "example.org", "leaves")
+    (leaves / "new").rmdir()
+    os.symlink(outside / "new", leaves / "new")
+    inside = mailbox(triad_root, "example.org", "inside")
+    (inside / "new").rmdir()
+    os.symlink("../full/new", inside / "new")
+    triad_root.give_to_run_user()
+    d = smtpd(start_daemon)
+    with Smtp(d.addr) as c:
+        c.ehlo()
+        assert c.command("MAIL FROM:<s@example.net>")[0] == 250
+        for box in ("nocur", "filecur", "leaves"):
+            code, lines = c.command(f"RCPT TO:<{box}@example.org>")
+            assert code == 550 and lines[0].startswith("550 5.1.1"), (box, lines)
+        assert c.command("RSET")[0] == 250
+        code, lines = c.transaction("s@example.net", ["inside@example.org"],
+                                    b"Subject: linked new\r\n\r\nx\r\n")
+        assert code == 250, lines
+    # inside/new is full/new: the one copy is there, nothing in tmp/ or outside
+    assert len(stored(triad_root, "example.org", "full")) == 1
+    assert stored_names(triad_root, "example.org", "inside", "tmp") == []
+    assert os.listdir(outside / "new") == []
+
+
 def test_sigterm_with_deliveries_of_gone_clients(start_daemon, triad_root):
     """Shutdown clean-up (interface.md: SIGTERM finishes what is in flight, exit 0): senders
     that send the final dot and vanish at once leave deliveries running for no session;
