@@ -10,14 +10,25 @@
 #                  names), each site's own /1k.txt
 # 1site-Nfiles and Msites touch the same number of distinct files, so their
 # difference is what the sites themselves cost (the lookup by Host, per-site
-# state); 1site-1file also shows what 1,000 hot files cost over one (each is
-# revalidated with an fstatat per event-loop iteration and its precompressed
-# siblings looked for once a second: httpd/fcache.h).
+# state); 1site-1file also shows what 1,000 hot files cost over one (the
+# cache entries, their sites and host names that no longer stay in the CPU's
+# caches; before the inotify watches of httpd/fcache.h also an fstatat per
+# file per event-loop iteration and sibling lookups once a second).
+# Each run first warms up for BENCH_WARMUP (1) seconds, unmeasured, so that
+# all shapes are measured with their files cached (1,000 files read once per
+# worker would otherwise be charged to the run).
 # Runs BENCH_RUNS (3) rounds, the shapes interleaved, and prints for each run
 # req/s and httpd's CPU time (user + system, /proc/PID/stat) per request, then
 # the medians and the ratios to Msites. CPU per request is the steadier figure
 # on a shared machine. With BENCH_BASELINE=DIR (another build directory) every
 # shape also runs on that build, in the same rounds.
+# BENCH_SHAPES picks shapes (default all three). BENCH_PROFILE=CMD runs CMD
+# beside each wrk run, with @PID@ replaced by httpd's pid and @OUT@ by
+# BENCH_PROFILE_DIR/<build>-<shape>-<run> (default /tmp), and stops it with
+# SIGINT when wrk ends, e.g.
+#   BENCH_PROFILE='perf record -g -p @PID@ -o @OUT@.perf'
+#   BENCH_PROFILE='strace -c -f -p @PID@ -o @OUT@.strace'
+# (profiling costs CPU: read its runs' figures as relative only).
 # Usage: bench/sites.sh [BUILD_DIR] (default build).
 set -eu
 BUILD=$(cd "${1:-build}" && pwd)
@@ -26,7 +37,10 @@ SITES=${BENCH_SITES:-10000}
 SPREAD=${BENCH_SPREAD:-1000}
 RUNS=${BENCH_RUNS:-3}
 DUR=${BENCH_DURATION:-5}
+WARMUP=${BENCH_WARMUP:-1}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
+PROFILE=${BENCH_PROFILE:-}
+PROFILE_DIR=${BENCH_PROFILE_DIR:-/tmp}
 DIR=$(mktemp -d /tmp/triad-bench-sites-XXXXXX)
 trap 'kill ${PID:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT
 PORT=$((20000 + RANDOM % 20000))
@@ -92,17 +106,32 @@ cpu_ticks() {
 }
 
 # One run: BIN serving CONF, wrk with LUA; prints "req/s us-CPU-per-request".
+# TAG names the run's profile output.
 run() {
-	local bin=$1 conf=$2 lua=$3 t0 t1 out
+	local bin=$1 conf=$2 lua=$3 tag=$4 t0 t1 out prof= cmd
 	"$bin" -c "$conf" 2>"$DIR/httpd.err" &
 	PID=$!
 	for _ in $(seq 100); do
 		curl -sf -H "Host: s0.example" "http://127.0.0.1:$PORT/1k.txt" >/dev/null && break
 		sleep 0.1
 	done
+	if [ "$WARMUP" != 0 ]; then
+		wrk -t2 -c100 -d"${WARMUP}s" -s "$lua" "http://127.0.0.1:$PORT/" >/dev/null
+	fi
+	if [ -n "$PROFILE" ]; then
+		cmd=${PROFILE//@PID@/$PID}
+		cmd=${cmd//@OUT@/$PROFILE_DIR/$tag}
+		$cmd >/dev/null 2>&1 &
+		prof=$!
+		sleep 1 # attached before the load starts
+	fi
 	t0=$(cpu_ticks "$PID")
 	out=$(wrk -t2 -c100 -d"${DUR}s" -s "$lua" "http://127.0.0.1:$PORT/")
 	t1=$(cpu_ticks "$PID")
+	if [ -n "$prof" ]; then
+		kill -INT "$prof"
+		wait "$prof" 2>/dev/null || true
+	fi
 	awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" '
 		/requests in/ {n = $1}
 		/Requests\/sec/ {r = $2}
@@ -118,14 +147,14 @@ confn=$(make_conf "$SITES")
 sleep 3
 builds=("new=$BUILD/triad-httpd")
 if [ -n "$BASE" ]; then builds+=("base=$BASE/triad-httpd"); fi
-shapes=(1site-1file 1site-Nfiles Msites)
+read -r -a shapes <<<"${BENCH_SHAPES:-1site-1file 1site-Nfiles Msites}"
 declare -A qps cpu
 for ((r = 1; r <= RUNS; r++)); do
 	for b in "${builds[@]}"; do
 		for shape in "${shapes[@]}"; do
 			conf=$conf1
 			if [ "$shape" = Msites ]; then conf=$confn; fi
-			read -r q c <<<"$(run "${b#*=}" "$conf" "$(make_lua "$shape")")"
+			read -r q c <<<"$(run "${b#*=}" "$conf" "$(make_lua "$shape")" "${b%%=*}-$shape-$r")"
 			key="${b%%=*} $shape"
 			qps[$key]+="$q " cpu[$key]+="$c "
 			echo "run $r: $key: $q req/s, $c us CPU/req"
@@ -136,14 +165,14 @@ median() { printf '%s\n' $1 | sort -n | awk '{v[NR] = $1} END {print v[int((NR +
 echo "medians (Msites = $SITES sites, requests over $SPREAD of them; N = $SPREAD):"
 for b in "${builds[@]}"; do
 	b=${b%%=*}
-	mq=$(median "${qps[$b Msites]}")
-	mc=$(median "${cpu[$b Msites]}")
+	mq=$(median "${qps[$b Msites]:-}")
+	mc=$(median "${cpu[$b Msites]:-}")
 	for shape in "${shapes[@]}"; do
 		q=$(median "${qps[$b $shape]}")
 		c=$(median "${cpu[$b $shape]}")
 		awk -v b="$b" -v s="$shape" -v q="$q" -v c="$c" -v mq="$mq" -v mc="$mc" 'BEGIN {
 			printf "  %s %-12s %9.0f req/s %6.1f us CPU/req", b, s, q, c
-			if (s != "Msites")
+			if (s != "Msites" && mq != "")
 				printf "   Msites/this: req/s %.3f, CPU/req %.3f", mq / q, mc / c
 			printf "\n" }'
 	done

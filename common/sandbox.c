@@ -287,7 +287,8 @@ int sandbox_landlock_pam(bool pam_wrapper, int *abi, char *err, size_t errlen)
  * timers, eventfd wake-ups, accept and the socket calls of conn.c), the
  * gateway's outbound connections (socket, non-blocking connect, SO_ERROR),
  * the workq's file work (open beneath fsroot, fsync, rename, unlink, mkdir,
- * utimensat, getdents), sendfile, TLS (getrandom), logging (write, dup2 on
+ * utimensat, getdents), httpd's file-change watches (inotify), sendfile,
+ * TLS (getrandom), logging (write, dup2 on
  * reopen, syslog's connect/sendto), sd_notify, reloads (reading the file,
  * certificates, aliases, libmagic's database, NSS for `user`), thread
  * start-up and shutdown (the helper's reaping). Not here, among others:
@@ -314,7 +315,8 @@ static const char *const base_calls[] = {
     "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall", "sched_yield",
     "sched_getaffinity", "getrandom", "getuid", "geteuid", "getgid", "getegid", "getgroups",
     "getresuid", "getresgid", "prlimit64", "getrlimit", "getrusage", "uname", "sysinfo",
-    "getcwd", "umask", "wait4", "waitid", "membarrier", "prctl", "fchown", "fchownat", NULL,
+    "getcwd", "umask", "wait4", "waitid", "membarrier", "prctl", "fchown", "fchownat",
+    "inotify_init1", "inotify_add_watch", "inotify_rm_watch", NULL,
 };
 
 /*

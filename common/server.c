@@ -613,7 +613,8 @@ static int worker_setup(struct worker *w, const struct bound *b, size_t nb, char
 	w->base = cfg ? event_base_new_with_config(cfg) : NULL;
 	if (cfg)
 		event_config_free(cfg);
-	if (!w->base) {
+	/* Before any event exists: an event takes the default priority when made. */
+	if (!w->base || event_base_priority_init(w->base, SERVER_PRIORITIES) < 0) {
 		snprintf(err, errlen, "cannot create an event loop");
 		return -1;
 	}

@@ -1,31 +1,60 @@
 /*
  * httpd/fcache.h: a per-worker cache of small hot files (content, type,
- * validators), so a repeated GET costs one fstatat instead of
- * open + fstat + pread + close. Larger files get an entry without their
+ * validators), so a repeated GET costs no file system call (at most one
+ * fstatat) instead of open + fstat + pread + close. Larger files get an entry without their
  * bytes (has_body false): their type, validators and the precompressed-
  * sibling answer, so a repeated GET of a large file costs its confined open
  * and fstat only, not the three sibling lookups of a text file; the body
  * still leaves from the file opened for that request, and the entry is used
  * only when that file is the one it describes (http_fentry_same).
  *
- * Consistency: an entry is revalidated with fstatat() on the path, by its
- * first use in each event-loop iteration: the device, inode, size, mtime and
- * ctime must all be what they were when the content was read through the
- * confined open (fsroot). Every request answered in one iteration was sent
- * before that iteration's epoll_wait() returned (a client pipelining more
- * requests into a connection being read is the one exception), so a file
- * replaced by rename, deleted, rewritten, truncated or chmod-ed is never
- * served from the cache by a request that starts after the change; such a
- * request goes the normal way (fsroot open). Under load one fstatat then
- * serves every request for the file that one iteration answers. Files modified less than 2 s before they
- * would be cached are not cached (a write within the same timestamp tick
- * could otherwise leave mtime and size unchanged). The fstatat follows
- * symlinks without the kernel's RESOLVE_BENEATH, but it only ever confirms
- * an inode that was opened beneath docroot: it never yields new content.
- * Precompressed siblings (.br, .zst, .gz) of a cached file are looked for at
- * most once per HTTP_FCACHE_SIBLING_RECHECK seconds for clients that accept
- * identity only: a sibling added or removed shows in Vary within that time
- * (like nginx's open_file_cache_valid, lighttpd's stat cache).
+ * Consistency: a request is answered from an entry only if the file at the
+ * path is still the one whose content was read through the confined open
+ * (fsroot): the same device, inode, size, mtime and ctime. Two ways to know:
+ *
+ * - Watched entries (the common case). Each worker has one inotify fd whose
+ *   event runs at the loop's first priority (SERVER_PRIO_FIRST): in a loop
+ *   iteration where it is ready, it runs before any connection event, and
+ *   connection events wait for the next iteration. When an entry is cached,
+ *   the docroot, each directory down to the file and the file itself are
+ *   watched (by /proc/self/fd of descriptors opened beneath docroot, never
+ *   by a path string that could be swapped), then the chain is checked
+ *   again with fstatat, so a change made while the watches were being added
+ *   is caught by that check and a later one by an event. Every event (a
+ *   write, truncate, chmod, chown, link count change, create, delete or
+ *   rename in one of those directories or on the file, a queue overflow, a
+ *   watch the kernel dropped) bumps the worker's change epoch, and an entry
+ *   whose epoch is behind is revalidated with fstatat before use. Without
+ *   events a hot file costs no system call at all.
+ * - Unwatched entries (no inotify: EMFILE, ENOSPC, a symbolic link or more
+ *   than HTTP_FCACHE_WATCH_DEPTH components on the path, over
+ *   HTTP_FCACHE_WATCHES, /proc missing, a read error on the inotify fd) are
+ *   revalidated with fstatat on the path by their first use in each
+ *   event-loop iteration, as before the watches existed.
+ *
+ * Either way the rule holds: every request answered in one iteration was
+ * sent before that iteration's epoll_wait() returned (a client pipelining
+ * more requests into a connection being read is the one exception), and an
+ * inotify event is queued by the system call that made the change, before
+ * it returns; so a file replaced by rename, deleted, rewritten, truncated or
+ * chmod-ed, or a parent directory renamed, is never served from the cache to
+ * a request sent after the change: that request goes the normal way (fsroot
+ * open). Not seen by the watches (nor by nginx's or lighttpd's caches): a
+ * file system mounted over a directory of the path afterwards. Files
+ * modified less than 2 s before they would be cached are not cached (a
+ * write within the same timestamp tick could otherwise leave mtime and size
+ * unchanged). The fstatat follows symlinks without the kernel's
+ * RESOLVE_BENEATH, but it only ever confirms an inode that was opened
+ * beneath docroot: it never yields new content.
+ *
+ * Precompressed siblings (.br, .zst, .gz) of a cached file are looked for,
+ * for clients that accept identity only, at most once per
+ * HTTP_FCACHE_SIBLING_RECHECK seconds, and for a watched entry whose
+ * directory had no event since the last lookup at most once per
+ * HTTP_FCACHE_SIBLING_RECHECK_WATCHED seconds: a sibling added, removed,
+ * renamed or changed in that directory shows in Vary at once (after the
+ * entry's first second), one changed through a hard link in another
+ * directory within that time.
  */
 #ifndef HTTPD_FCACHE_H
 #define HTTPD_FCACHE_H
@@ -38,9 +67,15 @@
 
 #include "conditional.h"
 #include "triad/date.h"
+#include "triad/limits.h"
 
+struct event_base;
 struct http_site;
 struct http_worker;
+
+/* A worker's inotify watches (fcache.c): the fd, its event, the change
+ * epoch and the watch descriptors' reference counts. */
+struct http_fwatch;
 
 
 struct http_fentry {
@@ -51,6 +86,9 @@ struct http_fentry {
 	uint32_t hash;
 	struct stat st;
 	struct timeval checked; /* the loop iteration that last revalidated it */
+	uint64_t epoch;         /* the worker's change epoch when last found current */
+	int wd[HTTP_FCACHE_WATCH_DEPTH]; /* its watches (references in http_fwatch) */
+	unsigned nwd;                    /* 0: unwatched, revalidated per iteration */
 	bool compressible; /* a precompressed sibling may apply */
 	bool has_body;     /* body[] holds the file; false: a large file's metadata only */
 	/* Whether a usable sibling existed (Vary: Accept-Encoding) when last
@@ -58,6 +96,8 @@ struct http_fentry {
 	 * file costs no sibling lookups per request. */
 	bool vary;
 	int64_t vary_checked;
+	bool vary_watched;   /* looked for while watched, at change epoch vary_epoch */
+	uint64_t vary_epoch;
 	char ctype[112];
 	char etag[HTTP_ETAG_MAX];
 	size_t etag_len;
@@ -80,8 +120,25 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
                      size_t len, int fd, const struct stat *st, const char *ctype,
                      bool compressible, bool vary, int64_t now);
 void http_fentry_unref(struct http_fentry *e);
+/* Whether E's precompressed-sibling answer (e->vary) may be reused at NOW
+ * (seconds); else the caller looks again and records it with
+ * http_fentry_vary_set. */
+bool http_fentry_vary_current(const struct http_worker *w, const struct http_fentry *e,
+                              int64_t now);
+void http_fentry_vary_set(const struct http_worker *w, struct http_fentry *e, bool vary,
+                          int64_t now);
+/* Starts W's file-change watches: an inotify fd, read by an event of BASE at
+ * SERVER_PRIO_FIRST (BASE NULL: no event, the caller runs
+ * http_fcache_watch_read). On failure every entry is revalidated per
+ * iteration; returns 0 or -errno. */
+int http_fcache_watch_start(struct http_worker *w, struct event_base *base);
+/* Reads the pending inotify events: any one bumps the change epoch. */
+void http_fcache_watch_read(struct http_worker *w);
 /* Whether ST (an fstat of a file just opened) is the file entry E describes. */
 bool http_fentry_same(const struct http_fentry *e, const struct stat *st);
+/* The watch descriptors W holds (each shared by the entries on its inode). */
+unsigned http_fcache_watches(const struct http_worker *w);
+/* Drops every entry, then the watches. */
 void http_fcache_free(struct http_worker *w);
 
 #endif

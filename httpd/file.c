@@ -11,8 +11,9 @@
  * sibling, Content-Type (table, else libmagic), validators, preconditions
  * (conditional.c, §13.2.2 order), Range (range.c), Cache-Control rules.
  * Small regular files are also kept in the worker's cache (fcache.h), which
- * a later request uses only after fstatat shows the same inode, size, mtime
- * and ctime; a precompressed-eligible file requested with Accept-Encoding
+ * a later request uses only while the file is the same inode, size, mtime
+ * and ctime (inotify says nothing changed, else fstatat shows it); a
+ * precompressed-eligible file requested with Accept-Encoding
  * always takes the path above.
  * Every response for a file that has a usable precompressed sibling (200,
  * 206, 304, 412, 416, whichever variant it carries) says
@@ -186,8 +187,7 @@ static void rep_from_cache(struct http_session *s, struct http_fentry *e,
 	}
 	/* Only a request without Accept-Encoding gets here for a compressible
 	 * entry (http_serve_path): identity, but siblings may still exist. */
-	if (e->compressible && now - e->vary_checked < HTTP_FCACHE_SIBLING_RECHECK &&
-	    now >= e->vary_checked) {
+	if (e->compressible && http_fentry_vary_current(s->w, e, now)) {
 		rep->vary = e->vary;
 	} else if (e->compressible) {
 		int cfd = precompressed(s, rep->orig, &rep->vst, &rep->coding, &rep->vary);
@@ -195,8 +195,7 @@ static void rep_from_cache(struct http_session *s, struct http_fentry *e,
 			close(cfd);
 			rep->coding = HTTP_CODING_N;
 		}
-		e->vary = rep->vary;
-		e->vary_checked = now;
+		http_fentry_vary_set(s->w, e, rep->vary, now);
 	}
 	if (!e->has_body)
 		http_fentry_unref(e);

@@ -115,6 +115,8 @@ void http_worker_init(struct worker *w)
 		          ((uint64_t)getpid() << 40) ^ ((uint64_t)w->index << 56) ^
 		          0x9e3779b97f4a7c15ull;
 		hw->date_sec = -1;
+		/* Failure is logged there; the cache then revalidates per iteration. */
+		(void)http_fcache_watch_start(hw, w->base);
 	}
 	w->app = hw;
 }

@@ -116,6 +116,7 @@ struct http_worker {
 	uint32_t fcache_hash[HTTP_FCACHE_SLOTS];       /* of each entry: a set is one cache line */
 	uint64_t fcache_clock;        /* bumped per use: least recently used goes first */
 	size_t fcache_bytes;          /* held by fcache[], at most HTTP_FCACHE_BYTES */
+	struct http_fwatch *fwatch;   /* inotify for cached files; NULL: fstatat per iteration */
 	struct http_idle *idle; /* idle upstream connections (proxy_pool.c) */
 	unsigned nidle;
 	struct http_idle *idle_spare;  /* entries of conns no longer idle, for reuse */

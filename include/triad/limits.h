@@ -122,6 +122,11 @@
 #define HTTP_FCACHE_PATH_MAX     256         /* longer paths are not cached */
 #define HTTP_FCACHE_FRESH_S        2         /* files modified more recently are not cached */
 #define HTTP_FCACHE_SIBLING_RECHECK 1        /* s a precompressed-sibling lookup is reused */
+/* File-change watches (fcache.h): one inotify watch per cached file and per
+ * directory from docroot down to it, shared by the entries that need it. */
+#define HTTP_FCACHE_WATCHES     8192         /* inotify watches per worker; then entries go unwatched */
+#define HTTP_FCACHE_WATCH_DEPTH    8         /* watches per entry (docroot, dirs, file); deeper: unwatched */
+#define HTTP_FCACHE_SIBLING_RECHECK_WATCHED 60 /* s a watched entry's sibling lookup is reused at most */
 #define HTTP_CACHECTL_RULES_MAX   64         /* cache_control rules */
 #define HTTP_TXN_FREE_MAX        256         /* idle transactions kept per worker for reuse */
 #define HTTP_TXN_HEAD_KEEP    (8 * 1024)     /* larger request-head copies are freed with it */

@@ -44,6 +44,15 @@ struct server_runtime {
 	void *app;                   /* the daemon's own (ops->prepare) */
 };
 
+/* Worker loops have two event priorities. In an iteration where events of
+ * both are ready, libevent runs the first's callbacks only and leaves the
+ * rest for the next iteration: so an event at SERVER_PRIO_FIRST is handled
+ * before any connection event that became ready with or after it (httpd's
+ * file-change watch, fcache.h). Every other event has the default,
+ * SERVER_PRIO_FIRST + 1. */
+#define SERVER_PRIO_FIRST 0
+#define SERVER_PRIORITIES 2
+
 struct worker {
 	unsigned index;
 	struct event_base *base;

@@ -28,6 +28,7 @@ NOT_YET_MOVED=""
 FILE_IO_OBJECTS="
 smtpd/maildir.o: writes the spool file and the Maildir copies
 ftpd/commit.o: writes the upload's temporary file (TYPE A conversion, copies)
+httpd/fcache.o: reads the worker's inotify descriptor (file-change events)
 "
 
 FORBIDDEN='^(evbuffer_.*|bufferevent_.*|conn_input|conn_output|send|sendto|sendmsg|sendmmsg|recv|recvfrom|recvmsg|recvmmsg|sendfile|sendfile64|splice|readv|writev|SSL_read.*|SSL_write.*|SSL_peek.*|SSL_sendfile)$'

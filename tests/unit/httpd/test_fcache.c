@@ -2,7 +2,10 @@
  * Unit tests for httpd/fcache.c: a cached small file is served again only
  * while fstatat still shows the same inode, size, mtime and ctime; replaced
  * (rename), rewritten, deleted, fresh and other-generation files are not
- * served from the cache; a large file is held as metadata only.
+ * served from the cache; a large file is held as metadata only. With the
+ * inotify watches: a watched entry is trusted until an event is read, then
+ * revalidated; paths that cannot be watched are revalidated per iteration;
+ * watch descriptors are shared, released with their last entry and bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,6 +41,14 @@ static int setup(void **state)
 	f->w = calloc(1, sizeof(*f->w));
 	assert_non_null(f->w);
 	*state = f;
+	return 0;
+}
+
+static int setup_watched(void **state)
+{
+	setup(state);
+	struct fx *f = *state;
+	assert_int_equal(http_fcache_watch_start(f->w, NULL), 0);
 	return 0;
 }
 
@@ -287,6 +298,181 @@ static void test_bytes_bounded(void **state)
 	assert_true((size_t)cached * n <= HTTP_FCACHE_BYTES);
 }
 
+static struct http_fentry *get_at(struct fx *f, const char *name, long iteration)
+{
+	struct timeval it = {1000, iteration};
+	return http_fcache_get(f->w, &f->app, name, strlen(name), &it);
+}
+
+static void mkdir_in(struct fx *f, const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+/* Watched: no fstatat while no event, so a change is trusted away until the
+ * event is read (the loop reads it before any request sent after it); then
+ * the entry is revalidated and dropped. */
+static void test_watched_until_event(void **state)
+{
+	struct fx *f = *state;
+	write_file(f, "a.txt", "hello", 5);
+	put(f, "a.txt", LATER);
+	struct http_fentry *e = get_at(f, "a.txt", 1);
+	assert_non_null(e);
+	http_fentry_unref(e);
+	write_file(f, "a.txt", "HELLO", 5); /* in place, same size */
+	e = get_at(f, "a.txt", 2);          /* a new iteration, event not read yet */
+	assert_non_null(e);
+	assert_memory_equal(e->body, "hello", 5);
+	http_fentry_unref(e);
+	http_fcache_watch_read(f->w);
+	assert_null(get_at(f, "a.txt", 2));
+	/* cached again: an event elsewhere in the tree makes it check, and it stays */
+	put(f, "a.txt", LATER);
+	write_file(f, "other.txt", "x", 1);
+	http_fcache_watch_read(f->w);
+	e = get_at(f, "a.txt", 3);
+	assert_non_null(e);
+	assert_memory_equal(e->body, "HELLO", 5);
+	http_fentry_unref(e);
+}
+
+/* A watched file in a subdirectory: renaming the directory, or changing an
+ * entry of it, is an event. */
+static void test_watched_directory_renamed(void **state)
+{
+	struct fx *f = *state;
+	mkdir_in(f, "d");
+	write_file(f, "d/c.txt", "c", 1);
+	put(f, "d/c.txt", LATER);
+	assert_int_equal(http_fcache_watches(f->w), 3); /* docroot, d, c.txt */
+	char from[256], to[256];
+	snprintf(from, sizeof(from), "%s/d", f->dir);
+	snprintf(to, sizeof(to), "%s/e", f->dir);
+	assert_int_equal(rename(from, to), 0);
+	http_fcache_watch_read(f->w);
+	assert_null(get_at(f, "d/c.txt", 1));
+	assert_int_equal(http_fcache_watches(f->w), 0);
+}
+
+/* One watch per inode, shared; the last entry using it removes it. */
+static void test_watches_shared_and_released(void **state)
+{
+	struct fx *f = *state;
+	mkdir_in(f, "sub");
+	write_file(f, "a.txt", "a", 1);
+	write_file(f, "b.txt", "b", 1);
+	write_file(f, "sub/c.txt", "c", 1);
+	char b[256], d[256];
+	snprintf(b, sizeof(b), "%s/b.txt", f->dir);
+	snprintf(d, sizeof(d), "%s/d.txt", f->dir);
+	assert_int_equal(link(b, d), 0); /* d.txt is b.txt's inode */
+	put(f, "a.txt", LATER);
+	put(f, "b.txt", LATER);
+	put(f, "sub/c.txt", LATER);
+	assert_int_equal(http_fcache_watches(f->w), 5); /* docroot, a, b, sub, c */
+	put(f, "d.txt", LATER);
+	assert_int_equal(http_fcache_watches(f->w), 5);
+	write_file(f, "a.txt", "A", 1);
+	http_fcache_watch_read(f->w);
+	assert_null(get_at(f, "a.txt", 1));
+	assert_int_equal(http_fcache_watches(f->w), 4);
+	struct http_fentry *e = get_at(f, "d.txt", 1);
+	assert_non_null(e);
+	http_fentry_unref(e);
+	http_fcache_free(f->w);
+	assert_int_equal(http_fcache_watches(f->w), 0);
+}
+
+/* A link on the path, or more components than HTTP_FCACHE_WATCH_DEPTH: not
+ * watched, so revalidated by fstatat in every new iteration, as without
+ * inotify. */
+static void test_unwatchable_paths_checked_per_iteration(void **state)
+{
+	struct fx *f = *state;
+	mkdir_in(f, "real");
+	write_file(f, "real/x.txt", "x", 1);
+	char target[256];
+	snprintf(target, sizeof(target), "%s/link", f->dir);
+	assert_int_equal(symlink("real", target), 0);
+	char deep[256] = "";
+	for (int i = 0; i < HTTP_FCACHE_WATCH_DEPTH; i++) {
+		strcat(deep, i ? "/d" : "d");
+		mkdir_in(f, deep);
+	}
+	strcat(deep, "/y.txt");
+	write_file(f, deep, "y", 1);
+	put(f, "link/x.txt", LATER);
+	put(f, deep, LATER);
+	assert_int_equal(http_fcache_watches(f->w), 0);
+	struct http_fentry *e = get_at(f, deep, 1);
+	assert_non_null(e);
+	http_fentry_unref(e);
+	write_file(f, "real/x.txt", "X", 1);
+	write_file(f, deep, "Y", 1);
+	assert_null(get_at(f, "link/x.txt", 2)); /* no event read: fstatat saw it */
+	assert_null(get_at(f, deep, 2));
+}
+
+/* Past HTTP_FCACHE_WATCHES inodes the entries go unwatched (revalidated per
+ * iteration), and every entry is right once the events are read. */
+static void test_watches_bounded(void **state)
+{
+	struct fx *f = *state;
+	char name[32];
+	unsigned n = HTTP_FCACHE_WATCHES + 64;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "w%u.txt", i);
+		write_file(f, name, "old", 3);
+		put(f, name, LATER);
+	}
+	assert_true(http_fcache_watches(f->w) <= HTTP_FCACHE_WATCHES);
+	unsigned stale = 0;
+	char path[256];
+	for (unsigned i = 0; i < n; i++) { /* chmod: a new ctime (rewriting is slow on ext4) */
+		snprintf(path, sizeof(path), "%s/w%u.txt", f->dir, i);
+		assert_int_equal(chmod(path, 0640), 0);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "w%u.txt", i);
+		struct http_fentry *e = get_at(f, name, 1); /* events not read yet */
+		stale += e != NULL;
+		http_fentry_unref(e);
+	}
+	assert_true(stale > 0 && stale < HTTP_FCACHE_WATCHES); /* the watched ones */
+	http_fcache_watch_read(f->w);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "w%u.txt", i);
+		assert_null(get_at(f, name, 1));
+	}
+}
+
+/* The sibling answer: unwatched, reused for HTTP_FCACHE_SIBLING_RECHECK;
+ * watched, reused until an event (any second), for at most
+ * HTTP_FCACHE_SIBLING_RECHECK_WATCHED. */
+static void test_vary_reuse(void **state)
+{
+	struct fx *f = *state;
+	write_file(f, "v.txt", "v", 1);
+	put(f, "v.txt", LATER);
+	struct http_fentry *e = get_at(f, "v.txt", 1);
+	assert_non_null(e);
+	int64_t t = 5000;
+	e->vary_checked = t; /* as put at T: looked for before the watches */
+	assert_true(http_fentry_vary_current(f->w, e, t));
+	assert_false(http_fentry_vary_current(f->w, e, t + HTTP_FCACHE_SIBLING_RECHECK));
+	http_fentry_vary_set(f->w, e, true, t + 1);
+	assert_true(http_fentry_vary_current(f->w, e, t + 1 + HTTP_FCACHE_SIBLING_RECHECK_WATCHED - 1));
+	assert_false(http_fentry_vary_current(f->w, e, t + 1 + HTTP_FCACHE_SIBLING_RECHECK_WATCHED));
+	write_file(f, "v.txt.gz", "g", 1); /* an event in its directory */
+	http_fcache_watch_read(f->w);
+	assert_false(http_fentry_vary_current(f->w, e, t + 1));
+	assert_false(http_fentry_vary_current(f->w, e, t)); /* the clock went back */
+	http_fentry_unref(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +487,19 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_thousand_files_all_cached, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hot_entry_survives_a_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bytes_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watched_until_event, setup_watched, teardown),
+	    cmocka_unit_test_setup_teardown(test_watched_directory_renamed, setup_watched, teardown),
+	    cmocka_unit_test_setup_teardown(test_watches_shared_and_released, setup_watched,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_unwatchable_paths_checked_per_iteration,
+	                                    setup_watched, teardown),
+	    cmocka_unit_test_setup_teardown(test_watches_bounded, setup_watched, teardown),
+	    cmocka_unit_test_setup_teardown(test_vary_reuse, setup_watched, teardown),
+	    /* the cache's own tests again, with the watches on */
+	    cmocka_unit_test_setup_teardown(test_hit_and_content, setup_watched, teardown),
+	    cmocka_unit_test_setup_teardown(test_thousand_files_all_cached, setup_watched, teardown),
+	    cmocka_unit_test_setup_teardown(test_hot_entry_survives_a_flood, setup_watched,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
