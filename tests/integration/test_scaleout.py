@@ -138,7 +138,11 @@ def test_client_address_and_protocols_through_haproxy(cluster, triad_root, pam_u
     for _ in range(4):  # round robin: both nodes serve
         assert http_get(hap.addr("http")).startswith(b"HTTP/1.1 200 ")
         assert http_get(hap.addr("https"), tls=True).startswith(b"HTTP/1.1 200 ")
-    logs = [(triad_root.etc / f"access-{n}.log").read_text().splitlines() for n in "ab"]
+    # the log writer thread appends after the response: wait for its lines, not a moment
+    def access_logs():
+        return [(triad_root.etc / f"access-{n}.log").read_text().splitlines() for n in "ab"]
+    th.wait_until(lambda: sum(map(len, access_logs())) >= 8, 5, "8 access-log lines")
+    logs = access_logs()
     assert all(logs), "both nodes served requests"
     for line in logs[0] + logs[1]:
         assert line.startswith("127.0.0.1 - - "), line  # the client, not HAProxy's 127.0.0.2
@@ -159,7 +163,11 @@ def test_client_address_and_protocols_through_haproxy(cluster, triad_root, pam_u
             f.retrbinary("RETR up0.txt", got.extend)
         f.quit()
     assert bytes(got) == b"upload 0\n"
-    flog = [(triad_root.etc / f"node-{n}.log").read_text() for n in "ab"]
+    def node_logs():
+        return [(triad_root.etc / f"node-{n}.log").read_text() for n in "ab"]
+    th.wait_until(lambda: all("transfer user=" in t for t in node_logs()), 5,
+                  "a transfer line in both nodes' logs")
+    flog = node_logs()
     assert all("transfer user=" in t and "ip=127.0.0.1 " in t for t in flog), flog
     assert http_get(hap.addr("http"), "/up1.txt").endswith(b"upload 1\n")
     assert http_get(hap.addr("http"), "/up0.txt").endswith(b"upload 0\n")
