@@ -129,7 +129,7 @@ void http_cache_decide(enum http_method method, bool request_ok, int status,
 	}
 	struct cc cc = {-1, -1, -1, false};
 	struct http_slice expires = {{NULL}, 0}, date = {{NULL}, 0};
-	bool multiple_expires = false;
+	bool multiple_expires = false, age_seen = false;
 	for (unsigned i = 0; i < nfields; i++) {
 		const struct http_field *f = &fields[i];
 		if (http_field_is(f, "set-cookie")) {
@@ -141,6 +141,19 @@ void http_cache_decide(enum http_method method, bool request_ok, int status,
 			expires = f->value;
 		} else if (http_field_is(f, "date")) {
 			date = f->value;
+		} else if (http_field_is(f, "age") && !age_seen) {
+			/* RFC 9111 §5.1: delta-seconds; the first one counts, an invalid
+			 * one is ignored, a huge one is 2^31 (§1.2.2) */
+			age_seen = true;
+			int64_t a = 0;
+			size_t k = 0;
+			while (k < f->value.len && f->value.p[k] >= '0' && f->value.p[k] <= '9') {
+				a = a * 10 + (f->value.p[k++] - '0');
+				if (a > HTTP_CACHE_AGE_MAX)
+					a = HTTP_CACHE_AGE_MAX;
+			}
+			if (k > 0 && k == f->value.len)
+				d->age = a;
 		} else if (http_field_is(f, "vary")) {
 			size_t k = 0, n = f->value.len;
 			const char *v = f->value.p;
@@ -178,11 +191,13 @@ void http_cache_decide(enum http_method method, bool request_ok, int status,
 			base = now;
 		ttl = e > base ? e - base : 0;
 	}
-	if (ttl <= 0) {
+	/* RFC 9111 §4.2: fresh while the lifetime exceeds the current age, which
+	 * starts at the Age it came with (a cache in front of the server) */
+	if (ttl <= d->age) {
 		d->verdict = HTTP_CACHE_NO_LIFETIME;
 		return;
 	}
-	d->ttl = ttl;
+	d->ttl = ttl - d->age;
 	d->stale_if_error = cc.sie > 0 ? cc.sie : 0;
 	d->verdict = HTTP_CACHE_STORE;
 }

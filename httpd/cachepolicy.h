@@ -12,6 +12,11 @@
  *   Cookie; a response without Set-Cookie, without Cache-Control private,
  *   no-store or no-cache (qualified forms included), and without Vary: *.
  *   "public" alone gives no lifetime. A lifetime of 0 is not stored.
+ * - Age (RFC 9111 §4.2.3, §5.1): the response is as old as its Age field
+ *   says on arrival (a cache between us and the server held it): ttl is what
+ *   is left of the lifetime, and a response already that old is not stored.
+ *   The Date-based apparent age is not used (a server's clock may be off),
+ *   nor is a response_delay added (the upstream is near).
  * - Duplicate or malformed directives: RFC 9111 §4.2.1 says a cache should
  *   use the first of duplicates and treat an invalid value as stale; here
  *   a malformed s-maxage / max-age value means "not stored".
@@ -39,7 +44,8 @@ enum http_cache_verdict {
 
 struct http_cache_decision {
 	enum http_cache_verdict verdict;
-	int64_t ttl;            /* seconds of freshness from NOW */
+	int64_t ttl;            /* seconds of freshness from NOW: the lifetime less age */
+	int64_t age;            /* the response's Age (RFC 9111 §5.1) on arrival, seconds */
 	int64_t stale_if_error; /* seconds a stale copy may stand in for an error */
 	struct http_slice vary[HTTP_CACHE_VARY_MAX];
 	unsigned nvary;

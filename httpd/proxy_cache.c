@@ -204,7 +204,7 @@ void px_cache_head(struct http_proxy *px, int status, const struct http_field *f
 			stored = store_fields(e, fields, n, now);
 			store_vary(e, &d, r);
 			e->status = status;
-			e->stored = now;
+			e->stored = now - d.age; /* so a hit's Age counts the age it came with */
 			e->expires = now + d.ttl;
 			e->stale_if_error = d.stale_if_error;
 		}

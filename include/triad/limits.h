@@ -141,6 +141,7 @@
 #define HTTP_RCACHE_BUCKETS      256         /* ... chains per shard: short for thousands of entries */
 #define HTTP_RCACHE_LOCK_MS     5000         /* a collapsed miss waits at most this long */
 #define HTTP_CACHE_VARY_MAX        8         /* Vary names of a cached response (more: not stored) */
+#define HTTP_CACHE_AGE_MAX         2147483648 /* RFC 9111 §1.2.2: a larger delta-seconds is this */
 
 /* ---- FTP (RFC 959, RFC 3659) ------------------------------------------ */
 #define FTP_COMMAND_LINE_MAX     1024        /* RFC 959 sets none; vsftpd uses 4K */

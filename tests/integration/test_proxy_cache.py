@@ -141,6 +141,29 @@ def test_hit_bytes_are_the_miss_bytes(start_daemon, triad_config):
         b.close()
 
 
+def test_age_from_upstream(start_daemon, triad_config):
+    """RFC 9111 §4.2.3 / §5.1: a response arriving with Age is that old already: a hit's
+    Age counts from it and its freshness is the lifetime less it; one older than its
+    lifetime is not stored."""
+    ages = {"/aged": b"Cache-Control: max-age=60\r\nAge: 50\r\n",
+            "/old": b"Cache-Control: max-age=60\r\nAge: 70\r\n"}
+    b = cache_backend(lambda t: ages[t])
+    try:
+        d = start(start_daemon, triad_config, b)
+        r, _ = get(d, "/aged")
+        assert r.getheader("Cache-Status").endswith("; stored")
+        r, _ = get(d, "/aged")
+        status = r.getheader("Cache-Status")
+        assert status.startswith("triad; hit; ttl=") and int(status.split("=")[1]) <= 10
+        assert 50 <= int(r.getheader("Age")) <= 52
+        for _ in range(2):
+            r, _ = get(d, "/old")
+            assert r.getheader("Cache-Status") == "triad; fwd=uri-miss; fwd-status=200"
+        assert len(b.requests) == 3
+    finally:
+        b.close()
+
+
 def test_never_stored(start_daemon, triad_config):
     """Never stored: Set-Cookie, private, no-store, no-cache, Vary: *, no lifetime ("public"
     alone), statuses outside the list; and a request with Authorization or Cookie neither

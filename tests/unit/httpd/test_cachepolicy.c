@@ -48,6 +48,15 @@ static const struct row rows[] = {
 	STORE(301, "Cache-Control: max-age=1\r\n", 1, 0, 0),
 	STORE(404, "Cache-Control: max-age=1\r\n", 1, 0, 0),
 	STORE(410, "Cache-Control: max-age=1\r\n", 1, 0, 0),
+	/* Age (RFC 9111 §4.2.3, §5.1): the lifetime less the age it arrived with */
+	STORE(200, "Cache-Control: max-age=60\r\nAge: 50\r\n", 10, 0, 0),
+	STORE(200, "Age: 20\r\nCache-Control: s-maxage=30, max-age=5\r\n", 10, 0, 0),
+	STORE(200, "Date: Fri, 15 Jan 2027 08:00:00 GMT\r\nExpires: Fri, 15 Jan 2027 08:01:40 GMT\r\nAge: 40\r\n", 60, 0, 0),
+	STORE(200, "Cache-Control: max-age=60\r\nAge: 5\r\nAge: 50\r\n", 55, 0, 0),
+	STORE(200, "Cache-Control: max-age=60\r\nAge: 5x\r\n", 60, 0, 0),
+	STORE(200, "Cache-Control: max-age=60\r\nAge: -5\r\n", 60, 0, 0),
+	NO(G, true, 200, "Cache-Control: max-age=60\r\nAge: 60\r\n", HTTP_CACHE_NO_LIFETIME),
+	NO(G, true, 200, "Cache-Control: max-age=60\r\nAge: 99999999999999999999999\r\n", HTTP_CACHE_NO_LIFETIME),
 	/* RFC 5861 §4 */
 	STORE(200, "Cache-Control: max-age=1, stale-if-error=300\r\n", 1, 300, 0),
 	/* Vary (RFC 9111 §4.1) */
