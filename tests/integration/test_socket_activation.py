@@ -11,10 +11,13 @@ connection, then execs the daemon in its own process with the sockets as fds 3, 
 
 import ftplib
 import os
+import re
 import shutil
 import socket
 import ssl
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -186,3 +189,86 @@ def test_malformed_listen_fds_is_an_error(start_daemon):
                      expect_ready=False)
     assert d.wait_exit() == 1
     assert "socket activation: malformed" in d.stderr_text(), d.stderr_text()
+
+
+class HeldByManager(th.Daemon):
+    """Socket activation as systemd does it: the manager (this test) binds the socket,
+    passes it as fd 3 (sd_listen_fds(3)) and keeps its own descriptor of it open, so the
+    socket outlives every descriptor the daemon holds and queues connections while the
+    daemon drains. systemd-socket-activate cannot show that: it execs the daemon."""
+
+    def __init__(self, name, config, conf_path):
+        super().__init__(name, config, conf_path)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+
+    @property
+    def ports(self):
+        return {"passed": [self.sock.getsockname()]}
+
+    def start(self):
+        self._log_start = self._log_size()
+        os.dup2(self.sock.fileno(), 3, inheritable=True) if self.sock.fileno() != 3 else None
+        cmd = f'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1"'
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(["sh", "-c", cmd, str(self.binary),
+                                          str(self.conf_path)],
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                         env=self.env, pass_fds=(3,))
+        return self
+
+
+def process_cpu_ticks(pid):
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+def test_draining_worker_does_not_spin_on_a_held_socket(triad_root):
+    """SIGTERM drains (interface.md): the workers stop watching the passed socket. While
+    a request is still in flight the daemon lives on, and systemd still holds the socket
+    and queues new connections on it; the workers must not wake for them (the listener
+    was closed before epoll was told, and every epoll_wait() returned at once: about
+    2,500 wakeups a second, a core's worth of CPU until shutdown_timeout)."""
+    cfg = th.TriadConfig(triad_root)
+    cfg.update("global", {"shutdown_timeout": "20s", "log_level": "debug"})
+    path = cfg.write(triad_root.etc / "httpd-held.conf")
+    d = HeldByManager("httpd", cfg, path)
+    try:
+        d.start()
+        d.wait_ready()
+        addr = d.sock.getsockname()
+        with socket.create_connection(addr, timeout=5 * th.timeout_scale()) as busy:
+            busy.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert busy.recv(65536).startswith(b"HTTP/1.1 ")
+            busy.sendall(b"GET / HTTP/1.1\r\nHo")  # in flight: the drain waits for it
+
+            def partial_head_read():  # the served conn went idle -> head a second time
+                t = d.log_text()
+                served = re.findall(r"(c\d+) debug: http head -> idle", t)
+                return bool(served) and len(re.findall(served[0] + " debug: http idle -> head",
+                                                       t)) == 2
+
+            d.wait_for(partial_head_read, 5, "the partial head to be read")
+            d.send_signal(signal.SIGTERM)
+            d.wait_for(lambda: len(re.findall(r"draining: listeners closed",
+                                              d.log_text())) == 2,  # both workers
+                       5, "both workers to drain")
+            queued = socket.create_connection(addr, timeout=5)  # the kernel queues it
+            before = process_cpu_ticks(d.proc.pid)
+            time.sleep(2)
+            spent = process_cpu_ticks(d.proc.pid) - before
+            queued.close()
+            assert d.running()
+            assert spent < 5, f"{spent} ticks of CPU in 2 s while draining"
+            busy.sendall(b"st: localhost\r\nConnection: close\r\n\r\n")
+            assert th.recv_until_close(busy).startswith(b"HTTP/1.1 ")
+        d.wait_exit(timeout=10)
+        d.check_sanitizer()
+    finally:
+        d.kill()
+        d.sock.close()
