@@ -256,7 +256,8 @@ void px_cache_complete(struct http_proxy *px)
 	}
 	memcpy(resp, e->fields, e->fields_len);
 	memcpy(resp + e->fields_len, cl, cl_len);
-	memcpy(resp + e->fields_len + cl_len, "\r\n", 2);
+	resp[e->fields_len + cl_len] = '\r'; /* the head's end: not a string */
+	resp[e->fields_len + cl_len + 1] = '\n';
 	iobuf_copy(px->store_body, resp + e->head_len, e->body_len);
 	iobuf_consume(px->store_body, e->body_len);
 	free(e->fields);

@@ -121,7 +121,7 @@ static bool maildir_exists(const struct fsroot *root, struct smtp_rcpt_entry *e)
 		ok = fstatat(fd, subs[i], &st, AT_SYMLINK_NOFOLLOW) == 0;
 		if (ok && S_ISLNK(st.st_mode)) {
 			int m = snprintf(path + n, sizeof(path) - (size_t)n, "/%s", subs[i]);
-			ok = fsroot_stat(root, path, (size_t)(n + m), &st) == 0;
+			ok = fsroot_stat(root, path, (size_t)n + (size_t)m, &st) == 0;
 		}
 		ok = ok && S_ISDIR(st.st_mode);
 	}
