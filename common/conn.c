@@ -711,12 +711,46 @@ static void output_empty(struct conn *c)
  * reserved); bulk receivers (read_max above TRIAD_CONN_READ_BULK: FTP
  * uploads) read straight into the input's own chains, up to 256 KiB.
  */
-static _Thread_local unsigned char spill[TRIAD_CONN_READ_SPILL];
+static _Thread_local unsigned char *spill;
+static pthread_key_t spill_key;
+static pthread_once_t spill_once = PTHREAD_ONCE_INIT;
+static bool spill_keyed;
+
+static void spill_key_make(void)
+{
+	spill_keyed = pthread_key_create(&spill_key, free) == 0;
+}
+
+/*
+ * The thread's spill buffer, made on its first read: a static _Thread_local
+ * array would cost every thread of the process (main, log writer, workers,
+ * job threads) 64 KiB of resident memory from its creation, since glibc
+ * zeroes a thread's static TLS when it starts. Malloc'd, its pages become
+ * resident only as reads reach into them. Freed at thread exit (the key's
+ * destructor). NULL when out of memory: callers read without it.
+ */
+static unsigned char *spill_buf(void)
+{
+	if (spill)
+		return spill;
+	pthread_once(&spill_once, spill_key_make);
+	if (!spill_keyed)
+		return NULL;
+	unsigned char *p = malloc(TRIAD_CONN_READ_SPILL);
+	if (p && pthread_setspecific(spill_key, p) != 0) {
+		free(p);
+		p = NULL;
+	}
+	spill = p;
+	return p;
+}
 
 /* Lingering: what arrives is dropped; EOF, an error or the deadline ends it. */
 static void linger_read(struct conn *c)
 {
-	ssize_t n = read(c->fd, spill, sizeof(spill));
+	unsigned char sink[512]; /* without a spill buffer: smaller reads */
+	unsigned char *sp = spill_buf();
+	ssize_t n = sp ? read(c->fd, sp, TRIAD_CONN_READ_SPILL) : read(c->fd, sink, sizeof(sink));
 	if (n > 0 || (n < 0 && io_again(errno)))
 		return;
 	schedule_free(c);
@@ -732,7 +766,11 @@ static ssize_t read_small(int fd, struct evbuffer *in, size_t room)
 	}
 	if (v.iov_len > room)
 		v.iov_len = room;
-	struct iovec iov[2] = {{v.iov_base, v.iov_len}, {spill, room - v.iov_len}};
+	unsigned char *sp = spill_buf();
+	size_t over = room - v.iov_len;
+	if (over > TRIAD_CONN_READ_SPILL)
+		over = TRIAD_CONN_READ_SPILL;
+	struct iovec iov[2] = {{v.iov_base, v.iov_len}, {sp, sp ? over : 0}};
 	ssize_t n;
 	do
 		n = readv(fd, iov, iov[1].iov_len ? 2 : 1);
@@ -742,7 +780,7 @@ static ssize_t read_small(int fd, struct evbuffer *in, size_t room)
 		v.iov_len = first;
 		evbuffer_commit_space(in, &v, 1);
 		if ((size_t)n > first)
-			evbuffer_add(in, spill, (size_t)n - first);
+			evbuffer_add(in, sp, (size_t)n - first);
 	}
 	return n;
 }
@@ -806,12 +844,14 @@ static enum conn_eof tls_read_end(struct conn *c, int rc)
 static size_t tls_read(struct conn *c, size_t room, enum conn_eof *eof)
 {
 	size_t total = 0;
-	bool bulk = c->read_max > TRIAD_CONN_READ_BULK;
+	unsigned char *sp = spill_buf();
+	/* Without a spill buffer (out of memory) every read goes to the input's chains. */
+	bool bulk = c->read_max > TRIAD_CONN_READ_BULK || !sp;
 	*eof = CONN_EOF_NONE;
 	while (total < room) {
 		size_t want = room - total;
 		struct evbuffer_iovec v;
-		unsigned char *dst = spill;
+		unsigned char *dst = sp;
 		if (bulk) {
 			if (want > TRIAD_TLS_RECORD_MAX)
 				want = TRIAD_TLS_RECORD_MAX;
@@ -820,8 +860,8 @@ static size_t tls_read(struct conn *c, size_t room, enum conn_eof *eof)
 				break;
 			}
 			dst = v.iov_base;
-		} else if (want > sizeof(spill)) {
-			want = sizeof(spill);
+		} else if (want > TRIAD_CONN_READ_SPILL) {
+			want = TRIAD_CONN_READ_SPILL;
 		}
 		size_t got = 0;
 		ERR_clear_error();
@@ -832,7 +872,7 @@ static size_t tls_read(struct conn *c, size_t room, enum conn_eof *eof)
 				v.iov_len = got;
 				evbuffer_commit_space(c->in, &v, 1);
 			} else {
-				evbuffer_add(c->in, spill, got);
+				evbuffer_add(c->in, sp, got);
 			}
 			total += got;
 			if (!SSL_has_pending(c->ssl))
