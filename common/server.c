@@ -11,6 +11,7 @@
 #include "triad/activation.h"
 #include "triad/auth.h"
 #include "triad/conn.h"
+#include "triad/groups.h"
 #include "triad/limits.h"
 #include "triad/log.h"
 #include "triad/metrics.h"
@@ -401,8 +402,18 @@ static int drop_privileges(const struct conf *c, char *err, size_t errlen)
 		conf_error_at(c, "user", err, errlen, "unknown user '%s'", c->g.user);
 		return -1;
 	}
-	/* initgroups: the user's supplementary groups too (ssl-cert for the key). */
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+	/* The user's supplementary groups too (ssl-cert for the key), as
+	 * initgroups would set them, but looked up in a child: see groups.h. */
+	gid_t *groups = NULL;
+	size_t ngroups = 0;
+	int rc = groups_lookup(pw->pw_name, pw->pw_gid, &groups, &ngroups);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot look up the groups of %s: %s", c->g.user, strerror(-rc));
+		return -1;
+	}
+	rc = setgroups(ngroups, groups);
+	free(groups);
+	if (rc < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		snprintf(err, errlen, "cannot drop privileges to %s: %s", c->g.user,
 		         strerror(errno));
 		return -1;
