@@ -53,29 +53,37 @@ struct http_site_rules {
 /*
  * The per-request settings: [httpd]'s, or a site's with [httpd]'s for what it
  * leaves unset. Kept small (the rule sets by pointer, shared with [httpd]'s
- * when inherited): 10,000 sites are 10,000 of these, and the hot ones should
- * stay in the CPU's caches.
+ * when inherited): 10,000 sites are 10,000 of these. What every request
+ * reads comes first and fits in one cache line (struct http_site_line), so
+ * choosing one of many sites costs one line of it; issue 12.
  */
 struct http_site {
+	/* read by every request */
 	uint64_t gen;                    /* unique per site and generation: keys the file cache */
-	const char *name;                /* NULL: no site matched ([httpd]) */
-	const struct conf_list *hosts;   /* the site's hosts; hosts->v[0] is canonical */
+	const struct http_cachectl *cache;
 	struct fsroot docroot;
 	bool autoindex, precompressed, redirect_https, canonical, rules_files;
+	char hsts[64];                   /* "Strict-Transport-Security: ...\r\n" or "" */
+	/* the rest */
+	const char *name;                /* NULL: no site matched ([httpd]) */
+	const struct conf_list *hosts;   /* the site's hosts; hosts->v[0] is canonical */
 	const struct conf_list *index;
 	const struct conf_list *try_extensions;
-	const struct http_cachectl *cache;
 	const struct site_errpages *errpages;
 	const struct http_proxy_conf *proxy; /* proxy rules and fallback (into http_app.pools) */
 	struct http_site_rules *own;     /* what the site set itself (NULL: all inherited) */
 	SSL_CTX *tls;                    /* the site's own certificate (shared, not owned), or NULL */
 	_Atomic uint64_t rules_read[2];  /* _redirects, _headers: the version logged (rulesfile.c) */
-	char hsts[64];                   /* "Strict-Transport-Security: ...\r\n" or "" */
+};
+
+/* A site starting on a cache line (http_app.sites is allocated line-aligned). */
+struct http_site_line {
+	_Alignas(64) struct http_site site;
 };
 
 struct http_app {
 	struct http_site base;           /* [httpd] */
-	struct http_site *sites;         /* one per [site NAME], in file order */
+	struct http_site_line *sites;    /* one per [site NAME], in file order */
 	size_t nsites;
 	struct hostmap hosts;            /* host -> index into sites */
 	SSL_CTX **ctxs;                  /* one per distinct site certificate (owned) */

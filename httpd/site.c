@@ -97,7 +97,7 @@ static SSL_CTX *site_ctx(struct conf *c, size_t i, struct http_app *app, struct 
 	SSL_CTX *ctx;
 
 	if (j >= 0 && strcmp(site_at(c, (size_t)j)->tls_key, cs->tls_key) == 0)
-		return app->sites[j].tls;
+		return app->sites[j].site.tls;
 	ctx = tls_ctx_new(cs->tls_cert, cs->tls_key, why, sizeof(why));
 	if (!ctx) {
 		bool key_at_fault = strncmp(why, cs->tls_key, strlen(cs->tls_key)) == 0;
@@ -163,7 +163,7 @@ static int build_site(struct conf *c, struct server_runtime *rt, struct http_app
 {
 	const struct conf_site *cs = site_at(c, i);
 	const struct http_site *b = &app->base;
-	struct http_site *s = &app->sites[i];
+	struct http_site *s = &app->sites[i].site;
 	int rc;
 
 	s->gen = next_gen();
@@ -204,11 +204,12 @@ static SSL_CTX *sni_pick(void *arg, const char *name, size_t len, int *tag)
 {
 	const struct http_app *app = arg;
 	char key[256];
-	size_t n = hostmap_key(name, len, key, sizeof(key));
-	int i = n ? hostmap_get(&app->hosts, key, n) : -1;
+	uint64_t h;
+	size_t n = hostmap_key(name, len, key, sizeof(key), &h);
+	int i = n ? hostmap_get_hashed(&app->hosts, key, n, h) : -1;
 
 	*tag = i;
-	return i >= 0 ? app->sites[i].tls : NULL;
+	return i >= 0 ? app->sites[i].site.tls : NULL;
 }
 
 int http_sites_build(struct conf *c, struct server_runtime *rt, struct http_app *app, char *err,
@@ -222,13 +223,16 @@ int http_sites_build(struct conf *c, struct server_runtime *rt, struct http_app 
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		hosts += site_at(c, i)->hosts.n;
-	if (n && (!(app->sites = calloc(n, sizeof(*app->sites))) ||
+	if (n && (!(app->sites = aligned_alloc(_Alignof(struct http_site_line),
+	                                       n * sizeof(*app->sites))) ||
 	          !(app->ctxs = calloc(n, sizeof(SSL_CTX *)))))
 		return conf_error_line(c, 0, NULL, err, errlen, "out of memory");
+	if (n)
+		memset(app->sites, 0, n * sizeof(*app->sites));
 	if (hostmap_init(&app->hosts, hosts) < 0 || hostmap_init(&files, n) < 0)
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
-		app->sites[i].docroot.fd = -1;
+		app->sites[i].site.docroot.fd = -1;
 		app->nsites = i + 1;
 		if (build_site(c, rt, app, i, &files, err, errlen) < 0)
 			goto out;
@@ -250,7 +254,7 @@ void http_sites_free(struct http_app *app)
 {
 	site_free(&app->base);
 	for (size_t i = 0; i < app->nsites; i++)
-		site_free(&app->sites[i]);
+		site_free(&app->sites[i].site);
 	for (size_t i = 0; i < app->nctxs; i++)
 		tls_ctx_free(app->ctxs[i]);
 	free(app->sites);
@@ -269,20 +273,21 @@ int http_site_choose(struct http_session *s)
 	struct http_slice host = request_host(&s->t->req);
 	const struct http_app *app = s->app;
 	char key[256];
+	uint64_t h;
 	size_t n;
 	int i = -1, sni;
 
 	s->site = &app->base;
 	if (!app->nsites)
 		return 0;
-	n = host.p ? hostmap_key(host.p, host.len, key, sizeof(key)) : 0;
+	n = host.p ? hostmap_key(host.p, host.len, key, sizeof(key), &h) : 0;
 	if (n)
-		i = hostmap_get(&app->hosts, key, n);
+		i = hostmap_get_hashed(&app->hosts, key, n, h);
 	sni = s->c->ssl ? tls_sni_tag(s->c->ssl) : -1;
 	if (sni >= 0 && i != sni)
 		return 421;
 	if (i >= 0)
-		s->site = &app->sites[i];
+		s->site = &app->sites[i].site;
 	return 0;
 }
 
@@ -295,7 +300,7 @@ bool http_site_noncanonical(const struct http_session *s)
 	if (!site->canonical || !host.p)
 		return false;
 	const char *first = site->hosts->v[0];
-	size_t n = hostmap_key(host.p, host.len, key, sizeof(key));
+	size_t n = hostmap_key(host.p, host.len, key, sizeof(key), NULL);
 	return !(n == strlen(first) && memcmp(key, first, n) == 0);
 }
 

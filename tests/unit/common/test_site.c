@@ -1,8 +1,8 @@
 /*
- * Unit tests for common/site.c and common/hostmap.c: the [site NAME]
+ * Unit tests for common/site.c: the [site NAME]
  * checks every daemon runs (interface.md, "Sites"), one file per row with
  * the exact "FILE:LINE: key: message" it gives; the error_pages parser;
- * host names; the host hash.
+ * host names (the host hash: test_hostmap.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "triad/config.h"
-#include "triad/hostmap.h"
 #include "triad/site.h"
 
 /* A daemon section with no keys of its own that reads sites. */
@@ -270,56 +269,12 @@ static void test_errpages(void **state)
 	site_errpages_free(&ep);
 }
 
-static void test_hostmap(void **state)
-{
-	static const struct {
-		int line;
-		const char *in, *key; /* key "" : none */
-	} keys[] = {
-		{__LINE__, "a.example", "a.example"},
-		{__LINE__, "A.Example:8080", "a.example"},
-		{__LINE__, "a.example.", "a.example"},
-		{__LINE__, "a.example.:80", "a.example"},
-		{__LINE__, "[::1]:8443", "[::1]"},
-		{__LINE__, "[::1", ""},
-		{__LINE__, ":80", ""},
-		{__LINE__, "", ""},
-	};
-	struct hostmap m;
-	char buf[64];
-	static char names[3000][16];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t n = hostmap_key(keys[i].in, strlen(keys[i].in), buf, sizeof(buf));
-		if (strlen(keys[i].key) != n || (n && strcmp(buf, keys[i].key) != 0))
-			fail_msg("row at line %d: got %zu '%s'", keys[i].line, n, n ? buf : "");
-	}
-	assert_int_equal(hostmap_key("abcdef", 6, buf, 6), 0); /* does not fit */
-
-	/* grows past its first size; every name keeps its value */
-	assert_int_equal(hostmap_init(&m, 1), 0);
-	for (int i = 0; i < 3000; i++) {
-		snprintf(names[i], sizeof(names[i]), "h%d.example", i);
-		assert_int_equal(hostmap_add(&m, names[i], i), 0);
-	}
-	assert_int_equal(hostmap_add(&m, "h7.example", 99), 1);
-	for (int i = 0; i < 3000; i++)
-		assert_int_equal(hostmap_get(&m, names[i], strlen(names[i])), i);
-	assert_int_equal(hostmap_get(&m, "h3000.example", 13), -1);
-	assert_int_equal(hostmap_get(&m, "h1.exampl", 9), -1);
-	assert_int_equal(hostmap_get(&m, "", 0), -1);
-	hostmap_free(&m);
-	assert_int_equal(hostmap_get(&m, "h1.example", 10), -1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_site_errors),
 		cmocka_unit_test(test_site_values),
 		cmocka_unit_test(test_errpages),
-		cmocka_unit_test(test_hostmap),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
