@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,12 +129,13 @@ static bool same_node(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
+/* Whether ST is the file E was read from. */
+static bool same_file(const struct http_fentry *e, const struct stat *st)
 {
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
-	       S_ISREG(b->st_mode);
+	return e->dev == st->st_dev && e->ino == st->st_ino && (off_t)e->size == st->st_size &&
+	       e->mtim.tv_sec == st->st_mtim.tv_sec && e->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+	       e->ctim.tv_sec == st->st_ctim.tv_sec && e->ctim.tv_nsec == st->st_ctim.tv_nsec &&
+	       S_ISREG(st->st_mode);
 }
 
 /*
@@ -188,7 +190,7 @@ static void watch_entry(struct http_fwatch *fw, const struct http_site *site,
 		else if (k < nd)
 			ok = fstat(dirs[k], &want) == 0 && same_node(&st, &want);
 		else
-			ok = same_file(&e->st, &st);
+			ok = same_file(e, &st);
 		parent = k < nd ? dirs[k] : parent;
 		from = end + 1;
 	}
@@ -297,6 +299,18 @@ void http_fcache_watch_read(struct http_worker *w)
 	}
 }
 
+_Static_assert(offsetof(struct http_fentry, size) == 64,
+              "an entry's first cache line holds its lookup and validation fields");
+_Static_assert(HTTP_FCACHE_PATH_MAX <= UINT16_MAX && HTTP_ETAG_MAX <= UINT8_MAX &&
+                   HTTP_FENTRY_CTYPE_MAX <= UINT8_MAX,
+               "the entry's length fields hold these bounds");
+
+/* A loop iteration's name (its cached time) as one number; 0: none. */
+static uint64_t iteration_id(const struct timeval *t)
+{
+	return t ? (uint64_t)t->tv_sec * 1000000u + (uint64_t)t->tv_usec + 1 : 0;
+}
+
 static uint32_t path_hash(uint64_t gen, const char *p, size_t n)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)gen; /* FNV-1a */
@@ -308,7 +322,7 @@ static uint32_t path_hash(uint64_t gen, const char *p, size_t n)
 
 bool http_fentry_same(const struct http_fentry *e, const struct stat *st)
 {
-	return same_file(&e->st, st);
+	return same_file(e, st);
 }
 
 void http_fentry_unref(struct http_fentry *e)
@@ -365,11 +379,11 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_sit
 	bool watched = fw && !fw->failed && e->nwd > 0;
 	/* Watched and no event since it was last found current: unchanged. */
 	bool current = watched && e->epoch == fw->epoch;
-	bool checked = iteration && e->checked.tv_sec == iteration->tv_sec &&
-	               e->checked.tv_usec == iteration->tv_usec;
+	uint64_t it = iteration_id(iteration);
+	bool checked = it && e->checked == it;
 	struct stat st;
 	if (!current && !checked &&
-	    (fstatat(site->docroot.fd, e->path, &st, 0) < 0 || !same_file(&e->st, &st))) {
+	    (fstatat(site->docroot.fd, e->path, &st, 0) < 0 || !same_file(e, &st))) {
 		drop(w, slot); /* changed or gone: the confined open decides */
 		return NULL;
 	}
@@ -384,8 +398,8 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_sit
 		}
 		e->epoch = fw->epoch;
 	}
-	if (iteration && !current)
-		e->checked = *iteration;
+	if (it && !current)
+		e->checked = it;
 	e->used = ++w->fcache_clock;
 	e->refs++;
 	return e;
@@ -401,12 +415,23 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
 		return;
 	bool has_body = st->st_size <= HTTP_FCACHE_MAX_BODY;
 	size_t size = has_body ? (size_t)st->st_size : 0;
-	struct http_fentry *e = malloc(sizeof(*e) + size);
+	char etag[HTTP_ETAG_MAX], lastmod[DATE_HTTP_LEN + 1];
+	size_t etag_len = http_etag_format(etag, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+	                                   st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+	if (!date_http_format(st->st_mtim.tv_sec, lastmod))
+		return;
+	size_t ctype_len = strnlen(ctype, HTTP_FENTRY_CTYPE_MAX);
+	/* path, ctype, etag and lastmod with their NULs, then the body */
+	size_t strs = len + 1 + ctype_len + 1 + etag_len + 1 + sizeof(lastmod);
+	size_t total = (sizeof(struct http_fentry) + strs + size + 63) & ~(size_t)63;
+	/* Line-aligned, so the first line is the hot one (fcache.h). */
+	struct http_fentry *e = aligned_alloc(64, total);
 	if (!e)
 		return;
+	unsigned char *body = (unsigned char *)e->path + strs;
 	size_t got = 0;
 	while (got < size) {
-		ssize_t n = pread(fd, e->body + got, size - got, (off_t)got);
+		ssize_t n = pread(fd, body + got, size - got, (off_t)got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -417,16 +442,21 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
 	}
 	/* The content must belong to these validators: re-check after reading. */
 	struct stat after;
-	if (has_body && (fstat(fd, &after) < 0 || !same_file(st, &after))) {
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->size = (uint64_t)st->st_size;
+	e->mtim = st->st_mtim;
+	e->ctim = st->st_ctim;
+	if (has_body && (fstat(fd, &after) < 0 || !same_file(e, &after))) {
 		free(e);
 		return;
 	}
 	e->refs = 1;
 	e->has_body = has_body;
+	e->body = body;
 	e->gen = site->gen;
 	e->hash = path_hash(site->gen, path, len);
-	e->st = *st;
-	e->checked = (struct timeval){0, 0}; /* read this iteration, checked by the next use */
+	e->checked = 0; /* read this iteration, checked by the next use */
 	e->epoch = 0;
 	e->nwd = 0;
 	e->compressible = compressible;
@@ -435,17 +465,23 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
 	/* Looked for before the watches existed: good for the plain second only. */
 	e->vary_watched = false;
 	e->vary_epoch = 0;
-	snprintf(e->ctype, sizeof(e->ctype), "%s", ctype);
-	e->etag_len = http_etag_format(e->etag, (uint64_t)st->st_ino, (uint64_t)st->st_size,
-	                               st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-	if (!date_http_format(st->st_mtim.tv_sec, e->lastmod)) {
-		free(e);
-		return;
-	}
-	e->path_len = len;
-	memcpy(e->path, path, len);
-	e->path[len] = '\0';
-	e->cost = sizeof(*e) + size;
+	char *p = e->path;
+	e->path_len = (uint16_t)len;
+	memcpy(p, path, len);
+	p[len] = '\0';
+	p += len + 1;
+	e->ctype = p;
+	e->ctype_len = (uint8_t)ctype_len;
+	memcpy(p, ctype, ctype_len);
+	p[ctype_len] = '\0';
+	p += ctype_len + 1;
+	e->etag = p;
+	e->etag_len = (uint8_t)etag_len;
+	memcpy(p, etag, etag_len + 1);
+	p += etag_len + 1;
+	e->lastmod = p;
+	memcpy(p, lastmod, sizeof(lastmod));
+	e->cost = total;
 	e->used = ++w->fcache_clock;
 	/* The slot: this key's own (a stale copy), else a free one, else the LRU. */
 	int found = find(w, e->hash, e->gen, path, len);

@@ -78,33 +78,54 @@ struct http_worker;
 struct http_fwatch;
 
 
+/*
+ * One cached file, laid out for a hit (issue 12: with 1,000 hot files the
+ * entries no longer stay in the CPU's caches, so the lines a hit touches
+ * are what it costs): the first cache line holds what the lookup, the
+ * revalidation and the sibling answer read and write; the second what the
+ * response head is built from; then what only a revalidation that must
+ * compare the file, or a removal, reads; then the path, the type and the
+ * validators as strings packed together (the lookup's path compare loads
+ * the line the head's strings start in); then the body. One allocation of
+ * about the file's size plus 300 bytes (it was 700 bytes of fixed-size
+ * arrays before the body).
+ */
+#define HTTP_FENTRY_CTYPE_MAX 111
+
 struct http_fentry {
-	unsigned refs; /* the cache's own, plus one per response using the body */
-	uint64_t used; /* http_worker.fcache_clock at the last use */
-	size_t cost;   /* bytes it counts against HTTP_FCACHE_BYTES */
-	uint64_t gen;  /* http_site generation id: docroot and settings */
-	uint32_t hash;
-	struct stat st;
-	struct timeval checked; /* the loop iteration that last revalidated it */
-	uint64_t epoch;         /* the worker's change epoch when last found current */
-	int wd[HTTP_FCACHE_WATCH_DEPTH]; /* its watches (references in http_fwatch) */
-	unsigned nwd;                    /* 0: unwatched, revalidated per iteration */
-	bool compressible; /* a precompressed sibling may apply */
-	bool has_body;     /* body[] holds the file; false: a large file's metadata only */
+	/* line 0 */
+	uint64_t gen;          /* http_site generation id: docroot and settings */
+	uint64_t epoch;        /* the worker's change epoch when last found current */
+	uint64_t checked;      /* the loop iteration that last revalidated it (0: none) */
+	uint64_t used;         /* http_worker.fcache_clock at the last use */
 	/* Whether a usable sibling existed (Vary: Accept-Encoding) when last
 	 * looked for, at vary_checked (seconds): reused for a second, so a hot
 	 * file costs no sibling lookups per request. */
-	bool vary;
 	int64_t vary_checked;
-	bool vary_watched;   /* looked for while watched, at change epoch vary_epoch */
-	uint64_t vary_epoch;
-	char ctype[112];
-	char etag[HTTP_ETAG_MAX];
-	size_t etag_len;
-	char lastmod[DATE_HTTP_LEN + 1];
-	size_t path_len;
-	char path[HTTP_FCACHE_PATH_MAX];
-	unsigned char body[]; /* st.st_size bytes when has_body */
+	uint64_t vary_epoch;   /* looked for while watched, at this change epoch */
+	uint32_t hash;
+	unsigned refs;         /* the cache's own, plus one per response using the body */
+	uint16_t path_len;
+	uint8_t nwd;           /* 0: unwatched, revalidated per iteration */
+	bool compressible;     /* a precompressed sibling may apply */
+	bool has_body;         /* body holds the file; false: a large file's metadata only */
+	bool vary;
+	bool vary_watched;
+	/* line 1 */
+	uint64_t size;
+	struct timespec mtim;
+	const char *ctype, *etag; /* into path[] */
+	const char *lastmod;      /* DATE_HTTP_LEN characters and a NUL, into path[] */
+	const unsigned char *body; /* size bytes when has_body */
+	uint8_t ctype_len, etag_len;
+	/* what same_file compares besides size and mtim */
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctim;
+	size_t cost; /* bytes it counts against HTTP_FCACHE_BYTES */
+	int wd[HTTP_FCACHE_WATCH_DEPTH]; /* its watches (references in http_fwatch) */
+	/* path NUL ctype NUL etag NUL lastmod NUL, then the body */
+	char path[];
 };
 
 /* The valid entry for PATH (no leading '/') under SITE's docroot, with a reference, or NULL.
@@ -115,6 +136,7 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_sit
                                     const struct timeval *iteration);
 /* Caches the regular file FD (stat ST, just opened through fsroot) if it is
  * not freshly modified: small ones whole, larger ones as metadata only.
+ * CTYPE is kept to HTTP_FENTRY_CTYPE_MAX bytes, as http_exchange.ctype holds.
  * NOW: the current time (seconds). */
 void http_fcache_put(struct http_worker *w, const struct http_site *site, const char *path,
                      size_t len, int fd, const struct stat *st, const char *ctype,

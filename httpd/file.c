@@ -90,12 +90,12 @@ static bool compressible(const char *type)
 	return false;
 }
 
-/* A sibling counts when it is a regular file not older than the original. */
-static bool usable_sibling(const struct stat *st, const struct stat *orig)
+/* A sibling counts when it is a regular file not older than the original (mtime ORIG). */
+static bool usable_sibling(const struct stat *st, const struct timespec *orig)
 {
-	return S_ISREG(st->st_mode) && (st->st_mtim.tv_sec > orig->st_mtim.tv_sec ||
-	                                (st->st_mtim.tv_sec == orig->st_mtim.tv_sec &&
-	                                 st->st_mtim.tv_nsec >= orig->st_mtim.tv_nsec));
+	return S_ISREG(st->st_mode) &&
+	       (st->st_mtim.tv_sec > orig->tv_sec ||
+	        (st->st_mtim.tv_sec == orig->tv_sec && st->st_mtim.tv_nsec >= orig->tv_nsec));
 }
 
 /*
@@ -108,7 +108,7 @@ static bool usable_sibling(const struct stat *st, const struct stat *orig)
  * siblings are opened in order; once identity is the answer the others are
  * only stat-ed, stopping at the first.
  */
-static int precompressed(struct http_session *s, const struct stat *orig, struct stat *st,
+static int precompressed(struct http_session *s, const struct timespec *orig, struct stat *st,
                          enum http_coding *coding, bool *vary)
 {
 	const struct http_request *r = &s->t->req;
@@ -156,8 +156,8 @@ static void add_line(struct http_head *h, const char *name, const char *value)
 
 /* The representation a file response carries, and its validators. */
 struct file_rep {
-	const struct stat *orig; /* the file's: Last-Modified, preconditions */
-	const struct stat *st;   /* what is sent: ORIG or &VST */
+	struct timespec mtim;    /* the file's: Last-Modified, preconditions */
+	uint64_t size;           /* of what is sent: the file or VST */
 	struct stat vst;         /* a precompressed sibling's */
 	enum http_coding coding; /* HTTP_CODING_N: identity */
 	bool vary;               /* Vary: Accept-Encoding */
@@ -174,13 +174,15 @@ static void rep_from_cache(struct http_session *s, struct http_fentry *e,
                            const struct stat *orig, int64_t now, struct file_rep *rep)
 {
 	struct http_exchange *x = &s->t->x;
-	memcpy(x->ctype, e->ctype, sizeof(x->ctype));
+	memcpy(x->ctype, e->ctype, (size_t)e->ctype_len + 1);
 	if (e->has_body) {
 		x->mem = e;
-		rep->st = rep->orig = &e->st;
+		rep->mtim = e->mtim;
+		rep->size = e->size;
 		rep->etag = e->etag, rep->etag_len = e->etag_len, rep->lastmod = e->lastmod;
 	} else {
-		rep->st = rep->orig = orig;
+		rep->mtim = orig->st_mtim;
+		rep->size = (uint64_t)orig->st_size;
 		memcpy(rep->etag_buf, e->etag, e->etag_len);
 		memcpy(rep->lastmod_buf, e->lastmod, sizeof(rep->lastmod_buf));
 		rep->etag = rep->etag_buf, rep->etag_len = e->etag_len, rep->lastmod = rep->lastmod_buf;
@@ -190,7 +192,7 @@ static void rep_from_cache(struct http_session *s, struct http_fentry *e,
 	if (e->compressible && http_fentry_vary_current(s->w, e, now)) {
 		rep->vary = e->vary;
 	} else if (e->compressible) {
-		int cfd = precompressed(s, rep->orig, &rep->vst, &rep->coding, &rep->vary);
+		int cfd = precompressed(s, &rep->mtim, &rep->vst, &rep->coding, &rep->vary);
 		if (cfd >= 0) { /* unreachable without Accept-Encoding */
 			close(cfd);
 			rep->coding = HTTP_CODING_N;
@@ -208,23 +210,24 @@ static int rep_from_file(struct http_session *s, int fd, const struct stat *orig
                          struct file_rep *rep)
 {
 	struct http_exchange *x = &s->t->x;
-	rep->st = rep->orig = orig;
+	rep->mtim = orig->st_mtim;
 	const char *type = http_mime_by_name(s->path, s->path_len + 1);
 	if (!type)
 		type = http_sniff(s->w, fd, orig);
 	snprintf(x->ctype, sizeof(x->ctype), "%s", type);
 
 	bool comp = compressible(x->ctype);
-	int cfd = comp ? precompressed(s, orig, &rep->vst, &rep->coding, &rep->vary) : -1;
+	int cfd = comp ? precompressed(s, &orig->st_mtim, &rep->vst, &rep->coding, &rep->vary) : -1;
+	const struct stat *st = orig;
 	if (cfd >= 0) {
 		close(fd);
 		fd = cfd;
-		rep->st = &rep->vst;
+		st = &rep->vst;
 	} else {
 		http_fcache_put(s->w, s->site, s->path + 1, s->path_len, fd, orig, x->ctype,
 		                comp && s->site->precompressed, rep->vary, now);
 	}
-	const struct stat *st = rep->st;
+	rep->size = (uint64_t)st->st_size;
 	rep->etag = rep->etag_buf;
 	/* RFC 9110 §8.8.2 wants an IMF-fixdate, which has four year digits: an
 	 * mtime outside 0000-9999 gets no Last-Modified (validation by ETag). */
@@ -251,7 +254,7 @@ static enum http_cond preconditions(struct http_session *s, const struct file_re
 	    .if_range = r->if_range,
 	    .has_range = r->range.p != NULL,
 	    .etag = {{rep->etag}, rep->etag_len},
-	    .mtime = rep->orig->st_mtim.tv_sec,
+	    .mtime = rep->mtim.tv_sec,
 	    .now = now,
 	};
 	return http_cond_evaluate(&in, range_applies);
@@ -367,7 +370,7 @@ static void serve_file(struct http_session *s, int fd, const struct stat *orig,
 	else
 		fd = rep_from_file(s, fd, orig, now, &rep);
 	x->fd = fd;
-	x->size = (uint64_t)rep.st->st_size;
+	x->size = rep.size;
 
 	bool range_applies = false;
 	enum http_cond cond = preconditions(s, &rep, now, &range_applies);

@@ -103,7 +103,7 @@ static void test_hit_and_content(void **state)
 	put(f, "a.txt", LATER);
 	struct http_fentry *e = get(f, "a.txt");
 	assert_non_null(e);
-	assert_int_equal(e->st.st_size, 5);
+	assert_int_equal(e->size, 5);
 	assert_true(e->has_body);
 	assert_memory_equal(e->body, "hello", 5);
 	assert_string_equal(e->ctype, "text/plain");
@@ -111,6 +111,57 @@ static void test_hit_and_content(void **state)
 	http_fentry_unref(e);
 	assert_null(get(f, "b.txt"));
 	assert_null(get(f, "a.tx"));
+}
+
+/* The packed entry (fcache.h): line-aligned, its strings in one run after
+ * the fixed part (path, type, ETag, Last-Modified), each whole; a type
+ * longer than http_exchange.ctype holds is cut to HTTP_FENTRY_CTYPE_MAX. */
+static void test_packed_strings(void **state)
+{
+	struct fx *f = *state;
+	char ctype[200];
+	memset(ctype, 'x', sizeof(ctype) - 1);
+	ctype[sizeof(ctype) - 1] = '\0';
+	static const struct {
+		int line;
+		const char *name, *ctype;
+		size_t ctype_len;
+	} rows[] = {
+	    {__LINE__, "a.txt", "text/plain; charset=utf-8", 25},
+	    {__LINE__, "d/e/long-name-of-a-file.html", "", 0},
+	    {__LINE__, "t.bin", NULL, HTTP_FENTRY_CTYPE_MAX}, /* NULL: the 199-byte type */
+	};
+	mkdirat(f->app.docroot.fd, "d", 0700);
+	mkdirat(f->app.docroot.fd, "d/e", 0700);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *name = rows[i].name, *type = rows[i].ctype ? rows[i].ctype : ctype;
+		write_file(f, name, "hello", 5);
+		int fd = openat(f->app.docroot.fd, name, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		struct stat st;
+		assert_int_equal(fstat(fd, &st), 0);
+		http_fcache_put(f->w, &f->app, name, strlen(name), fd, &st, type, false, false, LATER);
+		close(fd);
+		struct http_fentry *e = get(f, name);
+		if (!e)
+			fail_msg("row at line %d: not cached", rows[i].line);
+		assert_int_equal((uintptr_t)e % 64, 0);
+		assert_int_equal(e->path_len, strlen(name));
+		assert_string_equal(e->path, name);
+		assert_int_equal(e->ctype_len, rows[i].ctype_len);
+		assert_int_equal(strlen(e->ctype), rows[i].ctype_len);
+		assert_memory_equal(e->ctype, type, rows[i].ctype_len);
+		char etag[HTTP_ETAG_MAX], lastmod[DATE_HTTP_LEN + 1];
+		size_t n = http_etag_format(etag, (uint64_t)st.st_ino, (uint64_t)st.st_size,
+		                            st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		assert_int_equal(e->etag_len, n);
+		assert_string_equal(e->etag, etag);
+		assert_true(date_http_format(st.st_mtim.tv_sec, lastmod));
+		assert_string_equal(e->lastmod, lastmod);
+		assert_int_equal(e->size, 5);
+		assert_memory_equal(e->body, "hello", 5);
+		http_fentry_unref(e);
+	}
 }
 
 static void test_fresh_not_cached(void **state)
@@ -136,7 +187,7 @@ static void test_large_metadata_only(void **state)
 	struct http_fentry *e = get(f, "big.bin");
 	assert_non_null(e);
 	assert_false(e->has_body);
-	assert_int_equal(e->st.st_size, (off_t)n);
+	assert_int_equal(e->size, n);
 	assert_string_equal(e->ctype, "text/plain");
 	assert_true(e->etag_len > 0);
 	struct stat st;
@@ -477,6 +528,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_hit_and_content, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_packed_strings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fresh_not_cached, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_metadata_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revalidated_once_per_iteration, setup, teardown),
