@@ -17,11 +17,14 @@
 # Each run first warms up for BENCH_WARMUP (1) seconds, unmeasured, so that
 # all shapes are measured with their files cached (1,000 files read once per
 # worker would otherwise be charged to the run).
-# Runs BENCH_RUNS (3) rounds, the shapes interleaved, and prints for each run
-# req/s and httpd's CPU time (user + system, /proc/PID/stat) per request, then
-# the medians and the ratios to Msites. CPU per request is the steadier figure
-# on a shared machine. With BENCH_BASELINE=DIR (another build directory) every
-# shape also runs on that build, in the same rounds.
+# Runs BENCH_RUNS (3) rounds, the shapes interleaved (each round starting one
+# run further on), and prints for each run req/s and httpd's CPU time (user +
+# system, and user alone, /proc/PID/stat) per request, then the medians and
+# the ratios to Msites. CPU per request is the steadier figure on a shared
+# machine; user CPU is where the per-site and per-file work is (the kernel's
+# share, loopback TCP, is the same in every shape). With BENCH_BASELINE=DIR
+# (another build directory) every shape also runs on that build, in the same
+# rounds, and the new/base ratios close the output.
 # BENCH_SHAPES picks shapes (default all three). BENCH_PROFILE=CMD runs CMD
 # beside each wrk run, with @PID@ replaced by httpd's pid and @OUT@ by
 # BENCH_PROFILE_DIR/<build>-<shape>-<run> (default /tmp), and stops it with
@@ -100,15 +103,16 @@ make_lua() {
 	echo "$lua"
 }
 
-# utime + stime of PID (all its threads), in clock ticks
+# utime + stime and utime alone of PID (all its threads), in clock ticks
 cpu_ticks() {
-	awk '{print $14 + $15}' "/proc/$1/stat"
+	awk '{print $14 + $15, $14}' "/proc/$1/stat"
 }
 
-# One run: BIN serving CONF, wrk with LUA; prints "req/s us-CPU-per-request".
+# One run: BIN serving CONF, wrk with LUA; prints "req/s us-CPU-per-request
+# us-user-CPU-per-request".
 # TAG names the run's profile output.
 run() {
-	local bin=$1 conf=$2 lua=$3 tag=$4 t0 t1 out prof= cmd
+	local bin=$1 conf=$2 lua=$3 tag=$4 t0 t1 u0 u1 out prof= cmd
 	"$bin" -c "$conf" 2>"$DIR/httpd.err" &
 	PID=$!
 	for _ in $(seq 100); do
@@ -125,17 +129,17 @@ run() {
 		prof=$!
 		sleep 1 # attached before the load starts
 	fi
-	t0=$(cpu_ticks "$PID")
+	read -r t0 u0 <<<"$(cpu_ticks "$PID")"
 	out=$(wrk -t2 -c100 -d"${DUR}s" -s "$lua" "http://127.0.0.1:$PORT/")
-	t1=$(cpu_ticks "$PID")
+	read -r t1 u1 <<<"$(cpu_ticks "$PID")"
 	if [ -n "$prof" ]; then
 		kill -INT "$prof"
 		wait "$prof" 2>/dev/null || true
 	fi
-	awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" '
+	awk -v t="$((t1 - t0))" -v u="$((u1 - u0))" -v hz="$(getconf CLK_TCK)" '
 		/requests in/ {n = $1}
 		/Requests\/sec/ {r = $2}
-		END {printf "%s %.1f\n", r, n ? t * 1e6 / hz / n : 0}' <<<"$out"
+		END {printf "%s %.2f %.2f\n", r, n ? t * 1e6 / hz / n : 0, n ? u * 1e6 / hz / n : 0}' <<<"$out"
 	kill "$PID"
 	wait "$PID" 2>/dev/null || true
 }
@@ -148,17 +152,22 @@ sleep 3
 builds=("new=$BUILD/triad-httpd")
 if [ -n "$BASE" ]; then builds+=("base=$BASE/triad-httpd"); fi
 read -r -a shapes <<<"${BENCH_SHAPES:-1site-1file 1site-Nfiles Msites}"
-declare -A qps cpu
+declare -A qps cpu usr
+# Every (build, shape) pair once per round; each round starts one pair further
+# on, so that no pair always runs first or right after the same neighbour.
+pairs=()
+for b in "${builds[@]}"; do
+	for shape in "${shapes[@]}"; do pairs+=("$b $shape"); done
+done
 for ((r = 1; r <= RUNS; r++)); do
-	for b in "${builds[@]}"; do
-		for shape in "${shapes[@]}"; do
-			conf=$conf1
-			if [ "$shape" = Msites ]; then conf=$confn; fi
-			read -r q c <<<"$(run "${b#*=}" "$conf" "$(make_lua "$shape")" "${b%%=*}-$shape-$r")"
-			key="${b%%=*} $shape"
-			qps[$key]+="$q " cpu[$key]+="$c "
-			echo "run $r: $key: $q req/s, $c us CPU/req"
-		done
+	for ((k = 0; k < ${#pairs[@]}; k++)); do
+		read -r b shape <<<"${pairs[$(((k + r - 1) % ${#pairs[@]}))]}"
+		conf=$conf1
+		if [ "$shape" = Msites ]; then conf=$confn; fi
+		read -r q c u <<<"$(run "${b#*=}" "$conf" "$(make_lua "$shape")" "${b%%=*}-$shape-$r")"
+		key="${b%%=*} $shape"
+		qps[$key]+="$q " cpu[$key]+="$c " usr[$key]+="$u "
+		echo "run $r: $key: $q req/s, $c us CPU/req ($u user)"
 	done
 done
 median() { printf '%s\n' $1 | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
@@ -170,10 +179,21 @@ for b in "${builds[@]}"; do
 	for shape in "${shapes[@]}"; do
 		q=$(median "${qps[$b $shape]}")
 		c=$(median "${cpu[$b $shape]}")
-		awk -v b="$b" -v s="$shape" -v q="$q" -v c="$c" -v mq="$mq" -v mc="$mc" 'BEGIN {
-			printf "  %s %-12s %9.0f req/s %6.1f us CPU/req", b, s, q, c
+		u=$(median "${usr[$b $shape]}")
+		awk -v b="$b" -v s="$shape" -v q="$q" -v c="$c" -v u="$u" -v mq="$mq" -v mc="$mc" 'BEGIN {
+			printf "  %-4s %-12s %9.0f req/s %6.2f us CPU/req (%5.2f user)", b, s, q, c, u
 			if (s != "Msites" && mq != "")
 				printf "   Msites/this: req/s %.3f, CPU/req %.3f", mq / q, mc / c
 			printf "\n" }'
 	done
 done
+if [ -n "$BASE" ]; then
+	echo "new/base (medians; CPU below 1: new costs less):"
+	for shape in "${shapes[@]}"; do
+		awk -v s="$shape" -v q="$(median "${qps[new $shape]}")" -v bq="$(median "${qps[base $shape]}")" \
+			-v c="$(median "${cpu[new $shape]}")" -v bc="$(median "${cpu[base $shape]}")" \
+			-v u="$(median "${usr[new $shape]}")" -v bu="$(median "${usr[base $shape]}")" 'BEGIN {
+			printf "  %-12s req/s %.3f, CPU/req %.3f, user CPU/req %.3f\n", s, q / bq, c / bc,
+				bu ? u / bu : 0 }'
+	done
+fi
