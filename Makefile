@@ -19,7 +19,9 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 CC      ?= gcc
 CFLAGS  := -std=c17 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) \
            -DTRIAD_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
-LDFLAGS := $(EXTRA_LDFLAGS)
+# --as-needed: a daemon records only the libraries it calls (ftpd/smtpd no libmagic and
+# its compressors, httpd no PAM), each one loaded costs resident pages (issue 10).
+LDFLAGS := -Wl,--as-needed $(EXTRA_LDFLAGS)
 LIBS    := $(PKG_LIBS) -lpthread
 
 # TEST_HOOKS=1 (the default) compiles the sandbox probe the integration tests

@@ -393,6 +393,13 @@ void auth_client_free(struct auth_client *c)
 	free(c);
 }
 
+const struct server_auth auth_pam = {
+    .helper_start = auth_helper_start,
+    .helper_stop = auth_helper_stop,
+    .client_new = auth_client_new,
+    .client_free = auth_client_free,
+};
+
 struct auth_req *auth_request(struct auth_client *c, const char *service, const char *user,
                               const char *password, const char *rhost, auth_cb cb, void *arg)
 {

@@ -697,8 +697,8 @@ static int worker_setup(struct worker *w, const struct bound *b, size_t nb, char
 		evconnlistener_set_error_cb(wl->l, accept_error_cb);
 		wl->backoff = evtimer_new(w->base, backoff_cb, wl);
 	}
-	if (ops->needs_auth) {
-		w->auth = auth_client_new(w->base, w->index);
+	if (ops->auth) {
+		w->auth = ops->auth->client_new(w->base, w->index);
 		if (!w->auth) {
 			snprintf(err, errlen, "cannot connect worker %u to the auth helper",
 			         w->index);
@@ -721,7 +721,7 @@ static void worker_teardown(struct worker *w)
 			event_free(w->listeners[i].backoff);
 	}
 	if (w->auth)
-		auth_client_free(w->auth);
+		ops->auth->client_free(w->auth);
 	if (w->wake)
 		event_free(w->wake);
 	/* Connections still open after shutdown_timeout die with the process. */
@@ -1123,7 +1123,7 @@ static int process_setup(struct conf *c, struct bound **bound, size_t *nbound, c
 	                 : bind_all(c, bound, nbound, err, errlen)) < 0 ||
 	    bind_metrics(c, err, errlen) < 0)
 		goto fail;
-	if (ops->needs_auth && auth_helper_start(nworkers, c->g.sandbox, err, errlen) < 0)
+	if (ops->auth && ops->auth->helper_start(nworkers, c->g.sandbox, err, errlen) < 0)
 		goto fail;
 	if (drop_privileges(c, err, errlen) < 0)
 		goto fail;
@@ -1241,8 +1241,8 @@ static void shut_down(void)
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(main_base);
-	if (ops->needs_auth)
-		auth_helper_stop();
+	if (ops->auth)
+		ops->auth->helper_stop();
 	log_info("stopped%s", clean ? "" : " (connections were cut at shutdown_timeout)");
 	set_current(NULL);
 	free(workers);

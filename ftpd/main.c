@@ -6,6 +6,7 @@
 #include "session.h"
 #include "sweep.h"
 
+#include "triad/auth.h"
 #include "triad/server.h"
 
 #include <stddef.h>
@@ -47,7 +48,7 @@ static const struct server_ops ftpd_ops = {
 	.nmetrics = FTP_METRICS,
 	.tls_fdname = "ftps",
 	.operations = offsetof(struct ftpd_conf, op),
-	.needs_auth = true,
+	.auth = &auth_pam,
 	.blocking_threads = 2, /* fsync + rename of uploads, closes of deleted files, sweeps */
 	.prepare = ftp_prepare,
 	.release = ftp_release,

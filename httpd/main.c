@@ -51,7 +51,6 @@ static const struct server_ops httpd_ops = {
 	.nmetrics = HTTP_METRICS,
 	.tls_fdname = "https",
 	.operations = offsetof(struct httpd_conf, op),
-	.needs_auth = false,
 	.prepare = http_prepare,
 	.release = http_release,
 	.accept = http_accept,

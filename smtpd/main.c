@@ -6,6 +6,7 @@
 #include "session.h"
 #include "sweep.h"
 
+#include "triad/auth.h"
 #include "triad/limits.h"
 #include "triad/server.h"
 
@@ -51,7 +52,7 @@ static const struct server_ops smtpd_ops = {
 	.metrics = smtp_metrics,
 	.nmetrics = SMTP_METRICS,
 	.operations = offsetof(struct smtpd_conf, op),
-	.needs_auth = true,
+	.auth = &auth_pam,
 	.blocking_threads = 8, /* file work: RCPT checks (rcpt.c), spool writes, delivery (maildir.c) */
 	.prepare = smtp_prepare,
 	.release = smtp_release,

@@ -60,6 +60,20 @@ struct auth_client *auth_client_new(struct event_base *base, unsigned worker);
 void auth_client_free(struct auth_client *c);
 
 /*
+ * What server.c needs of PAM, as server_ops.auth (NULL: no logins, no
+ * helper). Reached through this table, so a daemon that does not name it
+ * (httpd) links no PAM: with --as-needed libpam, libaudit and libcap-ng are
+ * not loaded into it (~100 KiB of resident pages).
+ */
+struct server_auth {
+	int (*helper_start)(unsigned nworkers, bool sandbox, char *err, size_t errlen);
+	int (*helper_stop)(void);
+	struct auth_client *(*client_new)(struct event_base *base, unsigned worker);
+	void (*client_free)(struct auth_client *c);
+};
+extern const struct server_auth auth_pam;
+
+/*
  * Starts one authentication. CB runs later on the worker's loop exactly once,
  * unless auth_cancel() is called first (the connection went away).
  * Returns NULL (and CB is not called) only when arguments are oversize or

@@ -26,6 +26,7 @@
 
 struct event_base;
 struct auth_client;
+struct server_auth;
 struct proxy_wait;
 struct metric_family;
 struct workq_job;
@@ -57,7 +58,7 @@ struct worker {
 	unsigned index;
 	struct event_base *base;
 	pthread_t thread;
-	struct auth_client *auth;    /* NULL unless ops->needs_auth */
+	struct auth_client *auth;    /* NULL unless ops->auth */
 	struct conn *conns;          /* live conns of this worker (conn.c) */
 	size_t nconns;
 	bool draining;
@@ -79,7 +80,8 @@ struct server_ops {
 	void (*limits)(const struct conf *c, unsigned *max_total, unsigned *max_per_ip);
 	/* offsetof the struct conf_operations in the daemon's section struct. */
 	size_t operations;
-	bool needs_auth;                       /* start the PAM helper */
+	/* The PAM helper and its per-worker clients (auth.h: &auth_pam), or NULL. */
+	const struct server_auth *auth;
 	unsigned blocking_threads;             /* workq pool size (0: no pool) */
 	/* Builds rt->app for a new generation, as `user`; -1 + err refuses it. */
 	int (*prepare)(struct conf *c, struct server_runtime *rt, char *err, size_t errlen);
