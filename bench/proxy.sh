@@ -15,7 +15,9 @@
 #   proxy   GET /1k.txt through the proxy, no cache
 #   hit     GET /1k.txt with the response cache on (every request after the first a hit)
 #   php     GET /hello.php, a small PHP page (a loop printing a short list)
-#   static  triad-httpd serving the same 1 KiB file itself (the cache-hit target is 0.9x)
+#   static  triad-httpd serving the same 1 KiB file itself (the cache-hit target is 0.9x),
+#           a third triad without proxy rules, run in the same rotated rounds as the
+#           others so hit/static compares two rates taken under the same conditions
 # For each: req/s, p99, and the CPU time the proxy used per request (user + system of
 # its process tree, from /proc; the backend's and php-fpm's time is not counted). On a
 # shared machine CPU per request is the steadier figure. BENCH_BASELINE=DIR adds "base",
@@ -118,6 +120,15 @@ protocol = fastcgi
 keepalive = 4
 CONF
 }
+SP=$(port)
+# triad's own static rate on the same file: a triad without proxy rules
+cat >"$T/triad-static.conf" <<CONF
+[global]
+root = $T/root
+workers = $WORKERS
+[httpd]
+listen = 127.0.0.1:$SP
+CONF
 triad_conf "$TP" 0 >"$T/triad.conf"
 triad_conf "$TC" 64M >"$T/triad-cache.conf"
 triad_conf "$BP" 0 >"$T/base.conf"
@@ -126,7 +137,7 @@ FPM_USER=
 FPM_ROOT=
 if [ "$(id -u)" = 0 ]; then
 	sed -i 's/^\[global\]$/[global]\nuser = nobody/' "$T/triad.conf" "$T/triad-cache.conf" \
-		"$T/base.conf" "$T/base-cache.conf"
+		"$T/base.conf" "$T/base-cache.conf" "$T/triad-static.conf"
 	FPM_USER="user = nobody"
 	FPM_ROOT=-R
 fi
@@ -148,13 +159,14 @@ php-fpm8.2 $FPM_ROOT -F -y "$T/fpm/fpm.conf" & PIDS+=($!)
 nginx -c "$T/nginx.conf" -p "$T" & PIDS+=($!); PID_NGINX=$!
 "$TRIAD" -c "$T/triad.conf" 2>"$T/triad.err" & PIDS+=($!); PID_TRIAD=$!
 "$TRIAD" -c "$T/triad-cache.conf" 2>"$T/triad-cache.err" & PIDS+=($!); PID_TRIAD_CACHE=$!
+"$TRIAD" -c "$T/triad-static.conf" 2>"$T/triad-static.err" & PIDS+=($!); PID_STATIC=$!
 PROXIES="$NP $NC $TP $TC"
 if [ -n "$BASE" ]; then
 	"$BASE" -c "$T/base.conf" 2>"$T/base.err" & PIDS+=($!); PID_BASE=$!
 	"$BASE" -c "$T/base-cache.conf" 2>"$T/base-cache.err" & PIDS+=($!); PID_BASE_CACHE=$!
 	PROXIES="$PROXIES $BP $BC"
 fi
-for p in $B $PROXIES; do wait_port "$p" || die "port $p not answering"; done
+for p in $B $PROXIES $SP; do wait_port "$p" || die "port $p not answering"; done
 for p in $PROXIES; do
 	cmp -s <(curl -s "http://127.0.0.1:$p/1k.txt") "$T/root/www/1k.txt" || die "port $p: wrong body"
 done
@@ -183,7 +195,7 @@ print(rps, p99, bad.group(1) if bad else 0, round(cpu, 1))' "$c0" "$c1" "$T/wrk.
 
 declare -A RPS P99 CPU
 median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
-NAMES="triad-proxy nginx-proxy triad-hit nginx-hit triad-php nginx-php"
+NAMES="triad-proxy nginx-proxy triad-hit nginx-hit triad-php nginx-php triad-static"
 [ -n "$BASE" ] && NAMES="$NAMES base-proxy base-hit"
 # BENCH_ORDER: the same names in another order. Position in a round biases a server
 # (the load after a php load measured 0.92x against 1.17x for the same triad-proxy and
@@ -209,6 +221,7 @@ run_all() {
 			nginx-hit) port=$NC pid=$PID_NGINX ;;
 			triad-php) port=$TP pid=$PID_TRIAD path=/hello.php ;;
 			nginx-php) port=$NP pid=$PID_NGINX path=/hello.php ;;
+			triad-static) port=$SP pid=$PID_STATIC ;;
 			base-proxy) port=$BP pid=$PID_BASE ;;
 			base-hit) port=$BC pid=$PID_BASE_CACHE ;;
 			esac
@@ -227,28 +240,10 @@ run_all() {
 	done
 }
 run_all
-# triad's own static rate on the same file: a separate triad without proxy rules
-SP=$(port)
-cat >"$T/triad-static.conf" <<CONF
-[global]
-root = $T/root
-workers = $WORKERS
-[httpd]
-listen = 127.0.0.1:$SP
-CONF
-[ "$(id -u)" = 0 ] && sed -i 's/^\[global\]$/[global]\nuser = nobody/' "$T/triad-static.conf"
-"$TRIAD" -c "$T/triad-static.conf" 2>"$T/triad-static.err" & PIDS+=($!); PID_STATIC=$!
-wait_port "$SP" || die "static triad not answering"
-S=(); SC=()
-for r in $(seq "$RUNS"); do set -- $(load "$SP" /1k.txt "$PID_STATIC"); S+=("$1"); SC+=("$4"); done
-RPS[triad-static]=$(median "${S[@]}")
-CPU[triad-static]=$(median "${SC[@]}")
-
 printf '%-14s %12s %10s %14s\n' server req/s p99_ms cpu_us/req
 for name in $NAMES; do
 	printf '%-14s %12.0f %10.2f %14.1f\n' "$name" "${RPS[$name]}" "${P99[$name]}" "${CPU[$name]}"
 done
-printf '%-14s %12.0f %10s %14.1f\n' triad-static "${RPS[triad-static]}" "" "${CPU[triad-static]}"
 python3 - "${RPS[triad-proxy]}" "${RPS[nginx-proxy]}" "${P99[triad-proxy]}" "${P99[nginx-proxy]}" \
 	"${RPS[triad-hit]}" "${RPS[nginx-hit]}" "${RPS[triad-static]}" "${RPS[triad-php]}" \
 	"${RPS[nginx-php]}" "${CPU[triad-proxy]}" "${CPU[nginx-proxy]}" "${CPU[triad-hit]}" \
