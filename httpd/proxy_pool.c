@@ -16,23 +16,61 @@
 #include "triad/limits.h"
 #include "triad/server.h"
 
+/* A worker's idle conns of one pool, most recently idle first. Per pool so
+ * that taking and putting back (once per request on a keep-alive upstream)
+ * cost the same whatever the worker holds for other pools. A list whose
+ * pool is gone (an older configuration) is reused once it is empty. */
+struct http_idle_list {
+	struct http_idle_list *next;
+	struct http_idle *head;
+	uint64_t pool_id;
+	unsigned n;
+};
+
 struct http_idle {
 	struct conn *c;
+	struct http_idle_list *list;
 	struct http_worker *w;
 	struct http_idle *next, *prev;
-	uint64_t pool_id;
 	size_t server;
 };
+
+/* The worker's list for POOL_ID; CREATE: made (or an empty one reused) if missing. */
+static struct http_idle_list *idle_list(struct http_worker *w, uint64_t pool_id, bool create)
+{
+	struct http_idle_list *empty = NULL;
+	for (struct http_idle_list *l = w->idle; l; l = l->next) {
+		if (l->pool_id == pool_id)
+			return l;
+		if (!empty && l->n == 0)
+			empty = l;
+	}
+	if (!create)
+		return NULL;
+	if (empty) {
+		empty->pool_id = pool_id;
+		return empty;
+	}
+	struct http_idle_list *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->pool_id = pool_id;
+	l->next = w->idle;
+	w->idle = l;
+	return l;
+}
 
 static void idle_unlink(struct http_idle *e)
 {
 	struct http_worker *w = e->w;
+	struct http_idle_list *l = e->list;
 	if (e->prev)
 		e->prev->next = e->next;
 	else
-		w->idle = e->next;
+		l->head = e->next;
 	if (e->next)
 		e->next->prev = e->prev;
+	l->n--;
 	w->nidle--;
 	/* kept for the next idle_put: a keep-alive upstream goes idle once per request */
 	e->next = w->idle_spare;
@@ -62,11 +100,12 @@ static const struct conn_ops idle_ops = {
 /* An idle conn to a server of this pool that is not being skipped. */
 static struct conn *idle_take(struct http_proxy *px)
 {
-	struct http_worker *w = px->s->w;
+	struct http_idle_list *l = idle_list(px->s->w, px->pool->id, false);
+	if (!l || !l->head)
+		return NULL;
 	int64_t now = px_now_ms();
-	for (struct http_idle *e = w->idle; e; e = e->next) {
-		if (e->pool_id != px->pool->id || e->server >= px->pool->nservers ||
-		    conn_is_closing(e->c) ||
+	for (struct http_idle *e = l->head; e; e = e->next) {
+		if (e->server >= px->pool->nservers || conn_is_closing(e->c) ||
 		    atomic_load(&px->pool->servers[e->server].failed_until) > now)
 			continue;
 		struct conn *c = e->c;
@@ -81,12 +120,11 @@ static struct conn *idle_take(struct http_proxy *px)
 static bool idle_put(struct http_proxy *px, struct conn *c)
 {
 	struct http_worker *w = px->s->w;
-	unsigned n = 0;
-	for (struct http_idle *e = w->idle; e; e = e->next)
-		n += e->pool_id == px->pool->id;
 	/* A draining worker (SIGTERM) keeps nothing: it exits once its conns are gone. */
-	if (n >= px->pool->keepalive || px->server < 0 || conn_is_closing(c) ||
-	    conn_in_len(c) > 0 || c->worker->draining)
+	if (px->server < 0 || conn_is_closing(c) || conn_in_len(c) > 0 || c->worker->draining)
+		return false;
+	struct http_idle_list *l = idle_list(w, px->pool->id, true);
+	if (!l || l->n >= px->pool->keepalive)
 		return false;
 	struct http_idle *e = w->idle_spare;
 	if (e)
@@ -95,13 +133,14 @@ static bool idle_put(struct http_proxy *px, struct conn *c)
 		return false;
 	e->c = c;
 	e->w = w;
-	e->pool_id = px->pool->id;
+	e->list = l;
 	e->server = (size_t)px->server;
 	e->prev = NULL;
-	e->next = w->idle;
-	if (w->idle)
-		w->idle->prev = e;
-	w->idle = e;
+	e->next = l->head;
+	if (l->head)
+		l->head->prev = e;
+	l->head = e;
+	l->n++;
 	w->nidle++;
 	c->ops = &idle_ops;
 	c->proto = e;
@@ -115,11 +154,16 @@ static bool idle_put(struct http_proxy *px, struct conn *c)
 void http_proxy_worker_fini(struct http_worker *w)
 {
 	while (w->idle) {
-		struct http_idle *e = w->idle;
-		struct conn *c = e->c;
-		c->proto = NULL;
-		idle_unlink(e);
-		conn_abort(c);
+		struct http_idle_list *l = w->idle;
+		while (l->head) {
+			struct http_idle *e = l->head;
+			struct conn *c = e->c;
+			c->proto = NULL;
+			idle_unlink(e);
+			conn_abort(c);
+		}
+		w->idle = l->next;
+		free(l);
 	}
 	while (w->idle_spare) {
 		struct http_idle *e = w->idle_spare;

@@ -125,7 +125,7 @@ struct http_worker {
 	uint64_t fcache_clock;        /* bumped per use: least recently used goes first */
 	size_t fcache_bytes;          /* held by fcache[], at most HTTP_FCACHE_BYTES */
 	struct http_fwatch *fwatch;   /* inotify for cached files; NULL: fstatat per iteration */
-	struct http_idle *idle; /* idle upstream connections (proxy_pool.c) */
+	struct http_idle_list *idle; /* idle upstream connections per pool (proxy_pool.c) */
 	unsigned nidle;
 	struct http_idle *idle_spare;  /* entries of conns no longer idle, for reuse */
 	struct http_proxy *px_spare;   /* ended exchanges' state, for reuse (proxy.c) */

@@ -143,6 +143,13 @@ class RawBackend:
                 pass
 
 
+def requests(f, backend):
+    """Each request read from F until the client closes, recorded in BACKEND first."""
+    while (req := read_request(f)) is not None:
+        backend.record(req)
+        yield req
+
+
 def echo(s, f, backend, status=200, extra=b"", close_after=None):
     """Keep-alive JSON echo of each request: method, target, fields, body."""
     served = 0

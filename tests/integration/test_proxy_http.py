@@ -18,7 +18,7 @@ import time
 import pytest
 
 import triad_harness as th
-from proxy_backends import RawBackend, echo, read_request, read_head, field, Gunicorn
+from proxy_backends import RawBackend, echo, read_request, read_head, field, Gunicorn, requests
 
 
 def start_proxy(start_daemon, triad_config, upstreams, global_overrides=None, **httpd):
@@ -217,6 +217,59 @@ def test_upstream_keepalive_reuses_connections(start_daemon, triad_config, backe
     for i in range(6):
         assert get(d, f"/k{i}")[0].status == 200
     assert backend.connections <= 2  # two workers at most
+
+
+def test_upstream_keepalive_cap_per_pool(start_daemon, triad_config):
+    """`keepalive` (interface.md) caps each pool's idle connections per worker on its own:
+    after 6 concurrent slow requests to pool a (6 upstream connections), at most
+    keepalive x workers stay open, the others are closed; pool b's idle connections are
+    not counted against a's, and each pool reuses only its own (a connection to a's
+    server never carries a request for b)."""
+    gate = threading.Event()
+
+    def slow(s, f, b):
+        for req in requests(f, b):
+            if req["target"].startswith("/slow"):
+                gate.wait(10 * th.timeout_scale())
+            body = req["target"].encode()
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+    a, b = RawBackend(slow), RawBackend(slow)
+    try:
+        d = start_proxy(start_daemon, triad_config,
+                        {"a": {"servers": a.address, "keepalive": 1},
+                         "b": {"servers": b.address, "keepalive": 1}},
+                        proxy="/b/*=b /*=a")
+        results = []
+
+        def one(i):
+            results.append(get(d, f"/slow{i}")[1])
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        th.wait_until(lambda: len(a.requests) == 6, 10, "6 requests at pool a's server")
+        assert a.connections == 6
+        gate.set()
+        for t in threads:
+            t.join()
+        assert sorted(results) == sorted(f"/slow{i}".encode() for i in range(6))
+        # 2 workers x keepalive 1: the other 4 connections are closed by triad
+        th.wait_until(lambda: len(a.live) <= 2, 10, "pool a's extra connections closed")
+        for i in range(4):
+            assert get(d, f"/b/x{i}")[1] == f"/b/x{i}".encode()
+            assert get(d, f"/y{i}")[1] == f"/y{i}".encode()
+        # b's own idle connection reused (4 requests, at most one new per worker), though
+        # a's idle connections fill a's quota; a's 4 requests reuse a's kept ones (a
+        # worker that kept none opens one, and keeps it)
+        assert b.connections <= 2
+        assert a.connections <= 6 + 2
+        assert all(not r["target"].startswith("/b/") for r in a.requests)
+        assert all(r["target"].startswith("/b/") for r in b.requests)
+    finally:
+        gate.set()
+        a.close()
+        b.close()
 
 
 def test_upstream_keepalive_zero(start_daemon, triad_config, backend):
