@@ -119,15 +119,17 @@ static bool store_fields(struct http_rentry *e, const struct http_field *fields,
                          int64_t now)
 {
 	size_t len = 0;
+	bool hop[HTTP_HEADER_FIELDS_MAX];
+	http_hop_marks(fields, n, hop);
 	for (unsigned i = 0; i < n; i++)
-		if (!px_skip_response_field(fields, n, i) && !http_field_is(&fields[i], "age"))
+		if (!px_skip_response_field(&fields[i], hop[i]) && !http_field_is(&fields[i], "age"))
 			len += fields[i].name.len + fields[i].value.len + 4;
 	if (!(e->fields = malloc(len + 1)))
 		return false;
 	char *p = e->fields;
 	for (unsigned i = 0; i < n; i++) {
 		const struct http_field *fl = &fields[i];
-		if (px_skip_response_field(fields, n, i) || http_field_is(fl, "age"))
+		if (px_skip_response_field(fl, hop[i]) || http_field_is(fl, "age"))
 			continue;
 		memcpy(p, fl->name.p, fl->name.len);
 		p += fl->name.len;

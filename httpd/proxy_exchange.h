@@ -158,7 +158,7 @@ void px_client_body(struct http_proxy *px, const void *p, size_t n);
 size_t px_client_body_move(struct http_proxy *px, size_t n);
 /* The response ended well: close the body, keep or close the upstream conn. */
 void px_complete(struct http_proxy *px);
-bool px_skip_response_field(const struct http_field *fields, unsigned n, unsigned i);
+bool px_skip_response_field(const struct http_field *f, bool hop);
 
 /* proxy_cache.c */
 /* True when answered from the cache or waiting for another request's fill. */

@@ -121,9 +121,11 @@ static bool same_name(const struct http_field *a, const struct http_field *b)
 static void http_params(struct params *b, const struct http_request *r, char *val)
 {
 	bool done[HTTP_HEADER_FIELDS_MAX] = {false};
+	bool hop[HTTP_HEADER_FIELDS_MAX];
+	http_hop_marks(r->fields, r->nfields, hop);
 	for (unsigned i = 0; i < r->nfields; i++) {
 		const struct http_field *f = &r->fields[i];
-		if (done[i] || http_hop_by_hop(r->fields, r->nfields, i) ||
+		if (done[i] || hop[i] ||
 		    http_field_is(f, "content-type") || http_field_is(f, "content-length") ||
 		    http_field_is(f, "proxy") || f->name.len > 200)
 			continue;

@@ -135,9 +135,11 @@ bool px_http_request_head(struct http_proxy *px)
 	http_head_add(h, STRLIT(" HTTP/1.1\r\nHost: "));
 	put_slice(h, host);
 	http_head_add(h, STRLIT("\r\n"));
+	bool hop[HTTP_HEADER_FIELDS_MAX];
+	http_hop_marks(r->fields, r->nfields, hop);
 	for (unsigned i = 0; i < r->nfields; i++) {
 		const struct http_field *f = &r->fields[i];
-		if (http_hop_by_hop(r->fields, r->nfields, i) || http_field_is(f, "host") ||
+		if (hop[i] || http_field_is(f, "host") ||
 		    http_field_is(f, "content-length") || http_field_is(f, "x-forwarded-for") ||
 		    http_field_is(f, "x-forwarded-proto") || http_field_is(f, "x-forwarded-host") ||
 		    http_field_is(f, "forwarded"))

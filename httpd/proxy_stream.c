@@ -138,10 +138,9 @@ void px_pump_body(struct http_proxy *px)
 
 /* ---- response: upstream -> client ----------------------------------------------- */
 
-bool px_skip_response_field(const struct http_field *fields, unsigned n, unsigned i)
+bool px_skip_response_field(const struct http_field *f, bool hop)
 {
-	const struct http_field *f = &fields[i];
-	return http_hop_by_hop(fields, n, i) || http_field_is(f, "content-length") ||
+	return hop || http_field_is(f, "content-length") ||
 	       http_field_is(f, "date") || http_field_is(f, "server") ||
 	       http_field_is(f, "x-content-type-options");
 }
@@ -181,8 +180,10 @@ void px_client_head(struct http_proxy *px, int status, const struct http_field *
 	http_head_start(s, &h, status);
 	http_head_str(&h, cs);
 	http_head_session_fields(s, &h);
+	bool hop[HTTP_HEADER_FIELDS_MAX];
+	http_hop_marks(fields, n, hop);
 	for (unsigned i = 0; i < n; i++) {
-		if (px_skip_response_field(fields, n, i))
+		if (px_skip_response_field(&fields[i], hop[i]))
 			continue;
 		http_head_add(&h, fields[i].name.p, fields[i].name.len);
 		http_head_add(&h, STRLIT(": "));

@@ -60,6 +60,15 @@ static bool next_elem(const char *v, size_t n, size_t *i, const char **e, size_t
 	return true;
 }
 
+/* Whether A[0..N) and B[0..N) are equal ignoring ASCII case. */
+static bool same_ci(const char *a, const char *b, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		if (http_lower((unsigned char)a[j]) != http_lower((unsigned char)b[j]))
+			return false;
+	return true;
+}
+
 /* Whether Connection lines name TOKEN (case-insensitive). */
 static bool connection_names(const struct http_field *fields, unsigned n, const char *tok,
                              size_t toklen)
@@ -70,30 +79,53 @@ static bool connection_names(const struct http_field *fields, unsigned n, const 
 		size_t i = 0, elen;
 		const char *e;
 		while (next_elem(fields[k].value.p, fields[k].value.len, &i, &e, &elen)) {
-			if (elen != toklen)
-				continue;
-			size_t j = 0;
-			while (j < elen && http_lower((unsigned char)e[j]) ==
-			                       http_lower((unsigned char)tok[j]))
-				j++;
-			if (j == elen)
+			if (elen == toklen && same_ci(e, tok, elen))
 				return true;
 		}
 	}
 	return false;
 }
 
-bool http_hop_by_hop(const struct http_field *fields, unsigned nfields, unsigned i)
+/* Whether NAME is hop-by-hop by itself, whatever Connection says. */
+static bool hop_name(const char *p, size_t n)
 {
-	static const char *const fixed[] = {"connection", "keep-alive", "te", "trailer",
-	                                    "transfer-encoding", "upgrade"};
-	const struct http_field *f = &fields[i];
-	for (size_t k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++)
-		if (http_field_is(f, fixed[k]))
-			return true;
-	if (f->name.len >= 6 && http_eq_ci(f->name.p, 6, "proxy-"))
+	if (n >= 6 && http_eq_ci(p, 6, "proxy-"))
 		return true;
-	return connection_names(fields, nfields, f->name.p, f->name.len);
+	switch (n) {
+	case 2:
+		return http_eq_ci(p, n, "te");
+	case 7:
+		return http_eq_ci(p, n, "trailer") || http_eq_ci(p, n, "upgrade");
+	case 10:
+		return http_eq_ci(p, n, "connection") || http_eq_ci(p, n, "keep-alive");
+	case 17:
+		return http_eq_ci(p, n, "transfer-encoding");
+	default:
+		return false;
+	}
+}
+
+void http_hop_marks(const struct http_field *fields, unsigned n, bool *hop)
+{
+	bool named = false;
+	for (unsigned i = 0; i < n; i++) {
+		hop[i] = hop_name(fields[i].name.p, fields[i].name.len);
+		named |= hop[i] && http_field_is(&fields[i], "connection");
+	}
+	if (!named)
+		return;
+	/* each element of each Connection line marks the fields of that name */
+	for (unsigned k = 0; k < n; k++) {
+		if (!http_field_is(&fields[k], "connection"))
+			continue;
+		size_t i = 0, elen;
+		const char *e;
+		while (next_elem(fields[k].value.p, fields[k].value.len, &i, &e, &elen))
+			for (unsigned j = 0; j < n; j++)
+				if (!hop[j] && fields[j].name.len == elen &&
+				    same_ci(fields[j].name.p, e, elen))
+					hop[j] = true;
+	}
 }
 
 static enum http_parse_status content_length(struct http_resp_parser *p,

@@ -83,10 +83,12 @@ enum http_parse_status http_resp_parse(struct http_resp_parser *p, const char *b
 
 /*
  * Hop-by-hop fields (RFC 9110 §7.6.1): Connection, the fields it names,
- * Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*. Whether
- * FIELDS[I] is one of them, given all NFIELDS (the Connection lines).
+ * Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*. HOP[i] is
+ * set to whether FIELDS[i] is one of them, for each of the N fields: one
+ * pass over the names, and one over the others per Connection element
+ * (asking field by field rescanned every Connection line for each field).
  */
-bool http_hop_by_hop(const struct http_field *fields, unsigned nfields, unsigned i);
+void http_hop_marks(const struct http_field *fields, unsigned n, bool *hop);
 
 /* Splits one field line S[0..N) (no CRLF) into name and trimmed value
  * (RFC 9110 §5.1, §5.5): NULL, or why it is not a valid field line

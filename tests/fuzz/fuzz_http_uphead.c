@@ -54,11 +54,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (a.framing == HTTP_RESP_BODY_CHUNKED && a.has_length)
 		abort();
+	bool hop[HTTP_HEADER_FIELDS_MAX];
+	http_hop_marks(a.fields, a.nfields, hop);
 	for (unsigned i = 0; i < a.nfields; i++) {
 		const char *e = in + a.head_len;
 		if (a.fields[i].name.p < in || a.fields[i].value.p + a.fields[i].value.len > e)
 			abort();
-		(void)http_hop_by_hop(a.fields, a.nfields, i);
+		/* Connection and what it names are hop-by-hop, always */
+		if (http_field_is(&a.fields[i], "connection") && !hop[i])
+			abort();
 	}
 	return 0;
 }

@@ -218,6 +218,16 @@ static const struct hop hops[] = {
 	{__LINE__, "Connection: X-Foo, x-bar\r\nX-Foo: 1\r\nX-Bar: 2\r\nX-Baz: 3\r\n", "Connection X-Foo X-Bar"},
 	{__LINE__, "X-Foo: 1\r\nConnection: a\r\nConnection: x-foo\r\n", "X-Foo Connection Connection"},
 	{__LINE__, "Host: h\r\nCookie: c\r\nX-Forwarded-For: 1\r\n", ""},
+	/* Proxy-* of every length, not only the lengths of the fixed names */
+	{__LINE__, "Proxy-A: 1\r\nProxy-: 2\r\nProxy: 3\r\nProxy-Authenticate-Info-X: 4\r\n", "Proxy-A Proxy- Proxy-Authenticate-Info-X"},
+	/* names compared ignoring case, both in Connection and in the field */
+	{__LINE__, "x-a: 1\r\nconnection: X-A, Keep-Alive\r\nX-A: 2\r\nKEEP-ALIVE: 3\r\n", "x-a connection X-A KEEP-ALIVE"},
+	/* empty list elements and whitespace around them (RFC 9110 §5.6.1) */
+	{__LINE__, "Connection: ,, x-a ,\t,\r\nX-A: 1\r\nX-AB: 2\r\nX: 3\r\n", "Connection X-A"},
+	/* a name only as long as a fixed one is not hop-by-hop (length alone decides nothing) */
+	{__LINE__, "Trailers: 1\r\nTE2: 2\r\nUpgrades: 3\r\nConnectio: 4\r\n", ""},
+	/* Connection naming an element that is no field: nothing else marked */
+	{__LINE__, "Connection: close\r\nClose-Me: 1\r\n", "Connection"},
 };
 /* clang-format on */
 
@@ -233,8 +243,10 @@ static void test_hop_by_hop(void **state)
 		if (http_resp_parse(&p, in, (size_t)n, &r) != HTTP_PARSE_OK)
 			fail_msg("hop row at line %d: %s", hops[i].line, p.error_reason);
 		char got[256] = "";
+		bool hop[HTTP_HEADER_FIELDS_MAX];
+		http_hop_marks(r.fields, r.nfields, hop);
 		for (unsigned k = 0; k < r.nfields; k++)
-			if (http_hop_by_hop(r.fields, r.nfields, k))
+			if (hop[k])
 				snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%.*s",
 				         got[0] ? " " : "", (int)r.fields[k].name.len, r.fields[k].name.p);
 		if (strcmp(got, hops[i].hop) != 0)
