@@ -151,6 +151,57 @@ static void test_limits_per_ip(void **state)
 	conn_limits_set(0, 0, NULL, 0);
 }
 
+/* conn_peer_ip's text: IPv4 dotted-quad without leading zeros (RFC 4001 §3,
+ * the form inet_ntop gives, which it now is formatted without), a v4-mapped
+ * IPv6 peer shown as IPv4, other IPv6 as RFC 5952 text. */
+static void test_peer_ip_text(void **state)
+{
+	(void)state;
+	static const struct {
+		int line;
+		const char *in;   /* an IPv4 or IPv6 address */
+		const char *want; /* conn_peer_ip(c).s */
+	} rows[] = {
+	    {__LINE__, "0.0.0.0", "0.0.0.0"},
+	    {__LINE__, "127.0.0.1", "127.0.0.1"},
+	    {__LINE__, "255.255.255.255", "255.255.255.255"},
+	    {__LINE__, "10.9.99.100", "10.9.99.100"},
+	    {__LINE__, "192.0.2.200", "192.0.2.200"},
+	    {__LINE__, "1.20.109.250", "1.20.109.250"},
+	    {__LINE__, "::ffff:198.51.100.7", "198.51.100.7"},
+	    {__LINE__, "::ffff:0.0.0.10", "0.0.0.10"},
+	    {__LINE__, "2001:db8::1", "2001:db8::1"},
+	    {__LINE__, "::1", "::1"},
+	};
+	struct worker w = {0};
+	w.base = event_base_new();
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct sockaddr_storage ss = {0};
+		socklen_t len;
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+		if (inet_pton(AF_INET, rows[i].in, &v4->sin_addr) == 1) {
+			v4->sin_family = AF_INET;
+			len = sizeof(*v4);
+		} else {
+			assert_int_equal(inet_pton(AF_INET6, rows[i].in, &v6->sin6_addr), 1);
+			v6->sin6_family = AF_INET6;
+			len = sizeof(*v6);
+		}
+		int fds[2];
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+		struct conn *c = conn_new(&w, fds[0], (const struct sockaddr *)&ss, len, NULL, true);
+		assert_non_null(c);
+		if (strcmp(conn_peer_ip(c).s, rows[i].want) != 0)
+			fail_msg("row at line %d: got \"%s\", want \"%s\"", rows[i].line,
+			         conn_peer_ip(c).s, rows[i].want);
+		conn_abort(c);
+		event_base_loop(w.base, EVLOOP_NONBLOCK);
+		close(fds[1]);
+	}
+	event_base_free(w.base);
+}
+
 /* IPv6 peers count per /64; a v4-mapped address counts as its IPv4 address. */
 static void test_limits_ipv6_prefix(void **state)
 {
@@ -421,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_limits_ipv6_prefix),
 		cmocka_unit_test(test_limits_slot_free_at_close),
 		cmocka_unit_test(test_limits_exempt),
+		cmocka_unit_test(test_peer_ip_text),
 		cmocka_unit_test(test_refused_per_ip_is_not_unread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
