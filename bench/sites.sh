@@ -32,6 +32,17 @@
 #   BENCH_PROFILE='perf record -g -p @PID@ -o @OUT@.perf'
 #   BENCH_PROFILE='strace -c -f -p @PID@ -o @OUT@.strace'
 # (profiling costs CPU: read its runs' figures as relative only).
+# BENCH_CALLGRIND=1 counts instead of timing, independent of the machine's
+# load: httpd (1 worker, sandbox off) runs under valgrind's callgrind with
+# its cache simulator, the last level set to one core's L2 (BENCH_CG_LL,
+# default 2 MiB, 16-way), and each run prints per request the instructions
+# (Ir), the L1 data misses (D1mr + D1mw) and the simulated L2 misses (DLmr +
+# DLmw), counted from the end of the warm-up to the end of wrk's run (-c10).
+# The dumps stay in BENCH_PROFILE_DIR as <build>-<shape>-<run>.cg.*, and
+# bench/cgtable.py prints the first round's BENCH_CG_ROWS (15) functions with
+# the most L1 misses, per request, for every build and shape side by side.
+# valgrind 3.19 lacks openat2: the run preloads
+# build/tests/valgrind/openat2_shim.so (make it first).
 # Usage: bench/sites.sh [BUILD_DIR] (default build).
 set -eu
 BUILD=$(cd "${1:-build}" && pwd)
@@ -44,6 +55,19 @@ WARMUP=${BENCH_WARMUP:-1}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
 PROFILE=${BENCH_PROFILE:-}
 PROFILE_DIR=${BENCH_PROFILE_DIR:-/tmp}
+CALLGRIND=${BENCH_CALLGRIND:-}
+CG_LL=${BENCH_CG_LL:-2097152,16,64}
+CONNS=100
+if [ -n "$CALLGRIND" ]; then
+	WORKERS=1
+	CONNS=10
+	SHIM=$(cd "$(dirname "$0")/.." && pwd)/build/tests/valgrind/openat2_shim.so
+	if [ ! -f "$SHIM" ]; then
+		echo "bench/sites.sh: BENCH_CALLGRIND needs $SHIM (make $SHIM)" >&2
+		exit 1
+	fi
+	if [ "$WARMUP" = 1 ]; then WARMUP=4; fi # slower under valgrind: cover all 1,000 files
+fi
 DIR=$(mktemp -d /tmp/triad-bench-sites-XXXXXX)
 trap 'kill ${PID:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT
 PORT=$((20000 + RANDOM % 20000))
@@ -59,6 +83,7 @@ make_conf() {
 	{
 		printf '[global]\nroot = %s/root\nlog = stderr\nlog_level = error\nworkers = %s\n' \
 			"$DIR" "$WORKERS"
+		if [ -n "$CALLGRIND" ]; then printf 'sandbox = off\n'; fi
 		printf '[httpd]\nlisten = 127.0.0.1:%s\ndocroot = www\nmax_connections_per_ip = 0\n' \
 			"$PORT"
 		for ((i = 0; i < n; i++)); do
@@ -113,14 +138,43 @@ cpu_ticks() {
 # TAG names the run's profile output.
 run() {
 	local bin=$1 conf=$2 lua=$3 tag=$4 t0 t1 u0 u1 out prof= cmd
-	"$bin" -c "$conf" 2>"$DIR/httpd.err" &
+	if [ -n "$CALLGRIND" ]; then
+		rm -f "$PROFILE_DIR/$tag.cg"*
+		LD_PRELOAD=$SHIM valgrind --tool=callgrind --cache-sim=yes --LL="$CG_LL" \
+			--instr-atstart=no --callgrind-out-file="$PROFILE_DIR/$tag.cg" \
+			"$bin" -c "$conf" 2>"$DIR/httpd.err" &
+	else
+		"$bin" -c "$conf" 2>"$DIR/httpd.err" &
+	fi
 	PID=$!
-	for _ in $(seq 100); do
-		curl -sf -H "Host: s0.example" "http://127.0.0.1:$PORT/1k.txt" >/dev/null && break
+	local up=
+	for _ in $(seq 300); do
+		curl -sf -H "Host: s0.example" "http://127.0.0.1:$PORT/1k.txt" >/dev/null && up=1 && break
 		sleep 0.1
 	done
+	if [ -z "$up" ]; then
+		echo "bench/sites.sh: $bin did not answer on port $PORT within 30 s:" >&2
+		cat "$DIR/httpd.err" >&2
+		exit 1
+	fi
+	if [ -n "$CALLGRIND" ]; then callgrind_control -i on "$PID" >/dev/null 2>&1; fi
 	if [ "$WARMUP" != 0 ]; then
-		wrk -t2 -c100 -d"${WARMUP}s" -s "$lua" "http://127.0.0.1:$PORT/" >/dev/null
+		wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$lua" "http://127.0.0.1:$PORT/" >/dev/null
+	fi
+	if [ -n "$CALLGRIND" ]; then
+		callgrind_control -z "$PID" >/dev/null 2>&1
+		out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$lua" "http://127.0.0.1:$PORT/")
+		callgrind_control -d "$PID" >/dev/null 2>&1
+		kill "$PID"
+		wait "$PID" 2>/dev/null || true
+		# the dump's "summary:" line counts the events in the order of "events:"
+		awk -v n="$(awk '/requests in/ {print $1}' <<<"$out")" '
+			/^events:/ {for (i = 2; i <= NF; i++) col[$i] = i}
+			/^summary:/ {
+				printf "%.0f %.0f %.2f %.2f\n", n / '"$DUR"', $col["Ir"] / n,
+					($col["D1mr"] + $col["D1mw"]) / n, ($col["DLmr"] + $col["DLmw"]) / n
+			}' "$(ls "$PROFILE_DIR/$tag.cg."* | tail -1)"
+		return
 	fi
 	if [ -n "$PROFILE" ]; then
 		cmd=${PROFILE//@PID@/$PID}
@@ -130,7 +184,7 @@ run() {
 		sleep 1 # attached before the load starts
 	fi
 	read -r t0 u0 <<<"$(cpu_ticks "$PID")"
-	out=$(wrk -t2 -c100 -d"${DUR}s" -s "$lua" "http://127.0.0.1:$PORT/")
+	out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$lua" "http://127.0.0.1:$PORT/")
 	read -r t1 u1 <<<"$(cpu_ticks "$PID")"
 	if [ -n "$prof" ]; then
 		kill -INT "$prof"
@@ -159,19 +213,34 @@ pairs=()
 for b in "${builds[@]}"; do
 	for shape in "${shapes[@]}"; do pairs+=("$b $shape"); done
 done
+# Under callgrind the three columns are Ir, D1 misses and L2 misses per
+# request instead of req/s, CPU and user CPU per request.
 for ((r = 1; r <= RUNS; r++)); do
 	for ((k = 0; k < ${#pairs[@]}; k++)); do
 		read -r b shape <<<"${pairs[$(((k + r - 1) % ${#pairs[@]}))]}"
 		conf=$conf1
 		if [ "$shape" = Msites ]; then conf=$confn; fi
-		read -r q c u <<<"$(run "${b#*=}" "$conf" "$(make_lua "$shape")" "${b%%=*}-$shape-$r")"
+		read -r q c u d <<<"$(run "${b#*=}" "$conf" "$(make_lua "$shape")" "${b%%=*}-$shape-$r")"
+		if [ -z "$q" ]; then exit 1; fi # run said why
 		key="${b%%=*} $shape"
+		if [ -n "$CALLGRIND" ]; then
+			echo "run $r: $key: $c Ir/req, $u D1 misses/req, $d L2 misses/req ($q req/s under callgrind)"
+			q=$c c=$u u=$d
+		else
+			echo "run $r: $key: $q req/s, $c us CPU/req ($u user)"
+		fi
 		qps[$key]+="$q " cpu[$key]+="$c " usr[$key]+="$u "
-		echo "run $r: $key: $q req/s, $c us CPU/req ($u user)"
 	done
 done
 median() { printf '%s\n' $1 | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 echo "medians (Msites = $SITES sites, requests over $SPREAD of them; N = $SPREAD):"
+if [ -n "$CALLGRIND" ]; then
+	fmt='  %-4s %-12s %9.0f Ir/req %8.2f D1 misses/req %8.2f L2 misses/req'
+	ratio='   Msites/this: Ir %.3f, D1 misses %.3f'
+else
+	fmt='  %-4s %-12s %9.0f req/s %6.2f us CPU/req (%5.2f user)'
+	ratio='   Msites/this: req/s %.3f, CPU/req %.3f'
+fi
 for b in "${builds[@]}"; do
 	b=${b%%=*}
 	mq=$(median "${qps[$b Msites]:-}")
@@ -180,20 +249,36 @@ for b in "${builds[@]}"; do
 		q=$(median "${qps[$b $shape]}")
 		c=$(median "${cpu[$b $shape]}")
 		u=$(median "${usr[$b $shape]}")
-		awk -v b="$b" -v s="$shape" -v q="$q" -v c="$c" -v u="$u" -v mq="$mq" -v mc="$mc" 'BEGIN {
-			printf "  %-4s %-12s %9.0f req/s %6.2f us CPU/req (%5.2f user)", b, s, q, c, u
-			if (s != "Msites" && mq != "")
-				printf "   Msites/this: req/s %.3f, CPU/req %.3f", mq / q, mc / c
+		awk -v b="$b" -v s="$shape" -v q="$q" -v c="$c" -v u="$u" -v mq="$mq" -v mc="$mc" \
+			-v fmt="$fmt" -v ratio="$ratio" 'BEGIN {
+			printf fmt, b, s, q, c, u
+			if (s != "Msites" && mq != "" && q && c)
+				printf ratio, mq / q, mc / c
 			printf "\n" }'
 	done
 done
 if [ -n "$BASE" ]; then
-	echo "new/base (medians; CPU below 1: new costs less):"
+	if [ -n "$CALLGRIND" ]; then
+		echo "new/base (medians; below 1: new costs less): Ir, D1 misses, L2 misses per request"
+	else
+		echo "new/base (medians; CPU below 1: new costs less): req/s, CPU/req, user CPU/req"
+	fi
 	for shape in "${shapes[@]}"; do
 		awk -v s="$shape" -v q="$(median "${qps[new $shape]}")" -v bq="$(median "${qps[base $shape]}")" \
 			-v c="$(median "${cpu[new $shape]}")" -v bc="$(median "${cpu[base $shape]}")" \
 			-v u="$(median "${usr[new $shape]}")" -v bu="$(median "${usr[base $shape]}")" 'BEGIN {
-			printf "  %-12s req/s %.3f, CPU/req %.3f, user CPU/req %.3f\n", s, q / bq, c / bc,
-				bu ? u / bu : 0 }'
+			printf "  %-12s %.3f %.3f %.3f\n", s, bq ? q / bq : 0, bc ? c / bc : 0, bu ? u / bu : 0 }'
 	done
+fi
+if [ -n "$CALLGRIND" ]; then
+	echo "per function, run 1 (bench/cgtable.py):"
+	args=()
+	for b in "${builds[@]}"; do
+		for shape in "${shapes[@]}"; do
+			ir=${qps[${b%%=*} $shape]%% *}
+			dump=$(ls "$PROFILE_DIR/${b%%=*}-$shape-1.cg."* | tail -1)
+			args+=("${b%%=*}-$shape=$ir:$dump")
+		done
+	done
+	/usr/bin/python3 "$(dirname "$0")/cgtable.py" -n "${BENCH_CG_ROWS:-15}" "${args[@]}"
 fi
