@@ -45,6 +45,7 @@ struct iobuf;
 
 /* The rule sets a site parsed itself (those it inherits point at [httpd]'s). */
 struct http_site_rules {
+	char hsts[64]; /* "Strict-Transport-Security: ...\r\n" or "" */
 	struct http_cachectl cache;
 	struct site_errpages errpages;
 	struct http_proxy_conf proxy;
@@ -63,7 +64,7 @@ struct http_site {
 	const struct http_cachectl *cache;
 	struct fsroot docroot;
 	bool autoindex, precompressed, redirect_https, canonical, rules_files;
-	char hsts[64];                   /* "Strict-Transport-Security: ...\r\n" or "" */
+	const char *hsts;                /* "Strict-Transport-Security: ...\r\n" or "" */
 	/* the rest */
 	const char *name;                /* NULL: no site matched ([httpd]) */
 	const struct conf_list *hosts;   /* the site's hosts; hosts->v[0] is canonical */
@@ -125,6 +126,7 @@ struct http_worker {
 	uint64_t fcache_clock;        /* bumped per use: least recently used goes first */
 	size_t fcache_bytes;          /* held by fcache[], at most HTTP_FCACHE_BYTES */
 	struct http_fwatch *fwatch;   /* inotify for cached files; NULL: fstatat per iteration */
+	uint64_t fcache_revalidations; /* fstatat of a cached entry's path (tests count them) */
 	struct http_idle_list *idle; /* idle upstream connections per pool (proxy_pool.c) */
 	unsigned nidle;
 	struct http_idle *idle_spare;  /* entries of conns no longer idle, for reuse */

@@ -17,9 +17,14 @@
 #include "conf.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(offsetof(struct http_site, hsts) + sizeof(const char *) <= 64,
+               "what every request reads of a site is in its first cache line");
+_Static_assert(sizeof(struct http_site_line) == 128, "a site is two cache lines");
 
 static uint64_t next_gen(void)
 {
@@ -65,9 +70,10 @@ static int build_base(struct conf *c, struct server_runtime *rt, struct http_app
 	b->redirect_https = h->redirect_https;
 	b->try_extensions = &h->try_extensions;
 	b->rules_files = h->rules_files;
-	hsts_field(b->hsts, sizeof(b->hsts), h->hsts);
 	if (!(b->own = calloc(1, sizeof(*b->own))))
 		return conf_error_at(c, "docroot", err, errlen, "out of memory");
+	hsts_field(b->own->hsts, sizeof(b->own->hsts), h->hsts);
+	b->hsts = b->own->hsts;
 	b->cache = &b->own->cache;
 	b->errpages = &b->own->errpages;
 	b->proxy = &b->own->proxy;
@@ -115,9 +121,9 @@ static SSL_CTX *site_ctx(struct conf *c, size_t i, struct http_app *app, struct 
 }
 
 /*
- * The rule sets of site I: [httpd]'s parsed ones, shared, for the keys it
- * does not set; its own, parsed into s->own, for those it does (10,000 sites
- * that inherit cost no copies).
+ * The rule sets (and the HSTS field) of site I: [httpd]'s, shared, for the
+ * keys it does not set; its own, parsed into s->own, for those it does
+ * (10,000 sites that inherit cost no copies).
  */
 static int build_rules(struct conf *c, size_t i, struct http_app *app, struct http_site *s,
                        char *err, size_t errlen)
@@ -127,16 +133,22 @@ static int build_rules(struct conf *c, size_t i, struct http_app *app, struct ht
 	const struct http_site *b = &app->base;
 	bool cc = site_sets(c, i, "cache_control"), ep = site_sets(c, i, "error_pages");
 	bool px = site_sets(c, i, "proxy") || site_sets(c, i, "fallback");
+	bool hs = site_sets(c, i, "hsts");
 	char why[200];
 	const char *key;
 
 	s->cache = b->cache;
 	s->errpages = b->errpages;
 	s->proxy = b->proxy;
-	if (!cc && !ep && !px)
+	s->hsts = b->hsts;
+	if (!cc && !ep && !px && !hs)
 		return 0;
 	if (!(s->own = calloc(1, sizeof(*s->own))))
 		return conf_item_error_at(c, &site_kind, i, NULL, err, errlen, "out of memory");
+	if (hs) {
+		hsts_field(s->own->hsts, sizeof(s->own->hsts), cs->hsts);
+		s->hsts = s->own->hsts;
+	}
 	if (cc && http_cachectl_parse(cs->cache_control, &s->own->cache, why, sizeof(why)) < 0)
 		return conf_item_error_at(c, &site_kind, i, "cache_control", err, errlen, "%s", why);
 	if (cc)
@@ -179,10 +191,6 @@ static int build_site(struct conf *c, struct server_runtime *rt, struct http_app
 	s->try_extensions =
 	    site_sets(c, i, "try_extensions") ? &cs->try_extensions : b->try_extensions;
 	s->rules_files = site_sets(c, i, "rules_files") ? cs->rules_files : b->rules_files;
-	if (site_sets(c, i, "hsts"))
-		hsts_field(s->hsts, sizeof(s->hsts), cs->hsts);
-	else
-		memcpy(s->hsts, b->hsts, sizeof(s->hsts));
 	if (build_rules(c, i, app, s, err, errlen) < 0)
 		return -1;
 	rc = fsroot_open_sub(&s->docroot, &rt->root, cs->docroot, strlen(cs->docroot));
