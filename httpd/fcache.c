@@ -44,12 +44,14 @@ struct http_fwatch {
 	struct event *ev;  /* NULL without a loop (unit tests) */
 	bool failed;       /* a read error: every entry is revalidated per iteration */
 	bool no_watch;     /* test hook: inotify_add_watch fails */
-	uint64_t epoch;    /* bumped by every event */
+	uint64_t epoch;    /* bumped by every read of events */
+	uint64_t all;      /* the epoch of the last overflow: every entry checks */
 	unsigned live;     /* wds in the table */
 	struct {
 		int wd;        /* 0: free (the kernel's wds start at 1) */
 		unsigned refs; /* entries watching through it */
 		bool dead;     /* removed by the kernel (IN_IGNORED): its entries must go */
+		uint64_t changed; /* the epoch of the last event on it */
 	} slot[WATCH_TABLE];
 };
 
@@ -82,6 +84,7 @@ static void wd_erase(struct http_fwatch *fw, unsigned i)
 	fw->slot[i].wd = 0;
 	fw->slot[i].refs = 0;
 	fw->slot[i].dead = false;
+	fw->slot[i].changed = 0;
 	fw->live--;
 }
 
@@ -278,24 +281,37 @@ void http_fcache_watch_read(struct http_worker *w)
 				event_del(fw->ev);
 			return;
 		}
+		/* Each event marks its watch with the epoch this read begins, so
+		 * only the entries watching through it check (another site's
+		 * upload costs this site's entries nothing). */
+		uint64_t next = fw->epoch + 1;
 		bool changed = false;
 		for (ssize_t at = 0; at + (ssize_t)sizeof(struct inotify_event) <= n;) {
 			const struct inotify_event *ev = (const void *)(buf + at);
 			at += (ssize_t)(sizeof(*ev) + ev->len);
+			if (ev->mask & IN_Q_OVERFLOW) {
+				fw->all = next; /* what was lost is unknown */
+				changed = true;
+				continue;
+			}
+			unsigned i = ev->wd > 0 ? wd_find(fw, ev->wd) : 0;
+			bool ours = ev->wd > 0 && fw->slot[i].wd == ev->wd;
 			if (!(ev->mask & IN_IGNORED)) {
-				changed = true; /* IN_Q_OVERFLOW too: what was lost is unknown */
+				if (ours)
+					fw->slot[i].changed = next;
+				changed = true;
 				continue;
 			}
 			/* Our own inotify_rm_watch (no longer in the table) says nothing;
 			 * the kernel dropping a watch (its inode gone, an unmount) does. */
-			unsigned i = wd_find(fw, ev->wd);
-			if (fw->slot[i].wd == ev->wd) {
+			if (ours) {
 				fw->slot[i].dead = true;
+				fw->slot[i].changed = next;
 				changed = true;
 			}
 		}
 		if (changed)
-			fw->epoch++;
+			fw->epoch = next;
 	}
 }
 
@@ -309,6 +325,24 @@ _Static_assert(HTTP_FCACHE_PATH_MAX <= UINT16_MAX && HTTP_ETAG_MAX <= UINT8_MAX 
 static uint64_t iteration_id(const struct timeval *t)
 {
 	return t ? (uint64_t)t->tv_sec * 1000000u + (uint64_t)t->tv_usec + 1 : 0;
+}
+
+/* Whether no event read after EPOCH concerns E: none on any of its
+ * watches (each still in place, not dropped by the kernel) and no queue
+ * overflow. Its watches cover every inode its path resolves through (the
+ * docroot, each directory, the file), so a change that could alter what E
+ * answers marks one of them. */
+static bool quiet_since(const struct http_fwatch *fw, const struct http_fentry *e,
+                        uint64_t epoch)
+{
+	if (fw->all > epoch)
+		return false;
+	for (unsigned k = 0; k < e->nwd; k++) {
+		unsigned i = wd_find(fw, e->wd[k]);
+		if (fw->slot[i].wd != e->wd[k] || fw->slot[i].dead || fw->slot[i].changed > epoch)
+			return false;
+	}
+	return true;
 }
 
 static uint32_t path_hash(uint64_t gen, const char *p, size_t n)
@@ -377,15 +411,20 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_sit
 	struct http_fentry *e = w->fcache[slot];
 	const struct http_fwatch *fw = w->fwatch;
 	bool watched = fw && !fw->failed && e->nwd > 0;
-	/* Watched and no event since it was last found current: unchanged. */
-	bool current = watched && e->epoch == fw->epoch;
+	/* Watched and no event since it was last found current, or none on its
+	 * own watches: unchanged. */
+	bool current = watched && (e->epoch == fw->epoch || quiet_since(fw, e, e->epoch));
+	if (current)
+		e->epoch = fw->epoch;
 	uint64_t it = iteration_id(iteration);
 	bool checked = it && e->checked == it;
 	struct stat st;
-	if (!current && !checked &&
-	    (fstatat(site->docroot.fd, e->path, &st, 0) < 0 || !same_file(e, &st))) {
-		drop(w, slot); /* changed or gone: the confined open decides */
-		return NULL;
+	if (!current && !checked) {
+		w->fcache_revalidations++;
+		if (fstatat(site->docroot.fd, e->path, &st, 0) < 0 || !same_file(e, &st)) {
+			drop(w, slot); /* changed or gone: the confined open decides */
+			return NULL;
+		}
 	}
 	if (!current && watched) {
 		/* Its watches must all still exist to be trusted again. */
@@ -515,7 +554,7 @@ bool http_fentry_vary_current(const struct http_worker *w, const struct http_fen
 	/* Looked for under watches: valid while no event came (in its directory a
 	 * sibling came, went or changed), whatever the second. */
 	if (e->vary_watched && fw && !fw->failed && e->nwd > 0)
-		return e->vary_epoch == fw->epoch &&
+		return (e->vary_epoch == fw->epoch || quiet_since(fw, e, e->vary_epoch)) &&
 		       now - e->vary_checked < HTTP_FCACHE_SIBLING_RECHECK_WATCHED;
 	return now - e->vary_checked < HTTP_FCACHE_SIBLING_RECHECK;
 }

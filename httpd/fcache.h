@@ -22,10 +22,13 @@
  *   again with fstatat, so a change made while the watches were being added
  *   is caught by that check and a later one by an event. Every event (a
  *   write, truncate, chmod, chown, link count change, create, delete or
- *   rename in one of those directories or on the file, a queue overflow, a
- *   watch the kernel dropped) bumps the worker's change epoch, and an entry
- *   whose epoch is behind is revalidated with fstatat before use. Without
- *   events a hot file costs no system call at all.
+ *   rename in one of those directories or on the file, a watch the kernel
+ *   dropped) bumps the worker's change epoch and marks its watch with it;
+ *   an entry is revalidated with fstatat before use when one of its own
+ *   watches was marked since it was last found current, or after a queue
+ *   overflow (events lost: every entry). So an upload to one site, or to
+ *   another directory, costs the other entries a few table probes, not an
+ *   fstatat each. Without events a hot file costs no system call at all.
  * - Unwatched entries (no inotify: EMFILE, ENOSPC, a symbolic link or more
  *   than HTTP_FCACHE_WATCH_DEPTH components on the path, over
  *   HTTP_FCACHE_WATCHES, /proc missing, a read error on the inotify fd) are
@@ -154,7 +157,8 @@ void http_fentry_vary_set(const struct http_worker *w, struct http_fentry *e, bo
  * http_fcache_watch_read). On failure every entry is revalidated per
  * iteration; returns 0 or -errno. */
 int http_fcache_watch_start(struct http_worker *w, struct event_base *base);
-/* Reads the pending inotify events: any one bumps the change epoch. */
+/* Reads the pending inotify events: any one bumps the change epoch and
+ * marks its watch; an overflow concerns every entry. */
 void http_fcache_watch_read(struct http_worker *w);
 /* Whether ST (an fstat of a file just opened) is the file entry E describes. */
 bool http_fentry_same(const struct http_fentry *e, const struct stat *st);

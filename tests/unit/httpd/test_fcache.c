@@ -3,8 +3,8 @@
  * while fstatat still shows the same inode, size, mtime and ctime; replaced
  * (rename), rewritten, deleted, fresh and other-generation files are not
  * served from the cache; a large file is held as metadata only. With the
- * inotify watches: a watched entry is trusted until an event is read, then
- * revalidated; paths that cannot be watched are revalidated per iteration;
+ * inotify watches: a watched entry is trusted until an event on one of its
+ * watches is read, then revalidated (an event elsewhere costs it nothing); paths that cannot be watched are revalidated per iteration;
  * watch descriptors are shared, released with their last entry and bounded.
  */
 #include <setjmp.h>
@@ -390,6 +390,62 @@ static void test_watched_until_event(void **state)
 	http_fentry_unref(e);
 }
 
+/* Each event marks its own watch: an event in one directory (as in another
+ * site's docroot) makes only the entries watching that directory check;
+ * the others stay trusted without an fstatat, and so does their sibling
+ * answer. An event in a directory every entry watches (the docroot) makes
+ * each check once. */
+static void test_event_elsewhere_costs_no_fstatat(void **state)
+{
+	struct fx *f = *state;
+	mkdir_in(f, "a");
+	mkdir_in(f, "b");
+	write_file(f, "a/x.txt", "x", 1);
+	write_file(f, "b/y.txt", "y", 1);
+	put(f, "a/x.txt", LATER);
+	put(f, "b/y.txt", LATER);
+	struct http_fentry *x = get_at(f, "a/x.txt", 1), *y;
+	assert_non_null(x);
+	http_fentry_vary_set(f->w, x, false, 100);
+	uint64_t n = f->w->fcache_revalidations;
+
+	write_file(f, "b/new.txt", "n", 1); /* an event in b only */
+	http_fcache_watch_read(f->w);
+	http_fentry_unref(x);
+	x = get_at(f, "a/x.txt", 2);
+	assert_non_null(x);
+	assert_int_equal(f->w->fcache_revalidations, n); /* trusted: no fstatat */
+	assert_true(http_fentry_vary_current(f->w, x, 100));
+	y = get_at(f, "b/y.txt", 2);
+	assert_non_null(y); /* checked, unchanged */
+	assert_int_equal(f->w->fcache_revalidations, n + 1);
+	http_fentry_unref(y);
+	y = get_at(f, "b/y.txt", 3);
+	assert_non_null(y); /* found current after its check: trusted again */
+	assert_int_equal(f->w->fcache_revalidations, n + 1);
+	http_fentry_unref(y);
+
+	write_file(f, "a/x.txt.gz", "g", 1); /* a sibling in a: x's answer is stale */
+	http_fcache_watch_read(f->w);
+	assert_false(http_fentry_vary_current(f->w, x, 100));
+	http_fentry_unref(x);
+	write_file(f, "a/x.txt", "X", 1); /* x itself: checked and gone */
+	http_fcache_watch_read(f->w);
+	assert_null(get_at(f, "a/x.txt", 4));
+	assert_int_equal(f->w->fcache_revalidations, n + 2);
+	y = get_at(f, "b/y.txt", 4);
+	assert_non_null(y);
+	assert_int_equal(f->w->fcache_revalidations, n + 2);
+	http_fentry_unref(y);
+
+	write_file(f, "top.txt", "t", 1); /* the docroot: watched by every entry */
+	http_fcache_watch_read(f->w);
+	y = get_at(f, "b/y.txt", 5);
+	assert_non_null(y);
+	assert_int_equal(f->w->fcache_revalidations, n + 3);
+	http_fentry_unref(y);
+}
+
 /* A watched file in a subdirectory: renaming the directory, or changing an
  * entry of it, is an event. */
 static void test_watched_directory_renamed(void **state)
@@ -540,6 +596,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hot_entry_survives_a_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bytes_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watched_until_event, setup_watched, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_elsewhere_costs_no_fstatat, setup_watched,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_watched_directory_renamed, setup_watched, teardown),
 	    cmocka_unit_test_setup_teardown(test_watches_shared_and_released, setup_watched,
 	                                    teardown),
