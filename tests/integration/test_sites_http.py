@@ -212,6 +212,28 @@ def test_misdirected_request_421(sites, start_daemon):
     assert out.stdout == b"shop\n"
 
 
+def test_site_hsts_own_and_inherited(sites, start_daemon):
+    """RFC 6797 §6.1: a site's own hsts gives its max-age; a site without the key takes
+    [httpd]'s; hsts = 0 on a site turns the field off there only; over TLS only."""
+    sites.update("httpd", {"hsts": "1h"})
+    sites.sections["site shop"]["hsts"] = "2h"
+    root = sites.layout.root
+    (root / "sites" / "plain" / "www").mkdir(parents=True)
+    (root / "sites" / "plain" / "www" / "who.txt").write_text("plain\n")
+    sites.layout.give_to_run_user()
+    sites.sections["site plain"] = {"hosts": "plain.example", "hsts": "0"}
+    d = start_daemon("httpd", config=sites)
+    for sni, host, want in (("shop.example", "shop.example", "max-age=7200"),
+                            (None, "blog.example", "max-age=3600"),
+                            (None, "other.example", "max-age=3600"),
+                            (None, "plain.example", None)):
+        with tls_conn(d, sites, sni) as s:
+            r = tls_get(s, "/who.txt", host)
+            assert r.status == 200, host
+            assert r.h("strict-transport-security") == want, host
+    assert get(d, "/who.txt", host="shop.example").h("strict-transport-security") is None
+
+
 def test_vhost_access_log(sites, start_daemon):
     """access_log_format = vhost: "HOST:PORT " first (Apache vhost_combined)."""
     d = start_daemon("httpd", config=sites)
