@@ -565,6 +565,20 @@ static void tls_log_error(struct conn *c, const char *what)
 }
 
 /*
+ * OpenSSL's rule: the thread's error queue is empty before an SSL call whose
+ * SSL_get_error we read. It nearly always is already (every failure path
+ * here clears it), and peeking is cheap where ERR_clear_error resets all 16
+ * slots every time: 837 instructions, once for the read and once for the
+ * write of each HTTPS request, 5% of the request's user-space instructions
+ * (callgrind).
+ */
+static void tls_err_reset(void)
+{
+	if (ERR_peek_error())
+		ERR_clear_error();
+}
+
+/*
  * TLS: one SSL_write per record. What is queued is pulled up to
  * TRIAD_TLS_RECORD_MAX first, so an answer queued in pieces (a head, then
  * a body) still leaves as one record in one write(). An SSL_write that
@@ -584,7 +598,7 @@ static enum io_res tls_write(struct conn *c, size_t *sent)
 		if (!p)
 			return IO_FAILED;
 		size_t wrote = 0;
-		ERR_clear_error();
+		tls_err_reset();
 		if (SSL_write_ex(c->ssl, p, n, &wrote) == 1) {
 			c->tls_wpend = 0;
 			evbuffer_drain(c->out, wrote);
@@ -880,7 +894,7 @@ static size_t tls_read(struct conn *c, size_t room, enum conn_eof *eof)
 			want = TRIAD_CONN_READ_SPILL;
 		}
 		size_t got = 0;
-		ERR_clear_error();
+		tls_err_reset();
 		errno = 0;
 		int rc = SSL_read_ex(c->ssl, dst, want, &got);
 		if (rc == 1) {
@@ -1828,6 +1842,15 @@ void conn_tls_set_tickets(struct conn *c, unsigned n)
 {
 	if (c->ssl)
 		SSL_set_num_tickets(c->ssl, n);
+}
+
+/* An HTTPS keep-alive request with the buffers released freed and allocated
+ * 17 KiB twice per request (malloc, free and their chunk merging were 3% of
+ * the worker's CPU in perf). */
+void conn_tls_keep_buffers(struct conn *c)
+{
+	if (c->ssl)
+		SSL_clear_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
 }
 
 SSL_SESSION *conn_tls_session(const struct conn *c)

@@ -710,6 +710,9 @@ void http_accept(struct conn *c, int tag)
 {
 	(void)tag;
 	c->ops = &ops;
+	/* Idle keep-alive conns park, which frees the TLS record buffers: until
+	 * then they stay rather than being reallocated per request. */
+	conn_tls_keep_buffers(c);
 	if (session_new(c)) {
 		struct http_session *s = c->proto;
 		conn_set_timeouts(c, 0, s->app->h->send_timeout);

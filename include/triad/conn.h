@@ -234,6 +234,15 @@ bool conn_tls_resumed(const struct conn *c);
  * of an upload. Call right after conn_new(), before the handshake ends.
  */
 void conn_tls_set_tickets(struct conn *c, unsigned n);
+/*
+ * Under TLS, OpenSSL keeps this conn's record buffers (about 34 KiB: the
+ * read buffer with read-ahead and the write buffer) from one record to the
+ * next, instead of freeing both after every record and allocating them
+ * again for the next (SSL_MODE_RELEASE_BUFFERS, which tls_ctx_new sets for
+ * every conn). For protocols that park their idle conns: conn_park frees the
+ * buffers, so only conns in use hold them. No effect on a plain conn.
+ */
+void conn_tls_keep_buffers(struct conn *c);
 /* The SSL_SESSION the control connection negotiated, for data connections. */
 SSL_SESSION *conn_tls_session(const struct conn *c);
 

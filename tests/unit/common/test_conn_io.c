@@ -49,6 +49,7 @@ static struct rec {
 	bool hold;      /* on_eof: conn_hold, answer "bye", close */
 	bool starttls;  /* on_read: a "STARTTLS" line upgrades */
 	bool refuse;    /* on_read: answer "413" and close, leaving the input unread */
+	bool stale_err; /* on_read: leave an OpenSSL error on the thread's queue */
 	int discarded;
 	SSL_CTX *ctx;
 } r;
@@ -89,6 +90,8 @@ static void on_read(struct conn *c)
 		if (r.echo)
 			assert_int_equal(conn_write(c, buf, n), 0);
 	}
+	if (r.stale_err) /* as other code on the thread may (a failed upstream handshake) */
+		ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH);
 }
 
 static void on_drain(struct conn *c)
@@ -547,11 +550,12 @@ static void expect_close_notify(SSL *cl)
 	assert_int_equal(SSL_get_error(cl, 0), SSL_ERROR_ZERO_RETURN);
 }
 
-/* Both ways through 4 KiB socket buffers: every SSL_read and SSL_write on
- * the conn's side meets EAGAIN somewhere; nothing is lost or reordered. */
-static void test_tls_echo_tiny_buffers(void **state)
+/* 64 KiB echoed in CHUNK pieces through 4 KiB socket buffers both ways;
+ * every byte must come back once and in order, the conn still open. The
+ * client clears its thread's error queue around its own calls (r.stale_err
+ * leaves errors there for the conn). */
+static void tls_echo_tiny(size_t chunk)
 {
-	(void)state;
 	struct tls_pair p;
 	tls_pair_open(&p, true, 0);
 	tiny_buffers(p.sv[0]);
@@ -560,16 +564,40 @@ static void test_tls_echo_tiny_buffers(void **state)
 	static unsigned char data[64 * 1024], back[64 * 1024];
 	fill_pattern(data, sizeof(data));
 	size_t got = 0;
-	for (size_t off = 0; off < sizeof(data); off += 8192) {
-		client_write(p.cl, data + off, 8192);
-		got += client_read(p.cl, back + got, off + 8192 - got);
+	for (size_t off = 0; off < sizeof(data); off += chunk) {
+		client_write(p.cl, data + off, chunk);
+		ERR_clear_error();
+		got += client_read(p.cl, back + got, off + chunk - got);
+		ERR_clear_error();
 	}
 	assert_int_equal(got, sizeof(data));
 	assert_memory_equal(back, data, sizeof(data));
 	assert_int_equal(r.got_len, sizeof(data));
+	assert_int_equal(r.eofs, 0);
+	assert_int_equal(r.freed, 0);
 	SSL_free(p.cl);
 	close(p.sv[1]);
 	RUN_UNTIL(r.freed == 1);
+	ERR_clear_error();
+}
+
+/* Both ways through 4 KiB socket buffers: every SSL_read and SSL_write on
+ * the conn's side meets EAGAIN somewhere; nothing is lost or reordered. */
+static void test_tls_echo_tiny_buffers(void **state)
+{
+	(void)state;
+	tls_echo_tiny(8192);
+}
+
+/* OpenSSL's rule (SSL_get_error(3)): the thread's error queue must be empty
+ * before an SSL call. An error some other code left there must not turn the
+ * conn's next EAGAIN (SSL_ERROR_WANT_WRITE: 16 KiB answers through 4 KiB
+ * socket buffers) into a failure. */
+static void test_tls_stale_error_queue(void **state)
+{
+	(void)state;
+	r.stale_err = true;
+	tls_echo_tiny(16384);
 }
 
 /* RFC 8446 §6.1: close_notify ends a stream cleanly; a FIN without it is a
@@ -891,6 +919,114 @@ static void test_tls_park_and_wake(void **state)
 	close(p.sv[1]);
 }
 
+/* ---- OpenSSL's allocations, counted (CRYPTO_set_mem_functions, from main) ------ */
+
+/* Record buffers are the only allocations of 16 KiB and more a TLS 1.3
+ * exchange of small records makes: counting those counts the buffers. */
+enum { BIG_ALLOC = 16 * 1024 };
+static size_t big_allocs, big_live;
+
+static void *count_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	max_align_t *h = malloc(sizeof(*h) + n);
+	if (!h)
+		return NULL;
+	*(size_t *)h = n;
+	if (n >= BIG_ALLOC) {
+		big_allocs++;
+		big_live += n;
+	}
+	return h + 1;
+}
+
+static void count_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (!p)
+		return;
+	max_align_t *h = (max_align_t *)p - 1;
+	if (*(size_t *)h >= BIG_ALLOC)
+		big_live -= *(size_t *)h;
+	free(h);
+}
+
+static void *count_realloc(void *p, size_t n, const char *file, int line)
+{
+	if (!p)
+		return count_malloc(n, file, line);
+	max_align_t *h = (max_align_t *)p - 1;
+	size_t old = *(size_t *)h;
+	void *q = count_malloc(n, file, line);
+	if (q) {
+		memcpy(q, p, old < n ? old : n);
+		count_free(p, file, line);
+	}
+	return q;
+}
+
+/* Echoes 1 + ROUNDS small requests over a conn whose SSL_CTX releases its
+ * buffers after each record (as tls_ctx_new sets it); returns the record
+ * buffers allocated during the last ROUNDS. KEEP: conn_tls_keep_buffers first. */
+static size_t echo_big_allocs(struct tls_pair *p, bool keep, int rounds)
+{
+	r.ctx = server_ctx();
+	SSL_CTX_set_mode(r.ctx, SSL_MODE_RELEASE_BUFFERS);
+	tls_pair_open(p, true, 0);
+	if (keep)
+		conn_tls_keep_buffers(p->c);
+	r.echo = true;
+	unsigned char buf[32];
+	size_t before = big_allocs;
+	for (int i = 0; i <= rounds; i++) {
+		if (i == 1)
+			before = big_allocs; /* the first round sets up both sides' buffers */
+		client_write(p->cl, "GET / HTTP/1.1\r\n\r\n", 18);
+		assert_int_equal(client_read(p->cl, buf, 18), 18);
+		assert_memory_equal(buf, "GET / HTTP/1.1\r\n\r\n", 18);
+		RUN_UNTIL(conn_output_pending(p->c) == 0);
+	}
+	return big_allocs - before;
+}
+
+/* By default (SSL_MODE_RELEASE_BUFFERS) each request and each answer costs
+ * a record buffer allocation; with conn_tls_keep_buffers none does, and
+ * conn_park still gives both buffers back. */
+static void test_tls_keep_buffers(void **state)
+{
+	(void)state;
+	struct tls_pair p;
+	assert_true(echo_big_allocs(&p, false, 20) >= 20); /* the unchanged default */
+	conn_close(p.c);
+	RUN_UNTIL(r.freed == 1);
+	SSL_free(p.cl);
+	close(p.sv[1]);
+	SSL_CTX_free(r.ctx);
+	memset(&r, 0, sizeof(r));
+
+	assert_int_equal(echo_big_allocs(&p, true, 20), 0);
+	size_t live = big_live;
+	assert_int_equal(conn_park(p.c, 60000), 0);
+	assert_true(big_live + 2 * BIG_ALLOC <= live); /* both buffers freed */
+	/* Woken, it reads and answers as before, and keeps its buffers again. */
+	size_t before = big_allocs;
+	unsigned char buf[8];
+	for (int i = 0; i < 10; i++) {
+		client_write(p.cl, "again", 5);
+		assert_int_equal(client_read(p.cl, buf, 5), 5);
+		assert_memory_equal(buf, "again", 5);
+		RUN_UNTIL(conn_output_pending(p.c) == 0);
+	}
+	assert_true(big_allocs - before <= 2); /* the two buffers, once */
+	conn_close(p.c);
+	RUN_UNTIL(r.freed == 1);
+	expect_close_notify(p.cl);
+	SSL_free(p.cl);
+	close(p.sv[1]);
+}
+
 /* A parked TLS conn's idle time ends it with close_notify, as an unparked
  * conn's close does (RFC 8446 §6.1: a clean end, not a truncation). */
 static void test_tls_parked_idle_timeout_sends_close_notify(void **state)
@@ -1078,6 +1214,9 @@ static void test_connect_timeout(void **state)
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as the daemons: a write to a gone peer is EPIPE */
+	/* Before OpenSSL allocates anything (it refuses later). */
+	if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free))
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_partial_writes_slow_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_max_bounds_input, setup, teardown),
@@ -1086,6 +1225,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shutdown_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_with_unread_input_lingers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_echo_tiny_buffers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_stale_error_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_close_notify_truncation_reset, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_tls_close_sends_close_notify, setup, teardown),
@@ -1101,6 +1241,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tls_read_max_resumes_from_ssl_buffer, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_tls_park_and_wake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_keep_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_parked_idle_timeout_sends_close_notify, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_tls_park_refused_with_bytes_in_ssl, setup,
