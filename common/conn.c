@@ -198,8 +198,10 @@ static size_t output_total(const struct conn *c)
 static void conn_free(struct conn *c)
 {
 	struct worker *w = c->worker;
-	metrics_conn_closed(c, c->fd,
-	                    c->ssl && !(c->flags & (CONN_F_HANDSHAKE | CONN_F_CLIENT)));
+	/* TLS reads and writes go through OpenSSL's socket BIO, which counts them. */
+	metrics_conn_closed(c, c->ssl && !(c->flags & (CONN_F_HANDSHAKE | CONN_F_CLIENT)),
+	                    c->ssl ? BIO_number_read(SSL_get_rbio(c->ssl)) : 0,
+	                    c->ssl ? BIO_number_written(SSL_get_wbio(c->ssl)) : 0);
 	if (c->ops && c->ops->on_free)
 		c->ops->on_free(c);
 	flushq_remove(c);
@@ -631,6 +633,7 @@ static enum io_res send_some(struct conn *c, size_t *sent)
 		int n = evbuffer_write_atmost(c->plain_out, c->fd, -1);
 		if (n < 0)
 			return io_again(errno) ? IO_BLOCKED : IO_FAILED;
+		metrics_conn_io(c, 0, (uint64_t)n);
 		if (evbuffer_get_length(c->plain_out) > 0)
 			return IO_BLOCKED;
 	}
@@ -645,6 +648,7 @@ static enum io_res send_some(struct conn *c, size_t *sent)
 	if (n < 0)
 		return io_again(errno) ? IO_BLOCKED : IO_FAILED;
 	*sent = (size_t)n;
+	metrics_conn_io(c, 0, (uint64_t)n);
 	return evbuffer_get_length(c->out) ? IO_BLOCKED : IO_DONE;
 }
 
@@ -781,6 +785,8 @@ static void linger_read(struct conn *c)
 	unsigned char sink[512]; /* without a spill buffer: smaller reads */
 	unsigned char *sp = spill_buf();
 	ssize_t n = sp ? read(c->fd, sp, TRIAD_CONN_READ_SPILL) : read(c->fd, sink, sizeof(sink));
+	if (n > 0)
+		metrics_conn_io(c, (uint64_t)n, 0);
 	if (n > 0 || (n < 0 && io_again(errno)))
 		return;
 	schedule_free(c);
@@ -966,6 +972,7 @@ static void do_read(struct conn *c)
 		if (n < 0 && io_again(errno))
 			return;
 		got = n > 0 ? (size_t)n : 0;
+		metrics_conn_io(c, got, 0);
 		if (n == 0)
 			eof = CONN_EOF_FIN;
 		else if (n < 0)

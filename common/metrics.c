@@ -12,14 +12,11 @@
 #include "triad/strlit.h"
 
 #include <netinet/in.h>
-#include <linux/sockios.h>
-#include <linux/tcp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 static const char *const refused_values[] = {"max_connections", "max_connections_per_ip"};
 
@@ -37,12 +34,12 @@ static const struct metric_family common[METRIC_COMMON] = {
                                "TLS handshakes completed as a server, counted when the connection closes.",
                                METRIC_COUNTER, NULL, NULL, 1, NULL, 0},
     [METRIC_BYTES_IN] = {"bytes_received_total",
-                         "TCP payload bytes received on every connection (TLS records "
-                         "included), counted when the connection closes.",
+                         "TCP payload bytes read from every connection's socket (TLS records "
+                         "included); a TLS connection's counted when it closes.",
                          METRIC_COUNTER, NULL, NULL, 1, NULL, 0},
     [METRIC_BYTES_OUT] = {"bytes_sent_total",
-                          "TCP payload bytes sent on every connection and acknowledged by the "
-                          "peer (TLS records included), counted when the connection closes.",
+                          "TCP payload bytes written to every connection's socket (TLS records "
+                          "included); a TLS connection's counted when it closes.",
                           METRIC_COUNTER, NULL, NULL, 1, NULL, 0},
 };
 
@@ -134,27 +131,30 @@ void metrics_observe(const struct worker *w, unsigned family, unsigned value, do
 
 static const struct conn_ops scrape_ops;
 
-void metrics_conn_closed(const struct conn *c, int fd, bool tls_done)
+/* Scrapes are not the daemon's traffic, and a unix socket (a FastCGI
+ * upstream) carries no TCP payload. */
+static bool counts_bytes(const struct conn *c)
 {
-	const struct worker *w = c->worker;
-	if (!slots || !w || c->ops == &scrape_ops)
-		return; /* scrapes are not the daemon's traffic */
+	return slots && c->worker && c->ops != &scrape_ops && c->peer.sa.sa_family != AF_UNIX;
+}
+
+void metrics_conn_io(const struct conn *c, uint64_t in, uint64_t out)
+{
+	if (!counts_bytes(c))
+		return;
+	if (in)
+		metrics_add(c->worker, METRIC_BYTES_IN, 0, in);
+	if (out)
+		metrics_add(c->worker, METRIC_BYTES_OUT, 0, out);
+}
+
+void metrics_conn_closed(const struct conn *c, bool tls_done, uint64_t tls_in, uint64_t tls_out)
+{
+	if (!counts_bytes(c))
+		return;
 	if (tls_done)
-		metrics_add(w, METRIC_TLS_HANDSHAKES, 0, 1);
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-	memset(&ti, 0, sizeof(ti));
-	/* Kernels before 4.2 fill less: the fields then stay 0. */
-	if (fd >= 0 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
-		metrics_add(w, METRIC_BYTES_IN, 0, ti.tcpi_bytes_received);
-		/* What the peer acknowledged plus what still sits in the send queue
-		 * (unsent or unacknowledged, SIOCOUTQ): every byte written, even when
-		 * the connection closes right after its last write. */
-		int queued = 0;
-		if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued < 0)
-			queued = 0;
-		metrics_add(w, METRIC_BYTES_OUT, 0, ti.tcpi_bytes_acked + (uint64_t)queued);
-	}
+		metrics_add(c->worker, METRIC_TLS_HANDSHAKES, 0, 1);
+	metrics_conn_io(c, tls_in, tls_out);
 }
 
 /* ---- exposition ------------------------------------------------------------ */

@@ -6,6 +6,7 @@
 #include "triad/proxy_wait.h"
 #include "triad/limits.h"
 #include "triad/log.h"
+#include "triad/metrics.h"
 #include "triad/proxy.h"
 #include "triad/server.h"
 
@@ -99,6 +100,7 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	pw->have += take;
 	if (rc == 0)
 		return;
+	metrics_add(pw->w, METRIC_BYTES_IN, 0, pw->have); /* the conn counts from here on */
 	unlink_wait(pw);
 	if (h.proxied)
 		pw->done(pw->arg, fd, &h.src.sa, h.addr_len);

@@ -56,10 +56,14 @@ void metrics_add(const struct worker *w, unsigned family, unsigned value, uint64
 /* One observation of SECONDS (a histogram family), from W's own thread. */
 void metrics_observe(const struct worker *w, unsigned family, unsigned value, double seconds);
 
-/* Connection C (on its worker's thread) is being freed: its TCP byte counts
- * (TCP_INFO and SIOCOUTQ: what we wrote, what it sent us) and, when TLS_DONE,
- * one finished TLS handshake. FD, its socket, must still be open. */
-void metrics_conn_closed(const struct conn *c, int fd, bool tls_done);
+/* Connection C (on its worker's thread) read IN and wrote OUT bytes on its
+ * socket (conn.c counts each read and write: no syscall asks the kernel at
+ * the close). Scrapes and unix sockets are not counted. */
+void metrics_conn_io(const struct conn *c, uint64_t in, uint64_t out);
+/* C is being freed: when TLS_DONE, one finished TLS handshake; TLS_IN and
+ * TLS_OUT, the bytes its SSL object's socket BIO read and wrote (TLS goes
+ * around conn.c's own reads and writes). */
+void metrics_conn_closed(const struct conn *c, bool tls_done, uint64_t tls_in, uint64_t tls_out);
 
 /* The exposition: a malloc'd text (*LEN bytes), NULL when out of memory. */
 char *metrics_render(size_t *len);

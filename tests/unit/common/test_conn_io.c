@@ -28,6 +28,7 @@
 
 #include "triad/conn.h"
 #include "triad/limits.h"
+#include "triad/metrics.h"
 #include "triad/server.h"
 /* common/'s own tests may look at a conn's buffers (conn_input/conn_output). */
 #include "../../../common/conn_private.h"
@@ -919,6 +920,104 @@ static void test_tls_park_and_wake(void **state)
 	close(p.sv[1]);
 }
 
+/* ---- the byte counters of the metrics listener ------------------------------- */
+
+/* triad_test_NAME's value in the exposition. */
+static uint64_t metric(const char *name)
+{
+	size_t len;
+	char *t = metrics_render(&len);
+	assert_non_null(t);
+	char key[96];
+	snprintf(key, sizeof(key), "\ntriad_test_%s ", name);
+	const char *p = strstr(t, key);
+	assert_non_null(p);
+	uint64_t v = strtoull(p + strlen(key), NULL, 10);
+	free(t);
+	return v;
+}
+
+/* docs/metrics.md: bytes_received_total and bytes_sent_total count what the
+ * socket carried, counted as conn.c reads and writes it (no TCP_INFO at the
+ * close): plain, every byte both ways, the lingering close's dropped input
+ * too; TLS, the records, exactly what the client's own socket BIO wrote and
+ * read, handshake included; a unix socket's bytes are no TCP payload. */
+static void test_metrics_bytes(void **state)
+{
+	(void)state;
+	assert_int_equal(metrics_init("test", NULL, 0, 1), 0);
+	/* Plain: 3,000 bytes echoed, then a refusal closing with 500 bytes unread
+	 * (lingering: they are read and dropped, and still counted). */
+	int sv[2];
+	tcp_pair(sv);
+	wrap(sv[0], NULL, &ops);
+	r.echo = true;
+	static unsigned char data[3000], back[3000];
+	fill_pattern(data, sizeof(data));
+	assert_int_equal(write(sv[1], data, sizeof(data)), (ssize_t)sizeof(data));
+	size_t got = 0;
+	for (int i = 0; i < 3000 && got < sizeof(back); i++) {
+		spin();
+		ssize_t n = recv(sv[1], back + got, sizeof(back) - got, MSG_DONTWAIT);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	assert_int_equal(got, sizeof(back));
+	assert_int_equal(metric("bytes_received_total"), 3000);
+	assert_int_equal(metric("bytes_sent_total"), 3000);
+	r.echo = false;
+	r.refuse = true;
+	memset(data, 'x', 500);
+	assert_int_equal(write(sv[1], data, 500), 500);
+	RUN_UNTIL(r.reads == 2);
+	assert_int_equal(write(sv[1], data, 100), 100); /* while it lingers */
+	shutdown(sv[1], SHUT_WR);
+	RUN_UNTIL(r.freed == 1);
+	assert_int_equal(metric("bytes_received_total"), 3600);
+	assert_int_equal(metric("bytes_sent_total"), 3005); /* "413\r\n" */
+	close(sv[1]);
+
+	/* TLS: the wire bytes, counted at the close. */
+	memset(&r, 0, sizeof(r));
+	struct tls_pair p;
+	tls_pair_open(&p, true, 0);
+	r.echo = true;
+	unsigned char buf[5];
+	client_write(p.cl, "hello", 5);
+	assert_int_equal(client_read(p.cl, buf, 5), 5);
+	RUN_UNTIL(conn_output_pending(p.c) == 0);
+	conn_close(p.c);
+	RUN_UNTIL(r.freed == 1);
+	expect_close_notify(p.cl);
+	uint64_t cl_out = BIO_number_written(SSL_get_wbio(p.cl));
+	uint64_t cl_in = BIO_number_read(SSL_get_rbio(p.cl));
+	assert_true(cl_out > 5 && cl_in > 5);
+	assert_int_equal(metric("bytes_received_total"), 3600 + cl_out);
+	assert_int_equal(metric("bytes_sent_total"), 3005 + cl_in);
+	assert_int_equal(metric("tls_handshakes_total"), 1);
+	SSL_free(p.cl);
+	close(p.sv[1]);
+
+	/* A unix-socket peer (a FastCGI upstream): not counted. */
+	SSL_CTX_free(r.ctx);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct sockaddr_un un = {.sun_family = AF_UNIX, .sun_path = "/run/php.sock"};
+	struct conn *c = conn_new(&w, sv[0], (struct sockaddr *)&un, sizeof(un), NULL, false);
+	assert_non_null(c);
+	c->ops = &ops;
+	r.echo = true;
+	assert_int_equal(write(sv[1], "ping", 4), 4);
+	RUN_UNTIL(r.got_len == 4);
+	RUN_UNTIL(conn_output_pending(c) == 0);
+	conn_close(c);
+	RUN_UNTIL(r.freed == 1);
+	close(sv[1]);
+	assert_int_equal(metric("bytes_received_total"), 3600 + cl_out);
+	assert_int_equal(metric("bytes_sent_total"), 3005 + cl_in);
+	metrics_fini();
+}
+
 /* ---- OpenSSL's allocations, counted (CRYPTO_set_mem_functions, from main) ------ */
 
 /* Record buffers are the only allocations of 16 KiB and more a TLS 1.3
@@ -1242,6 +1341,7 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_tls_park_and_wake, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_keep_buffers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_parked_idle_timeout_sends_close_notify, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_tls_park_refused_with_bytes_in_ssl, setup,
