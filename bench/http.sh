@@ -8,6 +8,8 @@
 #             the process tree's RSS 8 s after the last response, total and per connection
 #             (total / connections, issue 10's figure; and the growth over the idle server)
 #   ka-1k     wrk -t2 -c100 keep-alive GET of the 1 KiB file: req/s and p99 latency
+#             (every wrk load also records the server's CPU per request, user + system
+#             and user alone, over its whole process tree: tools/cputree.py)
 #   close-1k  the same with "Connection: close" (a new connection per request)
 #   ka-1m     wrk -t2 -c100 keep-alive GET of the 1 MiB file: MiB/s
 #   tls-ka-1k / tls-close-1k  the 1 KiB loads over HTTPS (TLS 1.3, P-256 certificate);
@@ -172,13 +174,19 @@ wrk_run() { # name workload-tag url [wrk args...]: prints "rps p99 mibps bad"
 	$PY "$BENCH_DIR/tools/wrkparse.py" <"$T/log/wrk-$tag-$n.out"
 }
 
-wrk_load() { # server run tag scheme path metric... (metric: rps p99 mibps)
-	local n=$1 r=$2 tag=$3 scheme=$4 path=$5 port out rps p99 mibps bad
+# CPU time (user + system) of a server's whole process tree, in ms.
+cpu_tree() { $PY "$BENCH_DIR/tools/cputree.py" --split "$1"; }
+
+wrk_load() { # server run tag scheme path metric... (metric: rps p99 mibps cpu)
+	local n=$1 r=$2 tag=$3 scheme=$4 path=$5 port out rps p99 mibps bad u0 s0 u1 s1 reqs
 	shift 5
 	local extra=()
 	case $tag in *close*) extra=(-H "Connection: close") ;; esac
 	if [ "$scheme" = https ]; then port=${HTTPS[$n]}; else port=${HTTP[$n]}; fi
+	read -r u0 s0 < <(cpu_tree "${PID[$n]}")
 	out=$(wrk_run "$n" "$tag-$r" "$scheme://127.0.0.1:$port$path" "${extra[@]}") || return 1
+	read -r u1 s1 < <(cpu_tree "${PID[$n]}")
+	reqs=$(awk '/ requests in /{print $1; exit}' "$T/log/wrk-$tag-$r-$n.out")
 	read -r rps p99 mibps bad <<<"$out"
 	if [ "$bad" != 0 ]; then
 		say "  $n $tag: $bad errors or non-2xx responses (see $T/log/wrk-$tag-$r-$n.out)"
@@ -191,15 +199,24 @@ wrk_load() { # server run tag scheme path metric... (metric: rps p99 mibps)
 		rps) record "$tag req/s" req/s hi "$n" "$rps" ;;
 		p99) record "$tag p99" ms lo "$n" "$p99" ;;
 		mibps) record "$tag MiB/s" MiB/s hi "$n" "$mibps" ;;
+		cpu)
+			# The server's CPU per request: what req/s hides when wrk and the server
+			# share the cores (every server gets the same wrk).
+			[ "${reqs:-0}" -gt 0 ] 2>/dev/null || continue
+			record "$tag CPU/req" µs lo "$n" \
+				"$(awk -v c=$((u1 - u0 + s1 - s0)) -v q="$reqs" 'BEGIN { printf "%.2f", c * 1000 / q }')"
+			record "$tag user CPU/req" µs lo "$n" \
+				"$(awk -v c=$((u1 - u0)) -v q="$reqs" 'BEGIN { printf "%.2f", c * 1000 / q }')"
+			;;
 		esac
 	done
 }
 
-l_ka1k() { wrk_load "$1" "$2" ka-1k http /1k.txt rps p99; }
-l_close1k() { wrk_load "$1" "$2" close-1k http /1k.txt rps p99; }
-l_ka1m() { wrk_load "$1" "$2" ka-1m http /1m.txt mibps; }
-l_tlska() { wrk_load "$1" "$2" tls-ka-1k https /1k.txt rps p99; }
-l_tlsclose() { wrk_load "$1" "$2" tls-close-1k https /1k.txt rps; }
+l_ka1k() { wrk_load "$1" "$2" ka-1k http /1k.txt rps p99 cpu; }
+l_close1k() { wrk_load "$1" "$2" close-1k http /1k.txt rps p99 cpu; }
+l_ka1m() { wrk_load "$1" "$2" ka-1m http /1m.txt mibps cpu; }
+l_tlska() { wrk_load "$1" "$2" tls-ka-1k https /1k.txt rps p99 cpu; }
+l_tlsclose() { wrk_load "$1" "$2" tls-close-1k https /1k.txt rps cpu; }
 
 # Full handshakes: wrk keeps its SSL objects across reconnects (SSL_clear keeps the
 # session), so its tls-close-1k connections may resume where the server allows it (all
