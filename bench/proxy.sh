@@ -20,7 +20,10 @@
 #           others so hit/static compares two rates taken under the same conditions
 # For each: req/s, p99, and the CPU time the proxy used per request (user + system of
 # its process tree, from /proc; the backend's and php-fpm's time is not counted). On a
-# shared machine CPU per request is the steadier figure. BENCH_BASELINE=DIR adds "base",
+# shared machine CPU per request is the steadier figure. Beside it, the backend's (nginx
+# or php-fpm) and wrk's CPU per request: the three share the cores, so for the proxied
+# load the script also prints the most a proxy could gain over nginx with those two
+# costs fixed, and the CPU per request triad would need for 1.3x. BENCH_BASELINE=DIR adds "base",
 # the triad-httpd in DIR (another build, e.g. main before a change), for proxy and hit,
 # run interleaved with the others.
 # Then the large-body check (issue 11's target: a 1 GiB response to a client reading at
@@ -154,8 +157,8 @@ pm.max_children = $FPM_CHILDREN
 FPM
 chmod 644 "$T"/*.conf
 
-nginx -c "$T/backend.conf" -p "$T" & PIDS+=($!)
-php-fpm8.2 $FPM_ROOT -F -y "$T/fpm/fpm.conf" & PIDS+=($!)
+nginx -c "$T/backend.conf" -p "$T" & PIDS+=($!); PID_BACKEND=$!
+php-fpm8.2 $FPM_ROOT -F -y "$T/fpm/fpm.conf" & PIDS+=($!); PID_FPM=$!
 nginx -c "$T/nginx.conf" -p "$T" & PIDS+=($!); PID_NGINX=$!
 "$TRIAD" -c "$T/triad.conf" 2>"$T/triad.err" & PIDS+=($!); PID_TRIAD=$!
 "$TRIAD" -c "$T/triad-cache.conf" 2>"$T/triad-cache.err" & PIDS+=($!); PID_TRIAD_CACHE=$!
@@ -176,11 +179,23 @@ for p in $NP $TP; do
 done
 
 cputime() { python3 "$HERE/tools/cputree.py" "$@"; }
-load() { # port path pid -> "rps p99_ms non2xx cpu_us_per_request"
-	local c0 c1
+# load PORT PATH PID [BACKEND_PID] -> "rps p99_ms non2xx cpu_us_per_request
+# backend_us_per_request wrk_us_per_request": the CPU of PID's tree, of the
+# backend's tree (nginx or php-fpm behind the proxy) and of wrk itself, per
+# request. All three share the machine's cores: their sum bounds the req/s.
+load() {
+	local c0 c1 b0=0 b1=0 w
 	c0=$(cputime "$3")
-	wrk -t2 -c100 -d"${DUR}s" --latency "http://127.0.0.1:$1$2" >"$T/wrk.out" 2>&1
+	[ -z "${4:-}" ] || b0=$(cputime "$4")
+	w=$(python3 -c '
+import resource, subprocess, sys
+with open(sys.argv[1], "w") as out:
+    subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(round((r.ru_utime + r.ru_stime) * 1000))' "$T/wrk.out" \
+		wrk -t2 -c100 -d"${DUR}s" --latency "http://127.0.0.1:$1$2")
 	c1=$(cputime "$3")
+	[ -z "${4:-}" ] || b1=$(cputime "$4")
 	python3 -c '
 import re, sys
 t = open(sys.argv[3]).read()
@@ -189,11 +204,12 @@ n = int(re.search(r"(\d+) requests in", t).group(1))
 m = re.search(r"99%\s+([\d.]+)(us|ms|s)", t)
 p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
 bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-cpu = (int(sys.argv[2]) - int(sys.argv[1])) * 1000 / max(n, 1)
-print(rps, p99, bad.group(1) if bad else 0, round(cpu, 1))' "$c0" "$c1" "$T/wrk.out"
+per = lambda a, b: round((int(b) - int(a)) * 1000 / max(n, 1), 1)
+print(rps, p99, bad.group(1) if bad else 0, per(sys.argv[1], sys.argv[2]),
+      per(sys.argv[4], sys.argv[5]), per(0, sys.argv[6]))' "$c0" "$c1" "$T/wrk.out" "$b0" "$b1" "$w"
 }
 
-declare -A RPS P99 CPU
+declare -A RPS P99 CPU BCPU WCPU
 median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 NAMES="triad-proxy nginx-proxy triad-hit nginx-hit triad-php nginx-php triad-static"
 [ -n "$BASE" ] && NAMES="$NAMES base-proxy base-hit"
@@ -209,51 +225,66 @@ rotated() {
 	for ((i = 0; i < ${#n[@]}; i++)); do printf '%s ' "${n[(k + i) % ${#n[@]}]}"; done
 }
 run_all() {
-	local name port path pid r out
-	declare -A R L C
+	local name port path pid r out back
+	declare -A R L C B W
 	for r in $(seq "$RUNS"); do
 		for name in $(rotated "$r"); do
 			path=/1k.txt
+			back=$PID_BACKEND
 			case $name in
 			triad-proxy) port=$TP pid=$PID_TRIAD ;;
 			nginx-proxy) port=$NP pid=$PID_NGINX ;;
 			triad-hit) port=$TC pid=$PID_TRIAD_CACHE ;;
 			nginx-hit) port=$NC pid=$PID_NGINX ;;
-			triad-php) port=$TP pid=$PID_TRIAD path=/hello.php ;;
-			nginx-php) port=$NP pid=$PID_NGINX path=/hello.php ;;
-			triad-static) port=$SP pid=$PID_STATIC ;;
+			triad-php) port=$TP pid=$PID_TRIAD path=/hello.php back=$PID_FPM ;;
+			nginx-php) port=$NP pid=$PID_NGINX path=/hello.php back=$PID_FPM ;;
+			triad-static) port=$SP pid=$PID_STATIC back= ;;
 			base-proxy) port=$BP pid=$PID_BASE ;;
 			base-hit) port=$BC pid=$PID_BASE_CACHE ;;
 			esac
-			out=$(load "$port" "$path" "$pid")
+			out=$(load "$port" "$path" "$pid" "$back")
 			set -- $out
 			[ "$3" = 0 ] || echo "  $name: $3 non-2xx responses" >&2
 			R[$name]="${R[$name]:-} $1"
 			L[$name]="${L[$name]:-} $2"
 			C[$name]="${C[$name]:-} $4"
+			B[$name]="${B[$name]:-} $5"
+			W[$name]="${W[$name]:-} $6"
 		done
 	done
 	for name in $NAMES; do
 		RPS[$name]=$(median ${R[$name]})
 		P99[$name]=$(median ${L[$name]})
 		CPU[$name]=$(median ${C[$name]})
+		BCPU[$name]=$(median ${B[$name]})
+		WCPU[$name]=$(median ${W[$name]})
 	done
 }
 run_all
-printf '%-14s %12s %10s %14s\n' server req/s p99_ms cpu_us/req
+# cpu_us/req: the server's process tree; backend: the nginx or php-fpm behind it; wrk: the client
+printf '%-14s %12s %10s %14s %14s %14s\n' server req/s p99_ms cpu_us/req backend_us/req wrk_us/req
 for name in $NAMES; do
-	printf '%-14s %12.0f %10.2f %14.1f\n' "$name" "${RPS[$name]}" "${P99[$name]}" "${CPU[$name]}"
+	printf '%-14s %12.0f %10.2f %14.1f %14.1f %14.1f\n' "$name" "${RPS[$name]}" "${P99[$name]}" \
+		"${CPU[$name]}" "${BCPU[$name]}" "${WCPU[$name]}"
 done
 python3 - "${RPS[triad-proxy]}" "${RPS[nginx-proxy]}" "${P99[triad-proxy]}" "${P99[nginx-proxy]}" \
 	"${RPS[triad-hit]}" "${RPS[nginx-hit]}" "${RPS[triad-static]}" "${RPS[triad-php]}" \
 	"${RPS[nginx-php]}" "${CPU[triad-proxy]}" "${CPU[nginx-proxy]}" "${CPU[triad-hit]}" \
 	"${CPU[nginx-hit]}" "${CPU[triad-static]}" "${CPU[triad-php]}" "${CPU[nginx-php]}" \
-	"${RPS[base-proxy]:-0}" "${CPU[base-proxy]:-0}" "${RPS[base-hit]:-0}" "${CPU[base-hit]:-0}" <<'PY'
+	"${RPS[base-proxy]:-0}" "${CPU[base-proxy]:-0}" "${RPS[base-hit]:-0}" "${CPU[base-hit]:-0}" \
+	"${BCPU[triad-proxy]}" "${BCPU[nginx-proxy]}" "${WCPU[triad-proxy]}" "${WCPU[nginx-proxy]}" <<'PY'
 import sys
 (tp, np_, tl, nl, th, nh, ts, tphp, nphp, ctp, cnp, cth, cnh, cts, ctphp, cnphp,
- bp, cbp, bh, cbh) = map(float, sys.argv[1:])
+ bp, cbp, bh, cbh, btp, bnp, wtp, wnp) = map(float, sys.argv[1:])
 print(f"proxied 1 KiB: triad/nginx req/s {tp/np_:.2f}x (target >= 1.3), p99 {tl:.2f} vs {nl:.2f} ms;"
       f" proxy CPU/request {ctp:.1f} vs {cnp:.1f} us")
+# When wrk, the backend and the proxy saturate the same cores, req/s goes as
+# 1 / (proxy + backend + wrk CPU per request): the ratio a proxy can reach
+# over nginx is bounded by the other two, whatever it does itself.
+other = (btp + bnp + wtp + wnp) / 2
+print(f"  same cores:  backend {(btp + bnp) / 2:.1f} + wrk {(wtp + wnp) / 2:.1f} us per request beside"
+      f" the proxy; triad at 0 us would be {(cnp + other) / other:.2f}x nginx, 1.3x needs"
+      f" triad <= {(cnp + other) / 1.3 - other:.1f} us")
 print(f"cache hits:    triad/nginx req/s {th/nh:.2f}x (target >= 1.5); hit/static {th/ts:.2f}x"
       f" (target >= 0.9); CPU/request {cth:.1f} us (nginx {cnh:.1f}, triad static {cts:.1f})")
 print(f"PHP page:      triad/nginx req/s {tphp/nphp:.2f}x; proxy CPU/request {ctphp:.1f} vs {cnphp:.1f} us")
