@@ -53,6 +53,11 @@ static const struct row rows[] = {
 	OK("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n", 200, L, 1, false),
 	OK("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n", 200, L, 1, true),
 	OK("HTTP/1.1 200 OK\r\nConnection: foo, Close\r\n\r\n", 200, X, 0, true),
+	/* close wins over keep-alive, in one line or across lines (RFC 9112 §9.6) */
+	OK("HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n\r\n", 200, X, 0, true),
+	OK("HTTP/1.0 200 OK\r\nConnection: close\r\nConnection: Keep-Alive\r\n\r\n", 200, X, 0, true),
+	OK("HTTP/1.0 200 OK\r\nConnection: upgrade\r\nconnection: KEEP-ALIVE\r\n\r\n", 200, X, 0, false),
+	OK("HTTP/1.0 200 OK\r\nConnection: keep-alives\r\n\r\n", 200, X, 0, true),
 	OK("HTTP/1.9 200 OK\r\n\r\n", 200, X, 0, false),
 	ERR("HTTP/2.0 200 OK\r\n\r\n", "bad status line"),
 	ERR("HTTP/1.1  200 OK\r\n\r\n", "bad status code"),
@@ -66,6 +71,14 @@ static const struct row rows[] = {
 	ERR("HTTP/1.1 200 OK\n\r\n\r\n", "bare LF or CR"),
 	ERR("HTTP/1.1 200 OK\r\nA: b\nC: d\r\n\r\n", "bare LF or CR"),
 	ERR("HTTP/1.1 200 OK\r\nA: b\rC: d\r\n\r\n", "bare LF or CR"),
+	/* a CR that is not the one right before the line's LF (RFC 9112 §2.2) */
+	ERR("HTTP/1.1 200 OK\r\nA: b\r\r\n\r\n", "bare LF or CR"),
+	ERR("HTTP/1.1 200 O\rK\r\n\r\n", "bare LF or CR"),
+	ERR("HTTP/1.1 200 OK\r\n\rA: b\r\n\r\n", "bare LF or CR"),
+	ERR("HTTP/1.1 200 OK\r\n\nA: b\r\n\r\n", "bare LF or CR"),
+	/* LF CR LF and CR CR LF LF are no end of head: the real one follows */
+	ERR("HTTP/1.1 200 OK\r\nA: b\n\r\nC: d\r\n\r\n", "bare LF or CR"),
+	OK("HTTP/1.1 200 OK\r\nA: \r\nB: c\r\n\r\n", 200, X, 0, false),
 	/* §5 fields */
 	OK("HTTP/1.1 200 OK\r\nX-A:\r\nX-B:  v  \r\nContent-Length: 2\r\n\r\n", 200, L, 2, false),
 	OK("HTTP/1.1 200 OK\r\nX: caf\xc3\xa9\r\n\r\n", 200, X, 0, false),
