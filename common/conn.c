@@ -24,6 +24,7 @@
 #include "triad/server.h"
 #include "triad/tls.h"
 #include "triad/strlit.h"
+#include "triad/tbuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -745,38 +746,17 @@ static void output_empty(struct conn *c)
  * reserved); bulk receivers (read_max above TRIAD_CONN_READ_BULK: FTP
  * uploads) read straight into the input's own chains, up to 256 KiB.
  */
-static _Thread_local unsigned char *spill;
-static pthread_key_t spill_key;
-static pthread_once_t spill_once = PTHREAD_ONCE_INIT;
-static bool spill_keyed;
+static struct tbuf spill_tb = TBUF_INIT(TRIAD_CONN_READ_SPILL);
+static _Thread_local unsigned char *spill; /* tbuf_get's answer, kept at hand */
 
-static void spill_key_make(void)
-{
-	spill_keyed = pthread_key_create(&spill_key, free) == 0;
-}
-
-/*
- * The thread's spill buffer, made on its first read: a static _Thread_local
- * array would cost every thread of the process (main, log writer, workers,
- * job threads) 64 KiB of resident memory from its creation, since glibc
- * zeroes a thread's static TLS when it starts. Malloc'd, its pages become
- * resident only as reads reach into them. Freed at thread exit (the key's
- * destructor). NULL when out of memory: callers read without it.
- */
+/* The thread's spill buffer (tbuf.h: not a static _Thread_local array, which
+ * would cost every thread 64 KiB from its start); NULL when out of memory:
+ * callers read without it. */
 static unsigned char *spill_buf(void)
 {
-	if (spill)
-		return spill;
-	pthread_once(&spill_once, spill_key_make);
-	if (!spill_keyed)
-		return NULL;
-	unsigned char *p = malloc(TRIAD_CONN_READ_SPILL);
-	if (p && pthread_setspecific(spill_key, p) != 0) {
-		free(p);
-		p = NULL;
-	}
-	spill = p;
-	return p;
+	if (!spill)
+		spill = tbuf_get(&spill_tb);
+	return spill;
 }
 
 /* Lingering: what arrives is dropped; EOF, an error or the deadline ends it. */

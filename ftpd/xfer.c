@@ -17,6 +17,7 @@
 
 #include "reply.h"
 #include "triad/log.h"
+#include "triad/tbuf.h"
 #include "triad/workq.h"
 
 static const char *user_name(const struct ftp_session *s)
@@ -178,12 +179,22 @@ static void check_flushed(struct ftp_session *s)
 	}
 }
 
+/* Per-thread scratch for fill() (tbuf.h: static _Thread_local arrays would
+ * make 192 KiB resident in every thread of ftpd, used or not). */
+static struct tbuf fill_buf = TBUF_INIT(FTP_DATA_CHUNK);
+static struct tbuf fill_conv = TBUF_INIT(2 * FTP_DATA_CHUNK);
+
 /* Queues output until the connection is full or the source ends. */
 static void fill(struct ftp_session *s)
 {
 	struct ftp_transfer *x = s->xfer;
 	struct conn *d = s->data;
-	static _Thread_local char buf[FTP_DATA_CHUNK], conv[2 * FTP_DATA_CHUNK];
+	char *buf = tbuf_get(&fill_buf);
+	char *conv = x->ascii ? tbuf_get(&fill_conv) : NULL;
+	if (!buf || (x->ascii && !conv)) {
+		ftp_xfer_fail(s, 451, "Local error: out of memory");
+		return;
+	}
 	while (!x->flushing && !conn_output_full(d)) {
 		if (x->kind == FTP_XFER_LIST) {
 			ssize_t n = ftp_listing_next(s, x, buf, FTP_LIST_LINE_MAX);
@@ -195,7 +206,7 @@ static void fill(struct ftp_session *s)
 			x->bytes += (uint64_t)n;
 			continue;
 		}
-		size_t want = sizeof(buf);
+		size_t want = FTP_DATA_CHUNK;
 		if (x->end - x->offset < want)
 			want = (size_t)(x->end - x->offset);
 		if (want == 0) {
