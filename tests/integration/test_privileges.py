@@ -124,3 +124,16 @@ def test_pam_helper_keeps_root(name, start_daemon):
     helper = root_kids[0]
     d.stop()
     th.wait_until(lambda: not th.pid_alive(helper), 5.0, f"helper {helper} to exit")
+
+
+@pytest.mark.parametrize("name", DAEMONS)
+def test_no_nss_module_loaded(name, start_daemon):
+    """The groups are looked up in a child (common/groups.c): initgroups in the daemon
+    would dlopen every module of nsswitch.conf's group: line (libnss_systemd, with libcap
+    and libm on Debian: ~600 KiB resident for the daemon's life). On a machine whose
+    nsswitch.conf names only `files` (built into glibc) this cannot fail."""
+    d = start_daemon(name, global_overrides={"user": th.RUN_USER})
+    assert_serving(d)
+    with open(f"/proc/{d.pid}/maps") as f:
+        nss = sorted({line.split()[-1] for line in f if "/libnss_" in line})
+    assert not nss, f"triad-{name} maps {nss}"
