@@ -567,6 +567,8 @@ static void tls_log_error(struct conn *c, const char *what)
 	ERR_clear_error();
 }
 
+static unsigned char *spill_buf(void);
+
 /*
  * OpenSSL's rule: the thread's error queue is empty before an SSL call whose
  * SSL_get_error we read. It nearly always is already (every failure path
@@ -597,7 +599,15 @@ static enum io_res tls_write(struct conn *c, size_t *sent)
 		size_t n = c->tls_wpend;
 		if (n == 0)
 			n = len < TRIAD_TLS_RECORD_MAX ? len : TRIAD_TLS_RECORD_MAX;
-		const unsigned char *p = evbuffer_pullup(c->out, (ev_ssize_t)n);
+		/* A head and a body in two chains: copied once into the thread's
+		 * spill buffer (free between reads) rather than pulled up, which
+		 * allocates a chain, copies into it and frees the old ones. */
+		unsigned char *stage = NULL;
+		if (evbuffer_get_contiguous_space(c->out) < n)
+			stage = spill_buf();
+		const unsigned char *p = stage && evbuffer_copyout(c->out, stage, n) == (ev_ssize_t)n
+		                             ? stage
+		                             : evbuffer_pullup(c->out, (ev_ssize_t)n);
 		if (!p)
 			return IO_FAILED;
 		size_t wrote = 0;
