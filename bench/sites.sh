@@ -69,7 +69,7 @@ if [ -n "$CALLGRIND" ]; then
 	if [ "$WARMUP" = 1 ]; then WARMUP=4; fi # slower under valgrind: cover all 1,000 files
 fi
 DIR=$(mktemp -d /tmp/triad-bench-sites-XXXXXX)
-trap 'kill ${PID:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT
+trap 'kill ${PID:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DIR"' EXIT
 PORT=$((20000 + RANDOM % 20000))
 PID=
 if [ "$SPREAD" -gt "$SITES" ]; then SPREAD=$SITES; fi
