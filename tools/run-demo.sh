@@ -10,7 +10,11 @@
 set -e
 BUILD=${1:-build}
 DEMO=$(pwd)/build/demo
-mkdir -p "$DEMO/root/www" "$DEMO/root/sites/local/www" "$DEMO/tls" "$DEMO/pam"
+# The PAM stack lives under /tmp: the login helper runs under Landlock, which
+# under pam_wrapper lets it read the system's directories and /tmp only
+# (docs/security.md), so a service directory under build/ would refuse every login.
+PAM_DIR=$(mktemp -d /tmp/triad-demo-pam.XXXXXX)
+mkdir -p "$DEMO/root/www" "$DEMO/root/sites/local/www" "$DEMO/tls"
 for box in example.org/postmaster localhost.example/info; do
 	mkdir -p "$DEMO/root/mail/$box/tmp" "$DEMO/root/mail/$box/new" "$DEMO/root/mail/$box/cur"
 done
@@ -27,9 +31,9 @@ if [ ! -s "$DEMO/tls/localhost.pem" ]; then
 		-keyout "$DEMO/tls/localhost.key" -out "$DEMO/tls/localhost.pem" 2>/dev/null
 fi
 MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
-printf 'demo:demo:triad\nlocal:local:triad\n' > "$DEMO/pam/passdb"
+printf 'demo:demo:triad\nlocal:local:triad\n' > "$PAM_DIR/passdb"
 printf 'auth required %s passdb=%s\naccount required %s passdb=%s\n' \
-	"$MATRIX" "$DEMO/pam/passdb" "$MATRIX" "$DEMO/pam/passdb" > "$DEMO/pam/triad"
+	"$MATRIX" "$PAM_DIR/passdb" "$MATRIX" "$PAM_DIR/passdb" > "$PAM_DIR/triad"
 cat > "$DEMO/triad.conf" <<CONF
 ; triad demo configuration, written by tools/run-demo.sh
 [global]
@@ -87,16 +91,17 @@ for d in httpd ftpd smtpd; do
 	if [ "$d" = httpd ]; then
 		"$BUILD/triad-$d" -c "$DEMO/triad.conf" &
 	else
-		env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DEMO/pam" \
+		env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAM_DIR" \
 			ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
 			"$BUILD/triad-$d" -c "$DEMO/triad.conf" &
 	fi
 	pids="$pids $!"
 done
-trap 'kill -TERM $pids 2>/dev/null; wait' INT TERM
+trap 'kill -TERM $pids 2>/dev/null; wait; rm -rf "$PAM_DIR"' INT TERM
 echo "triad demo, two sites (Ctrl-C stops):"
 echo "  main:  http://127.0.0.1:8080/  https://127.0.0.1:8443/  ftp://demo:demo@127.0.0.1:2121/  mail postmaster@example.org"
 echo "  local: http://localhost:8080/  https://localhost:8443/  ftp://local:local@127.0.0.1:2121/  mail info@localhost.example"
 echo "  smtp 127.0.0.1:2525"
 
 wait
+rm -rf "$PAM_DIR"
