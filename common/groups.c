@@ -47,21 +47,6 @@ static int child_answer(int fd, const char *user, gid_t gid, long max)
 	return rc;
 }
 
-static int read_full(int fd, void *p, size_t n)
-{
-	unsigned char *s = p;
-	while (n > 0) {
-		ssize_t r = read(fd, s, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		s += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 int groups_lookup(const char *user, gid_t gid, gid_t **list, size_t *n)
 {
 	long max = sysconf(_SC_NGROUPS_MAX);
@@ -85,8 +70,8 @@ int groups_lookup(const char *user, gid_t gid, gid_t **list, size_t *n)
 	int rc = -EIO;
 	uint32_t count = 0;
 	gid_t *g = NULL;
-	if (read_full(p[0], &count, sizeof(count)) == 0 && count >= 1 && count <= (uint32_t)max &&
-	    (g = malloc(count * sizeof(*g))) && read_full(p[0], g, count * sizeof(*g)) == 0)
+	if (fdio_read_all(p[0], &count, sizeof(count)) == 0 && count >= 1 && count <= (uint32_t)max &&
+	    (g = malloc(count * sizeof(*g))) && fdio_read_all(p[0], g, count * sizeof(*g)) == 0)
 		rc = 0;
 	close(p[0]);
 	int status;
