@@ -3,7 +3,13 @@
  * ones as metadata (see fcache.h for the consistency rules). Set
  * associative: a path hashes to one set of HTTP_FCACHE_WAYS slots; a new
  * entry takes a free slot of its set, else the set's least recently used
- * one. The entries held are bounded by HTTP_FCACHE_BYTES per worker: an
+ * one. A set is one 64-byte line holding its entries' hashes and pointers:
+ * a lookup loads that line and then only the entry whose hash matches (with
+ * the hashes in one array and the pointers in another, as before, a hit
+ * with 1,000 hot files cost a cache miss in each; issue 12). The sets are
+ * mapped on the first put (anonymous memory, so only the sets used become
+ * resident, and a worker that serves no file holds none).
+ * The entries held are bounded by HTTP_FCACHE_BYTES per worker: an
  * entry that would pass the bound is not cached. Why not direct-mapped with
  * 128 slots as before: 1,000 sites with one hot file each thrashed it
  * (every request an open, a read and a close; issue 12's 10,000-site
@@ -29,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Anything that can change what a path resolves to or a file's content or
@@ -365,32 +372,44 @@ void http_fentry_unref(struct http_fentry *e)
 		free(e);
 }
 
-static void drop(struct http_worker *w, unsigned slot)
+struct http_fset {
+	_Alignas(64) uint32_t hash[HTTP_FCACHE_WAYS]; /* of each entry, so a miss loads no entry */
+	struct http_fentry *e[HTTP_FCACHE_WAYS];      /* NULL: free */
+};
+_Static_assert(sizeof(struct http_fset) == 64, "a file cache set is one cache line");
+_Static_assert((HTTP_FCACHE_SETS & (HTTP_FCACHE_SETS - 1)) == 0,
+               "HTTP_FCACHE_SETS is a power of two");
+
+static void drop(struct http_worker *w, struct http_fset *set, unsigned way)
 {
-	struct http_fentry *e = w->fcache[slot];
+	struct http_fentry *e = set->e[way];
 	if (!e)
 		return;
 	w->fcache_bytes -= e->cost;
-	w->fcache[slot] = NULL;
+	set->e[way] = NULL;
 	unwatch(w->fwatch, e);
 	http_fentry_unref(e);
 }
 
-/* The first slot of the set of hash H. */
-static unsigned set_of(uint32_t h)
+/* The set of hash H. */
+static struct http_fset *set_of(const struct http_worker *w, uint32_t h)
 {
-	return h % (HTTP_FCACHE_SLOTS / HTTP_FCACHE_WAYS) * HTTP_FCACHE_WAYS;
+	return &w->fcache[h & (HTTP_FCACHE_SETS - 1)]; /* as http_fcache_set_index */
 }
 
-/* The slot of the entry for (GEN, PATH) in its set, or -1. The hashes are
- * compared in the worker's own array, so only a likely match is touched. */
-static int find(const struct http_worker *w, uint32_t h, uint64_t gen, const char *path,
+unsigned http_fcache_set_index(uint64_t gen, const char *path, size_t len)
+{
+	return path_hash(gen, path, len) & (HTTP_FCACHE_SETS - 1);
+}
+
+/* The way of SET holding the entry for (GEN, PATH), or -1. Only an entry
+ * whose hash matches is touched. */
+static int find(const struct http_fset *set, uint32_t h, uint64_t gen, const char *path,
                 size_t len)
 {
-	unsigned set = set_of(h);
-	for (unsigned i = set; i < set + HTTP_FCACHE_WAYS; i++) {
-		const struct http_fentry *e = w->fcache[i];
-		if (w->fcache_hash[i] == h && e && e->gen == gen && e->path_len == len &&
+	for (unsigned i = 0; i < HTTP_FCACHE_WAYS; i++) {
+		const struct http_fentry *e = set->e[i];
+		if (set->hash[i] == h && e && e->gen == gen && e->path_len == len &&
 		    memcmp(e->path, path, len) == 0)
 			return (int)i;
 	}
@@ -401,14 +420,15 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_sit
                                     const char *path, size_t len,
                                     const struct timeval *iteration)
 {
-	if (len >= HTTP_FCACHE_PATH_MAX)
+	if (len >= HTTP_FCACHE_PATH_MAX || !w->fcache)
 		return NULL;
 	uint32_t h = path_hash(site->gen, path, len);
-	int found = find(w, h, site->gen, path, len);
+	struct http_fset *set = set_of(w, h);
+	int found = find(set, h, site->gen, path, len);
 	if (found < 0)
 		return NULL;
-	unsigned slot = (unsigned)found;
-	struct http_fentry *e = w->fcache[slot];
+	unsigned way = (unsigned)found;
+	struct http_fentry *e = set->e[way];
 	const struct http_fwatch *fw = w->fwatch;
 	bool watched = fw && !fw->failed && e->nwd > 0;
 	/* Watched and no event since it was last found current, or none on its
@@ -422,7 +442,7 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_sit
 	if (!current && !checked) {
 		w->fcache_revalidations++;
 		if (fstatat(site->docroot.fd, e->path, &st, 0) < 0 || !same_file(e, &st)) {
-			drop(w, slot); /* changed or gone: the confined open decides */
+			drop(w, set, way); /* changed or gone: the confined open decides */
 			return NULL;
 		}
 	}
@@ -431,7 +451,7 @@ struct http_fentry *http_fcache_get(struct http_worker *w, const struct http_sit
 		for (unsigned k = 0; k < e->nwd; k++) {
 			unsigned i = wd_find(fw, e->wd[k]);
 			if (fw->slot[i].wd != e->wd[k] || fw->slot[i].dead) {
-				drop(w, slot); /* the next put watches afresh */
+				drop(w, set, way); /* the next put watches afresh */
 				return NULL;
 			}
 		}
@@ -452,6 +472,13 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
 	    st->st_mtim.tv_sec > now - HTTP_FCACHE_FRESH_S ||
 	    st->st_ctim.tv_sec > now - HTTP_FCACHE_FRESH_S)
 		return;
+	if (!w->fcache) {
+		void *sets = mmap(NULL, HTTP_FCACHE_SETS * sizeof(struct http_fset),
+		                  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (sets == MAP_FAILED)
+			return; /* served from the file each time, as when full */
+		w->fcache = sets;
+	}
 	bool has_body = st->st_size <= HTTP_FCACHE_MAX_BODY;
 	size_t size = has_body ? (size_t)st->st_size : 0;
 	char etag[HTTP_ETAG_MAX], lastmod[DATE_HTTP_LEN + 1];
@@ -522,24 +549,25 @@ void http_fcache_put(struct http_worker *w, const struct http_site *site, const 
 	memcpy(p, lastmod, sizeof(lastmod));
 	e->cost = total;
 	e->used = ++w->fcache_clock;
-	/* The slot: this key's own (a stale copy), else a free one, else the LRU. */
-	int found = find(w, e->hash, e->gen, path, len);
-	unsigned set = set_of(e->hash), slot = found >= 0 ? (unsigned)found : set;
-	for (unsigned i = set; found < 0 && i < set + HTTP_FCACHE_WAYS; i++) {
-		if (!w->fcache[i]) {
-			slot = i;
+	/* The way: this key's own (a stale copy), else a free one, else the LRU. */
+	struct http_fset *set = set_of(w, e->hash);
+	int found = find(set, e->hash, e->gen, path, len);
+	unsigned way = found >= 0 ? (unsigned)found : 0;
+	for (unsigned i = 0; found < 0 && i < HTTP_FCACHE_WAYS; i++) {
+		if (!set->e[i]) {
+			way = i;
 			break;
 		}
-		if (w->fcache[i]->used < w->fcache[slot]->used)
-			slot = i;
+		if (set->e[i]->used < set->e[way]->used)
+			way = i;
 	}
-	drop(w, slot);
+	drop(w, set, way);
 	if (w->fcache_bytes + e->cost > HTTP_FCACHE_BYTES) {
 		free(e); /* full: the entries there stay until their sets need the room */
 		return;
 	}
-	w->fcache[slot] = e;
-	w->fcache_hash[slot] = e->hash;
+	set->e[way] = e;
+	set->hash[way] = e->hash;
 	w->fcache_bytes += e->cost;
 	if (w->fwatch && !w->fwatch->failed)
 		watch_entry(w->fwatch, site, e, fd);
@@ -576,8 +604,13 @@ unsigned http_fcache_watches(const struct http_worker *w)
 
 void http_fcache_free(struct http_worker *w)
 {
-	for (unsigned i = 0; i < HTTP_FCACHE_SLOTS; i++)
-		drop(w, i);
+	for (unsigned i = 0; w->fcache && i < HTTP_FCACHE_SETS; i++)
+		for (unsigned k = 0; k < HTTP_FCACHE_WAYS; k++)
+			drop(w, &w->fcache[i], k);
+	if (w->fcache) {
+		munmap(w->fcache, HTTP_FCACHE_SETS * sizeof(struct http_fset));
+		w->fcache = NULL;
+	}
 	struct http_fwatch *fw = w->fwatch;
 	if (fw) {
 		if (fw->ev)

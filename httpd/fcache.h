@@ -79,6 +79,9 @@ struct http_worker;
 /* A worker's inotify watches (fcache.c): the fd, its event, the change
  * epoch and the watch descriptors' reference counts. */
 struct http_fwatch;
+/* One set of the cache: its entries' hashes and pointers in one cache line
+ * (fcache.c). */
+struct http_fset;
 
 
 /*
@@ -162,6 +165,9 @@ int http_fcache_watch_start(struct http_worker *w, struct event_base *base);
 void http_fcache_watch_read(struct http_worker *w);
 /* Whether ST (an fstat of a file just opened) is the file entry E describes. */
 bool http_fentry_same(const struct http_fentry *e, const struct stat *st);
+/* The set (0 .. HTTP_FCACHE_SETS - 1) the entry for PATH under a site of
+ * generation GEN falls in: tests build collisions with it. */
+unsigned http_fcache_set_index(uint64_t gen, const char *path, size_t len);
 /* The watch descriptors W holds (each shared by the entries on its inode). */
 unsigned http_fcache_watches(const struct http_worker *w);
 /* Drops every entry, then the watches. */

@@ -121,10 +121,9 @@ struct http_worker {
 	uint64_t rng; /* multipart boundaries */
 	struct http_txn *free_txn;
 	unsigned nfree;
-	struct http_fentry *fcache[HTTP_FCACHE_SLOTS]; /* sets of HTTP_FCACHE_WAYS (fcache.c) */
-	uint32_t fcache_hash[HTTP_FCACHE_SLOTS];       /* of each entry: a set is one cache line */
+	struct http_fset *fcache;     /* HTTP_FCACHE_SETS lines, made by the first put (fcache.c) */
 	uint64_t fcache_clock;        /* bumped per use: least recently used goes first */
-	size_t fcache_bytes;          /* held by fcache[], at most HTTP_FCACHE_BYTES */
+	size_t fcache_bytes;          /* held by fcache, at most HTTP_FCACHE_BYTES */
 	struct http_fwatch *fwatch;   /* inotify for cached files; NULL: fstatat per iteration */
 	uint64_t fcache_revalidations; /* fstatat of a cached entry's path (tests count them) */
 	struct http_idle_list *idle; /* idle upstream connections per pool (proxy_pool.c) */

@@ -324,6 +324,92 @@ static void test_hot_entry_survives_a_flood(void **state)
 	assert_true(f->w->fcache_bytes <= HTTP_FCACHE_BYTES);
 }
 
+/* Names "cN.txt" of the site generation in F whose entries fall in one set:
+ * writes HTTP_FCACHE_WAYS + 1 of them into NAMES (each 16 bytes). */
+static void colliding_names(struct fx *f, char names[][16])
+{
+	unsigned found = 0, want = 0;
+	char name[16];
+	for (unsigned i = 0; found < HTTP_FCACHE_WAYS + 1; i++) {
+		assert_true(i < 100u * HTTP_FCACHE_SETS); /* the hash spreads over the sets */
+		snprintf(name, sizeof(name), "c%u.txt", i);
+		unsigned set = http_fcache_set_index(f->app.gen, name, strlen(name));
+		if (found == 0)
+			want = set;
+		if (set == want)
+			memcpy(names[found++], name, sizeof(name));
+	}
+}
+
+/* A set holds HTTP_FCACHE_WAYS entries whose paths collide in it, each found
+ * by its own path (a collision in the set is no false hit); one more evicts
+ * the least recently used of them, not the oldest put, and the others and
+ * the entries of other sets stay. */
+static void test_set_collisions_evict_least_recent(void **state)
+{
+	struct fx *f = *state;
+	char names[HTTP_FCACHE_WAYS + 1][16];
+	colliding_names(f, names);
+	write_file(f, "other.txt", "o", 1);
+	put(f, "other.txt", LATER);
+	assert_int_not_equal(http_fcache_set_index(f->app.gen, "other.txt", 9),
+	                     http_fcache_set_index(f->app.gen, names[0], strlen(names[0])));
+	for (unsigned i = 0; i < HTTP_FCACHE_WAYS; i++) {
+		write_file(f, names[i], names[i], strlen(names[i]));
+		put(f, names[i], LATER);
+	}
+	/* Used in reverse order after the puts: names[WAYS - 1] is now the least recent. */
+	for (unsigned i = 0; i < HTTP_FCACHE_WAYS; i++) {
+		struct http_fentry *e = get(f, names[i]);
+		if (!e)
+			fail_msg("%s was not cached beside the others of its set", names[i]);
+		assert_memory_equal(e->body, names[i], strlen(names[i]));
+		http_fentry_unref(e);
+	}
+	for (unsigned i = 0; i < HTTP_FCACHE_WAYS - 1; i++)
+		http_fentry_unref(get(f, names[i]));
+	const char *extra = names[HTTP_FCACHE_WAYS];
+	write_file(f, extra, extra, strlen(extra));
+	put(f, extra, LATER);
+	assert_null(get(f, names[HTTP_FCACHE_WAYS - 1])); /* the least recently used went */
+	for (unsigned i = 0; i <= HTTP_FCACHE_WAYS; i++) {
+		if (i == HTTP_FCACHE_WAYS - 1)
+			continue;
+		struct http_fentry *e = get(f, names[i]);
+		if (!e)
+			fail_msg("%s was evicted instead of the least recently used", names[i]);
+		assert_memory_equal(e->body, names[i], strlen(names[i]));
+		http_fentry_unref(e);
+	}
+	struct http_fentry *o = get(f, "other.txt");
+	assert_non_null(o);
+	http_fentry_unref(o);
+}
+
+/* A response holding an entry's body (its reference, as a body queued on a
+ * connection by reference holds it) keeps the bytes when the entry is
+ * evicted from its set meanwhile; the entry is freed by the last unref
+ * (ASan and valgrind see a use after free otherwise). */
+static void test_evicted_body_outlives_its_slot(void **state)
+{
+	struct fx *f = *state;
+	char names[HTTP_FCACHE_WAYS + 1][16];
+	colliding_names(f, names);
+	for (unsigned i = 0; i < HTTP_FCACHE_WAYS; i++) {
+		write_file(f, names[i], names[i], strlen(names[i]));
+		put(f, names[i], LATER);
+	}
+	struct http_fentry *held = get(f, names[0]);
+	assert_non_null(held);
+	for (unsigned i = 1; i < HTTP_FCACHE_WAYS; i++)
+		http_fentry_unref(get(f, names[i])); /* names[0] is the least recent */
+	write_file(f, names[HTTP_FCACHE_WAYS], "new", 3);
+	put(f, names[HTTP_FCACHE_WAYS], LATER);
+	assert_null(get(f, names[0]));
+	assert_memory_equal(held->body, names[0], strlen(names[0]));
+	http_fentry_unref(held);
+}
+
 /* The bodies held stay within HTTP_FCACHE_BYTES, however many files are offered. */
 static void test_bytes_bounded(void **state)
 {
@@ -444,6 +530,56 @@ static void test_event_elsewhere_costs_no_fstatat(void **state)
 	assert_non_null(y);
 	assert_int_equal(f->w->fcache_revalidations, n + 3);
 	http_fentry_unref(y);
+}
+
+/* Two sites (their own docroots and generations) with the same path: a
+ * change in one site's docroot drops that site's entry and costs the other
+ * site's entry no fstatat (interface.md "Sites": an upload to one site is
+ * live at once, and the others are not slowed by it). */
+static void test_change_in_one_site_spares_the_others(void **state)
+{
+	struct fx *f = *state;
+	mkdir_in(f, "a");
+	mkdir_in(f, "b");
+	write_file(f, "a/index.html", "A", 1);
+	write_file(f, "b/index.html", "B", 1);
+	struct http_site a = f->app, b = f->app;
+	a.gen = 100;
+	b.gen = 200;
+	a.docroot.fd = openat(f->app.docroot.fd, "a", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	b.docroot.fd = openat(f->app.docroot.fd, "b", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(a.docroot.fd >= 0 && b.docroot.fd >= 0);
+	const struct http_site *sites[2] = {&a, &b};
+	for (int i = 0; i < 2; i++) {
+		int fd = openat(sites[i]->docroot.fd, "index.html", O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		struct stat st;
+		assert_int_equal(fstat(fd, &st), 0);
+		http_fcache_put(f->w, sites[i], "index.html", 10, fd, &st, "text/html", false, false,
+		                LATER);
+		close(fd);
+	}
+	struct timeval it = {1000, 1};
+	for (int i = 0; i < 2; i++) {
+		struct http_fentry *e = http_fcache_get(f->w, sites[i], "index.html", 10, &it);
+		assert_non_null(e);
+		assert_memory_equal(e->body, i ? "B" : "A", 1);
+		http_fentry_unref(e);
+	}
+	uint64_t n = f->w->fcache_revalidations;
+	write_file(f, "a/index.html", "a2", 2); /* an upload to site a */
+	http_fcache_watch_read(f->w);
+	it.tv_usec = 2;
+	assert_null(http_fcache_get(f->w, &a, "index.html", 10, &it));
+	assert_int_equal(f->w->fcache_revalidations, n + 1);
+	struct http_fentry *e = http_fcache_get(f->w, &b, "index.html", 10, &it);
+	assert_non_null(e);
+	assert_memory_equal(e->body, "B", 1);
+	assert_int_equal(f->w->fcache_revalidations, n + 1); /* b: trusted, no fstatat */
+	http_fentry_unref(e);
+	http_fcache_free(f->w); /* before the docroots close: the watches go with it */
+	close(a.docroot.fd);
+	close(b.docroot.fd);
 }
 
 /* A watched file in a subdirectory: renaming the directory, or changing an
@@ -595,6 +731,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_thousand_files_all_cached, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hot_entry_survives_a_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bytes_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_collisions_evict_least_recent, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_evicted_body_outlives_its_slot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_collisions_evict_least_recent,
+	                                    setup_watched, teardown),
+	    cmocka_unit_test_setup_teardown(test_change_in_one_site_spares_the_others,
+	                                    setup_watched, teardown),
 	    cmocka_unit_test_setup_teardown(test_watched_until_event, setup_watched, teardown),
 	    cmocka_unit_test_setup_teardown(test_event_elsewhere_costs_no_fstatat, setup_watched,
 	                                    teardown),
