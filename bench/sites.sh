@@ -172,6 +172,12 @@ make_lua() {
 	echo "$lua"
 }
 
+# A port no one listens on now (the kernel's choice; the integration tests
+# running beside a benchmark take ports too).
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # utime + stime and utime alone of PID (all its threads), in clock ticks
 cpu_ticks() {
 	awk '{print $14 + $15, $14}' "/proc/$1/stat"
@@ -223,7 +229,8 @@ if [ -n "$CALLGRIND" ]; then
 	# One callgrind run: BIN serving the shape, its own httpd under valgrind;
 	# prints "req/s Ir/req D1-misses/req L2-misses/req".
 	cg_run() {
-		local bin=$1 shape=$2 tag=$3 port=$((20000 + RANDOM % 20000)) n=1 conf lua out
+		local bin=$1 shape=$2 tag=$3 port n=1 conf lua out
+		port=$(free_port)
 		if [ "${shape%%#*}" = Msites ]; then n=$SITES; fi
 		conf=$(make_conf "$n" "$port")
 		lua=$(make_lua "$shape")
@@ -281,8 +288,7 @@ fi
 declare -A PORT_OF LUA_OF
 for key in "${keys[@]}"; do
 	read -r b shape <<<"$key"
-	port=$((20000 + RANDOM % 20000))
-	while [ -n "${PIDS[$port]:-}" ]; do port=$((port + 1)); done
+	port=$(free_port)
 	n=1
 	if [ "${shape%%#*}" = Msites ]; then n=$SITES; fi
 	start "${b#*=}" "$(make_conf "$n" "$port")" "$port" "${PIN_SERVER[@]}"
