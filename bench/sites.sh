@@ -24,12 +24,15 @@
 #   reversed every other round (A B, B A, A B, ...; with three shapes A B C,
 #   C B A, ...), so a drift in the machine's speed within a round favours no
 #   shape.
-# - Each measurement: BENCH_WARMUP (1) s of the same wrk load, unmeasured
-#   (the server's caches and the CPU's caches hold this shape's data again
-#   after the other shape ran), then BENCH_DURATION (2) s measured: wrk's
-#   req/s, and the server's CPU time (user + system, and user alone, from
-#   /proc/PID/stat, all its threads) per request. The same wrk, threads and
-#   connection count for every shape.
+# - Every server gets 2 s of its load before the first round (its workers
+#   read their files into the file cache there). Each measurement:
+#   BENCH_WARMUP (1; 0: none) s of the same wrk load, unmeasured (the CPU's
+#   caches hold this shape's data again after the other shape ran), then
+#   BENCH_DURATION (2) s measured: wrk's req/s, and the server's CPU time
+#   per request: user + system from the scheduler's run time of all its
+#   threads (/proc/PID/task/*/schedstat, nanoseconds), user alone from
+#   /proc/PID/stat (clock ticks: coarse, +-3% in a 2 s run). The same wrk,
+#   threads and connection count for every shape.
 # - Each round gives one ratio per shape against the first shape of
 #   BENCH_SHAPES (the reference) measured seconds before or after it, so the
 #   slow drift cancels within the pair. Printed per shape: the median of the
@@ -178,9 +181,13 @@ free_port() {
 	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# utime + stime and utime alone of PID (all its threads), in clock ticks
+# The CPU time of PID's threads in nanoseconds (the scheduler's run time,
+# /proc/PID/task/*/schedstat), and its user time alone in clock ticks
+# (/proc/PID/stat: 100 per second, so a 2 s run of ~0.3 s user time counts
+# to +-3%, coarser than the run time).
 cpu_ticks() {
-	awk '{print $14 + $15, $14}' "/proc/$1/stat"
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk -v u="$(awk '{print $14}' "/proc/$1/stat")" \
+		'{ns += $1} END {printf "%.0f %s\n", ns, u}'
 }
 
 # Starts BIN on CONF (listening on PORT) under the command prefix in the
@@ -296,6 +303,9 @@ for key in "${keys[@]}"; do
 	LUA_OF[$key]=$(make_lua "$shape")
 done
 fresh_wait
+# Every server once before the rounds, unmeasured: each worker reads its
+# 1,000 files into its cache here, not in round 1.
+for key in "${keys[@]}"; do load "${LUA_OF[$key]}" "${PORT_OF[$key]}" 2 >/dev/null; done
 echo "bench/sites.sh: $RUNS rounds of ${#keys[@]} servers, each ${WARMUP} s warm-up + ${DUR} s measured;" \
 	"wrk -t2 -c$CONNS; workers $WORKERS;" \
 	"pinning: ${BENCH_PIN:-0}${PIN_SERVER:+ (server ${PIN_SERVER[*]:2}, wrk ${PIN_LOAD[*]:2})};" \
@@ -334,7 +344,7 @@ for ((r = 1; r <= RUNS; r++)); do
 			/Socket errors/ {sub(/^ +/, ""); warn = "; wrk: " $0}
 			END {
 				if (!n || bad != "") { print "error" bad; exit }
-				printf "%s %.3f %.3f%s\n", q, t * 1e6 / hz / n, u * 1e6 / hz / n, warn }' <<<"$out")
+				printf "%s %.3f %.3f%s\n", q, t / 1e3 / n, u * 1e6 / hz / n, warn }' <<<"$out")
 		if [ "${line%% *}" = error ]; then
 			echo "bench/sites.sh: round $r, ${b%%=*} $shape: wrk: ${line#error}" >&2
 			exit 1
