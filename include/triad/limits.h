@@ -49,8 +49,8 @@
 #define TRIAD_PERIP_DEFAULT          50  /* ftpd/smtpd max_connections_per_ip: Postfix's
                                             smtpd_client_connection_count_limit */
 #define TRIAD_LISTENERS_MAX          8   /* kinds of listener a daemon asks for (listen, listen_tls) */
-#define TRIAD_CONN_READ_RESERVE   2048   /* space a read makes in the input before readv */
-#define TRIAD_CONN_READ_SPILL  (64 * 1024) /* per-thread spill buffer, the readv's second part */
+#define TRIAD_CONN_READ_RESERVE   2048   /* space a read makes in the input without a spill buffer */
+#define TRIAD_CONN_READ_SPILL  (64 * 1024) /* per-thread spill buffer: one plain read(2) */
 #define TRIAD_TLS_SESSION_CACHE  20480   /* server-side TLS sessions cached per context */
 #define TRIAD_TLS_SESSION_TIMEOUT_S 3600 /* a cached session or ticket resumes this long */
 #define TRIAD_FSROOT_OPENAT2_RETRIES 8   /* openat2 EAGAIN (a ".." race it cannot rule out) */
