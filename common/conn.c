@@ -35,6 +35,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -46,7 +47,7 @@ enum {
 	CONN_F_REFUSED = 1u << 2,    /* over a connection limit */
 	CONN_F_QUEUED = 1u << 3,     /* in this thread's flush queue */
 	CONN_F_HOLD = 1u << 4,       /* on_eof asked to keep the conn: a reply is still owed */
-	CONN_F_CORK = 1u << 5,       /* conn_cork: the next write sends head and body together */
+	CONN_F_CORK = 1u << 5,       /* cork_head bytes of head precede a file body: sent MSG_MORE */
 	CONN_F_READING = 1u << 6,    /* the protocol wants input (not paused) */
 	CONN_F_RFULL = 1u << 7,      /* input at read_max: reading waits for the protocol */
 	CONN_F_RARMED = 1u << 8,     /* rev is added */
@@ -66,6 +67,7 @@ enum {
 	CONN_F_UNREAD = 1u << 22,    /* closed with input unread: linger before the close */
 	CONN_F_LINGER = 1u << 23,    /* lingering: FIN sent, input read and dropped until EOF */
 	CONN_F_REFUSED_IP = 1u << 24, /* refused by max_connections_per_ip */
+	CONN_F_FILEQ = 1u << 25,     /* the output may hold a file segment (cleared once empty) */
 };
 
 static atomic_ullong next_id = 1;
@@ -532,27 +534,51 @@ static bool io_again(int err)
 	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
 }
 
+/*
+ * The head in front of a file body (conn_file_queued), with MSG_MORE: the
+ * kernel holds it until the body's first pages join it, and sendfile's
+ * last piece pushes the stream. Two system calls per response where
+ * TCP_CORK on and off around the writev took four. Bytes sent, or -1.
+ */
+static ssize_t send_head_more(struct conn *c, struct evbuffer *out)
+{
+	struct evbuffer_iovec v[8];
+	int nv = evbuffer_peek(out, (ev_ssize_t)c->cork_head, NULL, v, 8);
+	if (nv < 0)
+		return -1;
+	struct iovec iov[8];
+	size_t left = c->cork_head;
+	int k = 0;
+	for (; k < nv && k < 8 && left > 0; k++) {
+		iov[k].iov_base = v[k].iov_base;
+		iov[k].iov_len = v[k].iov_len < left ? v[k].iov_len : left;
+		left -= iov[k].iov_len;
+	}
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k};
+	ssize_t n = sendmsg(c->fd, &mh, MSG_MORE | MSG_NOSIGNAL);
+	if (n > 0) {
+		evbuffer_drain(out, (size_t)n);
+		c->cork_head -= (uint32_t)n;
+	}
+	return n;
+}
+
 /* A plain write of what OUT holds: writev, or sendfile for a file segment
  * (libevent picks per chain). Bytes sent, or -1 with errno. */
 static int plain_write(struct conn *c, struct evbuffer *out)
 {
 	if (!(c->flags & CONN_F_CORK))
 		return evbuffer_write_atmost(out, c->fd, TRIAD_CONN_WRITE_MAX);
-	/* A head, then a file body: one write stops where they meet. Corked,
-	 * the head leaves in the body's first full segments, not alone. */
+	ssize_t n = send_head_more(c, out);
+	if (n < 0)
+		return -1;
+	if (c->cork_head > 0)
+		return (int)n; /* the socket is full within the head: the rest when writable */
 	c->flags &= ~CONN_F_CORK;
-	int on = 1, off = 0;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
-	int n = evbuffer_write_atmost(out, c->fd, TRIAD_CONN_WRITE_MAX);
-	if (n > 0 && evbuffer_get_length(out) > 0) {
-		int m = evbuffer_write_atmost(out, c->fd, TRIAD_CONN_WRITE_MAX);
-		if (m > 0)
-			n += m;
-	}
-	int err = errno;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
-	errno = err;
-	return n;
+	int m = evbuffer_write_atmost(out, c->fd, TRIAD_CONN_WRITE_MAX);
+	if (m < 0)
+		return n > 0 ? (int)n : -1; /* an error shows again on the next write */
+	return (int)n + m;
 }
 
 enum io_res { IO_DONE, IO_BLOCKED, IO_FAILED };
@@ -694,6 +720,7 @@ static void flush(struct conn *c)
 	else if (!(c->flags & (CONN_F_R_WANTS_W | CONN_F_CONNECTING | CONN_F_HS_WANTS_W)))
 		wev_off(c);
 	if (r == IO_DONE && output_total(c) == 0) {
+		c->flags &= ~CONN_F_FILEQ;
 		output_empty(c);
 		if (c->flags & CONN_F_FREEING)
 			return;
@@ -1767,10 +1794,17 @@ int conn_park(struct conn *c, uint64_t idle_ms)
 	return 0;
 }
 
-void conn_cork(struct conn *c)
+void conn_file_queued(struct conn *c, size_t head)
 {
-	if (!c->ssl)
+	if (c->ssl)
+		return;
+	/* The head is corked only when it is all memory: no earlier file
+	 * segment left in front of it (a pipelined response still sending). */
+	if (head > 0 && head <= UINT32_MAX && !(c->flags & (CONN_F_FILEQ | CONN_F_CORK))) {
 		c->flags |= CONN_F_CORK;
+		c->cork_head = (uint32_t)head;
+	}
+	c->flags |= CONN_F_FILEQ;
 }
 
 void conn_read_now(struct conn *c)

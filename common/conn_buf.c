@@ -215,11 +215,10 @@ int64_t conn_write_file(struct conn *c, struct conn_file *f, uint64_t off, uint6
 			if (!f->seg)
 				return -1;
 		}
-		bool head = evbuffer_get_length(out) > 0;
+		size_t head = evbuffer_get_length(out);
 		if (evbuffer_add_file_segment(out, f->seg, (ev_off_t)off, (ev_off_t)len) < 0)
 			return -1;
-		if (head)
-			conn_cork(c);
+		conn_file_queued(c, head);
 		return (int64_t)len;
 	}
 	uint64_t done = 0;

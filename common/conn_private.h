@@ -18,5 +18,9 @@ struct evbuffer *conn_output(struct conn *c);
 /* Whether output may still be queued (conn_write's rule): not closing, not
  * half-closed (conn_shutdown_write), not parked. */
 bool conn_output_open(const struct conn *c);
+/* conn_buf.c queued a file segment (sendfile) behind HEAD bytes of output:
+ * a head of memory alone leaves with MSG_MORE, joined to the body's first
+ * segments. Plain sockets only. */
+void conn_file_queued(struct conn *c, size_t head);
 
 #endif

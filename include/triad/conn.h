@@ -118,6 +118,7 @@ struct conn {
 	uint32_t flags;
 	uint32_t read_max, write_low;     /* input bound; on_drain's output level */
 	uint32_t tls_wpend;               /* an SSL_write to retry with the same length */
+	uint32_t cork_head;               /* plain: head bytes still to go MSG_MORE before a file */
 	uint32_t read_ms, write_ms;       /* idle and send timeouts */
 	uint32_t rev_ms;                  /* the timeout the read event is armed with */
 	uint32_t handshake_ms;            /* TLS handshake deadline */
@@ -147,11 +148,6 @@ struct conn *conn_new_accepted(struct worker *w, int fd, const struct sockaddr *
 /* Reads what a plain conn's socket already holds, as if epoll had said so
  * (accept on a TCP_DEFER_ACCEPT listener: the request is there). */
 void conn_read_now(struct conn *c);
-
-/* The output queued now is a head followed by a file body (sendfile): the
- * next write sends them corked together (TCP_CORK), as one stream of full
- * segments rather than a lone small head first. Plain sockets only. */
-void conn_cork(struct conn *c);
 
 /*
  * Outbound: a non-blocking connect to SA (AF_INET, AF_INET6 or AF_UNIX) of
@@ -302,7 +298,7 @@ unsigned conn_count(void);
 
 /* ==== The protocol-facing byte API (common/conn_buf.c) =======================
  * Everything httpd, ftpd and smtpd do with a conn's bytes goes through these
- * functions (and conn_write, conn_printf, conn_read_line, conn_cork above),
+ * functions (and conn_write, conn_printf, conn_read_line above),
  * never through the buffer library or the socket: the transport under them
  * can change without touching a daemon. (The buffers themselves are
  * common/'s: common/conn_private.h.)
@@ -379,8 +375,9 @@ struct conn_file *conn_file_new(int fd, uint64_t size);
 void conn_file_free(struct conn_file *f); /* NULL is fine */
 /*
  * Queues LEN bytes of F from OFF. Plain sockets: a range above
- * TRIAD_CONN_FILE_COPY_MAX goes as sendfile(2) from the page cache, corked
- * behind a head already queued (conn_cork); smaller ones are copied, which
+ * TRIAD_CONN_FILE_COPY_MAX goes as sendfile(2) from the page cache, a head
+ * queued in front of it sent with MSG_MORE so both leave in full segments
+ * (not a lone small head first); smaller ones are copied, which
  * is cheaper and holds no descriptor while queued. TLS: copied (pread) in
  * TRIAD_CONN_FILE_CHUNK pieces while the output has room. Returns the bytes
  * queued: it may be fewer than LEN (0 when the output is full), and the

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import tempfile
 
 import pytest
@@ -292,6 +293,44 @@ def test_big_file_sha256(site, start_daemon):
     c.request("GET", "/a.txt")  # and the connection is still in step
     assert c.getresponse().read() == b"alpha\n"
     c.close()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_pipelined_file_bodies_byte_exact(site, start_daemon, tls):
+    """RFC 9112 §9.3.2: pipelined GETs answered in order on one connection, each
+    body byte for byte: a 1 MiB file (plain: sendfile, its head sent with MSG_MORE
+    in front of the body), ranges of it (RFC 9110 §14.2; one below the size that
+    goes by sendfile), a small cached file between them; then the same again
+    once the connection is idle. Over HTTPS the bodies are read in (pread)."""
+    data = os.urandom(1 << 20)
+    (site.www / "m.bin").write_bytes(data)
+    site.give_to_run_user()
+    d = httpd(start_daemon)
+    reqs = [({}, 200, data),
+            ({"Range": "bytes=100-300099"}, 206, data[100:300100]),
+            (None, 200, b"alpha\n"),
+            ({"Range": "bytes=-1000"}, 206, data[-1000:]),
+            ({"Range": "bytes=5-"}, 206, data[5:]),
+            ({}, 200, data)]
+    wire = b""
+    for headers, _, _ in reqs:
+        path = "/a.txt" if headers is None else "/m.bin"
+        lines = [f"GET {path} HTTP/1.1", "Host: localhost"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        wire += ("\r\n".join(lines) + "\r\n\r\n").encode()
+    addr = d.ports["listen_tls"][0] if tls else d.addr
+    with KeepAlive(addr, timeout=30) as k:
+        if tls:
+            ctx = ssl.create_default_context(cafile=str(site.cert))
+            k.sock = ctx.wrap_socket(k.sock, server_hostname="localhost")
+        for _round in range(2):
+            k.send(wire)
+            for headers, status, body in reqs:
+                r = k.read()
+                assert r.status == status, (headers, r)
+                assert int(r.h("content-length")) == len(body)
+                assert r.body == body, (headers, "body differs")
+            assert k.buf == b""
 
 
 def test_over_4gib(site, start_daemon):

@@ -332,16 +332,22 @@ static void fill_pattern(unsigned char *p, size_t n)
 
 /* ---- plain -------------------------------------------------------------------- */
 
+/* A plain conn on sv[0] of a TCP pair, both ends with 4 KiB socket buffers. */
+static struct conn *tiny_tcp_conn(int sv[2])
+{
+	tcp_pair(sv);
+	tiny_buffers(sv[0]);
+	tiny_buffers(sv[1]);
+	return wrap(sv[0], NULL, &ops);
+}
+
 /* A peer that reads a few bytes at a time through 4 KiB socket buffers: every
  * write is partial, every byte arrives once and in order, on_drain follows. */
 static void test_partial_writes_slow_reader(void **state)
 {
 	(void)state;
 	int sv[2];
-	tcp_pair(sv);
-	tiny_buffers(sv[0]);
-	tiny_buffers(sv[1]);
-	struct conn *c = wrap(sv[0], NULL, &ops);
+	struct conn *c = tiny_tcp_conn(sv);
 	static unsigned char data[256 * 1024], back[256 * 1024];
 	fill_pattern(data, sizeof(data));
 	assert_int_equal(conn_write(c, data, sizeof(data)), 0);
@@ -361,6 +367,79 @@ static void test_partial_writes_slow_reader(void **state)
 	assert_int_equal(got, sizeof(data));
 	assert_memory_equal(back, data, sizeof(data));
 	RUN_UNTIL(conn_output_pending(c) == 0 && r.drains > 0);
+	conn_close(c);
+	RUN_UNTIL(r.freed == 1);
+	close(sv[1]);
+}
+
+/* The test's end: reads WANT bytes into OUT while the loop runs. */
+static void peer_read_all(int fd, unsigned char *out, size_t want)
+{
+	nonblock(fd);
+	size_t got = 0;
+	for (int i = 0; i < 1000000 && got < want; i++) {
+		spin();
+		ssize_t n = read(fd, out + got, want - got);
+		if (n > 0)
+			got += (size_t)n;
+		else if (i % 64 == 63)
+			usleep(500);
+	}
+	assert_int_equal(got, want);
+}
+
+/* Plain, a head in front of a sendfile body: the head leaves with MSG_MORE
+ * (conn.c's send_head_more), also when the socket takes only part of it
+ * (4 KiB buffers, a 20 KiB head); a response queued behind a body still
+ * unsent (pipelined), and one queued after the output drained, arrive
+ * whole and in order, byte for byte. */
+static void test_file_body_behind_head(void **state)
+{
+	(void)state;
+	int sv[2];
+	struct conn *c = tiny_tcp_conn(sv);
+	static unsigned char data[300 * 1024], head[20 * 1024], want[600 * 1024], back[600 * 1024];
+	fill_pattern(data, sizeof(data));
+	for (size_t i = 0; i < sizeof(head); i++)
+		head[i] = (unsigned char)('A' + i % 26);
+	char path[] = "/tmp/triad-conn-io-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	struct conn_file *f = conn_file_new(fd, sizeof(data));
+	assert_non_null(f);
+
+	/* The second response is queued once the first's head has left and
+	 * its file segment is partly sent: its head sits behind that segment. */
+	size_t n = 0;
+	assert_int_equal(conn_write(c, head, sizeof(head)), 0);
+	assert_int_equal(conn_write_file(c, f, 0, 200 * 1024), 200 * 1024);
+	size_t first = sizeof(head) + 1000;
+	peer_read_all(sv[1], back, first);
+	assert_true(conn_output_pending(c) > 0);
+	assert_int_equal(conn_write(c, "second\r\n", 8), 0);
+	assert_int_equal(conn_write_file(c, f, 1000, 100 * 1024), 100 * 1024);
+	memcpy(want + n, head, sizeof(head));
+	n += sizeof(head);
+	memcpy(want + n, data, 200 * 1024);
+	n += 200 * 1024;
+	memcpy(want + n, "second\r\n", 8);
+	n += 8;
+	memcpy(want + n, data + 1000, 100 * 1024);
+	n += 100 * 1024;
+	peer_read_all(sv[1], back + first, n - first);
+	assert_memory_equal(back, want, n);
+	RUN_UNTIL(conn_output_pending(c) == 0);
+
+	/* A third after the output drained: corked again, from an offset. */
+	size_t len = TRIAD_CONN_FILE_COPY_MAX + 1;
+	assert_int_equal(conn_write(c, "third\r\n", 7), 0);
+	assert_int_equal(conn_write_file(c, f, 5, len), (int64_t)len);
+	peer_read_all(sv[1], back, 7 + len);
+	assert_memory_equal(back, "third\r\n", 7);
+	assert_memory_equal(back + 7, data + 5, len);
+	conn_file_free(f);
 	conn_close(c);
 	RUN_UNTIL(r.freed == 1);
 	close(sv[1]);
@@ -1318,6 +1397,7 @@ int main(void)
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_partial_writes_slow_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_body_behind_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_max_bounds_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_never_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_half_close, setup, teardown),
