@@ -132,15 +132,18 @@ mail_domains   = localhost.example
 try_extensions = .html
 error_pages    = 404=/404.html
 CONF
-# Only the daemons with logins need pam_wrapper preloaded (ASan builds want
-# their runtime first, hence verify_asan_link_order=0 for those).
+# Only the daemons with logins need pam_wrapper preloaded. A sanitizer build
+# (make run SANITIZE=1) wants the ASan runtime first in LD_PRELOAD, and there
+# pam_wrapper must not dlopen libpam with RTLD_DEEPBIND, which ASan refuses
+# (every login failed): pam_wrapper skips it when LD_PRELOAD names libasan.
 # --detach: each daemon's log goes to DIR/<daemon>.log instead of the terminal.
 start() { # daemon
 	if [ "$1" = httpd ]; then
 		"$BUILD/triad-$1" -c "$DEMO/triad.conf" &
 	else
-		env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAM_DIR" \
-			ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+		asan=$(ldd "$BUILD/triad-$1" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }')
+		env LD_PRELOAD="${asan:+$asan }libpam_wrapper.so" PAM_WRAPPER=1 \
+			PAM_WRAPPER_SERVICE_DIR="$PAM_DIR" \
 			"$BUILD/triad-$1" -c "$DEMO/triad.conf" &
 	fi
 }
