@@ -1256,6 +1256,7 @@ int server_main(int argc, char **argv, const struct server_ops *daemon_ops)
 {
 	ops = daemon_ops;
 	tune_heap();
+	tls_init();
 	log_init(ops->name);
 	bool check_only = false;
 	int rc = parse_options(argc, argv, &check_only);

@@ -27,6 +27,7 @@ static const unsigned char session_id_context[] = "triad";
 const char *tls_last_error(char *buf, size_t len)
 {
 	unsigned long e = ERR_peek_last_error();
+	tls_load_strings();
 	if (e == 0)
 		snprintf(buf, len, "unknown TLS error");
 	else

@@ -11,6 +11,12 @@
 #include <stddef.h>
 #include <openssl/ssl.h>
 
+/* Once per process, before any other OpenSSL call (server_main): OpenSSL's
+ * error strings are not loaded at start-up but on the first error formatted
+ * (tls_last_error calls tls_load_strings; common/tls_strings.c says why). */
+void tls_init(void);
+void tls_load_strings(void);
+
 /* NULL and a message naming the file on failure (unreadable, mismatched key...). */
 SSL_CTX *tls_ctx_new(const char *cert_file, const char *key_file, char *err, size_t errlen);
 void tls_ctx_free(SSL_CTX *ctx);

@@ -6,6 +6,7 @@ Real clients where their view matters: curl --cacert, Python's ssl.
 """
 
 import hashlib
+import re
 import os
 import socket
 import ssl
@@ -124,3 +125,18 @@ def test_redirect_https_needs_listener(site):
     path = cfg.write(site.etc / "bad.conf")
     r = th.run_cli("httpd", "-t", "-c", path)
     assert r.returncode == 1 and "redirect_https" in r.stderr
+
+
+def test_tls_error_line_keeps_openssl_reason_text(triad_root, start_daemon):
+    """OpenSSL's error strings are no longer loaded at start-up (about 480 KiB resident
+    per process, issue 10) but on the first error formatted (common/tls_strings.c): a
+    tls_key that holds no key still fails with OpenSSL's library and reason in words
+    ("SSL routines::PEM lib"), not as numbers ("lib(20)::reason(9)")."""
+    bad = triad_root.etc / "notakey.pem"
+    bad.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    d = start_daemon("httpd", global_overrides={"tls_key": str(bad)}, expect_ready=False)
+    assert d.wait_exit() == 1
+    err = d.stderr_text()
+    assert f"{bad}: cannot load private key: error:" in err, err
+    assert re.search(r"error:[0-9A-F]{8}:[A-Za-z0-9 ]+ routines::[A-Za-z]", err), err
+    assert "lib(" not in err and "reason(" not in err, err
