@@ -15,6 +15,7 @@
  * its timer event, so no protocol callback ever sees its conn vanish.
  */
 #include "conn_private.h"
+#include "park.h"
 #include "triad/addr.h"
 #include "triad/duration.h"
 #include "triad/limits.h"
@@ -55,7 +56,7 @@ enum {
 	CONN_F_HANDSHAKE = 1u << 10, /* TLS handshake not finished */
 	CONN_F_R_WANTS_W = 1u << 11, /* SSL_read needs the socket writable */
 	CONN_F_W_WANTS_R = 1u << 12, /* SSL_write needs the socket readable */
-	CONN_F_PARKED = 1u << 13,    /* conn_park: no buffers, rev waits with the idle time */
+	CONN_F_PARKED = 1u << 13,    /* rebuilt from a park record only to be closed: no buffers */
 	CONN_F_CONNECTING = 1u << 14, /* conn_connect in progress */
 	CONN_F_SHUT_WR = 1u << 15,   /* conn_shutdown_write: once the output is out */
 	CONN_F_SHUT_DONE = 1u << 16, /* ... done: FIN or close_notify sent */
@@ -164,17 +165,22 @@ void conn_limits_set(unsigned total_limit, unsigned per_ip_limit, const struct n
 
 /* Gives back the slots of a counted conn: once it starts closing it is no
  * longer the client's connection (interface.md: counted only while open). */
+static void uncount(const union conn_addr *peer, bool per_ip)
+{
+	if (per_ip) {
+		unsigned char key[16];
+		addr_key(&peer->sa, key);
+		ip_release(key);
+	}
+	atomic_fetch_sub(&total, 1);
+}
+
 static void conn_uncount(struct conn *c)
 {
 	if (!(c->flags & CONN_F_COUNTED))
 		return;
 	c->flags &= ~CONN_F_COUNTED;
-	if (c->flags & CONN_F_PERIP) {
-		unsigned char key[16];
-		addr_key(&c->peer.sa, key);
-		ip_release(key);
-	}
-	atomic_fetch_sub(&total, 1);
+	uncount(&c->peer, c->flags & CONN_F_PERIP);
 }
 
 unsigned conn_count(void)
@@ -187,6 +193,7 @@ unsigned conn_count(void)
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
 static void flushq_remove(struct conn *c);
 static void flushq_idle(struct worker *w);
+static void worker_conn_gone(struct worker *w);
 
 static size_t output_total(const struct conn *c)
 {
@@ -233,15 +240,12 @@ static void conn_free(struct conn *c)
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	w->nconns--;
-	flushq_idle(w);
 	log_debug("c%06llu closed in=%llu out=%llu", (unsigned long long)c->id,
 	          (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
 	if (c->conf)
 		conf_unref(c->conf);
 	free(c);
-	if (w->draining && w->nconns == 0)
-		event_base_loopexit(w->base, NULL);
+	worker_conn_gone(w);
 }
 
 static bool ensure_timer(struct conn *c)
@@ -303,9 +307,9 @@ static void update_read(struct conn *c)
 		return;
 	uint32_t f = c->flags;
 	bool want;
-	if (f & (CONN_F_FREEING | CONN_F_CONNECTING) || c->eof != CONN_EOF_NONE)
+	if (f & (CONN_F_FREEING | CONN_F_CONNECTING | CONN_F_PARKED) || c->eof != CONN_EOF_NONE)
 		want = false;
-	else if (f & (CONN_F_PARKED | CONN_F_LINGER))
+	else if (f & CONN_F_LINGER)
 		want = true;
 	else if (f & CONN_F_CLOSING)
 		want = false;
@@ -319,9 +323,7 @@ static void update_read(struct conn *c)
 		return;
 	}
 	uint32_t ms = c->read_ms;
-	if ((f & CONN_F_PARKED))
-		ms = c->rev_ms; /* conn_park set it */
-	else if (f & CONN_F_LINGER)
+	if (f & CONN_F_LINGER)
 		ms = 0; /* the timer holds the linger deadline */
 	if ((f & CONN_F_RARMED) && ms == c->rev_ms)
 		return;
@@ -1188,34 +1190,12 @@ static void parked_free(struct conn *c)
 	schedule_free(c);
 }
 
-static void parked_wake(struct conn *c, short what)
-{
-	if (what & EV_TIMEOUT) {
-		log_debug("c%06llu idle timeout (parked)", (unsigned long long)c->id);
-		parked_free(c);
-		return;
-	}
-	if (setup_io(c) < 0) {
-		log_error("c%06llu cannot resume the connection: out of memory",
-		          (unsigned long long)c->id);
-		schedule_free(c);
-		return;
-	}
-	c->flags &= ~CONN_F_PARKED;
-	update_read(c); /* back to the idle timeout */
-	do_read(c);     /* what woke us is waiting: read it now */
-}
-
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	struct conn *c = arg;
 	if (c->flags & CONN_F_FREEING)
 		return;
-	if (c->flags & CONN_F_PARKED) {
-		parked_wake(c, what);
-		return;
-	}
 	if (c->flags & CONN_F_LINGER) {
 		linger_read(c);
 		return;
@@ -1761,37 +1741,207 @@ void conn_resume_read(struct conn *c)
 
 /* ---- parking ---------------------------------------------------------------- */
 
+/*
+ * A parked conn is a park record (common/park.h): its struct conn, read
+ * event, buffers and timer are freed, and its socket waits in the worker's
+ * park set. Input, a hang-up, the idle time or a shutdown rebuilds a conn
+ * from the record: the same id, peer, counters, SSL object, limits slots,
+ * configuration generation and settings (the "class" the record shares
+ * with the conns parked alike). The parked conn stays in w->nconns, so a
+ * draining worker waits for it, and in the connection limits.
+ */
+enum { PARK_F_COUNTED = 1, PARK_F_PERIP = 2 };
+
+static void park_wake(void *arg, const struct park_rec *r, const struct park_class *k,
+                      enum park_why why);
+
+static void park_class_hold(const struct park_class *k)
+{
+	conf_ref(k->conf);
+}
+
+static void park_class_release(const struct park_class *k)
+{
+	if (k->conf)
+		conf_unref(k->conf);
+}
+
+static const struct park_hooks park_hooks = {
+    .wake = park_wake,
+    .class_hold = park_class_hold,
+    .class_release = park_class_release,
+};
+
+static void worker_conn_gone(struct worker *w)
+{
+	w->nconns--;
+	flushq_idle(w);
+	if (w->draining && w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+/* A conn back from a record, not yet reading (CONN_F_PARKED): NULL when
+ * memory fails. */
+static struct conn *conn_rebuild(struct worker *w, const struct park_rec *r,
+                                 const struct park_class *k)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->rev = event_new(w->base, r->fd, EV_READ | EV_PERSIST, read_cb, c);
+	if (!c->rev) {
+		free(c);
+		return NULL;
+	}
+	c->id = r->id;
+	c->worker = w;
+	c->base = w->base;
+	c->conf = conf_ref(k->conf);
+	memcpy(&c->peer, &r->peer, sizeof(c->peer));
+	c->peer_len = r->peer_len;
+	c->peer_port = addr_port(&c->peer);
+	/* The local address was the listener's or getsockname()'s: ask again. */
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(r->fd, (struct sockaddr *)&ss, &len) < 0)
+		len = 0;
+	if (len > sizeof(c->local))
+		len = sizeof(c->local);
+	memcpy(&c->local, &ss, len);
+	c->local_len = len;
+	c->local_port = addr_port(&c->local);
+	c->listener_tag = k->listener_tag;
+	c->ssl = r->ssl;
+	c->ops = k->ops;
+	c->fd = r->fd;
+	c->flags = CONN_F_READING | CONN_F_PARKED | (r->flags & PARK_F_COUNTED ? CONN_F_COUNTED : 0) |
+	           (r->flags & PARK_F_PERIP ? CONN_F_PERIP : 0);
+	c->read_max = k->read_max;
+	c->write_low = k->write_low;
+	c->read_ms = k->read_ms;
+	c->write_ms = k->write_ms;
+	c->handshake_ms = TRIAD_TLS_HANDSHAKE_MS;
+	c->next = w->conns; /* w->nconns already counts it */
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	return c;
+}
+
+/* Out of memory while rebuilding: the connection ends without a conn. */
+static void park_drop(struct worker *w, const struct park_rec *r)
+{
+	log_error("c%06llu cannot resume the connection: out of memory",
+	          (unsigned long long)r->id);
+	if (r->ssl) {
+		SSL_free(r->ssl);
+		ERR_clear_error();
+	}
+	close(r->fd);
+	if (r->flags & PARK_F_COUNTED)
+		uncount(&r->peer, r->flags & PARK_F_PERIP);
+	worker_conn_gone(w);
+}
+
+static void park_wake(void *arg, const struct park_rec *r, const struct park_class *k,
+                      enum park_why why)
+{
+	struct worker *w = arg;
+	struct conn *c = conn_rebuild(w, r, k);
+	if (!c) {
+		park_drop(w, r);
+		return;
+	}
+	if (why != PARK_WAKE_INPUT) {
+		if (why == PARK_WAKE_TIMEOUT)
+			log_debug("c%06llu idle timeout (parked)", (unsigned long long)c->id);
+		parked_free(c);
+		return;
+	}
+	if (setup_io(c) < 0) {
+		log_error("c%06llu cannot resume the connection: out of memory",
+		          (unsigned long long)c->id);
+		schedule_free(c);
+		return;
+	}
+	c->flags &= ~CONN_F_PARKED;
+	update_read(c); /* back to the idle timeout */
+	do_read(c);     /* what woke us is waiting: read it now */
+}
+
 int conn_park(struct conn *c, uint64_t idle_ms)
 {
-	if (c->flags & CONN_F_PARKED)
-		return 0;
 	if (c->discard_line || c->busy || !c->out || c->eof != CONN_EOF_NONE ||
 	    (c->flags & (CONN_F_CLOSING | CONN_F_FREEING | CONN_F_HOLD | CONN_F_QUEUED |
 	                 CONN_F_WARMED | CONN_F_CONNECTING | CONN_F_SHUT_WR | CONN_F_RFULL |
 	                 CONN_F_HANDSHAKE | CONN_F_R_WANTS_W | CONN_F_W_WANTS_R |
-	                 CONN_F_HS_WANTS_W)) ||
-	    !(c->flags & CONN_F_READING) || output_total(c) > 0 || evbuffer_get_length(c->in) > 0)
+	                 CONN_F_HS_WANTS_W | CONN_F_PARKED | CONN_F_LINGER | CONN_F_CORK)) ||
+	    !(c->flags & CONN_F_READING) || output_total(c) > 0 || evbuffer_get_length(c->in) > 0 ||
+	    c->peer_len > sizeof(c->peer))
 		return -1;
 	/* TLS: bytes read ahead into the SSL object would never make the socket
 	 * readable again, so only a conn whose record layer is empty parks. The
-	 * SSL object stays (it holds the keys); its record buffers are already
-	 * gone (SSL_MODE_RELEASE_BUFFERS), SSL_free_buffers makes sure. */
+	 * SSL object goes with the record (it holds the keys); its record
+	 * buffers go now (SSL_free_buffers). */
 	if (c->ssl && (SSL_has_pending(c->ssl) || !SSL_free_buffers(c->ssl)))
 		return -1;
-	/* The buffers and the write event go; the read event stays, now with the
-	 * parking idle time (an armed event: no epoll_ctl). */
-	struct timeval tv = duration_tv(idle_ms);
-	if (event_add(c->rev, idle_ms ? &tv : NULL) < 0)
+	struct worker *w = c->worker;
+	if (!w->park) {
+		w->park = park_set_new(w->base, &park_hooks, w);
+		if (!w->park)
+			return -1;
+	}
+	struct park_class k = {
+	    .conf = c->conf,
+	    .ops = c->ops,
+	    .idle_ms = idle_ms > TRIAD_PARK_IDLE_MAX_MS ? TRIAD_PARK_IDLE_MAX_MS : (uint32_t)idle_ms,
+	    .read_ms = c->read_ms,
+	    .write_ms = c->write_ms,
+	    .read_max = c->read_max,
+	    .write_low = c->write_low,
+	    .listener_tag = c->listener_tag,
+	};
+	struct park_rec r = {
+	    .id = c->id,
+	    .ssl = c->ssl,
+	    .fd = c->fd,
+	    .peer_len = (uint8_t)c->peer_len,
+	    .flags = (uint8_t)((c->flags & CONN_F_COUNTED ? PARK_F_COUNTED : 0) |
+	                       (c->flags & CONN_F_PERIP ? PARK_F_PERIP : 0)),
+	};
+	memcpy(&r.peer, &c->peer, sizeof(r.peer));
+	if (park_add(w->park, &r, &k) < 0)
 		return -1;
-	c->flags |= CONN_F_RARMED | CONN_F_PARKED;
-	c->rev_ms = clamp_ms(idle_ms);
+	log_debug("c%06llu parked", (unsigned long long)c->id);
+	/* The record owns the socket, the SSL object and the limits slots now;
+	 * everything else goes. */
+	if (c->ops->on_free)
+		c->ops->on_free(c);
+	c->proto = NULL;
+	event_free(c->rev);
+	event_free(c->wev);
+	if (c->timer)
+		event_free(c->timer);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
-	event_free(c->wev);
-	c->in = c->out = NULL;
-	c->wev = NULL;
-	log_debug("c%06llu parked", (unsigned long long)c->id);
+	if (c->plain_out)
+		evbuffer_free(c->plain_out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->conf)
+		conf_unref(c->conf);
+	free(c);
 	return 0;
+}
+
+void conn_worker_fini(struct worker *w)
+{
+	park_set_free(w->park);
+	w->park = NULL;
 }
 
 void conn_file_queued(struct conn *c, size_t head)
@@ -1812,11 +1962,6 @@ void conn_read_now(struct conn *c)
 	if (!(c->flags & (CONN_F_PARKED | CONN_F_CLOSING | CONN_F_FREEING | CONN_F_CONNECTING)) &&
 	    (c->flags & CONN_F_READING))
 		do_read(c);
-}
-
-bool conn_is_parked(const struct conn *c)
-{
-	return (c->flags & CONN_F_PARKED) != 0;
 }
 
 /* ---- TLS ----------------------------------------------------------------- */
@@ -1978,4 +2123,12 @@ void conn_shutdown_all(struct worker *w)
 		else
 			conn_close(c);
 	}
+	/* Parked conns are idle: each is rebuilt and closed (close_notify under TLS). */
+	if (w->park)
+		park_close_all(w->park);
+}
+
+uint64_t conn_parked_count(void)
+{
+	return park_total();
 }

@@ -41,6 +41,9 @@ static const struct metric_family common[METRIC_COMMON] = {
                           "TCP payload bytes written to every connection's socket (TLS records "
                           "included); a TLS connection's counted when it closes.",
                           METRIC_COUNTER, NULL, NULL, 1, NULL, 0},
+    [METRIC_PARKED] = {"connections_parked",
+                       "Idle keep-alive connections held now as compact parked records.",
+                       METRIC_GAUGE, NULL, NULL, 1, NULL, 0},
 };
 
 static const char *daemon_name;
@@ -221,6 +224,11 @@ static void render_family(struct text *t, size_t i)
 	    daemon_name, f->name, types[f->type]);
 	if (i == METRIC_ACTIVE) {
 		put(t, "triad_%s_%s %u\n", daemon_name, f->name, conn_count());
+		return;
+	}
+	if (i == METRIC_PARKED) {
+		put(t, "triad_%s_%s %llu\n", daemon_name, f->name,
+		    (unsigned long long)conn_parked_count());
 		return;
 	}
 	size_t per = series_slots(f);

@@ -11,6 +11,7 @@
 #include "triad/activation.h"
 #include "triad/auth.h"
 #include "triad/conn.h"
+#include "triad/evmem.h"
 #include "triad/groups.h"
 #include "triad/limits.h"
 #include "triad/log.h"
@@ -725,6 +726,7 @@ static void worker_teardown(struct worker *w)
 	if (w->wake)
 		event_free(w->wake);
 	/* Connections still open after shutdown_timeout die with the process. */
+	conn_worker_fini(w);
 	free(w->listeners);
 	if (w->base && w->nconns == 0)
 		event_base_free(w->base);
@@ -919,6 +921,9 @@ static void tune_heap(void)
 	 * be an mmap + munmap with its page faults (an FTP upload ran at a
 	 * tenth of its speed). Buffers up to this size come from the heap. */
 	mallopt(M_MMAP_THRESHOLD, TRIAD_HEAP_MMAP_THRESHOLD);
+	/* libevent's per-descriptor records apart from the conns' churn, so that
+	 * the heap a burst of connections used can go back (common/evmem.c). */
+	evmem_install();
 }
 
 /* The command line: -1 to go on, else the exit status (-V, -h, bad usage). */

@@ -581,18 +581,15 @@ static void session_free(struct http_session *s);
  * for the rest of the keep-alive time (conn_park). */
 static void park(struct http_session *s)
 {
-	struct conn *c = s->c;
 	uint64_t keep = s->app->h->keepalive_timeout;
 	uint64_t left = keep ? keep - HTTP_PARK_AFTER_MS : 0;
-	if (conn_park(c, left) < 0) {
+	/* On success the conn is gone and on_free has freed S. */
+	if (conn_park(s->c, left) < 0) {
 		/* Something is buffered after all: keep waiting the usual way. */
 		set_state(s, HTTP_ST_IDLE);
 		s->park_due = false;
 		session_deadline(s, left);
-		return;
 	}
-	session_free(s);
-	c->proto = NULL;
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -662,7 +659,7 @@ static void on_free(struct conn *c)
 {
 	struct http_session *s = c->proto;
 	if (!s)
-		return; /* parked */
+		return; /* woken from parking and closed before a session began */
 	/* A response cut short (client gone, send timeout) is still logged, with
 	 * the bytes queued so far. */
 	if (s->t && s->t->x.status)

@@ -105,7 +105,8 @@ struct conn {
 	SSL *ssl;                         /* NULL while plain */
 	const struct conn_ops *ops;
 	void *proto;                      /* the protocol's session */
-	uint64_t bytes_in, bytes_out;     /* payload counters (protocol may update) */
+	uint64_t bytes_in, bytes_out;     /* payload counters since accept or the last wake from
+	                                     parking (protocol may update; the close log line) */
 
 	/* private to conn.c (ordered to pack: 8-byte fields, then 4, then 1) */
 	struct evbuffer *in, *out;        /* NULL while parked */
@@ -263,19 +264,28 @@ void conn_hold(struct conn *c);
  * command line never completes. Call from accept, before anything is read. */
 void conn_keep_urgent_inline(struct conn *c);
 /*
- * Parking: an idle connection gives back its buffers and its write event
- * and waits on its read event alone. Allowed only with nothing buffered
- * either way (for TLS: handshake done, no record read ahead or half
- * written; the SSL object itself stays, it holds the keys), reading
- * enabled and not closing: otherwise -1 and nothing changes.
- * While parked the protocol must not touch the conn's I/O (conn_in_*,
- * conn_write...). When input arrives the buffers come back and
- * ops->on_read runs as usual; after IDLE_MS (0: never) without input the
- * conn is closed; conn_shutdown_all closes it. httpd parks keep-alive
+ * Parking: an idle connection becomes a compact record (common/park.h, 64
+ * bytes: socket, id, peer, the SSL object under TLS) in its
+ * worker's park set, outside libevent; its struct conn, events, buffers and
+ * timer are freed. Allowed only with nothing buffered either way (for TLS:
+ * handshake done, no record read ahead or half written), reading enabled,
+ * not corked and not closing: otherwise -1 and nothing changes (also when
+ * memory fails).
+ * On 0 the conn is gone: ops->on_free has released c->proto, as at a close,
+ * and C must not be used again. When input (or a hang-up) arrives, a conn is
+ * rebuilt with the same id, peer, ops, settings, configuration generation
+ * and limits slots (bytes_in/out count from 0 again), with c->proto NULL, and ops->on_read runs
+ * as usual; after IDLE_MS (0: never; at most TRIAD_PARK_IDLE_MAX_MS) without
+ * input it is closed; conn_shutdown_all closes it. A parked conn still counts
+ * in w->nconns and the connection limits. httpd parks keep-alive
  * connections that stay idle (nginx frees its buffers the same way).
  */
 int conn_park(struct conn *c, uint64_t idle_ms);
-bool conn_is_parked(const struct conn *c);
+/* Connections parked now in the whole process (the metrics gauge). */
+uint64_t conn_parked_count(void);
+/* At a worker's teardown, after its loop ended: frees its park set (records
+ * still in it, past shutdown_timeout, are left to the process's exit). */
+void conn_worker_fini(struct worker *w);
 /* Frees without flushing (the peer misbehaved). Idempotent. */
 void conn_abort(struct conn *c);
 bool conn_is_closing(const struct conn *c);

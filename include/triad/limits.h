@@ -38,6 +38,17 @@
 #define TRIAD_CONN_LINGER_MS     10000   /* a closing conn's output: no progress this long, freed */
 #define TRIAD_CONN_LINGER_READ_MS 2000   /* closed with input unread: FIN, then input dropped
                                             until the peer's EOF, this long at most (RFC 9112 §9.6) */
+/* Parked idle connections (common/park.c): compact records outside libevent. */
+#define TRIAD_PARK_CHUNK          512    /* records per slab chunk (one mmap of 32 KiB) */
+#define TRIAD_PARK_BATCH           64    /* readiness events taken per epoll_wait */
+#define TRIAD_PARK_CLASSES_MAX    256    /* distinct (generation, protocol, timeouts) at once */
+#define TRIAD_PARK_IDLE_MAX_MS  4294967295u /* a longer parked idle time is cut to this (49.7 days) */
+#define TRIAD_PARK_TRIM_DELAY_MS 1000    /* parking quiet this long after ... */
+#define TRIAD_PARK_TRIM_AFTER     64     /* ... this many parked since the last trim: malloc_trim; */
+#define TRIAD_PARK_TRIM_BURST   1024     /* while parking goes on: once this many have parked */
+#define TRIAD_EVMEM_SLOT           24    /* libevent allocations this small: common/evmem.c */
+#define TRIAD_EVMEM_STEP    (64 * 1024)  /* its region is made usable this much at a time */
+#define TRIAD_EVMEM_RESERVE (64u << 20)  /* its region (address space; 2M slots), then malloc */
 #define TRIAD_DEFER_ACCEPT_S       1         /* client-speaks-first listeners: TCP_DEFER_ACCEPT */
 #define TRIAD_HEAP_TRIM_THRESHOLD (8 * 1024 * 1024) /* free heap top kept (mallopt) */
 #define TRIAD_HEAP_MMAP_THRESHOLD (4 * 1024 * 1024) /* smaller allocations: from the heap */

@@ -41,6 +41,7 @@ enum metric_common {
 	METRIC_TLS_HANDSHAKES, /* tls_handshakes_total */
 	METRIC_BYTES_IN,       /* bytes_received_total */
 	METRIC_BYTES_OUT,      /* bytes_sent_total */
+	METRIC_PARKED,         /* connections_parked (read from conn_parked_count() at scrape) */
 	METRIC_COMMON
 };
 enum { METRIC_REFUSED_TOTAL, METRIC_REFUSED_PER_IP }; /* values of METRIC_REFUSED */

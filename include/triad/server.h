@@ -54,13 +54,15 @@ struct server_runtime {
 #define SERVER_PRIO_FIRST 0
 #define SERVER_PRIORITIES 2
 
+struct park_set;
 struct worker {
 	unsigned index;
 	struct event_base *base;
 	pthread_t thread;
 	struct auth_client *auth;    /* NULL unless ops->auth */
 	struct conn *conns;          /* live conns of this worker (conn.c) */
-	size_t nconns;
+	size_t nconns;               /* ... and the parked ones, which are not in the list */
+	struct park_set *park;       /* its parked conns (conn.c, common/park.h), or NULL */
 	bool draining;
 	void *app;                   /* the daemon's per-thread state */
 	struct workq_job *jobs;      /* workq jobs that may outlive their session (workq.h) */

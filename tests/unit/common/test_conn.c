@@ -1,6 +1,7 @@
 /*
  * conn: the bounded line reader, connection limits, graceful close, the
- * TLS-upgrade input discard and parking, over a real socketpair and event loop.
+ * TLS-upgrade input discard, over a real socketpair and event loop (parking:
+ * test_park.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -377,84 +378,6 @@ static void test_limits_exempt(void **state)
 	conn_limits_set(0, 0, NULL, 0);
 }
 
-/* conn_park: refused while anything is buffered; parked, input rebuilds the
- * bufferevent and reaches on_read; the idle time closes a parked conn. */
-static int reads;
-static char got_bytes[64];
-static size_t got_len;
-
-static void on_read_record(struct conn *c)
-{
-	struct evbuffer *in = conn_input(c);
-	reads++;
-	got_len += (size_t)evbuffer_remove(in, got_bytes + got_len, sizeof(got_bytes) - got_len);
-}
-
-static const struct conn_ops record_ops = {.on_read = on_read_record, .on_free = on_free};
-
-static void test_park_refused_while_buffered(void **state)
-{
-	struct fixture *f = *state;
-	feed(f, "x", 1);
-	assert_int_equal(conn_park(f->c, 0), -1); /* input not consumed */
-	evbuffer_drain(conn_input(f->c), 1);
-	assert_int_equal(conn_write(f->c, "y", 1), 0);
-	assert_int_equal(conn_park(f->c, 0), -1); /* output not sent yet */
-	event_base_loop(f->w.base, EVLOOP_NONBLOCK);
-	char c;
-	assert_int_equal(read(f->peer, &c, 1), 1);
-	assert_int_equal(conn_park(f->c, 0), 0);
-	assert_true(conn_is_parked(f->c));
-}
-
-static void test_park_wakes_on_input(void **state)
-{
-	struct fixture *f = *state;
-	f->c->ops = &record_ops;
-	reads = 0;
-	got_len = 0;
-	assert_int_equal(conn_park(f->c, 60000), 0);
-	assert_true(conn_is_parked(f->c));
-	assert_int_equal(conn_write(f->c, "z", 1), -1); /* no I/O while parked */
-	assert_int_equal(write(f->peer, "hello", 5), 5);
-	for (int i = 0; i < 100 && got_len < 5; i++)
-		event_base_loop(f->w.base, EVLOOP_ONCE);
-	assert_false(conn_is_parked(f->c));
-	assert_int_equal(got_len, 5);
-	assert_memory_equal(got_bytes, "hello", 5);
-	/* A working conn again: it writes, and parks again. */
-	assert_int_equal(conn_write(f->c, "ok", 2), 0);
-	event_base_loop(f->w.base, EVLOOP_NONBLOCK);
-	char buf[2];
-	assert_int_equal(read(f->peer, buf, 2), 2);
-	assert_int_equal(conn_park(f->c, 0), 0);
-	conn_close(f->c); /* parked: freed at once, nothing to flush */
-	event_base_loop(f->w.base, EVLOOP_NONBLOCK);
-	assert_int_equal(f->freed, 1);
-	assert_int_equal(read(f->peer, buf, 1), 0); /* the socket was closed */
-}
-
-static void test_park_idle_timeout_closes(void **state)
-{
-	struct fixture *f = *state;
-	assert_int_equal(conn_park(f->c, 20), 0);
-	for (int i = 0; i < 100 && !f->freed; i++)
-		event_base_loop(f->w.base, EVLOOP_ONCE);
-	assert_int_equal(f->freed, 1);
-	char c;
-	assert_int_equal(read(f->peer, &c, 1), 0);
-}
-
-static void test_park_peer_close(void **state)
-{
-	struct fixture *f = *state;
-	assert_int_equal(conn_park(f->c, 0), 0);
-	shutdown(f->peer, SHUT_WR);
-	for (int i = 0; i < 100 && !f->freed; i++)
-		event_base_loop(f->w.base, EVLOOP_ONCE);
-	assert_int_equal(f->freed, 1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,10 +387,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_flushes_then_frees, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_tls_discards_buffered_plaintext, setup,
 		                                teardown),
-		cmocka_unit_test_setup_teardown(test_park_refused_while_buffered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_park_wakes_on_input, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_park_idle_timeout_closes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_park_peer_close, setup, teardown),
 		cmocka_unit_test(test_limits_per_ip),
 		cmocka_unit_test(test_limits_ipv6_prefix),
 		cmocka_unit_test(test_limits_slot_free_at_close),
