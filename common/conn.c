@@ -1750,7 +1750,7 @@ void conn_resume_read(struct conn *c)
  * with the conns parked alike). The parked conn stays in w->nconns, so a
  * draining worker waits for it, and in the connection limits.
  */
-enum { PARK_F_COUNTED = 1, PARK_F_PERIP = 2 };
+enum { PARK_F_COUNTED = 1, PARK_F_PERIP = 2, PARK_F_CLIENT = 4 };
 
 static void park_wake(void *arg, const struct park_rec *r, const struct park_class *k,
                       enum park_why why);
@@ -1815,7 +1815,8 @@ static struct conn *conn_rebuild(struct worker *w, const struct park_rec *r,
 	c->ops = k->ops;
 	c->fd = r->fd;
 	c->flags = CONN_F_READING | CONN_F_PARKED | (r->flags & PARK_F_COUNTED ? CONN_F_COUNTED : 0) |
-	           (r->flags & PARK_F_PERIP ? CONN_F_PERIP : 0);
+	           (r->flags & PARK_F_PERIP ? CONN_F_PERIP : 0) |
+	           (r->flags & PARK_F_CLIENT ? CONN_F_CLIENT : 0);
 	c->read_max = k->read_max;
 	c->write_low = k->write_low;
 	c->read_ms = k->read_ms;
@@ -1886,6 +1887,8 @@ int conn_park(struct conn *c, uint64_t idle_ms)
 	if (c->ssl && (SSL_has_pending(c->ssl) || !SSL_free_buffers(c->ssl)))
 		return -1;
 	struct worker *w = c->worker;
+	if (w->draining)
+		return -1; /* conn_shutdown_all has closed the parked ones already */
 	if (!w->park) {
 		w->park = park_set_new(w->base, &park_hooks, w);
 		if (!w->park)
@@ -1907,7 +1910,8 @@ int conn_park(struct conn *c, uint64_t idle_ms)
 	    .fd = c->fd,
 	    .peer_len = (uint8_t)c->peer_len,
 	    .flags = (uint8_t)((c->flags & CONN_F_COUNTED ? PARK_F_COUNTED : 0) |
-	                       (c->flags & CONN_F_PERIP ? PARK_F_PERIP : 0)),
+	                       (c->flags & CONN_F_PERIP ? PARK_F_PERIP : 0) |
+	                       (c->flags & CONN_F_CLIENT ? PARK_F_CLIENT : 0)),
 	};
 	memcpy(&r.peer, &c->peer, sizeof(r.peer));
 	if (park_add(w->park, &r, &k) < 0)
