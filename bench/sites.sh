@@ -45,10 +45,13 @@
 #   wrk to BENCH_PIN_LOAD (default the other CPUs, 1-(nproc-1)) with
 #   taskset, so the server's workers and wrk's threads do not migrate or
 #   take each other's core (the server's 2 workers then share one CPU).
-# Check of the method: an A/A run, the same shape twice on two servers
-# (a "#2" suffix starts a second server of a shape):
-#   BENCH_SHAPES='1site-1file 1site-1file#2' bench/sites.sh
-# must report a ratio about 1.00 with an interval narrower than +-5%.
+# - The A/A control (BENCH_CONTROL=1, the default): every round also
+#   measures a second server of the reference shape ("1site-1file#ctl"; a
+#   "#" suffix starts another server of a shape), and its ratio to the
+#   reference is printed first. It must be 1.00 with its whole interval in
+#   [0.95, 1.05] for the run to resolve 5%; when it is not (other work on
+#   the machine, bursts that favour one server), the run gives no verdict.
+#   BENCH_SHAPES='1site-1file 1site-1file#2' runs the A/A check alone.
 # With BENCH_BASELINE=DIR (another build directory) every shape also runs on
 # that build in the same rounds, and new/base ratios per shape close the
 # output (the same per-round pairing).
@@ -227,6 +230,10 @@ fresh_wait() {
 builds=("new=$BUILD/triad-httpd")
 if [ -n "$BASE" ]; then builds+=("base=$BASE/triad-httpd"); fi
 read -r -a shapes <<<"${BENCH_SHAPES:-$([ -n "$CALLGRIND" ] && echo "1site-1file 1site-Nfiles Msites" || echo "1site-1file Msites")}"
+# The A/A control: a second server of the reference shape in every round.
+if [ -z "$CALLGRIND" ] && [ "${BENCH_CONTROL:-1}" = 1 ] && [[ " ${shapes[*]} " != *" ${shapes[0]}#"* ]]; then
+	shapes+=("${shapes[0]}#ctl")
+fi
 keys=()
 for b in "${builds[@]}"; do
 	for shape in "${shapes[@]}"; do keys+=("$b $shape"); done
@@ -387,14 +394,23 @@ def median_ci(xs):
         return None
     return xs[k - 1], xs[n - k]
 
+control_ok = None  # whether the A/A control resolves 5% (None: no control)
+
 def show(label, ratios, target):
+    global control_ok
     ci = median_ci(ratios)
     s = '%-34s median %.3f  IQR %.3f-%.3f' % (label, quantile(ratios, .5),
                                                quantile(ratios, .25), quantile(ratios, .75))
     if ci:
         s += '  95%% CI %.3f-%.3f' % ci
-        if target:
-            lo, hi = ci
+        lo, hi = ci
+        if target == 'control':
+            control_ok = lo >= 0.95 and hi <= 1.05
+            s += ('  the control resolves 5%' if control_ok else
+                  '  the control does NOT resolve 5%: no verdict in this run')
+        elif target and control_ok is False:
+            s += '  (no verdict: the A/A control failed)'
+        elif target:
             s += ('  within 5%' if lo >= 0.95 and hi <= 1.05 else
                   '  NOT within 5%' if lo > 1.05 or hi < 0.95 else '  cannot tell at this spread')
     else:
@@ -427,10 +443,14 @@ for _, s in data:
     if s not in shapes:
         shapes.append(s)
 for b in builds:
-    for s in shapes:
+    # The control first: the same shape on a second server, whose ratio
+    # must be 1.00 within 5% for any verdict of this run to stand.
+    for s in [s for s in shapes if '#' in s] + [s for s in shapes if '#' not in s]:
         if s != ref:
-            block('%s: %s / %s, per-round ratios (target: req/s within 5%%):' % (b, s, ref),
-                  (b, ref), (b, s), True)
+            control = s.split('#')[0] == ref
+            block('%s: %s / %s, per-round ratios (%s):' % (
+                b, s, ref, 'A/A control' if control else 'target: req/s within 5%'),
+                  (b, ref), (b, s), 'control' if control else True)
 if 'base' in builds:
     for s in shapes:
         block('%s: new / base, per-round ratios (CPU below 1: new costs less):' % s,
