@@ -9,7 +9,8 @@
 #             (total / connections, issue 10's figure; and the growth over the idle server)
 #   ka-1k     wrk -t2 -c100 keep-alive GET of the 1 KiB file: req/s and p99 latency
 #             (every wrk load also records the server's CPU per request, user + system
-#             and user alone, over its whole process tree: tools/cputree.py)
+#             and user alone, over its whole process tree: tools/cputree.py; and
+#             wrk's own CPU per request, user + system)
 #   close-1k  the same with "Connection: close" (a new connection per request)
 #   ka-1m     wrk -t2 -c100 keep-alive GET of the 1 MiB file: MiB/s
 #   tls-ka-1k / tls-close-1k  the 1 KiB loads over HTTPS (TLS 1.3, P-256 certificate);
@@ -171,6 +172,10 @@ wrk_run() { # name workload-tag url [wrk args...]: prints "rps p99 mibps bad"
 	shift 3
 	bounded $((DUR + 20)) wrk -t2 -c100 -d"${DUR}s" --latency "$@" "$url" \
 		>"$T/log/wrk-$tag-$n.out" 2>&1 || return 1
+	# wrk's own CPU time: this (command-substitution) shell's children, on
+	# times's second line ("0m1.234s 0m0.567s"; not through a pipe, whose
+	# shell would have no children).
+	times >"$T/log/wrk-$tag-$n.times"
 	$PY "$BENCH_DIR/tools/wrkparse.py" <"$T/log/wrk-$tag-$n.out"
 }
 
@@ -207,6 +212,15 @@ wrk_load() { # server run tag scheme path metric... (metric: rps p99 mibps cpu)
 				"$(awk -v c=$((u1 - u0 + s1 - s0)) -v q="$reqs" 'BEGIN { printf "%.2f", c * 1000 / q }')"
 			record "$tag user CPU/req" µs lo "$n" \
 				"$(awk -v c=$((u1 - u0)) -v q="$reqs" 'BEGIN { printf "%.2f", c * 1000 / q }')"
+			# wrk's CPU per request against this server: req/s on 2 shared cores
+			# follows the server's and wrk's CPU per request together, and how a
+			# server paces its answers changes wrk's share (issue 10: 12-16 us).
+			local wcpu
+			wcpu=$(awk -v q="$reqs" 'NR == 2 {
+				split($1, u, /[ms]/); split($2, s, /[ms]/)
+				printf "%.2f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e6 / q }' \
+				"$T/log/wrk-$tag-$r-$n.times")
+			[ -n "$wcpu" ] && record "$tag wrk CPU/req" µs lo "$n" "$wcpu"
 			;;
 		esac
 	done
