@@ -462,6 +462,14 @@ static struct conn *accept_new(struct worker_listener *wl, int fd, const struct 
 		return NULL;
 	}
 	ops->accept(conn, conn->listener_tag);
+	/* Taken off the queue at the stop (drain_backlog): told at once, as
+	 * conn_shutdown_all told those already open. */
+	if (w->draining && !conn_is_closing(conn)) {
+		if (conn->ops->on_shutdown)
+			conn->ops->on_shutdown(conn);
+		else
+			conn_close(conn);
+	}
 	return conn;
 }
 
@@ -471,16 +479,21 @@ static void accept_proxied(void *arg, int fd, const struct sockaddr *peer, sockl
 	accept_new(arg, fd, peer, peer_len);
 }
 
+static void accept_one(struct worker_listener *wl, int fd, struct sockaddr *addr,
+                       socklen_t len);
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                       int len, void *arg)
 {
-	struct worker_listener *wl = arg;
-	struct worker *w = wl->w;
 	(void)l;
-	if (w->draining) {
-		close(fd);
-		return;
-	}
+	accept_one(arg, fd, addr, (socklen_t)len);
+}
+
+/* A socket accepted on WL, by its listener's event or at the stop. */
+static void accept_one(struct worker_listener *wl, int fd, struct sockaddr *addr,
+                       socklen_t len)
+{
+	struct worker *w = wl->w;
 	if (wl->metrics) {
 		metrics_accept(w, fd, addr, (socklen_t)len);
 		return;
@@ -578,15 +591,47 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	}
 }
 
+/*
+ * The stop (drain_cb): the clients already in the listener's accept queue
+ * are taken and served like those that came a moment earlier (accept_new
+ * tells each of the stop at once: httpd answers the request it sent, with
+ * "Connection: close"; ftpd and smtpd greet, then say 421). Closing the
+ * listener with them queued would reset every one (the kernel's RST to a
+ * connection nobody accepted), as nginx's stop does. At most
+ * TRIAD_STOP_ACCEPT_MAX, so that a flood cannot hold the stop. One that
+ * completes its handshake between the last accept here and the close is
+ * still reset: Linux has no way to stop a listener's handshakes and keep
+ * its queue (shutdown(2) of a listener resets the queue too). Under socket
+ * activation systemd's copy of the socket keeps what comes after the close
+ * for the next start.
+ */
+static void drain_backlog(struct worker_listener *wl)
+{
+	for (int i = 0; wl->fd >= 0 && i < TRIAD_STOP_ACCEPT_MAX; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(wl->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ECONNABORTED || errno == EINTR)
+				continue; /* that one gave up: the next may be there */
+			break; /* EAGAIN: the queue is empty; or out of descriptors */
+		}
+		accept_one(wl, fd, (struct sockaddr *)&ss, len);
+	}
+}
+
 static void listener_close_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct worker_listener *wl = arg;
 	if (wl->fd >= 0) {
+		drain_backlog(wl); /* those queued since drain_cb's pass */
 		close(wl->fd);
 		wl->fd = -1;
 	}
+	if (wl->w->draining && wl->w->nconns == 0)
+		event_base_loopbreak(wl->w->base);
 }
 
 /*
@@ -625,12 +670,14 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct worker *w = arg;
-	for (size_t i = 0; i < w->nlisteners; i++)
-		listener_stop(&w->listeners[i], true);
 	w->draining = true;
-	log_debug("draining: listeners closed, %zu connections open", (size_t)w->nconns);
 	proxy_wait_close_all(w);
 	conn_shutdown_all(w);
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		drain_backlog(&w->listeners[i]); /* after conn_shutdown_all: told once */
+		listener_stop(&w->listeners[i], true);
+	}
+	log_debug("draining: listeners closed, %zu connections open", (size_t)w->nconns);
 	if (w->nconns == 0)
 		event_base_loopbreak(w->base);
 }

@@ -638,9 +638,19 @@ static void on_shutdown(struct conn *c)
 {
 	struct http_session *s = c->proto;
 	s->shutdown = true;
+	/* A new connection with no byte of its first request read yet (one the
+	 * stop took off the accept queue, or in its TLS handshake): its request
+	 * is usually on the way or already in the socket, and closing now would
+	 * reset it. It gets HTTP_STOP_FIRST_MS for that request, answered with
+	 * "Connection: close"; then the header timeout's close. */
+	if (s->st == HTTP_ST_HEAD && conn_in_len(c) == 0) {
+		uint64_t now = now_ms();
+		if (s->deadline == 0 || s->deadline > now + HTTP_STOP_FIRST_MS)
+			session_deadline(s, HTTP_STOP_FIRST_MS);
+		return;
+	}
 	/* Nothing in flight: close now (queued output is still flushed). */
-	if (s->st == HTTP_ST_IDLE || s->st == HTTP_ST_DRAIN ||
-	    (s->st == HTTP_ST_HEAD && conn_in_len(c) == 0)) {
+	if (s->st == HTTP_ST_IDLE || s->st == HTTP_ST_DRAIN) {
 		set_state(s, HTTP_ST_CLOSED);
 		conn_close(c);
 	}

@@ -71,6 +71,8 @@
                                             again later") instead of piling up memory */
 #define TRIAD_ACCEPT_BACKOFF_MS    100   /* EMFILE/ENFILE: a listener rests this long (nginx: 500) */
 #define TRIAD_ACCEPT_SHED_MAX       64   /* backlog clients refused per EMFILE, via the reserve fd */
+#define TRIAD_STOP_ACCEPT_MAX     4096   /* queued clients a stopping worker takes per listener
+                                            (systemd's Backlog= default; ours is TRIAD_BACKLOG) */
 #define TRIAD_FD_HEADROOM_BASE      32   /* descriptors kept out of the max_connections default: */
 #define TRIAD_FD_HEADROOM_WORKER     8   /* logs, workq, auth, and per worker its loop and listeners */
 /* A PROXY v2 header with its address block (at most 216 bytes, AF_UNIX) and TLVs:
@@ -115,6 +117,8 @@
 #define HTTP_CHUNK_TRAILER_MAX  (8 * 1024)   /* RFC 9112 §7.1.2: trailer section bytes; 431 */
 #define HTTP_PARK_AFTER_MS        250        /* keep-alive idle this long: conn_park (memory) */
 #define HTTP_HEADER_TIMEOUT_S      20        /* default header_timeout */
+#define HTTP_STOP_FIRST_MS       1000        /* at the stop, a new conn's first request comes
+                                                within this or the conn is closed */
 #define HTTP_KEEPALIVE_TIMEOUT_S   75        /* default keepalive_timeout (nginx's) */
 #define HTTP_SEND_TIMEOUT_S        60        /* default send_timeout */
 #define HTTP_RESPONSE_HEAD_MAX  8192         /* one response head we build (status, fields) */
