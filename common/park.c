@@ -79,7 +79,7 @@ static int grow(struct park_set *ps)
 			errno = ENOMEM;
 			return -1;
 		}
-		struct park_rec **c = realloc(ps->chunks, cap * sizeof(*c));
+		struct park_rec **c = realloc(ps->chunks, cap * sizeof(struct park_rec *));
 		if (!c)
 			return -1;
 		ps->chunks = c;
